@@ -1,0 +1,806 @@
+//! Configuration (SPEC §2): profiles in a TOML file, `SWITCHBOARD_*` environment variables and flags,
+//! with the precedence flag > environment > profile > default.
+//!
+//! Every value remembers where it came from, so an error can name the flag, the variable, or the file
+//! and line to fix. Values are parsed when a command asks for them: `token` needs only the credential,
+//! `assign` needs the whole endpoint, and neither fails for a setting it does not use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::ids;
+use crate::secret::Secret;
+use crate::token::Credential;
+
+/// A setting: its name in a profile, its flag and its environment variable (where it has them).
+#[derive(Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub flag: Option<&'static str>,
+    pub env: Option<&'static str>,
+}
+
+macro_rules! keys {
+    ($($id:ident = $name:literal, $flag:expr, $env:expr;)*) => {
+        $(pub const $id: Key = Key { name: $name, flag: $flag, env: $env };)*
+        /// Every key a profile may hold.
+        pub const ALL: &[&Key] = &[$(&$id),*];
+    };
+}
+
+/// The settings a profile, a flag or the environment can hold.
+pub mod keys {
+    use super::Key;
+    keys! {
+        HOST = "host", Some("--host"), Some("SWITCHBOARD_HOST");
+        STREAM_ID = "stream_id", Some("--stream-id"), Some("SWITCHBOARD_STREAM_ID");
+        ORG_ID = "org_id", Some("--org-id"), Some("SWITCHBOARD_ORG_ID");
+        ACCOUNT_ID = "account_id", Some("--account-id"), Some("SWITCHBOARD_ACCOUNT_ID");
+        APP_ID = "app_id", Some("--app-id"), Some("SWITCHBOARD_APP_ID");
+        CLIENT_SECRET_ENV = "client_secret_env", None, None;
+        CLIENT_SECRET_FILE = "client_secret_file", None, None;
+        TOKEN_ENV = "token_env", None, None;
+        ENFORCE_JTI = "enforce_jti", None, Some("SWITCHBOARD_ENFORCE_JTI");
+        RATE = "rate_per_minute", Some("--rate"), Some("SWITCHBOARD_RATE");
+        CONCURRENCY = "concurrency", Some("--concurrency"), Some("SWITCHBOARD_CONCURRENCY");
+        TIMEOUT = "timeout_secs", Some("--timeout"), Some("SWITCHBOARD_TIMEOUT");
+        LISTEN = "listen", Some("--listen"), Some("SWITCHBOARD_LISTEN");
+        CALLBACK_URL = "callback_url", Some("--callback-url"), Some("SWITCHBOARD_CALLBACK_URL");
+        CALLBACK_TOKEN = "callback_token", None, Some("SWITCHBOARD_CALLBACK_TOKEN");
+        CALLBACK_WAIT = "callback_wait_secs", None, Some("SWITCHBOARD_CALLBACK_WAIT_SECS");
+        LOG_FILE = "log_file", Some("--log-file"), Some("SWITCHBOARD_LOG_FILE");
+        AUDIT_LOG = "audit_log", Some("--audit-log"), Some("SWITCHBOARD_AUDIT_LOG");
+        LIVE = "live", None, None;
+        REFRESH_SECS = "refresh_secs", None, None;
+    }
+}
+
+pub const ENV_CONFIG: &str = "SWITCHBOARD_CONFIG";
+pub const ENV_PROFILE: &str = "SWITCHBOARD_PROFILE";
+pub const ENV_CLIENT_SECRET: &str = "SWITCHBOARD_CLIENT_SECRET";
+pub const ENV_TOKEN: &str = "SWITCHBOARD_TOKEN";
+
+pub const DEFAULT_RATE_PER_MINUTE: u32 = 60;
+pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const DEFAULT_TIMEOUT_SECS: u64 = 15;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8009";
+pub const DEFAULT_CALLBACK_WAIT_SECS: u64 = 60;
+
+/// The commented template that `config init` writes.
+pub const TEMPLATE: &str = include_str!("../assets/config.toml");
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Reads an environment variable; tests pass a map instead of the process environment.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+pub fn process_env() -> EnvLookup {
+    Arc::new(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+pub fn env_from(pairs: &[(&str, &str)]) -> EnvLookup {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Arc::new(move |name| map.get(name).cloned())
+}
+
+/// What the command line said; everything it did not say is `None`.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    values: HashMap<&'static str, String>,
+}
+
+impl Overrides {
+    pub fn set(&mut self, key: &Key, value: Option<impl ToString>) {
+        if let Some(v) = value {
+            self.values.insert(key.name, v.to_string());
+        }
+    }
+}
+
+/// Where a value came from: what the user must change to change it.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File {
+        path: PathBuf,
+        line: usize,
+        key: String,
+    },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::File { path, line, key } => write!(f, "{} line {line} ({key})", path.display()),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigDoc {
+    default_profile: Option<Spanned<String>>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    #[serde(default)]
+    keys: BTreeMap<String, Spanned<toml::Value>>,
+}
+
+/// The resolved configuration of one process run.
+#[derive(Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub config_exists: bool,
+    /// The active profile's name, when there is one.
+    pub profile: Option<String>,
+    values: HashMap<&'static str, (String, Origin)>,
+    /// `[keys]` rebindings for the console, each with its line.
+    pub key_bindings: Vec<(String, String, usize)>,
+    env: EnvLookup,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("config_path", &self.config_path)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default config file: `~/.config/switchboard/config.toml` on Linux.
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The directory for the audit log and the log file: `~/.local/share/switchboard` on Linux.
+pub fn data_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.data_dir().to_path_buf())
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "switchboard")
+}
+
+/// The config file this run uses: `--config`, else `SWITCHBOARD_CONFIG`, else the default path.
+pub fn config_path(overrides: &Overrides, env: &EnvLookup) -> Result<(PathBuf, bool), ConfigError> {
+    if let Some(p) = &overrides.config {
+        return Ok((p.clone(), true));
+    }
+    if let Some(p) = env(ENV_CONFIG) {
+        return Ok((PathBuf::from(p), true));
+    }
+    default_config_path().map(|p| (p, false)).ok_or_else(|| {
+        ConfigError("cannot find a home directory for the config file; pass --config PATH".into())
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Settings {
+    pub fn load(overrides: &Overrides, env: EnvLookup) -> Result<Settings, ConfigError> {
+        let (config_path, explicit) = config_path(overrides, &env)?;
+        let text = match std::fs::read_to_string(&config_path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Err(e) => {
+                return Err(ConfigError(format!(
+                    "cannot read config file {}: {e}",
+                    config_path.display()
+                )));
+            }
+        };
+        let doc: ConfigDoc = match &text {
+            Some(t) => toml::from_str(t).map_err(|e| {
+                ConfigError(format!(
+                    "config file {}: {}",
+                    config_path.display(),
+                    e.to_string().trim_end()
+                ))
+            })?,
+            None => ConfigDoc::default(),
+        };
+        let file_text = text.as_deref().unwrap_or("");
+
+        let profile = Self::choose_profile(
+            overrides,
+            &env,
+            &doc,
+            &config_path,
+            file_text,
+            text.is_some(),
+        )?;
+        let mut values = HashMap::new();
+        if let Some(name) = &profile {
+            let table = doc.profiles[name].get_ref();
+            for (key, value) in table {
+                let line = line_of(file_text, value.span().start);
+                let Some(known) = keys::ALL.iter().find(|k| k.name == key) else {
+                    let names: Vec<&str> = keys::ALL.iter().map(|k| k.name).collect();
+                    return Err(ConfigError(format!(
+                        "config file {} line {line}: unknown key `{key}` in [profiles.{name}]; known keys: {}",
+                        config_path.display(),
+                        names.join(", ")
+                    )));
+                };
+                let raw = match value.get_ref() {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => {
+                        return Err(ConfigError(format!(
+                            "config file {} line {line}: `{key}` must be a string, number or true/false, not a {}",
+                            config_path.display(),
+                            other.type_str()
+                        )));
+                    }
+                };
+                let origin = Origin::File {
+                    path: config_path.clone(),
+                    line,
+                    key: format!("profiles.{name}.{key}"),
+                };
+                values.insert(known.name, (raw, origin));
+            }
+        }
+        for key in keys::ALL {
+            if let Some(var) = key.env
+                && let Some(v) = env(var)
+            {
+                values.insert(key.name, (v, Origin::Env(var)));
+            }
+            if let (Some(flag), Some(v)) = (key.flag, overrides.values.get(key.name)) {
+                values.insert(key.name, (v.clone(), Origin::Flag(flag)));
+            }
+        }
+        let key_bindings = doc
+            .keys
+            .iter()
+            .map(|(action, v)| {
+                let line = line_of(file_text, v.span().start);
+                match v.get_ref() {
+                    toml::Value::String(s) => Ok((action.clone(), s.clone(), line)),
+                    _ => Err(ConfigError(format!(
+                        "config file {} line {line}: [keys] {action} must be a string such as \"ctrl-r\"",
+                        config_path.display()
+                    ))),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Settings {
+            config_exists: text.is_some(),
+            config_path,
+            profile,
+            values,
+            key_bindings,
+            env,
+        })
+    }
+
+    fn choose_profile(
+        overrides: &Overrides,
+        env: &EnvLookup,
+        doc: &ConfigDoc,
+        path: &Path,
+        text: &str,
+        exists: bool,
+    ) -> Result<Option<String>, ConfigError> {
+        let (name, asked_by) = if let Some(p) = &overrides.profile {
+            (p.clone(), "--profile".to_string())
+        } else if let Some(p) = env(ENV_PROFILE) {
+            (p, ENV_PROFILE.to_string())
+        } else if let Some(p) = &doc.default_profile {
+            let line = line_of(text, p.span().start);
+            (
+                p.get_ref().clone(),
+                format!("default_profile at {} line {line}", path.display()),
+            )
+        } else {
+            return match doc.profiles.len() {
+                0 => Ok(None),
+                1 => Ok(doc.profiles.keys().next().cloned()),
+                _ => Err(ConfigError(format!(
+                    "config file {} has profiles {} but no default_profile: pass --profile NAME or set default_profile",
+                    path.display(),
+                    doc.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))),
+            };
+        };
+        if doc.profiles.contains_key(&name) {
+            return Ok(Some(name));
+        }
+        if !exists {
+            return Err(ConfigError(format!(
+                "profile `{name}` ({asked_by}) not found: there is no config file at {}; run `switchboard config init` to write one",
+                path.display()
+            )));
+        }
+        let known: Vec<_> = doc.profiles.keys().cloned().collect();
+        Err(ConfigError(format!(
+            "profile `{name}` ({asked_by}) is not in {}; it has: {}",
+            path.display(),
+            if known.is_empty() {
+                "no profiles".into()
+            } else {
+                known.join(", ")
+            }
+        )))
+    }
+
+    /// How to set `key`, for an error message.
+    fn how_to_set(&self, key: &Key) -> String {
+        let mut ways: Vec<String> = Vec::new();
+        if let Some(f) = key.flag {
+            ways.push(f.into());
+        }
+        if let Some(e) = key.env {
+            ways.push(e.into());
+        }
+        let place = match &self.profile {
+            Some(p) => format!(
+                "{} in [profiles.{p}] of {}",
+                key.name,
+                self.config_path.display()
+            ),
+            None => format!(
+                "{} in a profile of {}",
+                key.name,
+                self.config_path.display()
+            ),
+        };
+        ways.push(place);
+        let last = ways.pop().unwrap_or_default();
+        let mut text = if ways.is_empty() {
+            last
+        } else {
+            format!("{}, or {last}", ways.join(", "))
+        };
+        if !self.config_exists {
+            text.push_str(" (`switchboard config init` writes a commented template)");
+        }
+        text
+    }
+
+    fn raw(&self, key: &Key) -> Option<&(String, Origin)> {
+        self.values.get(key.name)
+    }
+
+    fn missing(&self, key: &Key) -> ConfigError {
+        ConfigError(format!(
+            "missing setting `{}`: set {}",
+            key.name,
+            self.how_to_set(key)
+        ))
+    }
+
+    /// Parses an optional setting; a bad value names its origin and what was expected.
+    fn parsed<T>(
+        &self,
+        key: &Key,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some((raw, origin)) => parse(raw.trim()).map(Some).ok_or_else(|| {
+                ConfigError(format!(
+                    "invalid `{}` {raw:?} from {origin}: expected {expected}",
+                    key.name
+                ))
+            }),
+        }
+    }
+
+    fn required_string(&self, key: &Key) -> Result<String, ConfigError> {
+        match self.raw(key) {
+            Some((v, _)) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            _ => Err(self.missing(key)),
+        }
+    }
+
+    /// The platform's base URL, without a trailing slash. A bare host name gets `https://`.
+    pub fn host(&self) -> Result<String, ConfigError> {
+        self.required_string(&keys::HOST)?;
+        self.parsed(&keys::HOST, "a URL such as https://platform.kore.ai", |v| {
+            let with_scheme = if v.contains("://") {
+                v.to_string()
+            } else {
+                format!("https://{v}")
+            };
+            let url = url::Url::parse(&with_scheme).ok()?;
+            (matches!(url.scheme(), "http" | "https") && url.host().is_some())
+                .then(|| with_scheme.trim_end_matches('/').to_string())
+        })
+        .map(|v| v.expect("checked present"))
+    }
+
+    pub fn stream_id(&self) -> Result<String, ConfigError> {
+        self.required_string(&keys::STREAM_ID)?;
+        self.parsed(
+            &keys::STREAM_ID,
+            "an id such as st-<uuid> (letters, digits and -)",
+            |v| ids::is_path_safe(v).then(|| v.to_string()),
+        )
+        .map(|v| v.expect("checked present"))
+    }
+
+    pub fn org_id(&self) -> Result<String, ConfigError> {
+        self.required_string(&keys::ORG_ID)
+    }
+
+    pub fn account_id(&self) -> Result<String, ConfigError> {
+        self.required_string(&keys::ACCOUNT_ID)
+    }
+
+    pub fn rate_per_minute(&self) -> Result<u32, ConfigError> {
+        Ok(self
+            .parsed(
+                &keys::RATE,
+                "a whole number of calls per minute (0 turns pacing off)",
+                |v| v.parse().ok(),
+            )?
+            .unwrap_or(DEFAULT_RATE_PER_MINUTE))
+    }
+
+    pub fn concurrency(&self) -> Result<usize, ConfigError> {
+        Ok(self
+            .parsed(&keys::CONCURRENCY, "a whole number from 1 to 256", |v| {
+                v.parse().ok().filter(|n| (1..=256).contains(n))
+            })?
+            .unwrap_or(DEFAULT_CONCURRENCY))
+    }
+
+    pub fn timeout(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(
+            self.parsed(
+                &keys::TIMEOUT,
+                "a whole number of seconds, at least 1",
+                |v| v.parse().ok().filter(|n| *n >= 1),
+            )?
+            .unwrap_or(DEFAULT_TIMEOUT_SECS),
+        ))
+    }
+
+    pub fn listen(&self) -> Result<SocketAddr, ConfigError> {
+        Ok(self
+            .parsed(&keys::LISTEN, "an address such as 127.0.0.1:8009", |v| {
+                v.parse().ok()
+            })?
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")))
+    }
+
+    /// The public base URL the platform posts callbacks to, when the listener is not directly reachable.
+    pub fn callback_url(&self) -> Result<Option<url::Url>, ConfigError> {
+        self.parsed(&keys::CALLBACK_URL, "an http:// or https:// URL", |v| {
+            url::Url::parse(v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        })
+    }
+
+    pub fn callback_token(&self) -> Option<Secret> {
+        self.raw(&keys::CALLBACK_TOKEN)
+            .map(|(v, _)| Secret::new(v.trim()))
+    }
+
+    pub fn callback_wait(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(
+            self.parsed(&keys::CALLBACK_WAIT, "a whole number of seconds", |v| {
+                v.parse().ok()
+            })?
+            .unwrap_or(DEFAULT_CALLBACK_WAIT_SECS),
+        ))
+    }
+
+    pub fn enforce_jti(&self) -> Result<bool, ConfigError> {
+        Ok(self
+            .parsed(&keys::ENFORCE_JTI, "true or false", parse_bool)?
+            .unwrap_or(false))
+    }
+
+    pub fn log_file(&self) -> Option<PathBuf> {
+        self.raw(&keys::LOG_FILE)
+            .map(|(v, _)| PathBuf::from(v))
+            .or_else(|| data_dir().map(|d| d.join("switchboard.log")))
+    }
+
+    pub fn audit_log(&self) -> Result<PathBuf, ConfigError> {
+        self.raw(&keys::AUDIT_LOG)
+            .map(|(v, _)| PathBuf::from(v))
+            .or_else(|| data_dir().map(|d| d.join("audit.jsonl")))
+            .ok_or_else(|| self.missing(&keys::AUDIT_LOG))
+    }
+
+    /// The credential for the `auth` header: a ready token (`SWITCHBOARD_TOKEN`, `token_env`) or the
+    /// JWT app's Client ID and Client Secret (`SWITCHBOARD_CLIENT_SECRET`, `client_secret_env`,
+    /// `client_secret_file`). The environment wins over the profile, as everywhere.
+    pub fn credential(&self) -> Result<Credential, ConfigError> {
+        if let Some(token) = (self.env)(ENV_TOKEN) {
+            return Ok(Credential::Token(Secret::new(token.trim())));
+        }
+        let secret = if let Some(s) = (self.env)(ENV_CLIENT_SECRET) {
+            Some(Secret::new(s.trim()))
+        } else if let Some((var, origin)) = self.raw(&keys::CLIENT_SECRET_ENV) {
+            let value = (self.env)(var.trim()).ok_or_else(|| {
+                ConfigError(format!(
+                    "client_secret_env ({origin}) names the environment variable {var}, which is not set"
+                ))
+            })?;
+            Some(Secret::new(value.trim()))
+        } else if let Some((file, origin)) = self.raw(&keys::CLIENT_SECRET_FILE) {
+            let value = std::fs::read_to_string(file.trim()).map_err(|e| {
+                ConfigError(format!(
+                    "client_secret_file ({origin}): cannot read {file}: {e}"
+                ))
+            })?;
+            if value.trim().is_empty() {
+                return Err(ConfigError(format!(
+                    "client_secret_file ({origin}): {file} is empty"
+                )));
+            }
+            Some(Secret::new(value.trim()))
+        } else if let Some((var, origin)) = self.raw(&keys::TOKEN_ENV) {
+            let value = (self.env)(var.trim()).ok_or_else(|| {
+                ConfigError(format!(
+                    "token_env ({origin}) names the environment variable {var}, which is not set"
+                ))
+            })?;
+            return Ok(Credential::Token(Secret::new(value.trim())));
+        } else {
+            None
+        };
+        let Some(secret) = secret else {
+            let place = match &self.profile {
+                Some(p) => {
+                    format!("client_secret_env, client_secret_file or token_env in [profiles.{p}]")
+                }
+                None => "client_secret_env, client_secret_file or token_env in a profile".into(),
+            };
+            return Err(ConfigError(format!(
+                "no credential: set {ENV_CLIENT_SECRET} (the JWT app's Client Secret) or {ENV_TOKEN}, or {place} of {}",
+                self.config_path.display()
+            )));
+        };
+        let app_id = self.required_string(&keys::APP_ID).map_err(|e| {
+            ConfigError(format!(
+                "{e} (the JWT app's Client ID, cs-...; it signs the token)"
+            ))
+        })?;
+        Ok(Credential::ClientSecret { app_id, secret })
+    }
+
+    /// A short label for headers and messages: the profile name, or `(no profile)`.
+    pub fn profile_label(&self) -> &str {
+        self.profile.as_deref().unwrap_or("(no profile)")
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Writes the commented template to `path`, refusing to overwrite a file that is there.
+pub fn write_template(path: &Path) -> Result<(), ConfigError> {
+    if path.exists() {
+        return Err(ConfigError(format!(
+            "{} already exists; edit it, or pass --config PATH to write the template elsewhere",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, TEMPLATE)
+        .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn load(
+        path: &Path,
+        env: &[(&str, &str)],
+        flags: impl FnOnce(&mut Overrides),
+    ) -> Result<Settings, ConfigError> {
+        let mut o = Overrides {
+            config: Some(path.to_path_buf()),
+            ..Default::default()
+        };
+        flags(&mut o);
+        Settings::load(&o, env_from(env))
+    }
+
+    const PROFILE: &str = r#"
+default_profile = "prod"
+
+[profiles.prod]
+host = "https://platform.kore.ai"
+stream_id = "st-a0ec5267-a58a-5fbb-ab0e-e27ebc350001"
+org_id = "o-02c0d56d-fd90-5e24-8458-01be1d2e0001"
+account_id = "650d9eb6da96d0bc0d230001"
+app_id = "cs-50febaa3-743f-55b3-8956-718e96f6bb90"
+client_secret_env = "KORE_PROD_SECRET"
+rate_per_minute = 30
+
+[profiles.staging]
+host = "staging-smartassist.kore.ai"
+"#;
+
+    #[test]
+    fn precedence_is_flag_then_env_then_profile_then_default() {
+        let (_d, path) = write(PROFILE);
+        let s = load(&path, &[], |_| {}).unwrap();
+        assert_eq!(s.rate_per_minute().unwrap(), 30);
+        assert_eq!(s.concurrency().unwrap(), DEFAULT_CONCURRENCY);
+        let s = load(&path, &[("SWITCHBOARD_RATE", "20")], |_| {}).unwrap();
+        assert_eq!(s.rate_per_minute().unwrap(), 20);
+        let s = load(&path, &[("SWITCHBOARD_RATE", "20")], |o| {
+            o.set(&keys::RATE, Some(10))
+        })
+        .unwrap();
+        assert_eq!(s.rate_per_minute().unwrap(), 10);
+    }
+
+    #[test]
+    fn profile_comes_from_flag_env_or_default_profile() {
+        let (_d, path) = write(PROFILE);
+        assert_eq!(
+            load(&path, &[], |_| {}).unwrap().profile.as_deref(),
+            Some("prod")
+        );
+        let s = load(&path, &[("SWITCHBOARD_PROFILE", "staging")], |_| {}).unwrap();
+        assert_eq!(s.host().unwrap(), "https://staging-smartassist.kore.ai");
+        let err = load(&path, &[], |o| o.profile = Some("dev".into()))
+            .unwrap_err()
+            .0;
+        assert!(
+            err.contains("profile `dev`") && err.contains("prod, staging"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let (_d, path) = write("[profiles.prod]\nhost = \"https://x\"\nstreamid = \"st-1\"\n");
+        let err = load(&path, &[], |_| {}).unwrap_err().0;
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("line 3") && err.contains("streamid"), "{err}");
+    }
+
+    #[test]
+    fn broken_toml_names_file_and_line() {
+        let (_d, path) = write("default_profile = \"prod\"\n[profiles.prod\nhost = 1\n");
+        let err = load(&path, &[], |_| {}).unwrap_err().0;
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_value_names_its_origin() {
+        let (_d, path) = write("[profiles.prod]\nrate_per_minute = \"fast\"\n");
+        let err = load(&path, &[], |_| {})
+            .unwrap()
+            .rate_per_minute()
+            .unwrap_err()
+            .0;
+        assert!(
+            err.contains("line 2") && err.contains("profiles.prod.rate_per_minute"),
+            "{err}"
+        );
+        let err = load(&path, &[], |o| o.set(&keys::TIMEOUT, Some("0")))
+            .unwrap()
+            .timeout()
+            .unwrap_err()
+            .0;
+        assert!(err.contains("flag --timeout"), "{err}");
+    }
+
+    #[test]
+    fn missing_setting_says_what_to_set() {
+        let (_d, path) = write("[profiles.prod]\nhost = \"https://x\"\n");
+        let err = load(&path, &[], |_| {}).unwrap().stream_id().unwrap_err().0;
+        assert!(
+            err.contains("--stream-id") && err.contains("SWITCHBOARD_STREAM_ID"),
+            "{err}"
+        );
+        assert!(
+            err.contains("[profiles.prod]") && err.contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn explicit_config_that_is_missing_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load(&dir.path().join("nope.toml"), &[], |_| {})
+            .unwrap_err()
+            .0;
+        assert!(err.contains("nope.toml"), "{err}");
+    }
+
+    #[test]
+    fn credential_from_profile_env_indirection() {
+        let (_d, path) = write(PROFILE);
+        let s = load(&path, &[("KORE_PROD_SECRET", "s3cret")], |_| {}).unwrap();
+        match s.credential().unwrap() {
+            Credential::ClientSecret { app_id, secret } => {
+                assert_eq!(app_id, "cs-50febaa3-743f-55b3-8956-718e96f6bb90");
+                assert_eq!(secret.expose(), "s3cret");
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = load(&path, &[], |_| {})
+            .unwrap()
+            .credential()
+            .unwrap_err()
+            .0;
+        assert!(
+            err.contains("KORE_PROD_SECRET") && err.contains("line 10"),
+            "{err}"
+        );
+        let s = load(&path, &[("SWITCHBOARD_TOKEN", "a.b.c")], |_| {}).unwrap();
+        assert!(matches!(s.credential().unwrap(), Credential::Token(_)));
+    }
+
+    #[test]
+    fn credential_from_secret_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[profiles.p]\napp_id = \"cs-1\"\nclient_secret_file = {:?}\n",
+                secret.display().to_string()
+            ),
+        )
+        .unwrap();
+        match load(&path, &[], |_| {}).unwrap().credential().unwrap() {
+            Credential::ClientSecret { secret, .. } => assert_eq!(secret.expose(), "from-file"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn template_parses_and_has_a_profile() {
+        let (_d, path) = write(TEMPLATE);
+        let s = load(&path, &[], |_| {}).unwrap();
+        assert!(s.profile.is_some());
+        assert_eq!(s.rate_per_minute().unwrap(), 60);
+    }
+}

@@ -1,0 +1,7 @@
+//! switchboard's core: configuration, credentials, the assign call, pacing, callbacks, the audit log and
+//! file loading. It knows nothing of the terminal; the `assign` command and the console are fronts on it.
+
+pub mod config;
+pub mod ids;
+pub mod secret;
+pub mod token;
