@@ -3,5 +3,7 @@
 
 pub mod config;
 pub mod ids;
+pub mod outcome;
+pub mod pacer;
 pub mod secret;
 pub mod token;
