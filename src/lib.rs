@@ -7,3 +7,6 @@ pub mod outcome;
 pub mod pacer;
 pub mod secret;
 pub mod token;
+
+pub mod audit;
+pub mod input;

@@ -1,0 +1,100 @@
+//! The audit log (SPEC §7): one JSON line per event, appended to a file and written through to the
+//! operating system as it happens. The attempt line is written *before* its request is sent, so a crash
+//! or a SIGKILL can lose nothing that reached the platform. What goes in is built by the callers from
+//! redacted values; this module only stamps and appends.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+#[derive(Clone)]
+pub struct AuditLog {
+    file: Arc<Mutex<File>>,
+    path: PathBuf,
+    run: Arc<str>,
+}
+
+#[derive(Serialize)]
+struct Line<'a, T: Serialize> {
+    ts: String,
+    run: &'a str,
+    event: &'a str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+impl AuditLog {
+    /// Opens (creating it and its directory if needed) the log at `path` for appending. Every line of
+    /// this process carries `run`, so one run's lines can be picked out of a shared log.
+    pub fn open(path: &Path, run: &str) -> io::Result<AuditLog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(AuditLog {
+            file: Arc::new(Mutex::new(file)),
+            path: path.to_path_buf(),
+            run: run.into(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Appends one line. It is handed to the operating system in a single unbuffered write before this
+    /// returns, which is what survives a kill of this process.
+    pub fn record(&self, event: &str, fields: &impl Serialize) -> io::Result<()> {
+        let line = Line {
+            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            run: &self.run,
+            event,
+            fields,
+        };
+        let mut bytes = serde_json::to_vec(&line).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        file.write_all(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_stamped_and_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/audit.jsonl");
+        let log = AuditLog::open(&path, "run-1").unwrap();
+        log.record("attempt", &serde_json::json!({"botSessionId": "a"}))
+            .unwrap();
+        let again = AuditLog::open(&path, "run-2").unwrap();
+        again
+            .record(
+                "outcome",
+                &serde_json::json!({"botSessionId": "a", "outcome": "failed"}),
+            )
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "attempt");
+        assert_eq!(lines[0]["run"], "run-1");
+        assert_eq!(lines[1]["outcome"], "failed");
+        assert!(lines[1]["ts"].as_str().unwrap().ends_with('Z'));
+    }
+}
