@@ -100,10 +100,16 @@ pub fn env_from(pairs: &[(&str, &str)]) -> EnvLookup {
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub profile: Option<String>,
+    /// Read no config file at all (the demo, which must not pick up a real tenant's settings).
+    pub no_config_file: bool,
     values: HashMap<&'static str, String>,
 }
 
 impl Overrides {
+    pub fn has(&self, key: &Key) -> bool {
+        self.values.contains_key(key.name)
+    }
+
     pub fn set(&mut self, key: &Key, value: Option<impl ToString>) {
         if let Some(v) = value {
             self.values.insert(key.name, v.to_string());
@@ -200,6 +206,7 @@ impl Settings {
     pub fn load(overrides: &Overrides, env: EnvLookup) -> Result<Settings, ConfigError> {
         let (config_path, explicit) = config_path(overrides, &env)?;
         let text = match std::fs::read_to_string(&config_path) {
+            _ if overrides.no_config_file => None,
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
             Err(e) => {

@@ -10,3 +10,10 @@ pub mod token;
 
 pub mod audit;
 pub mod input;
+pub mod request;
+pub mod client;
+pub mod dispatch;
+pub mod listener;
+pub mod mock;
+pub mod logging;
+pub mod engine;

@@ -112,7 +112,15 @@ impl Pacer {
 
     /// How long `calls` more calls take at this rate (the first goes at once).
     pub fn eta(&self, calls: usize) -> Duration {
-        self.interval() * calls.saturating_sub(1) as u32
+        Self::eta_at(self.per_minute, calls)
+    }
+
+    /// How long `calls` calls take at `per_minute`, without a running pacer (for previews).
+    pub fn eta_at(per_minute: u32, calls: usize) -> Duration {
+        if per_minute == 0 {
+            return Duration::ZERO;
+        }
+        MINUTE / per_minute * calls.saturating_sub(1) as u32
     }
 
     pub fn status(&self) -> PacerStatus {

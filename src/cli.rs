@@ -1,0 +1,200 @@
+//! The command line (SPEC §1). Flags only: the core resolves environment variables and profiles, so
+//! precedence and error messages are the same whichever front is used.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use switchboard::config::{Overrides, keys};
+use switchboard::mock::TRIGGER_HELP;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Move live Kore.ai bot conversations to an agent or a queue, paced, confirmed and on record.",
+    after_help = "Every global option also reads SWITCHBOARD_<NAME> (e.g. SWITCHBOARD_HOST); precedence is flag > environment > profile > default.\n\
+Secrets never go on the command line: SWITCHBOARD_CLIENT_SECRET or SWITCHBOARD_TOKEN, or client_secret_env / client_secret_file / token_env in the profile.\n\
+Exit codes: 0 everything done; 1 some session was not transferred; 2 nothing was sent (usage, config or input error)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Run against the built-in stand-in server and the sample data: no account needed.
+    #[arg(long)]
+    pub demo: bool,
+    /// Sessions to load at start (CSV, JSON or JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    pub sessions: Option<PathBuf>,
+    /// Agents to load at start.
+    #[arg(long, value_name = "FILE")]
+    pub agents: Option<PathBuf>,
+    /// Queues to load at start.
+    #[arg(long, value_name = "FILE")]
+    pub queues: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Config file [env: SWITCHBOARD_CONFIG; default: ~/.config/switchboard/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile in the config file [env: SWITCHBOARD_PROFILE; default: default_profile]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Platform base URL, e.g. https://platform.kore.ai
+    #[arg(long, global = true, value_name = "URL")]
+    pub host: Option<String>,
+    /// Stream id (botId), st-...
+    #[arg(long, global = true, value_name = "ID")]
+    pub stream_id: Option<String>,
+    /// Organisation id, o-...
+    #[arg(long, global = true, value_name = "ID")]
+    pub org_id: Option<String>,
+    /// Account id (24 hex digits), sent as the accountid header
+    #[arg(long, global = true, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// Client ID of the JWT app, cs-...
+    #[arg(long, global = true, value_name = "ID")]
+    pub app_id: Option<String>,
+    /// Public base URL for callbacks, when the platform cannot reach the listener directly
+    #[arg(long, global = true, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// Callback listener address [default: 127.0.0.1:8009]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Calls per minute, shared by every call of the run [default: 60]. 0 turns pacing off: only for the stand-in and benchmarks, never against Kore
+    #[arg(long, global = true, value_name = "PER_MINUTE")]
+    pub rate: Option<String>,
+    /// Requests in flight at once [default: 4]
+    #[arg(long, global = true, value_name = "N")]
+    pub concurrency: Option<String>,
+    /// Seconds to wait for each answer [default: 15]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<String>,
+    /// Log file [default: ~/.local/share/switchboard/switchboard.log]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<String>,
+    /// Audit log [default: ~/.local/share/switchboard/audit.jsonl]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub audit_log: Option<String>,
+    /// More detail in the log file (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::default();
+        o.config = self.config.clone();
+        o.profile = self.profile.clone();
+        o.set(&keys::HOST, self.host.as_ref());
+        o.set(&keys::STREAM_ID, self.stream_id.as_ref());
+        o.set(&keys::ORG_ID, self.org_id.as_ref());
+        o.set(&keys::ACCOUNT_ID, self.account_id.as_ref());
+        o.set(&keys::APP_ID, self.app_id.as_ref());
+        o.set(&keys::CALLBACK_URL, self.callback_url.as_ref());
+        o.set(&keys::LISTEN, self.listen.as_ref());
+        o.set(&keys::RATE, self.rate.as_ref());
+        o.set(&keys::CONCURRENCY, self.concurrency.as_ref());
+        o.set(&keys::TIMEOUT, self.timeout.as_ref());
+        o.set(&keys::LOG_FILE, self.log_file.as_ref());
+        o.set(&keys::AUDIT_LOG, self.audit_log.as_ref());
+        o
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Move sessions to an agent or a queue, paced, and print what came of each
+    Assign(AssignArgs),
+    /// Run only the callback listener; print each callback as one JSON line
+    Listen,
+    /// Run the built-in AgentAssist stand-in server (for the demo and tests)
+    #[command(after_help = TRIGGER_HELP)]
+    Mock(MockArgs),
+    /// Print a JWT for the active profile (to use with curl)
+    Token,
+    /// Print the config file's path, or write a commented template there
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Print the config file's path
+    Path,
+    /// Write a commented template to the config file's path (never overwrites)
+    Init,
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("input").required(true).multiple(true).args(["session", "sessions"])))]
+#[command(group(ArgGroup::new("target").required(true).args(["agent", "queue"])))]
+pub struct AssignArgs {
+    /// A session to move (botSessionId); repeat for more
+    #[arg(long = "session", value_name = "ID")]
+    pub session: Vec<String>,
+    /// A file of sessions (CSV, JSON, JSON Lines), or - for stdin
+    #[arg(long = "sessions", value_name = "FILE|-")]
+    pub sessions: Option<PathBuf>,
+    /// Move to this agent (aId, a-...)
+    #[arg(long, value_name = "AID")]
+    pub agent: Option<String>,
+    /// Move to this queue (queueId, qu-...)
+    #[arg(long, value_name = "QID")]
+    pub queue: Option<String>,
+    /// Print each request as a curl command and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON object per session on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Run the listener and wait up to SECS after the last answer for the callbacks
+    #[arg(long, value_name = "SECS")]
+    pub wait_callbacks: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CallbackChoice {
+    Ok,
+    Failed,
+    Off,
+}
+
+#[derive(Args, Debug)]
+pub struct MockArgs {
+    /// Address to serve on (port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// Calls per minute before answering 429, as Kore does; 0 turns the limit off
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub rate_limit: u32,
+    /// Fault: add this many milliseconds before every answer
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// How long sessions ending in 0408 wait before answering
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    pub slow_ms: u64,
+    /// Delay before each callback is posted
+    #[arg(long, default_value_t = 300, value_name = "MS")]
+    pub callback_delay_ms: u64,
+    /// Fault: what the callbacks say, or none at all
+    #[arg(long, value_enum, default_value = "ok")]
+    pub callbacks: CallbackChoice,
+    /// Fault: answer every assign call with this HTTP status (e.g. 404, 429, 500)
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..600))]
+    pub status: Option<u16>,
+    /// Fault: the Retry-After (seconds) sent with --status 429
+    #[arg(long, value_name = "SECS")]
+    pub retry_after: Option<u64>,
+    /// Fault: answer 200 with a body that is not JSON
+    #[arg(long)]
+    pub non_json: bool,
+}

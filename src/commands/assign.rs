@@ -1,0 +1,236 @@
+//! `switchboard assign`: move sessions from the command line, print what came of each.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use switchboard::config::Settings;
+use switchboard::dispatch::{Progress, Report, RetryPolicy};
+use switchboard::ids::IdKind;
+use switchboard::input;
+use switchboard::listener::{self, CallbackState};
+use switchboard::outcome::Outcome;
+use switchboard::pacer::Pacer;
+use switchboard::request::{Target, TargetKind};
+use switchboard::engine;
+
+use super::{Failure, exit_for};
+use crate::cli::AssignArgs;
+
+/// What to do besides sending.
+pub struct AssignOptions {
+    pub dry_run: bool,
+    pub json: bool,
+    pub wait_callbacks: Option<Duration>,
+    pub policy: RetryPolicy,
+}
+
+pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
+    let mut sessions: Vec<String> = args.session.iter().map(|s| s.trim().to_string()).collect();
+    if let Some(path) = &args.sessions {
+        let loaded = input::load_sessions(path)?;
+        for w in &loaded.warnings {
+            eprintln!("switchboard: warning: {w}");
+        }
+        if loaded.rows.is_empty() {
+            return Err(Failure(format!("{}: no sessions in the file; nothing was sent", path.display())));
+        }
+        sessions.extend(loaded.rows.into_iter().map(|r| r.id));
+    }
+    if let Some(empty) = args.session.iter().position(|s| s.trim().is_empty()) {
+        return Err(Failure(format!("--session number {} is empty; nothing was sent", empty + 1)));
+    }
+    dedupe(&mut sessions);
+    let target = match (args.agent, args.queue) {
+        (Some(agent), None) => Target::agent(agent.trim()),
+        (None, Some(queue)) => Target::queue(queue.trim()),
+        _ => return Err(Failure("give exactly one of --agent or --queue".into())),
+    };
+    let options = AssignOptions {
+        dry_run: args.dry_run,
+        json: args.json,
+        wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
+        policy: RetryPolicy::default(),
+    };
+    execute(settings, sessions, target, options).await
+}
+
+/// A session named twice is moved once.
+fn dedupe(sessions: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let before = sessions.len();
+    sessions.retain(|s| seen.insert(s.clone()));
+    if sessions.len() < before {
+        eprintln!("switchboard: warning: {} duplicate session id(s) dropped", before - sessions.len());
+    }
+}
+
+fn warn_about_ids(sessions: &[String], target: &Target) {
+    let kind = match target.kind {
+        TargetKind::Agent => IdKind::Agent,
+        TargetKind::Queue => IdKind::Queue,
+    };
+    if let Some(w) = kind.warning(&target.id) {
+        eprintln!("switchboard: warning: {w}");
+    }
+    let odd: Vec<String> = sessions.iter().filter_map(|s| IdKind::Session.warning(s)).collect();
+    for w in odd.iter().take(3) {
+        eprintln!("switchboard: warning: {w}");
+    }
+    if odd.len() > 3 {
+        eprintln!("switchboard: warning: {} more session ids do not look like Kore's format", odd.len() - 3);
+    }
+}
+
+pub async fn execute(settings: &Settings, sessions: Vec<String>, target: Target, options: AssignOptions) -> Result<ExitCode, Failure> {
+    warn_about_ids(&sessions, &target);
+    let token = engine::callback_token(settings);
+    if options.dry_run {
+        let route = engine::callback_route(settings, settings.listen()?, token)?;
+        let client = engine::client(settings, route)?;
+        let rate = settings.rate_per_minute()?;
+        println!(
+            "# {} request(s) to {target}; nothing is sent (--dry-run). At {} the run would take about {}.",
+            sessions.len(),
+            rate_label(rate),
+            format_duration(Pacer::eta_at(rate, sessions.len()))
+        );
+        for (i, session) in sessions.iter().enumerate() {
+            println!("\n# {}/{} {session} -> {target}", i + 1, sessions.len());
+            println!("{}", client.preview(session, &target).curl());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let audit = engine::audit_log(settings)?;
+    // The listener starts before anything is sent, so no callback can arrive unheard.
+    let mut listener = match options.wait_callbacks {
+        Some(_) => {
+            let bind = settings.listen()?;
+            Some(listener::start(bind, token.clone(), Some(audit.clone())).await.map_err(|e| {
+                Failure(format!("cannot listen for callbacks on {bind}: {e} (set --listen ADDR, e.g. 127.0.0.1:0)"))
+            })?)
+        }
+        None => None,
+    };
+    let listen_addr = match &listener {
+        Some(l) => l.addr,
+        None => settings.listen()?,
+    };
+    let route = engine::callback_route(settings, listen_addr, token)?;
+    let client = engine::client(settings, route)?;
+    let dispatcher = engine::dispatcher(settings, client, audit, options.policy)?;
+    let (progress_tx, progress_rx) = mpsc::unbounded_channel();
+    let show = std::io::stderr().is_terminal();
+    let progress = tokio::spawn(show_progress(progress_rx, sessions.len(), dispatcher.pacer().clone(), show));
+    let mut reports = dispatcher.assign_all(&sessions, &target, Some(progress_tx)).await;
+    let _ = progress.await;
+
+    if let (Some(l), Some(wait)) = (&mut listener, options.wait_callbacks) {
+        if show {
+            eprint!("\r\x1b[2Kwaiting up to {} for callbacks…", format_duration(wait));
+        }
+        listener::await_callbacks(&mut l.events, &mut reports, wait).await;
+        if show {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    if options.json {
+        let mut out = std::io::stdout().lock();
+        for r in &reports {
+            let _ = writeln!(out, "{}", serde_json::to_string(r).expect("reports serialize"));
+        }
+    } else {
+        print_table(&reports);
+    }
+    eprintln!("{} · audit log {}", summary(&reports, &target), dispatcher.audit().path().display());
+    Ok(exit_for(reports.iter().all(|r| r.outcome == Some(Outcome::Transferred))))
+}
+
+fn rate_label(per_minute: u32) -> String {
+    if per_minute == 0 { "no pacing".into() } else { format!("{per_minute} calls a minute") }
+}
+
+async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>, total: usize, pacer: Pacer, show: bool) {
+    let started = Instant::now();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut done = 0usize;
+    while let Some(p) = rx.recv().await {
+        let Progress::Settled(report) = &p else { continue };
+        done += 1;
+        *counts.entry(report.outcome_word()).or_default() += 1;
+        if !show {
+            continue;
+        }
+        let remaining = total - done;
+        let eta = if pacer.per_minute() > 0 {
+            pacer.interval() * remaining as u32
+        } else {
+            started.elapsed().mul_f64(remaining as f64 / done as f64)
+        };
+        let tally: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        eprint!(
+            "\r\x1b[2K[{done}/{total}] {} · pacer {}/{} · ETA {}",
+            tally.join(", "),
+            pacer.status().used_last_minute,
+            if pacer.per_minute() == 0 { "off".to_string() } else { pacer.per_minute().to_string() },
+            format_duration(eta)
+        );
+    }
+    if show {
+        eprint!("\r\x1b[2K");
+    }
+}
+
+fn print_table(reports: &[Report]) {
+    let session_w = reports.iter().map(|r| r.session.len()).max().unwrap_or(7).max(7);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  MESSAGE",
+        "SESSION", "OUTCOME", "HTTP", "TRIES", "LATENCY", "CALLBACK"
+    );
+    for r in reports {
+        let callback = r.callback.as_ref().map(|c| c.state).unwrap_or(CallbackState::None);
+        let _ = writeln!(
+            out,
+            "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {}",
+            r.session,
+            r.outcome_word(),
+            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.attempts,
+            r.latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "-".into()),
+            callback.as_str(),
+            one_line(&r.message),
+        );
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn summary(reports: &[Report], target: &Target) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in reports {
+        *counts.entry(r.outcome_word()).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    format!("{} session(s) to {target}: {}", reports.len(), parts.join(", "))
+}
+
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 3600 {
+        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
+    } else if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+

@@ -1,0 +1,98 @@
+//! The subcommands. Each is a thin front: it reads its arguments, asks the core to do the work, and
+//! prints the result. An `Err` means nothing was sent, and exits 2.
+
+mod assign;
+mod demo;
+mod listen;
+mod mock;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use switchboard::config::{self, ConfigError, Settings};
+use switchboard::token::TokenMaker;
+
+use crate::cli::{Cli, Command, ConfigAction, GlobalArgs};
+
+/// A usage, config or input error: nothing was sent. Exit code 2.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure(e.0)
+    }
+}
+
+impl From<switchboard::input::LoadError> for Failure {
+    fn from(e: switchboard::input::LoadError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Failure(e)
+    }
+}
+
+/// Exit 0 when every session was transferred, else 1.
+pub fn exit_for(all_transferred: bool) -> ExitCode {
+    if all_transferred { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Some(Command::Assign(args)) => {
+            let settings = settings(&cli.global)?;
+            assign::run(&settings, args).await
+        }
+        Some(Command::Listen) => {
+            let settings = settings(&cli.global)?;
+            listen::run(&settings).await
+        }
+        Some(Command::Mock(args)) => mock::run(&cli.global, args).await,
+        Some(Command::Token) => {
+            let settings = settings(&cli.global)?;
+            let maker = TokenMaker::new(settings.credential()?, settings.enforce_jti()?).map_err(|e| Failure(e.to_string()))?;
+            println!("{}", maker.next().map_err(|e| Failure(e.to_string()))?.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Config { action }) => {
+            let (path, _) = config::config_path(&cli.global.overrides(), &config::process_env())?;
+            match action {
+                ConfigAction::Path => println!("{}", path.display()),
+                ConfigAction::Init => {
+                    config::write_template(&path)?;
+                    println!("wrote {}; edit the prod profile, then try `switchboard token`", path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None if cli.demo => demo::run(&cli.global).await,
+        None => Err(Failure(
+            "the console is not built yet; use `switchboard assign` (see --help), or `switchboard --demo` for a demo run".into(),
+        )),
+    }
+}
+
+/// Loads the settings and starts the log file they name.
+fn settings(global: &GlobalArgs) -> Result<Settings, Failure> {
+    let settings = Settings::load(&global.overrides(), config::process_env())?;
+    start_logging(&settings, global.verbose);
+    Ok(settings)
+}
+
+fn start_logging(settings: &Settings, verbose: u8) {
+    if let Some(path) = settings.log_file()
+        && let Err(e) = switchboard::logging::init(&path, verbose)
+    {
+        eprintln!("switchboard: warning: {e}; continuing without a log file");
+    }
+}

@@ -1,0 +1,53 @@
+//! Builds the pieces of one run from its settings: the client, the pacer, the audit log and the
+//! dispatcher that joins them. `assign` and the console start the same way through here.
+
+use std::net::SocketAddr;
+
+use crate::audit::AuditLog;
+use crate::client::AssignClient;
+use crate::config::{ConfigError, Settings};
+use crate::dispatch::{Dispatcher, RetryPolicy};
+use crate::pacer::Pacer;
+use crate::request::{CallbackRoute, Endpoint};
+use crate::secret::{Secret, random_hex};
+use crate::token::TokenMaker;
+
+/// The callback token of this run: the configured one, so that a separate `switchboard listen` can
+/// accept the callbacks, else a fresh random one.
+pub fn callback_token(settings: &Settings) -> Secret {
+    settings.callback_token().unwrap_or_else(|| Secret::random(16))
+}
+
+/// Where callbacks go: `callback_url` when set (a tunnel), else the listener's own address.
+pub fn callback_route(settings: &Settings, listener: SocketAddr, token: Secret) -> Result<CallbackRoute, ConfigError> {
+    Ok(match settings.callback_url()? {
+        Some(base) => CallbackRoute::new(base, token),
+        None => CallbackRoute::for_listener(listener, token),
+    })
+}
+
+/// The client for the configured endpoint and credential; it checks everything a request needs, so
+/// a configuration error stops the run before anything is sent.
+pub fn client(settings: &Settings, route: CallbackRoute) -> Result<AssignClient, ConfigError> {
+    let endpoint = Endpoint::from_settings(settings)?;
+    let tokens = TokenMaker::new(settings.credential()?, settings.enforce_jti()?).map_err(|e| ConfigError(e.to_string()))?;
+    AssignClient::new(endpoint, tokens, route, settings.timeout()?, settings.concurrency()?).map_err(ConfigError)
+}
+
+/// A fresh id for this process run, stamped on each of its audit lines.
+pub fn run_id() -> String {
+    random_hex(6)
+}
+
+/// Opens this run's audit log, stamped with a fresh run id.
+pub fn audit_log(settings: &Settings) -> Result<AuditLog, String> {
+    let path = settings.audit_log().map_err(|e| e.0)?;
+    AuditLog::open(&path, &run_id())
+        .map_err(|e| format!("cannot open the audit log {}: {e} (set --audit-log PATH)", path.display()))
+}
+
+/// The dispatcher for a run, with the process's one pacer.
+pub fn dispatcher(settings: &Settings, client: AssignClient, audit: AuditLog, policy: RetryPolicy) -> Result<Dispatcher, ConfigError> {
+    let pacer = Pacer::new(settings.rate_per_minute()?);
+    Ok(Dispatcher::new(client, pacer, audit, policy, settings.concurrency()?))
+}

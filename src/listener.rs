@@ -1,0 +1,294 @@
+//! The callback listener (SPEC §5). The platform posts the result of each transfer to the request's
+//! `callbackUrl`, `{base}/{botSessionId}?t={token}`. Kore documents no schema, method, signature or
+//! retry policy for it (kore-api.md §3), so the listener accepts any method and content type, keeps the
+//! body as received, reads `status` when there is one, and matches the callback to its session by the
+//! URL, else by `sessionId`/`botSessionId` in the body. The token is what keeps strangers out.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::AuditLog;
+use crate::secret::Secret;
+
+/// Bodies over this are refused with 413 (SPEC §5).
+pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
+
+/// A session's callback state, as a row shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallbackState {
+    /// None expected (nothing was transferred) or none listened for.
+    #[serde(rename = "-")]
+    None,
+    Waiting,
+    Ok,
+    Failed,
+    /// None came within the wait.
+    Late,
+}
+
+impl CallbackState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackState::None => "-",
+            CallbackState::Waiting => "waiting",
+            CallbackState::Ok => "ok",
+            CallbackState::Failed => "failed",
+            CallbackState::Late => "late",
+        }
+    }
+
+    /// What a callback's `status` says of the transfer. Without a documented schema, anything that does
+    /// not read as a failure counts as ok.
+    pub fn from_status(status: Option<&str>) -> CallbackState {
+        let Some(s) = status.map(str::to_ascii_lowercase) else {
+            return CallbackState::Ok;
+        };
+        if ["fail", "error", "reject", "declin", "timeout", "timed out"].iter().any(|w| s.contains(w)) {
+            CallbackState::Failed
+        } else {
+            CallbackState::Ok
+        }
+    }
+}
+
+/// A session's callback, for a report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallbackSummary {
+    pub state: CallbackState,
+    pub status: Option<String>,
+    pub received_at: Option<String>,
+    pub body: Option<Value>,
+}
+
+impl CallbackSummary {
+    pub fn of_state(state: CallbackState) -> CallbackSummary {
+        CallbackSummary { state, status: None, received_at: None, body: None }
+    }
+
+    pub fn from_event(event: &CallbackEvent) -> CallbackSummary {
+        CallbackSummary {
+            state: CallbackState::from_status(event.status.as_deref()),
+            status: event.status.clone(),
+            received_at: Some(event.received_at.clone()),
+            body: Some(event.body.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    Url,
+    Body,
+}
+
+/// One request that reached the listener, accepted or not. This is the line `switchboard listen` prints
+/// and the audit log keeps.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallbackEvent {
+    pub received_at: String,
+    pub method: String,
+    /// The path, without the query (which holds the token).
+    pub path: String,
+    #[serde(rename = "botSessionId")]
+    pub session: Option<String>,
+    pub matched_by: Option<MatchedBy>,
+    pub accepted: bool,
+    /// Why it was refused, when it was.
+    pub rejected: Option<String>,
+    /// What the listener answered.
+    pub answered: u16,
+    pub content_type: Option<String>,
+    /// The body's `status`, when it is JSON and has one.
+    pub status: Option<String>,
+    /// The body as received: JSON when it parses, else text.
+    pub body: Value,
+}
+
+#[derive(Clone)]
+struct ListenerState {
+    token: Secret,
+    events: mpsc::UnboundedSender<CallbackEvent>,
+    audit: Option<AuditLog>,
+}
+
+/// A running listener. Dropping it stops it.
+pub struct Listener {
+    pub addr: SocketAddr,
+    pub events: mpsc::UnboundedReceiver<CallbackEvent>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Binds `bind` and serves callbacks until the returned `Listener` is dropped. Every request is sent
+/// on `events` and, when there is an audit log, recorded there.
+pub async fn start(bind: SocketAddr, token: Secret, audit: Option<AuditLog>) -> std::io::Result<Listener> {
+    let socket = tokio::net::TcpListener::bind(bind).await?;
+    let addr = socket.local_addr()?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let app = Router::new()
+        .fallback(receive)
+        .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
+        .with_state(ListenerState { token, events: tx, audit });
+    tokio::spawn(async move {
+        let serve = axum::serve(socket, app).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("callback listener stopped: {e}");
+        }
+    });
+    tracing::info!(%addr, "callback listener started");
+    Ok(Listener { addr, events: rx, _shutdown: shutdown_tx })
+}
+
+async fn receive(
+    State(state): State<ListenerState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> (StatusCode, &'static str) {
+    let token_ok = uri
+        .query()
+        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "t"))
+        .is_some_and(|(_, v)| state.token.matches(&v));
+    let (answer, rejected, bytes) = match (token_ok, body) {
+        (false, body) => (StatusCode::UNAUTHORIZED, Some("wrong or missing token"), body.unwrap_or_default()),
+        (true, Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("body over 64 KiB"), Bytes::new())
+        }
+        (true, Err(_)) => (StatusCode::BAD_REQUEST, Some("body could not be read"), Bytes::new()),
+        (true, Ok(bytes)) => (StatusCode::OK, None, bytes),
+    };
+    let event = describe(&method, &uri, &headers, &bytes, answer, rejected);
+    if let Some(audit) = &state.audit {
+        let _ = audit.record("callback", &event);
+    }
+    tracing::info!(session = ?event.session, accepted = event.accepted, status = ?event.status, "callback");
+    let _ = state.events.send(event);
+    let text = match answer {
+        StatusCode::OK => "ok\n",
+        StatusCode::UNAUTHORIZED => "wrong or missing token\n",
+        StatusCode::PAYLOAD_TOO_LARGE => "body over 64 KiB\n",
+        _ => "bad request\n",
+    };
+    (answer, text)
+}
+
+fn describe(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    answer: StatusCode,
+    rejected: Option<&str>,
+) -> CallbackEvent {
+    let body: Value = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
+    let from_body = ["botSessionId", "sessionId"]
+        .iter()
+        .find_map(|k| body.get(k).and_then(Value::as_str))
+        .map(str::to_owned);
+    let from_url = session_in_path(uri.path());
+    let accepted = rejected.is_none();
+    // A refused callback is shown, never matched to a session.
+    let (session, matched_by) = match (accepted, from_url, from_body) {
+        (false, _, _) => (None, None),
+        (true, Some(s), _) => (Some(s), Some(MatchedBy::Url)),
+        (true, None, Some(s)) => (Some(s), Some(MatchedBy::Body)),
+        (true, None, None) => (None, None),
+    };
+    CallbackEvent {
+        received_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        session,
+        matched_by,
+        accepted,
+        rejected: rejected.map(str::to_owned),
+        answered: answer.as_u16(),
+        content_type: headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        status: body.get("status").and_then(Value::as_str).map(str::to_owned),
+        body,
+    }
+}
+
+/// `/callback/{botSessionId}` (under any prefix a tunnel adds) names the session.
+fn session_in_path(path: &str) -> Option<String> {
+    let mut segments = path.rsplit('/').filter(|s| !s.is_empty());
+    let last = segments.next()?;
+    let parent = segments.next()?;
+    (parent == "callback").then(|| {
+        url::form_urlencoded::parse(format!("x={last}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| last.to_string())
+    })
+}
+
+/// Waits up to `wait` for the callbacks of the reports that expect one (transferred, or unknown: a
+/// callback may settle those), then marks the rest: `late` where one was expected, `-` elsewhere.
+/// Callbacks that came during the run are already queued on `events`, so none is missed.
+pub async fn await_callbacks(
+    events: &mut mpsc::UnboundedReceiver<CallbackEvent>,
+    reports: &mut [crate::dispatch::Report],
+    wait: std::time::Duration,
+) {
+    use crate::outcome::Outcome;
+    let expects = |r: &crate::dispatch::Report| matches!(r.outcome, Some(Outcome::Transferred | Outcome::Unknown));
+    let index: std::collections::HashMap<String, usize> =
+        reports.iter().enumerate().map(|(i, r)| (r.session.clone(), i)).collect();
+    let deadline = tokio::time::Instant::now() + wait;
+    while reports.iter().any(|r| expects(r) && r.callback.is_none()) {
+        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) | Err(_) => break,
+        };
+        if let Some(&i) = event.session.as_ref().and_then(|s| index.get(s))
+            && event.accepted
+        {
+            reports[i].callback = Some(CallbackSummary::from_event(&event));
+        }
+    }
+    for report in reports.iter_mut().filter(|r| r.callback.is_none()) {
+        let state = if expects(report) { CallbackState::Late } else { CallbackState::None };
+        report.callback = Some(CallbackSummary::of_state(state));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_from_path() {
+        assert_eq!(session_in_path("/callback/abc").as_deref(), Some("abc"));
+        assert_eq!(session_in_path("/tunnel/callback/abc/").as_deref(), Some("abc"));
+        assert_eq!(session_in_path("/callback"), None);
+        assert_eq!(session_in_path("/"), None);
+        assert_eq!(session_in_path("/other/abc"), None);
+    }
+
+    #[test]
+    fn status_words() {
+        assert_eq!(CallbackState::from_status(Some("transferred")), CallbackState::Ok);
+        assert_eq!(CallbackState::from_status(None), CallbackState::Ok);
+        assert_eq!(CallbackState::from_status(Some("FAILED")), CallbackState::Failed);
+        assert_eq!(CallbackState::from_status(Some("transfer_error")), CallbackState::Failed);
+        assert_eq!(serde_json::to_string(&CallbackState::None).unwrap(), "\"-\"");
+    }
+}

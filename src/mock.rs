@@ -1,0 +1,566 @@
+//! The built-in AgentAssist stand-in (SPEC §8): the demo and the tests run against it over real HTTP on
+//! loopback. It is strict on purpose, since it is also the project's reference for how the real API
+//! behaves: it verifies the JWT, the `accountid` header, the content type and the exact body of each
+//! documented request shape, enforces Kore's per-minute rate limit, answers with the documented
+//! response and error shapes, and posts a callback to the `callbackUrl` afterwards.
+//!
+//! Faults come two ways: switches that apply to every request (`MockOptions`), and session ids whose
+//! last four characters ask for one (`trigger_for`), so that one bulk run can show every outcome.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tokio::sync::{broadcast, oneshot};
+use tokio::time::Instant;
+
+use crate::ids::IdKind;
+use crate::secret::Secret;
+use crate::token::unix_now;
+
+/// Kore's documented words when the per-minute limit is exceeded (kore-api.md §4).
+pub const RATE_LIMIT_MESSAGE: &str = "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.";
+
+/// The ids and the secret the stand-in accepts.
+#[derive(Debug, Clone)]
+pub struct MockIdentity {
+    pub stream_id: String,
+    pub org_id: String,
+    pub account_id: String,
+    pub app_id: String,
+    pub secret: Secret,
+}
+
+impl MockIdentity {
+    /// The demo tenant's ids, in Kore's formats, with the given secret.
+    pub fn demo(secret: Secret) -> MockIdentity {
+        MockIdentity {
+            stream_id: "st-5d1e8c2a-7b3f-5a90-8c4d-2e6f1a9b0c31".into(),
+            org_id: "o-8f2d4c6a-1b3e-5f70-9a8c-4d2e6b1f3a50".into(),
+            account_id: "64f1c0ffee0ddba11c0ffee1".into(),
+            app_id: "cs-3b9e1c57-2d4a-5e8f-9b61-7c0a4d2e8f13".into(),
+            secret,
+        }
+    }
+}
+
+/// What the stand-in's callbacks say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackMode {
+    /// `status: "transferred"` after each transfer.
+    Ok,
+    /// `status: "failed"` after each transfer.
+    Failed,
+    /// No callbacks at all.
+    Off,
+}
+
+/// Switches that apply to every request.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// Calls per minute before 429; 0 turns the limit off. Kore's documented limit is 60.
+    pub rate_limit_per_minute: u32,
+    /// Added before every answer.
+    pub latency: Duration,
+    /// How long a session ending in `0408` waits before answering.
+    pub slow: Duration,
+    pub callback_delay: Duration,
+    pub callbacks: CallbackMode,
+    /// Answer every assign call with this HTTP status.
+    pub force_status: Option<u16>,
+    /// The `Retry-After` sent with a forced 429.
+    pub retry_after: Option<u64>,
+    /// Answer 2xx with a body that is not JSON.
+    pub non_json: bool,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            rate_limit_per_minute: 60,
+            latency: Duration::ZERO,
+            slow: Duration::from_secs(30),
+            callback_delay: Duration::from_millis(300),
+            callbacks: CallbackMode::Ok,
+            force_status: None,
+            retry_after: None,
+            non_json: false,
+        }
+    }
+}
+
+/// A fault asked for by a session id's last four characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// `…0400`: 400 in the `{code, message}` envelope.
+    BadRequest,
+    /// `…0404`: 404 in the `{errors:[{msg, code}]}` envelope.
+    NotFound,
+    /// `…0401`: 401.
+    Unauthorized,
+    /// `…0403`: 403.
+    Forbidden,
+    /// `…0429`: 429 with `Retry-After: 1`, every time.
+    RateLimitedAlways,
+    /// `…1429`: 429 with `Retry-After: 1`, on the first attempt only.
+    RateLimitedOnce,
+    /// `…2429`: 429 without `Retry-After`, on the first attempt only.
+    RateLimitedOnceNoHeader,
+    /// `…3429`: 400 whose body says the rate limit was exceeded, on the first attempt only.
+    RateLimitBodyOnce,
+    /// `…0500`: 500.
+    ServerError,
+    /// `…0503`: 503.
+    Unavailable,
+    /// `…0408`: answers only after the slow delay, so the client times out.
+    Slow,
+    /// `…0bad`: 200 with a body that is not JSON.
+    NotJson,
+    /// `…0cf0`: transferred, then a callback that says it failed.
+    CallbackFails,
+    /// `…0c00`: transferred, and no callback ever comes.
+    NoCallback,
+}
+
+/// The table `switchboard mock --help` shows.
+pub const TRIGGER_HELP: &str = "\
+Session ids whose last four characters are:
+  0400  400 {\"code\":400,\"message\":...}          0404  404 {\"errors\":[{\"msg\":...,\"code\":404}]}
+  0401  401                                      0403  403
+  0429  429 Retry-After: 1, every time           1429  429 Retry-After: 1, first attempt only
+  2429  429 without Retry-After, first only      3429  400 saying the rate limit was exceeded, first only
+  0500  500                                      0503  503
+  0408  answers after --slow-ms (a timeout)      0bad  200 with a body that is not JSON
+  0cf0  transferred, then a failed callback      0c00  transferred, and no callback";
+
+pub fn trigger_for(session: &str) -> Option<Trigger> {
+    let suffix = session.get(session.len().saturating_sub(4)..)?;
+    Some(match suffix {
+        "0400" => Trigger::BadRequest,
+        "0404" => Trigger::NotFound,
+        "0401" => Trigger::Unauthorized,
+        "0403" => Trigger::Forbidden,
+        "0429" => Trigger::RateLimitedAlways,
+        "1429" => Trigger::RateLimitedOnce,
+        "2429" => Trigger::RateLimitedOnceNoHeader,
+        "3429" => Trigger::RateLimitBodyOnce,
+        "0500" => Trigger::ServerError,
+        "0503" => Trigger::Unavailable,
+        "0408" => Trigger::Slow,
+        "0bad" => Trigger::NotJson,
+        "0cf0" => Trigger::CallbackFails,
+        "0c00" => Trigger::NoCallback,
+        _ => return None,
+    })
+}
+
+/// One assign request as the stand-in saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Received {
+    /// Milliseconds since the stand-in started.
+    pub at_ms: u64,
+    #[serde(rename = "botSessionId")]
+    pub session: Option<String>,
+    pub answered: u16,
+    pub message: String,
+}
+
+struct MockState {
+    identity: MockIdentity,
+    options: MockOptions,
+    started: Instant,
+    received: Mutex<Vec<Received>>,
+    attempts: Mutex<HashMap<String, u32>>,
+    seen_jtis: Mutex<HashSet<String>>,
+    window: Mutex<(u64, u32)>,
+    feed: broadcast::Sender<Received>,
+    callback_client: reqwest::Client,
+}
+
+/// A running stand-in. Dropping it stops it.
+pub struct MockServer {
+    pub addr: SocketAddr,
+    state: Arc<MockState>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl MockServer {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn identity(&self) -> &MockIdentity {
+        &self.state.identity
+    }
+
+    /// Every assign request received so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().expect("mock state").clone()
+    }
+
+    /// A feed of assign requests as they are answered.
+    pub fn subscribe(&self) -> broadcast::Receiver<Received> {
+        self.state.feed.subscribe()
+    }
+}
+
+pub async fn start(bind: SocketAddr, identity: MockIdentity, options: MockOptions) -> std::io::Result<MockServer> {
+    let socket = tokio::net::TcpListener::bind(bind).await?;
+    let addr = socket.local_addr()?;
+    let state = Arc::new(MockState {
+        identity,
+        options,
+        started: Instant::now(),
+        received: Mutex::default(),
+        attempts: Mutex::default(),
+        seen_jtis: Mutex::default(),
+        window: Mutex::default(),
+        feed: broadcast::channel(1024).0,
+        callback_client: reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(std::io::Error::other)?,
+    });
+    let app = Router::new()
+        .route("/agentassist/api/v1/public/{stream_id}/assign-conversation", post(assign))
+        .route("/_mock/received", get(list_received))
+        .with_state(state.clone());
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let serve = axum::serve(socket, app).with_graceful_shutdown(async {
+            let _ = shutdown_rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("stand-in stopped: {e}");
+        }
+    });
+    Ok(MockServer { addr, state, _shutdown: shutdown_tx })
+}
+
+async fn list_received(State(state): State<Arc<MockState>>) -> axum::Json<Vec<Received>> {
+    axum::Json(state.received.lock().expect("mock state").clone())
+}
+
+/// An answer in Kore's `{"errors":[{"msg","code"}]}` envelope.
+fn errors(status: StatusCode, msg: &str) -> Response {
+    (status, axum::Json(json!({"errors": [{"msg": msg, "code": status.as_u16()}]}))).into_response()
+}
+
+struct Refusal(Response, String);
+
+fn refuse(status: StatusCode, msg: &str) -> Refusal {
+    Refusal(errors(status, msg), msg.to_string())
+}
+
+async fn assign(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("botSessionId").and_then(Value::as_str).map(str::to_owned));
+    if !state.options.latency.is_zero() {
+        tokio::time::sleep(state.options.latency).await;
+    }
+    let (response, message) = match answer(&state, &stream_id, &headers, &body).await {
+        Ok((response, message)) => (response, message),
+        Err(Refusal(response, message)) => (response, message),
+    };
+    let received = Received {
+        at_ms: state.started.elapsed().as_millis() as u64,
+        session,
+        answered: response.status().as_u16(),
+        message,
+    };
+    state.received.lock().expect("mock state").push(received.clone());
+    let _ = state.feed.send(received);
+    response
+}
+
+async fn answer(state: &Arc<MockState>, stream_id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(Response, String), Refusal> {
+    let id = &state.identity;
+    if stream_id != id.stream_id {
+        return Err(refuse(StatusCode::NOT_FOUND, &format!("No bot found for streamId {stream_id}")));
+    }
+    verify_token(state, headers)?;
+    if headers.get("accountid").and_then(|v| v.to_str().ok()) != Some(id.account_id.as_str()) {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "accountid header is missing or does not match the app"));
+    }
+    check_rate_limit(state)?;
+    let json_content = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json_content {
+        return Err(refuse(StatusCode::BAD_REQUEST, "Content-Type must be application/json"));
+    }
+    let request = check_body(id, body)?;
+    let attempt = {
+        let mut attempts = state.attempts.lock().expect("mock state");
+        let n = attempts.entry(request.session.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let trigger = trigger_for(&request.session);
+    if let Some(response) = fault(state, trigger, attempt).await {
+        return Ok(response);
+    }
+    let completed_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let mut answer = Map::new();
+    answer.insert("sessionId".into(), json!(request.session));
+    answer.insert(request.target_key.into(), json!(request.target_id));
+    answer.insert("status".into(), json!("transferred"));
+    answer.insert("requestCompletedAt".into(), json!(completed_ms));
+    let callback_status = match (trigger, state.options.callbacks) {
+        (Some(Trigger::NoCallback), _) | (_, CallbackMode::Off) => None,
+        (Some(Trigger::CallbackFails), _) | (_, CallbackMode::Failed) => Some("failed"),
+        _ => Some("transferred"),
+    };
+    if let Some(status) = callback_status {
+        let mut callback = answer.clone();
+        callback.insert("botSessionId".into(), json!(request.session));
+        callback.insert("status".into(), json!(status));
+        if status == "failed" {
+            callback.insert("message".into(), json!("The agent did not accept the conversation"));
+        }
+        spawn_callback(state.clone(), request.callback_url.clone(), Value::Object(callback));
+    }
+    Ok(((StatusCode::OK, axum::Json(Value::Object(answer))).into_response(), "transferred".into()))
+}
+
+/// The JWT check Kore documents: HS256 with the client secret, `appId` spelled exactly, and with a
+/// `jti` an `exp` at most an hour ahead and no replay.
+fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
+    let Some(token) = headers.get("auth").and_then(|v| v.to_str().ok()) else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "auth header (JWT) is missing"));
+    };
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(
+        token,
+        &DecodingKey::from_secret(state.identity.secret.expose().as_bytes()),
+        &validation,
+    )
+    .map_err(|e| refuse(StatusCode::UNAUTHORIZED, &format!("error verifying the jwt: {e}")))?
+    .claims;
+    if claims.get("appId").and_then(Value::as_str) != Some(state.identity.app_id.as_str()) {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: appId is missing or unknown"));
+    }
+    if let Some(jti) = claims.get("jti") {
+        let now = unix_now();
+        let exp = claims.get("exp").and_then(Value::as_u64);
+        if !exp.is_some_and(|exp| exp > now && exp <= now + 3600) {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "error verifying the jwt: if \"jti\" claim \"exp\" must be <= 1 hour(s)",
+            ));
+        }
+        if !state.seen_jtis.lock().expect("mock state").insert(jti.to_string()) {
+            return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: possibly a replay"));
+        }
+    } else if let Some(exp) = claims.get("exp").and_then(Value::as_u64)
+        && exp <= unix_now()
+    {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: token expired"));
+    }
+    Ok(())
+}
+
+/// Kore counts calls per account per minute; the stand-in counts in fixed minutes from its start.
+fn check_rate_limit(state: &MockState) -> Result<(), Refusal> {
+    let limit = state.options.rate_limit_per_minute;
+    if limit == 0 {
+        return Ok(());
+    }
+    let elapsed = state.started.elapsed().as_secs();
+    let minute = elapsed / 60;
+    let mut window = state.window.lock().expect("mock state");
+    if window.0 != minute {
+        *window = (minute, 0);
+    }
+    if window.1 >= limit {
+        let mut response = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
+        let wait = (60 - elapsed % 60).max(1);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Err(Refusal(response, RATE_LIMIT_MESSAGE.into()));
+    }
+    window.1 += 1;
+    Ok(())
+}
+
+struct AssignRequest {
+    session: String,
+    callback_url: String,
+    target_key: &'static str,
+    target_id: String,
+}
+
+/// Exactly one of the two documented shapes, with nothing extra.
+fn check_body(id: &MockIdentity, body: &[u8]) -> Result<AssignRequest, Refusal> {
+    let bad = |msg: &str| refuse(StatusCode::BAD_REQUEST, msg);
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return Err(bad("body must be a JSON object"));
+    };
+    let text = |key: &str| -> Result<String, Refusal> {
+        match fields.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(_) => Err(bad(&format!("{key} must be a non-empty string"))),
+            None => Err(bad(&format!("{key} is required"))),
+        }
+    };
+    let (allowed, target_key): (&[&str], _) = if fields.contains_key("queueId") || fields.contains_key("transferredType") {
+        (&["callbackUrl", "orgId", "transferredType", "queueId", "botSessionId"], "queueId")
+    } else {
+        (&["callbackUrl", "orgId", "aId", "botSessionId"], "agentId")
+    };
+    if let Some(extra) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(bad(&format!("unexpected field {extra}")));
+    }
+    let session = text("botSessionId")?;
+    let callback_url = text("callbackUrl")?;
+    if url::Url::parse(&callback_url).is_err() {
+        return Err(bad("callbackUrl is not a valid URL"));
+    }
+    if text("orgId")? != id.org_id {
+        return Err(refuse(StatusCode::FORBIDDEN, "orgId does not match the account"));
+    }
+    let target_id = if target_key == "queueId" {
+        if text("transferredType")? != "QUEUE" {
+            return Err(bad("transferredType must be QUEUE"));
+        }
+        let queue = text("queueId")?;
+        if !IdKind::Queue.looks_valid(&queue) {
+            return Err(refuse(StatusCode::NOT_FOUND, &format!("Queue {queue} not found")));
+        }
+        queue
+    } else {
+        let agent = text("aId")?;
+        if !IdKind::Agent.looks_valid(&agent) {
+            return Err(refuse(StatusCode::NOT_FOUND, &format!("Agent {agent} not found")));
+        }
+        agent
+    };
+    if !IdKind::Session.looks_valid(&session) {
+        return Err(refuse(StatusCode::NOT_FOUND, &format!("Session {session} not found")));
+    }
+    Ok(AssignRequest { session, callback_url, target_key, target_id })
+}
+
+/// The answer a trigger or a global switch asks for, if any.
+async fn fault(state: &MockState, trigger: Option<Trigger>, attempt: u32) -> Option<(Response, String)> {
+    let too_many = |retry_after: Option<u64>| {
+        let mut r = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
+        if let Some(secs) = retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        (r, RATE_LIMIT_MESSAGE.to_string())
+    };
+    let with_errors = |status: StatusCode, msg: &str| (errors(status, msg), msg.to_string());
+    let response = match trigger {
+        Some(Trigger::BadRequest) => {
+            let msg = "Conversation cannot be transferred: the session has already ended";
+            ((StatusCode::BAD_REQUEST, axum::Json(json!({"code": 400, "message": msg}))).into_response(), msg.to_string())
+        }
+        Some(Trigger::NotFound) => with_errors(StatusCode::NOT_FOUND, "Session not found or already closed"),
+        Some(Trigger::Unauthorized) => with_errors(StatusCode::UNAUTHORIZED, "Invalid apikey"),
+        Some(Trigger::Forbidden) => with_errors(StatusCode::FORBIDDEN, "The app does not have the Routing scope"),
+        Some(Trigger::RateLimitedAlways) => too_many(Some(1)),
+        Some(Trigger::RateLimitedOnce) if attempt == 1 => too_many(Some(1)),
+        Some(Trigger::RateLimitedOnceNoHeader) if attempt == 1 => too_many(None),
+        Some(Trigger::RateLimitBodyOnce) if attempt == 1 => with_errors(StatusCode::BAD_REQUEST, RATE_LIMIT_MESSAGE),
+        Some(Trigger::ServerError) => with_errors(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+        Some(Trigger::Unavailable) => ((StatusCode::SERVICE_UNAVAILABLE, "upstream unavailable").into_response(), "upstream unavailable".into()),
+        Some(Trigger::Slow) => {
+            tokio::time::sleep(state.options.slow).await;
+            return None;
+        }
+        Some(Trigger::NotJson) => not_json(),
+        _ => return forced(state),
+    };
+    Some(response)
+}
+
+fn not_json() -> (Response, String) {
+    let body = "<html><body>Transfer accepted</body></html>";
+    ((StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], body).into_response(), "not JSON".into())
+}
+
+fn forced(state: &MockState) -> Option<(Response, String)> {
+    if let Some(code) = state.options.force_status {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let msg = if code == 429 { RATE_LIMIT_MESSAGE.to_string() } else { format!("stand-in fault: HTTP {code}") };
+        let mut response = errors(status, &msg);
+        if let (429, Some(secs)) = (code, state.options.retry_after) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return Some((response, msg));
+    }
+    state.options.non_json.then(not_json)
+}
+
+/// Posts the callback after the configured delay. Only to loopback: the stand-in runs for demos and
+/// tests, and must never send traffic off this machine.
+fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
+    tokio::spawn(async move {
+        let loopback = url::Url::parse(&callback_url).ok().is_some_and(|u| match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        });
+        if !loopback {
+            tracing::warn!("stand-in: callback not posted, its URL is not on loopback");
+            return;
+        }
+        tokio::time::sleep(state.options.callback_delay).await;
+        if let Err(e) = state.callback_client.post(&callback_url).json(&body).send().await {
+            tracing::info!("stand-in: callback not delivered: {e}");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_read_the_last_four_characters() {
+        assert_eq!(trigger_for("6538f8a3c9cf425ee5cf0404"), Some(Trigger::NotFound));
+        assert_eq!(trigger_for("6538f8a3c9cf425ee5cf1429"), Some(Trigger::RateLimitedOnce));
+        assert_eq!(trigger_for("6538f8a3c9cf425ee5cf0001"), None);
+        assert_eq!(trigger_for("ab"), None);
+    }
+
+    #[test]
+    fn body_shapes_are_checked_exactly() {
+        let id = MockIdentity::demo(Secret::new("s"));
+        let ok = format!(
+            r#"{{"callbackUrl":"http://127.0.0.1:1/callback/x","orgId":"{}","aId":"a-8cd2673-0cb7-462d-9453-0ee60e520001","botSessionId":"6538f8a3c9cf425ee5cf0001"}}"#,
+            id.org_id
+        );
+        assert!(check_body(&id, ok.as_bytes()).is_ok());
+        let extra = ok.replace("\"orgId\"", "\"queueId\":\"qu-1\",\"orgId\"");
+        assert!(check_body(&id, extra.as_bytes()).is_err());
+        let user_id = ok.replace("a-8cd2673", "u-8cd2673");
+        assert!(check_body(&id, user_id.as_bytes()).is_err());
+        let no_type = format!(
+            r#"{{"callbackUrl":"http://x","orgId":"{}","queueId":"qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001","botSessionId":"6538f8a3c9cf425ee5cf0001"}}"#,
+            id.org_id
+        );
+        assert!(check_body(&id, no_type.as_bytes()).is_err());
+    }
+}
