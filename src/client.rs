@@ -68,7 +68,9 @@ impl AssignClient {
         if is_loopback_url(&endpoint.host) {
             builder = builder.no_proxy();
         }
-        let http = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(AssignClient {
             url: endpoint.assign_url(),
             http,
@@ -103,7 +105,12 @@ impl AssignClient {
             );
         };
         auth.set_sensitive(true);
-        let payload = body(&self.endpoint.org_id, session, target, &self.callbacks.url_for(session));
+        let payload = body(
+            &self.endpoint.org_id,
+            session,
+            target,
+            &self.callbacks.url_for(session),
+        );
         let started = Instant::now();
         let sent = self
             .http
@@ -129,7 +136,11 @@ impl AssignClient {
             Err(e) => {
                 let mut failed = self.transport_failure(&e, started.elapsed());
                 failed.http_status = Some(status);
-                failed.outcome = if (200..300).contains(&status) { Outcome::Unknown } else { failed.outcome };
+                failed.outcome = if (200..300).contains(&status) {
+                    Outcome::Unknown
+                } else {
+                    failed.outcome
+                };
                 return failed;
             }
         };
@@ -151,9 +162,17 @@ impl AssignClient {
     fn transport_failure(&self, e: &reqwest::Error, latency: Duration) -> AttemptResult {
         let detail = error_chain(e);
         let (outcome, delivered, message) = if e.is_connect() {
-            (Outcome::Failed, false, format!("could not connect: {detail}"))
+            (
+                Outcome::Failed,
+                false,
+                format!("could not connect: {detail}"),
+            )
         } else if e.is_builder() {
-            (Outcome::Failed, false, format!("could not build the request: {detail}"))
+            (
+                Outcome::Failed,
+                false,
+                format!("could not build the request: {detail}"),
+            )
         } else if e.is_timeout() {
             (
                 Outcome::Unknown,
@@ -164,7 +183,11 @@ impl AssignClient {
                 ),
             )
         } else {
-            (Outcome::Unknown, true, format!("connection cut before the answer: {detail}"))
+            (
+                Outcome::Unknown,
+                true,
+                format!("connection cut before the answer: {detail}"),
+            )
         };
         AttemptResult {
             outcome,
@@ -191,7 +214,8 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest
 }
 
 fn response_value(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// An error with its causes, which is where reqwest keeps "connection refused".
@@ -209,7 +233,10 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 fn is_loopback_url(url: &str) -> bool {
-    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d == "localhost",

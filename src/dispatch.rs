@@ -46,7 +46,9 @@ impl RetryPolicy {
         }
         match result.outcome {
             Outcome::RateLimited => Some(result.retry_after.unwrap_or(self.default_retry_after)),
-            Outcome::Failed if !result.delivered => Some(self.undelivered_backoff * 2u32.pow(retries_so_far)),
+            Outcome::Failed if !result.delivered => {
+                Some(self.undelivered_backoff * 2u32.pow(retries_so_far))
+            }
             _ => None,
         }
     }
@@ -92,8 +94,15 @@ impl Report {
 /// What a running move reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    Attempting { session: String, attempt: u32 },
-    Retrying { session: String, outcome: Outcome, after: Duration },
+    Attempting {
+        session: String,
+        attempt: u32,
+    },
+    Retrying {
+        session: String,
+        outcome: Outcome,
+        after: Duration,
+    },
     Settled(Report),
 }
 
@@ -155,7 +164,13 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(client: AssignClient, pacer: Pacer, audit: AuditLog, policy: RetryPolicy, concurrency: usize) -> Dispatcher {
+    pub fn new(
+        client: AssignClient,
+        pacer: Pacer,
+        audit: AuditLog,
+        policy: RetryPolicy,
+        concurrency: usize,
+    ) -> Dispatcher {
         Dispatcher {
             client: Arc::new(client),
             pacer,
@@ -212,10 +227,16 @@ impl Dispatcher {
             };
             if let Err(e) = self.audit.record("attempt", &line) {
                 // What is not on record is not sent.
-                let reason = format!("not sent: cannot write the audit log {}: {e}", self.audit.path().display());
+                let reason = format!(
+                    "not sent: cannot write the audit log {}: {e}",
+                    self.audit.path().display()
+                );
                 return self.settle_unsent(session, target, &reason, &report_progress);
             }
-            report_progress(Progress::Attempting { session: session.to_string(), attempt });
+            report_progress(Progress::Attempting {
+                session: session.to_string(),
+                attempt,
+            });
             let result = self.client.attempt(session, target).await;
             let latency_ms = result.latency.as_millis() as u64;
             let _ = self.audit.record(
@@ -237,7 +258,11 @@ impl Dispatcher {
             match self.policy.retry_delay(&result, attempt - 1) {
                 Some(after) if !stop.is_stopped() => {
                     tracing::info!(session, attempt, outcome = %result.outcome, ?after, "retrying");
-                    report_progress(Progress::Retrying { session: session.to_string(), outcome: result.outcome, after });
+                    report_progress(Progress::Retrying {
+                        session: session.to_string(),
+                        outcome: result.outcome,
+                        after,
+                    });
                     tokio::time::sleep(after).await;
                 }
                 _ => {
@@ -259,8 +284,21 @@ impl Dispatcher {
         }
     }
 
-    fn settle_unsent(&self, session: &str, target: &Target, reason: &str, report_progress: &impl Fn(Progress)) -> Report {
-        let _ = self.audit.record("not_sent", &NotSentLine { session, target, reason });
+    fn settle_unsent(
+        &self,
+        session: &str,
+        target: &Target,
+        reason: &str,
+        report_progress: &impl Fn(Progress),
+    ) -> Report {
+        let _ = self.audit.record(
+            "not_sent",
+            &NotSentLine {
+                session,
+                target,
+                reason,
+            },
+        );
         let report = Report::not_sent(session, target, reason);
         report_progress(Progress::Settled(report.clone()));
         report
@@ -279,11 +317,22 @@ impl Dispatcher {
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; sessions.len()];
         for (index, session) in sessions.iter().enumerate() {
-            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
-            let (this, session, target, stop, progress) =
-                (self.clone(), session.clone(), target.clone(), stop.clone(), progress.clone());
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let (this, session, target, stop, progress) = (
+                self.clone(),
+                session.clone(),
+                target.clone(),
+                stop.clone(),
+                progress.clone(),
+            );
             tasks.spawn(async move {
-                let report = this.assign_one(&session, &target, &stop, progress.as_ref()).await;
+                let report = this
+                    .assign_one(&session, &target, &stop, progress.as_ref())
+                    .await;
                 drop(permit);
                 (index, report)
             });
@@ -296,7 +345,10 @@ impl Dispatcher {
             let (i, report) = done.expect("an assignment task panicked");
             reports[i] = Some(report);
         }
-        reports.into_iter().map(|r| r.expect("every session has a report")).collect()
+        reports
+            .into_iter()
+            .map(|r| r.expect("every session has a report"))
+            .collect()
     }
 }
 
@@ -319,18 +371,43 @@ mod tests {
     #[test]
     fn rate_limits_wait_for_retry_after_else_a_minute_three_times() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retry_delay(&result(Outcome::RateLimited, true, Some(5)), 0), Some(Duration::from_secs(5)));
-        assert_eq!(p.retry_delay(&result(Outcome::RateLimited, true, None), 2), Some(Duration::from_secs(60)));
-        assert_eq!(p.retry_delay(&result(Outcome::RateLimited, true, None), 3), None);
+        assert_eq!(
+            p.retry_delay(&result(Outcome::RateLimited, true, Some(5)), 0),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            p.retry_delay(&result(Outcome::RateLimited, true, None), 2),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            p.retry_delay(&result(Outcome::RateLimited, true, None), 3),
+            None
+        );
     }
 
     #[test]
     fn only_undelivered_failures_are_retried() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retry_delay(&result(Outcome::Failed, false, None), 0), Some(Duration::from_secs(1)));
-        assert_eq!(p.retry_delay(&result(Outcome::Failed, false, None), 2), Some(Duration::from_secs(4)));
-        for outcome in [Outcome::Failed, Outcome::Unknown, Outcome::Rejected, Outcome::Unauthorized, Outcome::Transferred] {
-            assert_eq!(p.retry_delay(&result(outcome, true, None), 0), None, "{outcome}");
+        assert_eq!(
+            p.retry_delay(&result(Outcome::Failed, false, None), 0),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.retry_delay(&result(Outcome::Failed, false, None), 2),
+            Some(Duration::from_secs(4))
+        );
+        for outcome in [
+            Outcome::Failed,
+            Outcome::Unknown,
+            Outcome::Rejected,
+            Outcome::Unauthorized,
+            Outcome::Transferred,
+        ] {
+            assert_eq!(
+                p.retry_delay(&result(outcome, true, None), 0),
+                None,
+                "{outcome}"
+            );
         }
     }
 }

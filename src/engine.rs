@@ -15,11 +15,17 @@ use crate::token::TokenMaker;
 /// The callback token of this run: the configured one, so that a separate `switchboard listen` can
 /// accept the callbacks, else a fresh random one.
 pub fn callback_token(settings: &Settings) -> Secret {
-    settings.callback_token().unwrap_or_else(|| Secret::random(16))
+    settings
+        .callback_token()
+        .unwrap_or_else(|| Secret::random(16))
 }
 
 /// Where callbacks go: `callback_url` when set (a tunnel), else the listener's own address.
-pub fn callback_route(settings: &Settings, listener: SocketAddr, token: Secret) -> Result<CallbackRoute, ConfigError> {
+pub fn callback_route(
+    settings: &Settings,
+    listener: SocketAddr,
+    token: Secret,
+) -> Result<CallbackRoute, ConfigError> {
     Ok(match settings.callback_url()? {
         Some(base) => CallbackRoute::new(base, token),
         None => CallbackRoute::for_listener(listener, token),
@@ -30,8 +36,16 @@ pub fn callback_route(settings: &Settings, listener: SocketAddr, token: Secret) 
 /// a configuration error stops the run before anything is sent.
 pub fn client(settings: &Settings, route: CallbackRoute) -> Result<AssignClient, ConfigError> {
     let endpoint = Endpoint::from_settings(settings)?;
-    let tokens = TokenMaker::new(settings.credential()?, settings.enforce_jti()?).map_err(|e| ConfigError(e.to_string()))?;
-    AssignClient::new(endpoint, tokens, route, settings.timeout()?, settings.concurrency()?).map_err(ConfigError)
+    let tokens = TokenMaker::new(settings.credential()?, settings.enforce_jti()?)
+        .map_err(|e| ConfigError(e.to_string()))?;
+    AssignClient::new(
+        endpoint,
+        tokens,
+        route,
+        settings.timeout()?,
+        settings.concurrency()?,
+    )
+    .map_err(ConfigError)
 }
 
 /// A fresh id for this process run, stamped on each of its audit lines.
@@ -42,12 +56,27 @@ pub fn run_id() -> String {
 /// Opens this run's audit log, stamped with a fresh run id.
 pub fn audit_log(settings: &Settings) -> Result<AuditLog, String> {
     let path = settings.audit_log().map_err(|e| e.0)?;
-    AuditLog::open(&path, &run_id())
-        .map_err(|e| format!("cannot open the audit log {}: {e} (set --audit-log PATH)", path.display()))
+    AuditLog::open(&path, &run_id()).map_err(|e| {
+        format!(
+            "cannot open the audit log {}: {e} (set --audit-log PATH)",
+            path.display()
+        )
+    })
 }
 
 /// The dispatcher for a run, with the process's one pacer.
-pub fn dispatcher(settings: &Settings, client: AssignClient, audit: AuditLog, policy: RetryPolicy) -> Result<Dispatcher, ConfigError> {
+pub fn dispatcher(
+    settings: &Settings,
+    client: AssignClient,
+    audit: AuditLog,
+    policy: RetryPolicy,
+) -> Result<Dispatcher, ConfigError> {
     let pacer = Pacer::new(settings.rate_per_minute()?);
-    Ok(Dispatcher::new(client, pacer, audit, policy, settings.concurrency()?))
+    Ok(Dispatcher::new(
+        client,
+        pacer,
+        audit,
+        policy,
+        settings.concurrency()?,
+    ))
 }

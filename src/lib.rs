@@ -9,11 +9,11 @@ pub mod secret;
 pub mod token;
 
 pub mod audit;
-pub mod input;
-pub mod request;
 pub mod client;
 pub mod dispatch;
-pub mod listener;
-pub mod mock;
-pub mod logging;
 pub mod engine;
+pub mod input;
+pub mod listener;
+pub mod logging;
+pub mod mock;
+pub mod request;

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,7 +53,10 @@ impl CallbackState {
         let Some(s) = status.map(str::to_ascii_lowercase) else {
             return CallbackState::Ok;
         };
-        if ["fail", "error", "reject", "declin", "timeout", "timed out"].iter().any(|w| s.contains(w)) {
+        if ["fail", "error", "reject", "declin", "timeout", "timed out"]
+            .iter()
+            .any(|w| s.contains(w))
+        {
             CallbackState::Failed
         } else {
             CallbackState::Ok
@@ -72,7 +75,12 @@ pub struct CallbackSummary {
 
 impl CallbackSummary {
     pub fn of_state(state: CallbackState) -> CallbackSummary {
-        CallbackSummary { state, status: None, received_at: None, body: None }
+        CallbackSummary {
+            state,
+            status: None,
+            received_at: None,
+            body: None,
+        }
     }
 
     pub fn from_event(event: &CallbackEvent) -> CallbackSummary {
@@ -131,7 +139,11 @@ pub struct Listener {
 
 /// Binds `bind` and serves callbacks until the returned `Listener` is dropped. Every request is sent
 /// on `events` and, when there is an audit log, recorded there.
-pub async fn start(bind: SocketAddr, token: Secret, audit: Option<AuditLog>) -> std::io::Result<Listener> {
+pub async fn start(
+    bind: SocketAddr,
+    token: Secret,
+    audit: Option<AuditLog>,
+) -> std::io::Result<Listener> {
     let socket = tokio::net::TcpListener::bind(bind).await?;
     let addr = socket.local_addr()?;
     let (tx, rx) = mpsc::unbounded_channel();
@@ -139,7 +151,11 @@ pub async fn start(bind: SocketAddr, token: Secret, audit: Option<AuditLog>) -> 
     let app = Router::new()
         .fallback(receive)
         .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
-        .with_state(ListenerState { token, events: tx, audit });
+        .with_state(ListenerState {
+            token,
+            events: tx,
+            audit,
+        });
     tokio::spawn(async move {
         let serve = axum::serve(socket, app).with_graceful_shutdown(async {
             let _ = shutdown_rx.await;
@@ -149,7 +165,11 @@ pub async fn start(bind: SocketAddr, token: Secret, audit: Option<AuditLog>) -> 
         }
     });
     tracing::info!(%addr, "callback listener started");
-    Ok(Listener { addr, events: rx, _shutdown: shutdown_tx })
+    Ok(Listener {
+        addr,
+        events: rx,
+        _shutdown: shutdown_tx,
+    })
 }
 
 async fn receive(
@@ -164,11 +184,21 @@ async fn receive(
         .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "t"))
         .is_some_and(|(_, v)| state.token.matches(&v));
     let (answer, rejected, bytes) = match (token_ok, body) {
-        (false, body) => (StatusCode::UNAUTHORIZED, Some("wrong or missing token"), body.unwrap_or_default()),
-        (true, Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            (StatusCode::PAYLOAD_TOO_LARGE, Some("body over 64 KiB"), Bytes::new())
-        }
-        (true, Err(_)) => (StatusCode::BAD_REQUEST, Some("body could not be read"), Bytes::new()),
+        (false, body) => (
+            StatusCode::UNAUTHORIZED,
+            Some("wrong or missing token"),
+            body.unwrap_or_default(),
+        ),
+        (true, Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("body over 64 KiB"),
+            Bytes::new(),
+        ),
+        (true, Err(_)) => (
+            StatusCode::BAD_REQUEST,
+            Some("body could not be read"),
+            Bytes::new(),
+        ),
         (true, Ok(bytes)) => (StatusCode::OK, None, bytes),
     };
     let event = describe(&method, &uri, &headers, &bytes, answer, rejected);
@@ -222,7 +252,10 @@ fn describe(
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        status: body.get("status").and_then(Value::as_str).map(str::to_owned),
+        status: body
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         body,
     }
 }
@@ -249,9 +282,14 @@ pub async fn await_callbacks(
     wait: std::time::Duration,
 ) {
     use crate::outcome::Outcome;
-    let expects = |r: &crate::dispatch::Report| matches!(r.outcome, Some(Outcome::Transferred | Outcome::Unknown));
-    let index: std::collections::HashMap<String, usize> =
-        reports.iter().enumerate().map(|(i, r)| (r.session.clone(), i)).collect();
+    let expects = |r: &crate::dispatch::Report| {
+        matches!(r.outcome, Some(Outcome::Transferred | Outcome::Unknown))
+    };
+    let index: std::collections::HashMap<String, usize> = reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.session.clone(), i))
+        .collect();
     let deadline = tokio::time::Instant::now() + wait;
     while reports.iter().any(|r| expects(r) && r.callback.is_none()) {
         let event = match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -265,7 +303,11 @@ pub async fn await_callbacks(
         }
     }
     for report in reports.iter_mut().filter(|r| r.callback.is_none()) {
-        let state = if expects(report) { CallbackState::Late } else { CallbackState::None };
+        let state = if expects(report) {
+            CallbackState::Late
+        } else {
+            CallbackState::None
+        };
         report.callback = Some(CallbackSummary::of_state(state));
     }
 }
@@ -277,7 +319,10 @@ mod tests {
     #[test]
     fn session_from_path() {
         assert_eq!(session_in_path("/callback/abc").as_deref(), Some("abc"));
-        assert_eq!(session_in_path("/tunnel/callback/abc/").as_deref(), Some("abc"));
+        assert_eq!(
+            session_in_path("/tunnel/callback/abc/").as_deref(),
+            Some("abc")
+        );
         assert_eq!(session_in_path("/callback"), None);
         assert_eq!(session_in_path("/"), None);
         assert_eq!(session_in_path("/other/abc"), None);
@@ -285,10 +330,22 @@ mod tests {
 
     #[test]
     fn status_words() {
-        assert_eq!(CallbackState::from_status(Some("transferred")), CallbackState::Ok);
+        assert_eq!(
+            CallbackState::from_status(Some("transferred")),
+            CallbackState::Ok
+        );
         assert_eq!(CallbackState::from_status(None), CallbackState::Ok);
-        assert_eq!(CallbackState::from_status(Some("FAILED")), CallbackState::Failed);
-        assert_eq!(CallbackState::from_status(Some("transfer_error")), CallbackState::Failed);
-        assert_eq!(serde_json::to_string(&CallbackState::None).unwrap(), "\"-\"");
+        assert_eq!(
+            CallbackState::from_status(Some("FAILED")),
+            CallbackState::Failed
+        );
+        assert_eq!(
+            CallbackState::from_status(Some("transfer_error")),
+            CallbackState::Failed
+        );
+        assert_eq!(
+            serde_json::to_string(&CallbackState::None).unwrap(),
+            "\"-\""
+        );
     }
 }

@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 /// Starts logging to `path` at info (`-v` debug, `-vv` trace, for switchboard's own events).
 pub fn init(path: &Path, verbosity: u8) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let file = OpenOptions::new()
         .create(true)

@@ -29,7 +29,8 @@ use crate::secret::Secret;
 use crate::token::unix_now;
 
 /// Kore's documented words when the per-minute limit is exceeded (kore-api.md §4).
-pub const RATE_LIMIT_MESSAGE: &str = "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.";
+pub const RATE_LIMIT_MESSAGE: &str =
+    "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.";
 
 /// The ids and the secret the stand-in accepts.
 #[derive(Debug, Clone)]
@@ -164,14 +165,16 @@ pub fn trigger_for(session: &str) -> Option<Trigger> {
     })
 }
 
-/// One assign request as the stand-in saw it.
+/// One assign request as the stand-in saw it. It is recorded the moment it arrives, before any
+/// check or delay, so that a request cut off mid-answer is still on the list.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Received {
     /// Milliseconds since the stand-in started.
     pub at_ms: u64,
     #[serde(rename = "botSessionId")]
     pub session: Option<String>,
-    pub answered: u16,
+    /// The status answered; `None` while the answer is still being made.
+    pub answered: Option<u16>,
     pub message: String,
 }
 
@@ -214,7 +217,11 @@ impl MockServer {
     }
 }
 
-pub async fn start(bind: SocketAddr, identity: MockIdentity, options: MockOptions) -> std::io::Result<MockServer> {
+pub async fn start(
+    bind: SocketAddr,
+    identity: MockIdentity,
+    options: MockOptions,
+) -> std::io::Result<MockServer> {
     let socket = tokio::net::TcpListener::bind(bind).await?;
     let addr = socket.local_addr()?;
     let state = Arc::new(MockState {
@@ -233,7 +240,10 @@ pub async fn start(bind: SocketAddr, identity: MockIdentity, options: MockOption
             .map_err(std::io::Error::other)?,
     });
     let app = Router::new()
-        .route("/agentassist/api/v1/public/{stream_id}/assign-conversation", post(assign))
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/assign-conversation",
+            post(assign),
+        )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -245,7 +255,11 @@ pub async fn start(bind: SocketAddr, identity: MockIdentity, options: MockOption
             tracing::error!("stand-in stopped: {e}");
         }
     });
-    Ok(MockServer { addr, state, _shutdown: shutdown_tx })
+    Ok(MockServer {
+        addr,
+        state,
+        _shutdown: shutdown_tx,
+    })
 }
 
 async fn list_received(State(state): State<Arc<MockState>>) -> axum::Json<Vec<Received>> {
@@ -254,7 +268,11 @@ async fn list_received(State(state): State<Arc<MockState>>) -> axum::Json<Vec<Re
 
 /// An answer in Kore's `{"errors":[{"msg","code"}]}` envelope.
 fn errors(status: StatusCode, msg: &str) -> Response {
-    (status, axum::Json(json!({"errors": [{"msg": msg, "code": status.as_u16()}]}))).into_response()
+    (
+        status,
+        axum::Json(json!({"errors": [{"msg": msg, "code": status.as_u16()}]})),
+    )
+        .into_response()
 }
 
 struct Refusal(Response, String);
@@ -269,9 +287,21 @@ async fn assign(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let session = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("botSessionId").and_then(Value::as_str).map(str::to_owned));
+    let session = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        v.get("botSessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    let index = {
+        let mut received = state.received.lock().expect("mock state");
+        received.push(Received {
+            at_ms: state.started.elapsed().as_millis() as u64,
+            session,
+            answered: None,
+            message: String::new(),
+        });
+        received.len() - 1
+    };
     if !state.options.latency.is_zero() {
         tokio::time::sleep(state.options.latency).await;
     }
@@ -279,33 +309,51 @@ async fn assign(
         Ok((response, message)) => (response, message),
         Err(Refusal(response, message)) => (response, message),
     };
-    let received = Received {
-        at_ms: state.started.elapsed().as_millis() as u64,
-        session,
-        answered: response.status().as_u16(),
-        message,
+    let done = {
+        let mut received = state.received.lock().expect("mock state");
+        let entry = &mut received[index];
+        entry.answered = Some(response.status().as_u16());
+        entry.message = message;
+        entry.clone()
     };
-    state.received.lock().expect("mock state").push(received.clone());
-    let _ = state.feed.send(received);
+    let _ = state.feed.send(done);
     response
 }
 
-async fn answer(state: &Arc<MockState>, stream_id: &str, headers: &HeaderMap, body: &[u8]) -> Result<(Response, String), Refusal> {
+async fn answer(
+    state: &Arc<MockState>,
+    stream_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Response, String), Refusal> {
     let id = &state.identity;
     if stream_id != id.stream_id {
-        return Err(refuse(StatusCode::NOT_FOUND, &format!("No bot found for streamId {stream_id}")));
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            &format!("No bot found for streamId {stream_id}"),
+        ));
     }
     verify_token(state, headers)?;
     if headers.get("accountid").and_then(|v| v.to_str().ok()) != Some(id.account_id.as_str()) {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "accountid header is missing or does not match the app"));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "accountid header is missing or does not match the app",
+        ));
     }
     check_rate_limit(state)?;
     let json_content = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !json_content {
-        return Err(refuse(StatusCode::BAD_REQUEST, "Content-Type must be application/json"));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Content-Type must be application/json",
+        ));
     }
     let request = check_body(id, body)?;
     let attempt = {
@@ -318,7 +366,10 @@ async fn answer(state: &Arc<MockState>, stream_id: &str, headers: &HeaderMap, bo
     if let Some(response) = fault(state, trigger, attempt).await {
         return Ok(response);
     }
-    let completed_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let completed_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let mut answer = Map::new();
     answer.insert("sessionId".into(), json!(request.session));
     answer.insert(request.target_key.into(), json!(request.target_id));
@@ -334,18 +385,31 @@ async fn answer(state: &Arc<MockState>, stream_id: &str, headers: &HeaderMap, bo
         callback.insert("botSessionId".into(), json!(request.session));
         callback.insert("status".into(), json!(status));
         if status == "failed" {
-            callback.insert("message".into(), json!("The agent did not accept the conversation"));
+            callback.insert(
+                "message".into(),
+                json!("The agent did not accept the conversation"),
+            );
         }
-        spawn_callback(state.clone(), request.callback_url.clone(), Value::Object(callback));
+        spawn_callback(
+            state.clone(),
+            request.callback_url.clone(),
+            Value::Object(callback),
+        );
     }
-    Ok(((StatusCode::OK, axum::Json(Value::Object(answer))).into_response(), "transferred".into()))
+    Ok((
+        (StatusCode::OK, axum::Json(Value::Object(answer))).into_response(),
+        "transferred".into(),
+    ))
 }
 
 /// The JWT check Kore documents: HS256 with the client secret, `appId` spelled exactly, and with a
 /// `jti` an `exp` at most an hour ahead and no replay.
 fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(token) = headers.get("auth").and_then(|v| v.to_str().ok()) else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "auth header (JWT) is missing"));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "auth header (JWT) is missing",
+        ));
     };
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
@@ -355,10 +419,18 @@ fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
         &DecodingKey::from_secret(state.identity.secret.expose().as_bytes()),
         &validation,
     )
-    .map_err(|e| refuse(StatusCode::UNAUTHORIZED, &format!("error verifying the jwt: {e}")))?
+    .map_err(|e| {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            &format!("error verifying the jwt: {e}"),
+        )
+    })?
     .claims;
     if claims.get("appId").and_then(Value::as_str) != Some(state.identity.app_id.as_str()) {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: appId is missing or unknown"));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "error verifying the jwt: appId is missing or unknown",
+        ));
     }
     if let Some(jti) = claims.get("jti") {
         let now = unix_now();
@@ -369,13 +441,24 @@ fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
                 "error verifying the jwt: if \"jti\" claim \"exp\" must be <= 1 hour(s)",
             ));
         }
-        if !state.seen_jtis.lock().expect("mock state").insert(jti.to_string()) {
-            return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: possibly a replay"));
+        if !state
+            .seen_jtis
+            .lock()
+            .expect("mock state")
+            .insert(jti.to_string())
+        {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "error verifying the jwt: possibly a replay",
+            ));
         }
     } else if let Some(exp) = claims.get("exp").and_then(Value::as_u64)
         && exp <= unix_now()
     {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "error verifying the jwt: token expired"));
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "error verifying the jwt: token expired",
+        ));
     }
     Ok(())
 }
@@ -395,7 +478,9 @@ fn check_rate_limit(state: &MockState) -> Result<(), Refusal> {
     if window.1 >= limit {
         let mut response = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
         let wait = (60 - elapsed % 60).max(1);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Err(Refusal(response, RATE_LIMIT_MESSAGE.into()));
     }
     window.1 += 1;
@@ -422,11 +507,21 @@ fn check_body(id: &MockIdentity, body: &[u8]) -> Result<AssignRequest, Refusal> 
             None => Err(bad(&format!("{key} is required"))),
         }
     };
-    let (allowed, target_key): (&[&str], _) = if fields.contains_key("queueId") || fields.contains_key("transferredType") {
-        (&["callbackUrl", "orgId", "transferredType", "queueId", "botSessionId"], "queueId")
-    } else {
-        (&["callbackUrl", "orgId", "aId", "botSessionId"], "agentId")
-    };
+    let (allowed, target_key): (&[&str], _) =
+        if fields.contains_key("queueId") || fields.contains_key("transferredType") {
+            (
+                &[
+                    "callbackUrl",
+                    "orgId",
+                    "transferredType",
+                    "queueId",
+                    "botSessionId",
+                ],
+                "queueId",
+            )
+        } else {
+            (&["callbackUrl", "orgId", "aId", "botSessionId"], "agentId")
+        };
     if let Some(extra) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(bad(&format!("unexpected field {extra}")));
     }
@@ -436,7 +531,10 @@ fn check_body(id: &MockIdentity, body: &[u8]) -> Result<AssignRequest, Refusal> 
         return Err(bad("callbackUrl is not a valid URL"));
     }
     if text("orgId")? != id.org_id {
-        return Err(refuse(StatusCode::FORBIDDEN, "orgId does not match the account"));
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "orgId does not match the account",
+        ));
     }
     let target_id = if target_key == "queueId" {
         if text("transferredType")? != "QUEUE" {
@@ -444,28 +542,47 @@ fn check_body(id: &MockIdentity, body: &[u8]) -> Result<AssignRequest, Refusal> 
         }
         let queue = text("queueId")?;
         if !IdKind::Queue.looks_valid(&queue) {
-            return Err(refuse(StatusCode::NOT_FOUND, &format!("Queue {queue} not found")));
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                &format!("Queue {queue} not found"),
+            ));
         }
         queue
     } else {
         let agent = text("aId")?;
         if !IdKind::Agent.looks_valid(&agent) {
-            return Err(refuse(StatusCode::NOT_FOUND, &format!("Agent {agent} not found")));
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                &format!("Agent {agent} not found"),
+            ));
         }
         agent
     };
     if !IdKind::Session.looks_valid(&session) {
-        return Err(refuse(StatusCode::NOT_FOUND, &format!("Session {session} not found")));
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            &format!("Session {session} not found"),
+        ));
     }
-    Ok(AssignRequest { session, callback_url, target_key, target_id })
+    Ok(AssignRequest {
+        session,
+        callback_url,
+        target_key,
+        target_id,
+    })
 }
 
 /// The answer a trigger or a global switch asks for, if any.
-async fn fault(state: &MockState, trigger: Option<Trigger>, attempt: u32) -> Option<(Response, String)> {
+async fn fault(
+    state: &MockState,
+    trigger: Option<Trigger>,
+    attempt: u32,
+) -> Option<(Response, String)> {
     let too_many = |retry_after: Option<u64>| {
         let mut r = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
         if let Some(secs) = retry_after {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         (r, RATE_LIMIT_MESSAGE.to_string())
     };
@@ -473,17 +590,36 @@ async fn fault(state: &MockState, trigger: Option<Trigger>, attempt: u32) -> Opt
     let response = match trigger {
         Some(Trigger::BadRequest) => {
             let msg = "Conversation cannot be transferred: the session has already ended";
-            ((StatusCode::BAD_REQUEST, axum::Json(json!({"code": 400, "message": msg}))).into_response(), msg.to_string())
+            (
+                (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"code": 400, "message": msg})),
+                )
+                    .into_response(),
+                msg.to_string(),
+            )
         }
-        Some(Trigger::NotFound) => with_errors(StatusCode::NOT_FOUND, "Session not found or already closed"),
+        Some(Trigger::NotFound) => {
+            with_errors(StatusCode::NOT_FOUND, "Session not found or already closed")
+        }
         Some(Trigger::Unauthorized) => with_errors(StatusCode::UNAUTHORIZED, "Invalid apikey"),
-        Some(Trigger::Forbidden) => with_errors(StatusCode::FORBIDDEN, "The app does not have the Routing scope"),
+        Some(Trigger::Forbidden) => with_errors(
+            StatusCode::FORBIDDEN,
+            "The app does not have the Routing scope",
+        ),
         Some(Trigger::RateLimitedAlways) => too_many(Some(1)),
         Some(Trigger::RateLimitedOnce) if attempt == 1 => too_many(Some(1)),
         Some(Trigger::RateLimitedOnceNoHeader) if attempt == 1 => too_many(None),
-        Some(Trigger::RateLimitBodyOnce) if attempt == 1 => with_errors(StatusCode::BAD_REQUEST, RATE_LIMIT_MESSAGE),
-        Some(Trigger::ServerError) => with_errors(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-        Some(Trigger::Unavailable) => ((StatusCode::SERVICE_UNAVAILABLE, "upstream unavailable").into_response(), "upstream unavailable".into()),
+        Some(Trigger::RateLimitBodyOnce) if attempt == 1 => {
+            with_errors(StatusCode::BAD_REQUEST, RATE_LIMIT_MESSAGE)
+        }
+        Some(Trigger::ServerError) => {
+            with_errors(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
+        Some(Trigger::Unavailable) => (
+            (StatusCode::SERVICE_UNAVAILABLE, "upstream unavailable").into_response(),
+            "upstream unavailable".into(),
+        ),
         Some(Trigger::Slow) => {
             tokio::time::sleep(state.options.slow).await;
             return None;
@@ -496,16 +632,25 @@ async fn fault(state: &MockState, trigger: Option<Trigger>, attempt: u32) -> Opt
 
 fn not_json() -> (Response, String) {
     let body = "<html><body>Transfer accepted</body></html>";
-    ((StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], body).into_response(), "not JSON".into())
+    (
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], body).into_response(),
+        "not JSON".into(),
+    )
 }
 
 fn forced(state: &MockState) -> Option<(Response, String)> {
     if let Some(code) = state.options.force_status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let msg = if code == 429 { RATE_LIMIT_MESSAGE.to_string() } else { format!("stand-in fault: HTTP {code}") };
+        let msg = if code == 429 {
+            RATE_LIMIT_MESSAGE.to_string()
+        } else {
+            format!("stand-in fault: HTTP {code}")
+        };
         let mut response = errors(status, &msg);
         if let (429, Some(secs)) = (code, state.options.retry_after) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         return Some((response, msg));
     }
@@ -516,18 +661,26 @@ fn forced(state: &MockState) -> Option<(Response, String)> {
 /// tests, and must never send traffic off this machine.
 fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
     tokio::spawn(async move {
-        let loopback = url::Url::parse(&callback_url).ok().is_some_and(|u| match u.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d == "localhost",
-            None => false,
-        });
+        let loopback = url::Url::parse(&callback_url)
+            .ok()
+            .is_some_and(|u| match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            });
         if !loopback {
             tracing::warn!("stand-in: callback not posted, its URL is not on loopback");
             return;
         }
         tokio::time::sleep(state.options.callback_delay).await;
-        if let Err(e) = state.callback_client.post(&callback_url).json(&body).send().await {
+        if let Err(e) = state
+            .callback_client
+            .post(&callback_url)
+            .json(&body)
+            .send()
+            .await
+        {
             tracing::info!("stand-in: callback not delivered: {e}");
         }
     });
@@ -539,8 +692,14 @@ mod tests {
 
     #[test]
     fn triggers_read_the_last_four_characters() {
-        assert_eq!(trigger_for("6538f8a3c9cf425ee5cf0404"), Some(Trigger::NotFound));
-        assert_eq!(trigger_for("6538f8a3c9cf425ee5cf1429"), Some(Trigger::RateLimitedOnce));
+        assert_eq!(
+            trigger_for("6538f8a3c9cf425ee5cf0404"),
+            Some(Trigger::NotFound)
+        );
+        assert_eq!(
+            trigger_for("6538f8a3c9cf425ee5cf1429"),
+            Some(Trigger::RateLimitedOnce)
+        );
         assert_eq!(trigger_for("6538f8a3c9cf425ee5cf0001"), None);
         assert_eq!(trigger_for("ab"), None);
     }

@@ -28,11 +28,17 @@ pub struct Target {
 
 impl Target {
     pub fn agent(id: impl Into<String>) -> Target {
-        Target { kind: TargetKind::Agent, id: id.into() }
+        Target {
+            kind: TargetKind::Agent,
+            id: id.into(),
+        }
     }
 
     pub fn queue(id: impl Into<String>) -> Target {
-        Target { kind: TargetKind::Queue, id: id.into() }
+        Target {
+            kind: TargetKind::Queue,
+            id: id.into(),
+        }
     }
 }
 
@@ -87,7 +93,8 @@ impl CallbackRoute {
 
     /// The listener's own address plus `/callback`, for when the platform can reach it directly.
     pub fn for_listener(addr: SocketAddr, token: Secret) -> CallbackRoute {
-        let base = Url::parse(&format!("http://{addr}/callback")).expect("a socket address makes a valid URL");
+        let base = Url::parse(&format!("http://{addr}/callback"))
+            .expect("a socket address makes a valid URL");
         CallbackRoute { base, token }
     }
 
@@ -176,7 +183,12 @@ pub struct Preview {
 }
 
 impl Preview {
-    pub fn new(endpoint: &Endpoint, callbacks: &CallbackRoute, session: &str, target: &Target) -> Preview {
+    pub fn new(
+        endpoint: &Endpoint,
+        callbacks: &CallbackRoute,
+        session: &str,
+        target: &Target,
+    ) -> Preview {
         let body = body(
             &endpoint.org_id,
             session,
@@ -199,7 +211,10 @@ impl Preview {
     pub fn curl(&self) -> String {
         let mut out = format!("curl -X {} {}", self.method, shell_quote(&self.url));
         for (name, value) in &self.headers {
-            out.push_str(&format!(" \\\n  -H {}", shell_quote(&format!("{name}: {value}"))));
+            out.push_str(&format!(
+                " \\\n  -H {}",
+                shell_quote(&format!("{name}: {value}"))
+            ));
         }
         out.push_str(&format!(" \\\n  --data {}", shell_quote(&self.body)));
         out
@@ -225,7 +240,12 @@ mod tests {
 
     #[test]
     fn agent_body_has_exactly_the_documented_fields_in_order() {
-        let b = body("o-1", "6538f8a3c9cf425ee5cf0001", &Target::agent("a-8cd2673-0cb7-462d-9453-0ee60e520001"), "http://localhost:8009");
+        let b = body(
+            "o-1",
+            "6538f8a3c9cf425ee5cf0001",
+            &Target::agent("a-8cd2673-0cb7-462d-9453-0ee60e520001"),
+            "http://localhost:8009",
+        );
         assert_eq!(
             String::from_utf8(b).unwrap(),
             r#"{"callbackUrl":"http://localhost:8009","orgId":"o-1","aId":"a-8cd2673-0cb7-462d-9453-0ee60e520001","botSessionId":"6538f8a3c9cf425ee5cf0001"}"#
@@ -234,7 +254,12 @@ mod tests {
 
     #[test]
     fn queue_body_has_exactly_the_documented_fields_in_order() {
-        let b = body("o-1", "66c2f6939489bfffc7910001", &Target::queue("qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001"), "http://cb");
+        let b = body(
+            "o-1",
+            "66c2f6939489bfffc7910001",
+            &Target::queue("qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001"),
+            "http://cb",
+        );
         assert_eq!(
             String::from_utf8(b).unwrap(),
             r#"{"callbackUrl":"http://cb","orgId":"o-1","transferredType":"QUEUE","queueId":"qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001","botSessionId":"66c2f6939489bfffc7910001"}"#
@@ -251,22 +276,47 @@ mod tests {
 
     #[test]
     fn callback_urls_carry_session_and_token() {
-        let route = CallbackRoute::for_listener("127.0.0.1:8009".parse().unwrap(), Secret::new("tok"));
-        assert_eq!(route.url_for("abc"), "http://127.0.0.1:8009/callback/abc?t=tok");
-        assert_eq!(route.redacted_url_for("abc"), "http://127.0.0.1:8009/callback/abc?t=<redacted>");
-        let tunnel = CallbackRoute::new(Url::parse("https://tunnel.example.net/cb/").unwrap(), Secret::new("t"));
-        assert_eq!(tunnel.url_for("abc"), "https://tunnel.example.net/cb/abc?t=t");
+        let route =
+            CallbackRoute::for_listener("127.0.0.1:8009".parse().unwrap(), Secret::new("tok"));
+        assert_eq!(
+            route.url_for("abc"),
+            "http://127.0.0.1:8009/callback/abc?t=tok"
+        );
+        assert_eq!(
+            route.redacted_url_for("abc"),
+            "http://127.0.0.1:8009/callback/abc?t=<redacted>"
+        );
+        let tunnel = CallbackRoute::new(
+            Url::parse("https://tunnel.example.net/cb/").unwrap(),
+            Secret::new("t"),
+        );
+        assert_eq!(
+            tunnel.url_for("abc"),
+            "https://tunnel.example.net/cb/abc?t=t"
+        );
     }
 
     #[test]
     fn preview_redacts_both_secrets_and_quotes_for_the_shell() {
-        let route = CallbackRoute::for_listener("127.0.0.1:8009".parse().unwrap(), Secret::new("tok3n"));
-        let p = Preview::new(&endpoint(), &route, "6538f8a3c9cf425ee5cf0001", &Target::queue("qu-x'y"));
+        let route =
+            CallbackRoute::for_listener("127.0.0.1:8009".parse().unwrap(), Secret::new("tok3n"));
+        let p = Preview::new(
+            &endpoint(),
+            &route,
+            "6538f8a3c9cf425ee5cf0001",
+            &Target::queue("qu-x'y"),
+        );
         let curl = p.curl();
         assert!(!curl.contains("tok3n"), "{curl}");
         assert!(curl.contains("-H 'auth: <redacted>'"), "{curl}");
-        assert!(curl.contains("-H 'accountid: 650d9eb6da96d0bc0d230001'"), "{curl}");
+        assert!(
+            curl.contains("-H 'accountid: 650d9eb6da96d0bc0d230001'"),
+            "{curl}"
+        );
         assert!(curl.contains(r"qu-x'\''y"), "{curl}");
-        assert!(curl.starts_with("curl -X POST 'https://platform.kore.ai/agentassist/"), "{curl}");
+        assert!(
+            curl.starts_with("curl -X POST 'https://platform.kore.ai/agentassist/"),
+            "{curl}"
+        );
     }
 }

@@ -9,13 +9,13 @@ use tokio::sync::mpsc;
 
 use switchboard::config::Settings;
 use switchboard::dispatch::{Progress, Report, RetryPolicy};
+use switchboard::engine;
 use switchboard::ids::IdKind;
 use switchboard::input;
 use switchboard::listener::{self, CallbackState};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
-use switchboard::engine;
 
 use super::{Failure, exit_for};
 use crate::cli::AssignArgs;
@@ -36,12 +36,18 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
             eprintln!("switchboard: warning: {w}");
         }
         if loaded.rows.is_empty() {
-            return Err(Failure(format!("{}: no sessions in the file; nothing was sent", path.display())));
+            return Err(Failure(format!(
+                "{}: no sessions in the file; nothing was sent",
+                path.display()
+            )));
         }
         sessions.extend(loaded.rows.into_iter().map(|r| r.id));
     }
     if let Some(empty) = args.session.iter().position(|s| s.trim().is_empty()) {
-        return Err(Failure(format!("--session number {} is empty; nothing was sent", empty + 1)));
+        return Err(Failure(format!(
+            "--session number {} is empty; nothing was sent",
+            empty + 1
+        )));
     }
     dedupe(&mut sessions);
     let target = match (args.agent, args.queue) {
@@ -64,7 +70,10 @@ fn dedupe(sessions: &mut Vec<String>) {
     let before = sessions.len();
     sessions.retain(|s| seen.insert(s.clone()));
     if sessions.len() < before {
-        eprintln!("switchboard: warning: {} duplicate session id(s) dropped", before - sessions.len());
+        eprintln!(
+            "switchboard: warning: {} duplicate session id(s) dropped",
+            before - sessions.len()
+        );
     }
 }
 
@@ -76,16 +85,27 @@ fn warn_about_ids(sessions: &[String], target: &Target) {
     if let Some(w) = kind.warning(&target.id) {
         eprintln!("switchboard: warning: {w}");
     }
-    let odd: Vec<String> = sessions.iter().filter_map(|s| IdKind::Session.warning(s)).collect();
+    let odd: Vec<String> = sessions
+        .iter()
+        .filter_map(|s| IdKind::Session.warning(s))
+        .collect();
     for w in odd.iter().take(3) {
         eprintln!("switchboard: warning: {w}");
     }
     if odd.len() > 3 {
-        eprintln!("switchboard: warning: {} more session ids do not look like Kore's format", odd.len() - 3);
+        eprintln!(
+            "switchboard: warning: {} more session ids do not look like Kore's format",
+            odd.len() - 3
+        );
     }
 }
 
-pub async fn execute(settings: &Settings, sessions: Vec<String>, target: Target, options: AssignOptions) -> Result<ExitCode, Failure> {
+pub async fn execute(
+    settings: &Settings,
+    sessions: Vec<String>,
+    target: Target,
+    options: AssignOptions,
+) -> Result<ExitCode, Failure> {
     warn_about_ids(&sessions, &target);
     let token = engine::callback_token(settings);
     if options.dry_run {
@@ -125,13 +145,23 @@ pub async fn execute(settings: &Settings, sessions: Vec<String>, target: Target,
     let dispatcher = engine::dispatcher(settings, client, audit, options.policy)?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let show = std::io::stderr().is_terminal();
-    let progress = tokio::spawn(show_progress(progress_rx, sessions.len(), dispatcher.pacer().clone(), show));
-    let mut reports = dispatcher.assign_all(&sessions, &target, Some(progress_tx)).await;
+    let progress = tokio::spawn(show_progress(
+        progress_rx,
+        sessions.len(),
+        dispatcher.pacer().clone(),
+        show,
+    ));
+    let mut reports = dispatcher
+        .assign_all(&sessions, &target, Some(progress_tx))
+        .await;
     let _ = progress.await;
 
     if let (Some(l), Some(wait)) = (&mut listener, options.wait_callbacks) {
         if show {
-            eprint!("\r\x1b[2Kwaiting up to {} for callbacks…", format_duration(wait));
+            eprint!(
+                "\r\x1b[2Kwaiting up to {} for callbacks…",
+                format_duration(wait)
+            );
         }
         listener::await_callbacks(&mut l.events, &mut reports, wait).await;
         if show {
@@ -142,25 +172,48 @@ pub async fn execute(settings: &Settings, sessions: Vec<String>, target: Target,
     if options.json {
         let mut out = std::io::stdout().lock();
         for r in &reports {
-            let _ = writeln!(out, "{}", serde_json::to_string(r).expect("reports serialize"));
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string(r).expect("reports serialize")
+            );
         }
     } else {
         print_table(&reports);
     }
-    eprintln!("{} · audit log {}", summary(&reports, &target), dispatcher.audit().path().display());
-    Ok(exit_for(reports.iter().all(|r| r.outcome == Some(Outcome::Transferred))))
+    eprintln!(
+        "{} · audit log {}",
+        summary(&reports, &target),
+        dispatcher.audit().path().display()
+    );
+    Ok(exit_for(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred)),
+    ))
 }
 
 fn rate_label(per_minute: u32) -> String {
-    if per_minute == 0 { "no pacing".into() } else { format!("{per_minute} calls a minute") }
+    if per_minute == 0 {
+        "no pacing".into()
+    } else {
+        format!("{per_minute} calls a minute")
+    }
 }
 
-async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>, total: usize, pacer: Pacer, show: bool) {
+async fn show_progress(
+    mut rx: mpsc::UnboundedReceiver<Progress>,
+    total: usize,
+    pacer: Pacer,
+    show: bool,
+) {
     let started = Instant::now();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut done = 0usize;
     while let Some(p) = rx.recv().await {
-        let Progress::Settled(report) = &p else { continue };
+        let Progress::Settled(report) = &p else {
+            continue;
+        };
         done += 1;
         *counts.entry(report.outcome_word()).or_default() += 1;
         if !show {
@@ -177,7 +230,11 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>, total: usize, 
             "\r\x1b[2K[{done}/{total}] {} · pacer {}/{} · ETA {}",
             tally.join(", "),
             pacer.status().used_last_minute,
-            if pacer.per_minute() == 0 { "off".to_string() } else { pacer.per_minute().to_string() },
+            if pacer.per_minute() == 0 {
+                "off".to_string()
+            } else {
+                pacer.per_minute().to_string()
+            },
             format_duration(eta)
         );
     }
@@ -187,7 +244,12 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>, total: usize, 
 }
 
 fn print_table(reports: &[Report]) {
-    let session_w = reports.iter().map(|r| r.session.len()).max().unwrap_or(7).max(7);
+    let session_w = reports
+        .iter()
+        .map(|r| r.session.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -195,15 +257,23 @@ fn print_table(reports: &[Report]) {
         "SESSION", "OUTCOME", "HTTP", "TRIES", "LATENCY", "CALLBACK"
     );
     for r in reports {
-        let callback = r.callback.as_ref().map(|c| c.state).unwrap_or(CallbackState::None);
+        let callback = r
+            .callback
+            .as_ref()
+            .map(|c| c.state)
+            .unwrap_or(CallbackState::None);
         let _ = writeln!(
             out,
             "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {}",
             r.session,
             r.outcome_word(),
-            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             r.attempts,
-            r.latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "-".into()),
+            r.latency_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_else(|| "-".into()),
             callback.as_str(),
             one_line(&r.message),
         );
@@ -220,7 +290,11 @@ fn summary(reports: &[Report], target: &Target) -> String {
         *counts.entry(r.outcome_word()).or_default() += 1;
     }
     let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    format!("{} session(s) to {target}: {}", reports.len(), parts.join(", "))
+    format!(
+        "{} session(s) to {target}: {}",
+        reports.len(),
+        parts.join(", ")
+    )
 }
 
 pub fn format_duration(d: Duration) -> String {
@@ -233,4 +307,3 @@ pub fn format_duration(d: Duration) -> String {
         format!("{secs}s")
     }
 }
-

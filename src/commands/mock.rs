@@ -13,8 +13,15 @@ use crate::cli::{CallbackChoice, GlobalArgs, MockArgs};
 pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failure> {
     // The stand-in's tenant: the demo's ids unless flags or the environment name others. It never reads
     // a profile, which describes a real tenant.
-    let env = |key: &Key| key.env.and_then(|var| std::env::var(var).ok()).filter(|v| !v.is_empty());
-    let (secret, generated) = match std::env::var(ENV_CLIENT_SECRET).ok().filter(|v| !v.is_empty()) {
+    let env = |key: &Key| {
+        key.env
+            .and_then(|var| std::env::var(var).ok())
+            .filter(|v| !v.is_empty())
+    };
+    let (secret, generated) = match std::env::var(ENV_CLIENT_SECRET)
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         Some(s) => (Secret::new(s), false),
         None => (Secret::random(32), true),
     };
@@ -26,7 +33,11 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
     };
     pick(&global.stream_id, &keys::STREAM_ID, &mut identity.stream_id);
     pick(&global.org_id, &keys::ORG_ID, &mut identity.org_id);
-    pick(&global.account_id, &keys::ACCOUNT_ID, &mut identity.account_id);
+    pick(
+        &global.account_id,
+        &keys::ACCOUNT_ID,
+        &mut identity.account_id,
+    );
     pick(&global.app_id, &keys::APP_ID, &mut identity.app_id);
     let options = MockOptions {
         rate_limit_per_minute: args.rate_limit,
@@ -44,8 +55,16 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
     };
     let server = mock::start(args.bind, identity.clone(), options)
         .await
-        .map_err(|e| Failure(format!("cannot serve on {}: {e} (set --bind ADDR)", args.bind)))?;
-    println!("switchboard mock: AgentAssist stand-in on {}", server.base_url());
+        .map_err(|e| {
+            Failure(format!(
+                "cannot serve on {}: {e} (set --bind ADDR)",
+                args.bind
+            ))
+        })?;
+    println!(
+        "switchboard mock: AgentAssist stand-in on {}",
+        server.base_url()
+    );
     println!("export SWITCHBOARD_HOST={}", server.base_url());
     println!("export SWITCHBOARD_STREAM_ID={}", identity.stream_id);
     println!("export SWITCHBOARD_ORG_ID={}", identity.org_id);
@@ -63,7 +82,7 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
                     "{:>8} ms  {}  {}  {}",
                     r.at_ms,
                     r.session.as_deref().unwrap_or("-"),
-                    r.answered,
+                    r.answered.map(|s| s.to_string()).unwrap_or_default(),
                     r.message
                 ),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("({n} requests not shown)"),

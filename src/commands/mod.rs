@@ -44,7 +44,11 @@ impl From<String> for Failure {
 
 /// Exit 0 when every session was transferred, else 1.
 pub fn exit_for(all_transferred: bool) -> ExitCode {
-    if all_transferred { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if all_transferred {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {

@@ -1,0 +1,216 @@
+//! The callback listener of SPEC §5 over real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use switchboard::audit::AuditLog;
+use switchboard::dispatch::Report;
+use switchboard::listener::{self, CallbackEvent, CallbackState, Listener, MatchedBy};
+use switchboard::mock::MockOptions;
+use switchboard::outcome::Outcome;
+use switchboard::request::Target;
+use switchboard::secret::Secret;
+
+async fn listen(audit: Option<AuditLog>) -> Listener {
+    listener::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Secret::new("s3cr3t-token"),
+        audit,
+    )
+    .await
+    .unwrap()
+}
+
+async fn next(l: &mut Listener) -> CallbackEvent {
+    tokio::time::timeout(Duration::from_secs(5), l.events.recv())
+        .await
+        .expect("an event arrives")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_callback_is_matched_by_url() {
+    let mut l = listen(None).await;
+    let url = format!(
+        "http://{}/callback/{}?t=s3cr3t-token",
+        l.addr,
+        ok_session(1)
+    );
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({"status": "transferred"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let e = next(&mut l).await;
+    assert_eq!(
+        (e.session.as_deref(), e.matched_by),
+        (Some(ok_session(1).as_str()), Some(MatchedBy::Url))
+    );
+    assert!(e.accepted);
+    assert_eq!(e.status.as_deref(), Some("transferred"));
+    assert_eq!(
+        e.path,
+        format!("/callback/{}", ok_session(1)),
+        "the token is not kept"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_is_matched_by_body_with_any_method() {
+    let mut l = listen(None).await;
+    let url = format!("http://{}/?t=s3cr3t-token", l.addr);
+    let answer = reqwest::Client::new()
+        .put(&url)
+        .body(json!({"sessionId": ok_session(2), "status": "failed"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let e = next(&mut l).await;
+    assert_eq!(
+        (e.session.as_deref(), e.matched_by),
+        (Some(ok_session(2).as_str()), Some(MatchedBy::Body))
+    );
+    assert_eq!(e.method, "PUT");
+    let e2 = {
+        reqwest::Client::new()
+            .post(&url)
+            .json(&json!({"botSessionId": ok_session(3)}))
+            .send()
+            .await
+            .unwrap();
+        next(&mut l).await
+    };
+    assert_eq!(e2.session.as_deref(), Some(ok_session(3).as_str()));
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_gets_401_and_is_recorded_as_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let mut l = listen(Some(AuditLog::open(&audit_path, "t").unwrap())).await;
+    for query in ["?t=guess", ""] {
+        let url = format!("http://{}/callback/{}{query}", l.addr, ok_session(1));
+        let answer = reqwest::Client::new()
+            .post(&url)
+            .json(&json!({"status": "transferred"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401);
+        let e = next(&mut l).await;
+        assert!(!e.accepted);
+        assert_eq!(e.rejected.as_deref(), Some("wrong or missing token"));
+        assert_eq!(e.session, None, "a refused callback is never matched");
+        assert_eq!(e.answered, 401);
+    }
+    let lines = json_lines(&audit_path);
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["event"] == "callback" && l["accepted"] == false)
+    );
+    assert!(
+        !std::fs::read_to_string(&audit_path)
+            .unwrap()
+            .contains("s3cr3t-token")
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_gets_413() {
+    let mut l = listen(None).await;
+    let url = format!(
+        "http://{}/callback/{}?t=s3cr3t-token",
+        l.addr,
+        ok_session(1)
+    );
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .body(vec![b'x'; 64 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    let e = next(&mut l).await;
+    assert_eq!((e.answered, e.accepted), (413, false));
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .body(vec![b'x'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "64 KiB itself is fine");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_kept_as_text() {
+    let mut l = listen(None).await;
+    let url = format!(
+        "http://{}/callback/{}?t=s3cr3t-token",
+        l.addr,
+        ok_session(1)
+    );
+    reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("transfer done, status=ok")
+        .send()
+        .await
+        .unwrap();
+    let e = next(&mut l).await;
+    assert_eq!(e.body, json!("transfer done, status=ok"));
+    assert_eq!(e.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(e.status, None);
+    assert!(e.accepted);
+}
+
+#[tokio::test]
+async fn the_stand_ins_callbacks_settle_each_session() {
+    let server = start_mock(MockOptions {
+        callback_delay: Duration::from_millis(10),
+        ..quick_mock_options()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
+    let mut l = listen(None).await;
+    let d = dispatcher(
+        &settings,
+        l.addr,
+        Secret::new("s3cr3t-token"),
+        quick_policy(),
+    );
+    let sessions = vec![
+        ok_session(1),
+        fault_session("0cf0"),
+        fault_session("0c00"),
+        fault_session("0404"),
+    ];
+    let mut reports: Vec<Report> = d.assign_all(&sessions, &Target::queue(QUEUE), None).await;
+    assert_eq!(reports[0].outcome, Some(Outcome::Transferred));
+    listener::await_callbacks(&mut l.events, &mut reports, Duration::from_secs(2)).await;
+    let states: Vec<_> = reports
+        .iter()
+        .map(|r| r.callback.as_ref().unwrap().state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            CallbackState::Ok,
+            CallbackState::Failed,
+            CallbackState::Late,
+            CallbackState::None
+        ]
+    );
+    assert_eq!(
+        reports[0].callback.as_ref().unwrap().body.as_ref().unwrap()["queueId"],
+        QUEUE
+    );
+}

@@ -1,0 +1,456 @@
+//! Every outcome of SPEC §4, produced by the matching behaviour of the stand-in over real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use switchboard::config::keys;
+use switchboard::dispatch::{Report, StopSignal};
+use switchboard::mock::MockOptions;
+use switchboard::outcome::Outcome;
+use switchboard::request::Target;
+use switchboard::secret::Secret;
+
+async fn assign(
+    options: MockOptions,
+    session: &str,
+    extra: &[(&switchboard::config::Key, &str)],
+) -> (Report, Vec<switchboard::mock::Received>) {
+    let server = start_mock(options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.base_url(), &dir.path().join("audit.jsonl"), extra);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let report = d
+        .assign_one(session, &Target::queue(QUEUE), &StopSignal::default(), None)
+        .await;
+    (report, server.received())
+}
+
+#[tokio::test]
+async fn two_xx_is_transferred_for_both_shapes() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    for target in [Target::agent(AGENT), Target::queue(QUEUE)] {
+        let r = d
+            .assign_one(&ok_session(1), &target, &StopSignal::default(), None)
+            .await;
+        assert_eq!(r.outcome, Some(Outcome::Transferred), "{r:?}");
+        assert_eq!((r.http_status, r.attempts), (Some(200), 1));
+        assert_eq!(r.response.as_ref().unwrap()["status"], "transferred");
+    }
+}
+
+#[tokio::test]
+async fn not_found_is_rejected_with_the_servers_message() {
+    let (r, received) = assign(quick_mock_options(), &fault_session("0404"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.http_status),
+        (Some(Outcome::Rejected), Some(404))
+    );
+    assert_eq!(r.message, "Session not found or already closed");
+    assert_eq!(received.len(), 1, "a rejection is not retried");
+}
+
+#[tokio::test]
+async fn the_code_message_envelope_is_read_too() {
+    let (r, _) = assign(quick_mock_options(), &fault_session("0400"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.http_status),
+        (Some(Outcome::Rejected), Some(400))
+    );
+    assert_eq!(
+        r.message,
+        "Conversation cannot be transferred: the session has already ended"
+    );
+}
+
+#[tokio::test]
+async fn the_stand_in_refuses_what_the_platform_would() {
+    // A u- user id as aId, and a wrong secret: the strict stand-in turns both away.
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let r = d
+        .assign_one(
+            &ok_session(1),
+            &Target::agent("u-8cd2673-0cb7-462d-9453-0ee60e520001"),
+            &StopSignal::default(),
+            None,
+        )
+        .await;
+    assert_eq!(r.outcome, Some(Outcome::Rejected), "{r:?}");
+
+    let wrong = settings_with_env(
+        &server.base_url(),
+        &dir.path().join("b.jsonl"),
+        &[],
+        &[("SWITCHBOARD_CLIENT_SECRET", "not the secret")],
+    );
+    let d = dispatcher(
+        &wrong,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let r = d
+        .assign_one(
+            &ok_session(2),
+            &Target::queue(QUEUE),
+            &StopSignal::default(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.outcome, r.http_status),
+        (Some(Outcome::Unauthorized), Some(401)),
+        "{r:?}"
+    );
+    assert!(
+        r.message.starts_with("error verifying the jwt"),
+        "{}",
+        r.message
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_stops_a_bulk_run() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    // One at a time, so the 401 is seen before anything after it is sent.
+    let settings = settings_for(&server.base_url(), &audit, &[(&keys::CONCURRENCY, "1")]);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let sessions = vec![
+        ok_session(1),
+        fault_session("0401"),
+        ok_session(2),
+        ok_session(3),
+    ];
+    let reports = d.assign_all(&sessions, &Target::queue(QUEUE), None).await;
+    let outcomes: Vec<_> = reports.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some(Outcome::Transferred),
+            Some(Outcome::Unauthorized),
+            None,
+            None
+        ]
+    );
+    assert_eq!(reports[2].attempts, 0);
+    assert!(
+        reports[3].message.contains("unauthorized"),
+        "{}",
+        reports[3].message
+    );
+    let sent: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter_map(|r| r.session)
+        .collect();
+    assert_eq!(sent, [ok_session(1), fault_session("0401")]);
+    let not_sent = json_lines(&audit)
+        .into_iter()
+        .filter(|l| l["event"] == "not_sent")
+        .count();
+    assert_eq!(not_sent, 2);
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_retried_then_transferred() {
+    let (r, received) = assign(quick_mock_options(), &fault_session("1429"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (Some(Outcome::Transferred), 2),
+        "{r:?}"
+    );
+    assert_eq!(received.len(), 2);
+    let gap = received[1].at_ms - received[0].at_ms;
+    assert!(gap >= 950, "waited {gap} ms, Retry-After said 1 s");
+}
+
+#[tokio::test]
+async fn rate_limit_without_retry_after_waits_the_default_then_transfers() {
+    let (r, received) = assign(quick_mock_options(), &fault_session("2429"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (Some(Outcome::Transferred), 2),
+        "{r:?}"
+    );
+    let gap = received[1].at_ms - received[0].at_ms;
+    assert!(gap >= 190, "waited {gap} ms, the (test) default is 200 ms");
+}
+
+#[tokio::test]
+async fn a_body_that_says_rate_limit_is_retried_too() {
+    let (r, _) = assign(quick_mock_options(), &fault_session("3429"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (Some(Outcome::Transferred), 2),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_that_persists_settles_as_rate_limited_after_three_retries() {
+    let (r, received) = assign(quick_mock_options(), &fault_session("0429"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.attempts, r.http_status),
+        (Some(Outcome::RateLimited), 4, Some(429)),
+        "{r:?}"
+    );
+    assert_eq!(received.len(), 4);
+}
+
+#[tokio::test]
+async fn the_stand_ins_own_limit_answers_429_with_retry_after() {
+    let options = MockOptions {
+        rate_limit_per_minute: 2,
+        ..quick_mock_options()
+    };
+    let server = start_mock(options).await;
+    let client = reqwest::Client::new();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    for n in 1..=2 {
+        let r = d
+            .assign_one(
+                &ok_session(n),
+                &Target::queue(QUEUE),
+                &StopSignal::default(),
+                None,
+            )
+            .await;
+        assert_eq!(r.outcome, Some(Outcome::Transferred));
+    }
+    let preview = d.client().preview(&ok_session(3), &Target::queue(QUEUE));
+    let token = switchboard::token::TokenMaker::new(settings.credential().unwrap(), false)
+        .unwrap()
+        .next()
+        .unwrap();
+    let answer = client
+        .post(&preview.url)
+        .header("auth", token.expose())
+        .header("accountid", &server.identity().account_id)
+        .header("content-type", "application/json")
+        .body(preview.body.replace("<redacted>", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 429);
+    let wait: u64 = answer.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("per-minute rate limit")
+    );
+}
+
+#[tokio::test]
+async fn five_xx_is_failed_and_not_retried() {
+    for suffix in ["0500", "0503"] {
+        let (r, received) = assign(quick_mock_options(), &fault_session(suffix), &[]).await;
+        assert_eq!(
+            (r.outcome, r.attempts),
+            (Some(Outcome::Failed), 1),
+            "{suffix}: {r:?}"
+        );
+        assert_eq!(received.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_is_failed_after_retries() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(
+        &format!("http://127.0.0.1:{port}"),
+        &dir.path().join("a.jsonl"),
+        &[],
+    );
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let r = d
+        .assign_one(
+            &ok_session(1),
+            &Target::queue(QUEUE),
+            &StopSignal::default(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.outcome, r.http_status, r.attempts),
+        (Some(Outcome::Failed), None, 4),
+        "{r:?}"
+    );
+    assert!(r.message.contains("could not connect"), "{}", r.message);
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_is_unknown_and_not_retried() {
+    let options = MockOptions {
+        slow: Duration::from_secs(5),
+        ..quick_mock_options()
+    };
+    let (r, received) = assign(options, &fault_session("0408"), &[(&keys::TIMEOUT, "1")]).await;
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (Some(Outcome::Unknown), 1),
+        "{r:?}"
+    );
+    assert_eq!(received.len(), 1, "an unknown outcome is never sent again");
+    assert!(r.message.contains("may have acted"), "{}", r.message);
+}
+
+#[tokio::test]
+async fn a_two_xx_body_that_is_not_the_expected_json_is_unknown() {
+    let (r, _) = assign(quick_mock_options(), &fault_session("0bad"), &[]).await;
+    assert_eq!(
+        (r.outcome, r.http_status),
+        (Some(Outcome::Unknown), Some(200)),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.response.as_ref().unwrap().as_str().unwrap(),
+        "<html><body>Transfer accepted</body></html>"
+    );
+}
+
+#[tokio::test]
+async fn global_fault_switches_apply_to_every_session() {
+    let options = MockOptions {
+        force_status: Some(404),
+        ..quick_mock_options()
+    };
+    let (r, _) = assign(options, &ok_session(1), &[]).await;
+    assert_eq!(r.outcome, Some(Outcome::Rejected));
+    let options = MockOptions {
+        non_json: true,
+        ..quick_mock_options()
+    };
+    let (r, _) = assign(options, &ok_session(1), &[]).await;
+    assert_eq!(r.outcome, Some(Outcome::Unknown));
+}
+
+#[tokio::test]
+async fn enforce_jti_tokens_pass_the_stand_ins_replay_check() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_with_env(
+        &server.base_url(),
+        &dir.path().join("a.jsonl"),
+        &[],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_ENFORCE_JTI", "true"),
+        ],
+    );
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    );
+    let reports = d
+        .assign_all(
+            &(1..=5).map(ok_session).collect::<Vec<_>>(),
+            &Target::queue(QUEUE),
+            None,
+        )
+        .await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred)),
+        "{reports:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_attempt_is_audited_before_its_outcome() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let settings = settings_for(&server.base_url(), &audit, &[]);
+    let d = dispatcher(
+        &settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cbtoken"),
+        quick_policy(),
+    );
+    d.assign_one(
+        &fault_session("1429"),
+        &Target::queue(QUEUE),
+        &StopSignal::default(),
+        None,
+    )
+    .await;
+    let lines = json_lines(&audit);
+    let events: Vec<_> = lines
+        .iter()
+        .map(|l| (l["event"].as_str().unwrap(), l["attempt"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("attempt", 1),
+            ("outcome", 1),
+            ("attempt", 2),
+            ("outcome", 2)
+        ]
+    );
+    assert_eq!(lines[1]["outcome"], "rate_limited");
+    assert_eq!(lines[3]["outcome"], "transferred");
+    assert_eq!(lines[0]["body"]["queueId"], QUEUE);
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        !text.contains("cbtoken"),
+        "the callback token is redacted in the audit log"
+    );
+}
