@@ -1,0 +1,585 @@
+//! The `switchboard` binary end to end: `assign`, `token`, `config`, `listen` and `mock`, against the
+//! stand-in on loopback, each in a home directory of its own.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use switchboard::mock::{MockIdentity, MockOptions, MockServer};
+use switchboard::secret::Secret;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// A home of its own: no config file, data and logs under the temp dir, no SWITCHBOARD_* from outside.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn audit(&self) -> PathBuf {
+        self.path("data/switchboard/audit.jsonl")
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SWITCHBOARD_") || k == "KORE_PROD_SECRET" {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// A command aimed at `server` with the right secret and no pacing.
+    fn against(&self, server: &MockServer) -> Command {
+        let id = server.identity();
+        let mut c = self.command();
+        c.env("SWITCHBOARD_HOST", server.base_url())
+            .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
+            .env("SWITCHBOARD_ORG_ID", &id.org_id)
+            .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
+            .env("SWITCHBOARD_APP_ID", &id.app_id)
+            .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
+            .env("SWITCHBOARD_RATE", "0");
+        c
+    }
+}
+
+async fn run(mut c: Command, args: &[&str]) -> Output {
+    tokio::time::timeout(Duration::from_secs(60), c.args(args).output())
+        .await
+        .expect("the command finishes")
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_objects(stdout: &[u8]) -> Vec<Value> {
+    text(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_prints_one_json_object_per_session_and_exits_1_when_one_is_not_transferred() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let file = home.path("sessions.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "botSessionId,customer\n{},Ann\n{},Bo\n",
+            ok_session(2),
+            fault_session("0404")
+        ),
+    )
+    .unwrap();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--sessions",
+            file.to_str().unwrap(),
+            "--queue",
+            QUEUE,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let lines = json_objects(&out.stdout);
+    assert_eq!(lines.len(), 3);
+    for key in [
+        "botSessionId",
+        "target",
+        "outcome",
+        "http_status",
+        "message",
+        "response",
+        "latency_ms",
+        "attempts",
+        "callback",
+    ] {
+        assert!(lines[0].get(key).is_some(), "missing {key}: {}", lines[0]);
+    }
+    assert_eq!(lines[0]["botSessionId"], ok_session(1));
+    assert_eq!(
+        lines[0]["target"],
+        serde_json::json!({"type": "queue", "id": QUEUE})
+    );
+    assert_eq!(lines[0]["outcome"], "transferred");
+    assert_eq!(lines[2]["outcome"], "rejected");
+    assert_eq!(lines[2]["message"], "Session not found or already closed");
+    assert_eq!(lines[2]["http_status"], 404);
+
+    let out = run(
+        home.against(&server),
+        &["assign", "--session", &ok_session(3), "--agent", AGENT],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("SESSION"), "{table}");
+    assert!(
+        table.contains(&ok_session(3)) && table.contains("transferred"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_callbacks_shows_each_sessions_callback() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--session",
+            &fault_session("0cf0"),
+            "--queue",
+            QUEUE,
+            "--json",
+            "--wait-callbacks",
+            "10",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_objects(&out.stdout);
+    assert_eq!(lines[0]["callback"]["state"], "ok");
+    assert_eq!(lines[0]["callback"]["body"]["status"], "transferred");
+    assert_eq!(lines[1]["callback"]["state"], "failed");
+    let audit = json_lines(&home.audit());
+    assert_eq!(audit.iter().filter(|l| l["event"] == "callback").count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_prints_curl_commands_and_sends_nothing() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--session",
+            &ok_session(2),
+            "--agent",
+            AGENT,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("curl -X POST").count(), 2, "{stdout}");
+    assert!(stdout.contains("-H 'auth: <redacted>'"), "{stdout}");
+    assert!(stdout.contains(&format!("\"aId\":\"{AGENT}\"")), "{stdout}");
+    assert!(server.received().is_empty());
+    assert!(!home.audit().exists(), "nothing sent, nothing to audit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_sessions_file_names_file_and_line_and_sends_nothing() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let file = home.path("sessions.csv");
+    std::fs::write(
+        &file,
+        format!("botSessionId,customer\n{},Ann\n,Bo\n", ok_session(1)),
+    )
+    .unwrap();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--sessions",
+            file.to_str().unwrap(),
+            "--queue",
+            QUEUE,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} line 3, field botSessionId: empty",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_come_from_stdin_too() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let mut c = home.against(&server);
+    c.args(["assign", "--sessions", "-", "--queue", QUEUE, "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{{\"botSessionId\":\"{}\"}}\n", ok_session(7)).as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_objects(&out.stdout)[0]["botSessionId"], ok_session(7));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_setting_is_exit_2_and_says_what_to_set() {
+    let home = Home::new();
+    let out = run(
+        home.command(),
+        &["assign", "--session", &ok_session(1), "--queue", QUEUE],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("missing setting `host`")
+            && stderr.contains("--host")
+            && stderr.contains("SWITCHBOARD_HOST"),
+        "{stderr}"
+    );
+    let out = run(home.command(), &["assign", "--session", &ok_session(1)]).await;
+    assert_eq!(out.status.code(), Some(2), "a usage error is exit 2 too");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_config_file_is_exit_2_naming_file_and_line() {
+    let home = Home::new();
+    let config = home.path("config.toml");
+    std::fs::write(&config, "default_profile = \"prod\"\n[profiles.prod]\nhost = \"https://platform.kore.ai\"\nrate = 5\n").unwrap();
+    let out = run(
+        home.command(),
+        &["--config", config.to_str().unwrap(), "token"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{} line 4", config.display())) && stderr.contains("`rate`"),
+        "{stderr}"
+    );
+}
+
+/// SIGKILL in the middle of a bulk run: every request the stand-in received has its audit line.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_bulk_run_has_an_audit_line_for_every_request_received() {
+    let server = start_mock(MockOptions {
+        latency: Duration::from_millis(20),
+        ..quick_mock_options()
+    })
+    .await;
+    let home = Home::new();
+    let file = home.path("sessions.csv");
+    let sessions: Vec<String> = (1..=2000).map(ok_session).collect();
+    std::fs::write(&file, format!("botSessionId\n{}\n", sessions.join("\n"))).unwrap();
+    let mut c = home.against(&server);
+    c.args([
+        "assign",
+        "--sessions",
+        file.to_str().unwrap(),
+        "--queue",
+        QUEUE,
+        "--concurrency",
+        "8",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.received().len() < 50 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.start_kill().unwrap(); // SIGKILL
+    child.wait().await.unwrap();
+    let received: Vec<String> = server
+        .received()
+        .into_iter()
+        .filter_map(|r| r.session)
+        .collect();
+    assert!(received.len() < sessions.len(), "killed before the end");
+    let attempted: std::collections::HashSet<String> = json_lines(&home.audit())
+        .into_iter()
+        .filter(|l| l["event"] == "attempt")
+        .map(|l| l["botSessionId"].as_str().unwrap().to_string())
+        .collect();
+    for session in &received {
+        assert!(
+            attempted.contains(session),
+            "{session} reached the stand-in with no audit line"
+        );
+    }
+}
+
+/// The client secret, the token and the callback token appear nowhere: not on stdout or stderr, not
+/// in the audit log, not in the log file.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_appear_nowhere() {
+    let server = start_mock(MockOptions {
+        callback_delay: Duration::from_millis(10),
+        ..quick_mock_options()
+    })
+    .await;
+    let home = Home::new();
+    let callback_token = "callback-token-0f9e8d7c6b5a";
+    let log = home.path("switchboard.log");
+    let plain_token = {
+        let id = MockIdentity::demo(Secret::new(SECRET));
+        switchboard::token::TokenMaker::new(
+            switchboard::token::Credential::ClientSecret {
+                app_id: id.app_id,
+                secret: Secret::new(SECRET),
+            },
+            false,
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+    };
+    let sessions = [
+        ok_session(1),
+        fault_session("0404"),
+        fault_session("0500"),
+        fault_session("0bad"),
+        fault_session("0401"),
+    ];
+    let mut outputs = Vec::new();
+    for (jti, extra) in [
+        ("false", vec!["--json"]),
+        ("true", vec![]),
+        ("false", vec!["--dry-run"]),
+    ] {
+        let mut c = home.against(&server);
+        c.env("SWITCHBOARD_ENFORCE_JTI", jti)
+            .env("SWITCHBOARD_CALLBACK_TOKEN", callback_token);
+        let mut args = vec![
+            "assign",
+            "-vv",
+            "--log-file",
+            log.to_str().unwrap(),
+            "--queue",
+            QUEUE,
+            "--concurrency",
+            "1",
+        ];
+        args.extend(["--wait-callbacks", "2", "--listen", "127.0.0.1:0"]);
+        for s in &sessions {
+            args.extend(["--session", s.as_str()]);
+        }
+        args.extend(extra);
+        let out = run(c, &args).await;
+        outputs.push(text(&out.stdout));
+        outputs.push(text(&out.stderr));
+    }
+    assert!(
+        server.received().len() >= 4,
+        "the runs reached the stand-in"
+    );
+    outputs.push(std::fs::read_to_string(home.audit()).unwrap());
+    outputs.push(std::fs::read_to_string(&log).unwrap());
+    for (i, output) in outputs.iter().enumerate() {
+        for secret in [SECRET, plain_token.expose(), callback_token] {
+            assert!(
+                !output.contains(secret),
+                "output {i} holds a secret:\n{output}"
+            );
+        }
+        // Every JWT, whatever its claims, starts with the base64 of `{"`.
+        assert!(!output.contains("eyJ"), "output {i} holds a JWT:\n{output}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_prints_kores_documented_payload() {
+    let home = Home::new();
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CLIENT_SECRET", SECRET);
+    let out = run(
+        c,
+        &[
+            "token",
+            "--app-id",
+            "cs-50febaa3-743f-55b3-8956-718e96f6bb90",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let token = text(&out.stdout);
+    assert_eq!(
+        token.trim().split('.').nth(1),
+        Some("eyJhcHBJZCI6ImNzLTUwZmViYWEzLTc0M2YtNTViMy04OTU2LTcxOGU5NmY2YmI5MCJ9")
+    );
+    let out = run(home.command(), &["token", "--app-id", "cs-1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("SWITCHBOARD_CLIENT_SECRET"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_path_and_init_write_a_template_that_works() {
+    let home = Home::new();
+    let out = run(home.command(), &["config", "path"]).await;
+    let expected = home.path("config/switchboard/config.toml");
+    assert_eq!(text(&out.stdout).trim(), expected.display().to_string());
+    let out = run(home.command(), &["config", "init"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&expected)
+            .unwrap()
+            .contains("[profiles.prod]")
+    );
+    let out = run(home.command(), &["config", "init"]).await;
+    assert_eq!(out.status.code(), Some(2), "never overwrites");
+    // The template names KORE_PROD_SECRET; with it set, the profile signs a token.
+    let mut c = home.command();
+    c.env("KORE_PROD_SECRET", SECRET);
+    let out = run(c, &["token"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).matches('.').count(), 2);
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CONFIG", home.path("elsewhere.toml"));
+    let out = run(c, &["config", "path"]).await;
+    assert_eq!(
+        text(&out.stdout).trim(),
+        home.path("elsewhere.toml").display().to_string()
+    );
+}
+
+async fn first_line(reader: &mut (impl AsyncBufReadExt + Unpin)) -> String {
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(20), reader.read_line(&mut line))
+        .await
+        .expect("a line in time")
+        .unwrap();
+    line
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listen_prints_each_callback_as_a_json_line() {
+    let home = Home::new();
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CALLBACK_TOKEN", "shared-token")
+        .args(["listen", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let banner = first_line(&mut stderr).await;
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect(&banner)
+        .to_string();
+    let url = format!("http://{addr}/callback/{}?t=shared-token", ok_session(1));
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(&serde_json::json!({"status": "transferred"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let event: Value = serde_json::from_str(&first_line(&mut stdout).await).unwrap();
+    assert_eq!(event["botSessionId"], ok_session(1));
+    assert_eq!(event["matched_by"], "url");
+    assert_eq!(event["body"]["status"], "transferred");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mock_serves_the_assign_endpoint_and_documents_its_faults() {
+    let home = Home::new();
+    let out = run(home.command(), &["mock", "--help"]).await;
+    let help = text(&out.stdout);
+    for switch in [
+        "--status",
+        "--retry-after",
+        "--latency-ms",
+        "--non-json",
+        "--callbacks",
+        "--rate-limit",
+        "0404",
+        "1429",
+        "0bad",
+    ] {
+        assert!(
+            help.contains(switch),
+            "mock --help does not mention {switch}"
+        );
+    }
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CLIENT_SECRET", SECRET)
+        .args(["mock", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let banner = first_line(&mut stdout).await;
+    let base = banner.split_whitespace().last().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{banner}");
+    let id = MockIdentity::demo(Secret::new(SECRET));
+    let mut c = home.command();
+    c.env("SWITCHBOARD_HOST", &base)
+        .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
+        .env("SWITCHBOARD_ORG_ID", &id.org_id)
+        .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
+        .env("SWITCHBOARD_APP_ID", &id.app_id)
+        .env("SWITCHBOARD_CLIENT_SECRET", SECRET);
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--queue",
+            QUEUE,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json_objects(&out.stdout)[0]["outcome"], "transferred");
+}
