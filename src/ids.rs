@@ -32,12 +32,8 @@ impl IdKind {
     pub fn looks_valid(self, id: &str) -> bool {
         match self {
             IdKind::Session => is_hex(id, 24),
-            IdKind::Agent => id
-                .strip_prefix("a-")
-                .is_some_and(|rest| is_short_uuid(rest)),
-            IdKind::Queue => id
-                .strip_prefix("qu-")
-                .is_some_and(|rest| is_short_uuid(rest)),
+            IdKind::Agent => id.strip_prefix("a-").is_some_and(is_short_uuid),
+            IdKind::Queue => id.strip_prefix("qu-").is_some_and(is_short_uuid),
         }
     }
 

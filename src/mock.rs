@@ -275,10 +275,31 @@ fn errors(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
-struct Refusal(Response, String);
+/// A request the stand-in turns away, in Kore's error envelope.
+struct Refusal {
+    status: StatusCode,
+    msg: String,
+    retry_after: Option<u64>,
+}
+
+impl Refusal {
+    fn into_answer(self) -> (Response, String) {
+        let mut response = errors(self.status, &self.msg);
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        (response, self.msg)
+    }
+}
 
 fn refuse(status: StatusCode, msg: &str) -> Refusal {
-    Refusal(errors(status, msg), msg.to_string())
+    Refusal {
+        status,
+        msg: msg.to_string(),
+        retry_after: None,
+    }
 }
 
 async fn assign(
@@ -307,7 +328,7 @@ async fn assign(
     }
     let (response, message) = match answer(&state, &stream_id, &headers, &body).await {
         Ok((response, message)) => (response, message),
-        Err(Refusal(response, message)) => (response, message),
+        Err(refusal) => refusal.into_answer(),
     };
     let done = {
         let mut received = state.received.lock().expect("mock state");
@@ -476,12 +497,11 @@ fn check_rate_limit(state: &MockState) -> Result<(), Refusal> {
         *window = (minute, 0);
     }
     if window.1 >= limit {
-        let mut response = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
-        let wait = (60 - elapsed % 60).max(1);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Err(Refusal(response, RATE_LIMIT_MESSAGE.into()));
+        return Err(Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            msg: RATE_LIMIT_MESSAGE.into(),
+            retry_after: Some((60 - elapsed % 60).max(1)),
+        });
     }
     window.1 += 1;
     Ok(())
@@ -579,14 +599,14 @@ async fn fault(
     attempt: u32,
 ) -> Option<(Response, String)> {
     let too_many = |retry_after: Option<u64>| {
-        let mut r = errors(StatusCode::TOO_MANY_REQUESTS, RATE_LIMIT_MESSAGE);
-        if let Some(secs) = retry_after {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            msg: RATE_LIMIT_MESSAGE.into(),
+            retry_after,
         }
-        (r, RATE_LIMIT_MESSAGE.to_string())
+        .into_answer()
     };
-    let with_errors = |status: StatusCode, msg: &str| (errors(status, msg), msg.to_string());
+    let with_errors = |status: StatusCode, msg: &str| refuse(status, msg).into_answer();
     let response = match trigger {
         Some(Trigger::BadRequest) => {
             let msg = "Conversation cannot be transferred: the session has already ended";
@@ -646,13 +666,19 @@ fn forced(state: &MockState) -> Option<(Response, String)> {
         } else {
             format!("stand-in fault: HTTP {code}")
         };
-        let mut response = errors(status, &msg);
-        if let (429, Some(secs)) = (code, state.options.retry_after) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        return Some((response, msg));
+        let retry_after = if code == 429 {
+            state.options.retry_after
+        } else {
+            None
+        };
+        return Some(
+            Refusal {
+                status,
+                msg,
+                retry_after,
+            }
+            .into_answer(),
+        );
     }
     state.options.non_json.then(not_json)
 }
