@@ -20,12 +20,7 @@ async fn assign(
     let server = start_mock(options).await;
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_for(&server.base_url(), &dir.path().join("audit.jsonl"), extra);
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     let report = d
         .assign_one(session, &Target::queue(QUEUE), &StopSignal::default(), None)
         .await;
@@ -37,12 +32,7 @@ async fn two_xx_is_transferred_for_both_shapes() {
     let server = start_mock(quick_mock_options()).await;
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     for target in [Target::agent(AGENT), Target::queue(QUEUE)] {
         let r = d
             .assign_one(&ok_session(1), &target, &StopSignal::default(), None)
@@ -83,12 +73,7 @@ async fn the_stand_in_refuses_what_the_platform_would() {
     let server = start_mock(quick_mock_options()).await;
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     let r = d
         .assign_one(
             &ok_session(1),
@@ -105,12 +90,7 @@ async fn the_stand_in_refuses_what_the_platform_would() {
         &[],
         &[("SWITCHBOARD_CLIENT_SECRET", "not the secret")],
     );
-    let d = dispatcher(
-        &wrong,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&wrong);
     let r = d
         .assign_one(
             &ok_session(2),
@@ -138,12 +118,7 @@ async fn unauthorized_stops_a_bulk_run() {
     let audit = dir.path().join("audit.jsonl");
     // One at a time, so the 401 is seen before anything after it is sent.
     let settings = settings_for(&server.base_url(), &audit, &[(&keys::CONCURRENCY, "1")]);
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     let sessions = vec![
         ok_session(1),
         fault_session("0401"),
@@ -236,12 +211,7 @@ async fn the_stand_ins_own_limit_answers_429_with_retry_after() {
     let client = reqwest::Client::new();
     let dir = tempfile::tempdir().unwrap();
     let settings = settings_for(&server.base_url(), &dir.path().join("a.jsonl"), &[]);
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     for n in 1..=2 {
         let r = d
             .assign_one(
@@ -310,12 +280,7 @@ async fn connection_refused_is_failed_after_retries() {
         &dir.path().join("a.jsonl"),
         &[],
     );
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     let r = d
         .assign_one(
             &ok_session(1),
@@ -391,12 +356,7 @@ async fn enforce_jti_tokens_pass_the_stand_ins_replay_check() {
             ("SWITCHBOARD_ENFORCE_JTI", "true"),
         ],
     );
-    let d = dispatcher(
-        &settings,
-        "127.0.0.1:9".parse().unwrap(),
-        Secret::new("cb"),
-        quick_policy(),
-    );
+    let d = quick_dispatcher(&settings);
     let reports = d
         .assign_all(
             &(1..=5).map(ok_session).collect::<Vec<_>>(),

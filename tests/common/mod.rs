@@ -95,6 +95,16 @@ pub fn dispatcher(
     engine::dispatcher(settings, client, audit, policy).unwrap()
 }
 
+/// A dispatcher whose callbacks would go to a port nobody listens on (port 9, discard).
+pub fn quick_dispatcher(settings: &Settings) -> Dispatcher {
+    dispatcher(
+        settings,
+        "127.0.0.1:9".parse().unwrap(),
+        Secret::new("cb"),
+        quick_policy(),
+    )
+}
+
 /// Every line of a JSON Lines file.
 pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
