@@ -91,18 +91,34 @@ impl Report {
     }
 }
 
+/// What one attempt came back with, as a running move reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptSummary {
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub message: String,
+    pub response: Option<Value>,
+    pub latency_ms: u64,
+}
+
 /// What a running move reports as it goes.
 #[derive(Debug, Clone)]
 pub enum Progress {
+    /// An attempt is on record and about to be sent.
     Attempting {
         session: String,
+        target: Target,
         attempt: u32,
     },
-    Retrying {
+    /// An attempt came back; `retry_in` when it will be tried again by itself.
+    Attempted {
         session: String,
-        outcome: Outcome,
-        after: Duration,
+        target: Target,
+        attempt: u32,
+        summary: AttemptSummary,
+        retry_in: Option<Duration>,
     },
+    /// The session's last word.
     Settled(Report),
 }
 
@@ -161,6 +177,8 @@ pub struct Dispatcher {
     audit: AuditLog,
     policy: RetryPolicy,
     concurrency: usize,
+    /// Requests in flight at once, across every bulk run of the process.
+    permits: Arc<Semaphore>,
 }
 
 impl Dispatcher {
@@ -177,6 +195,7 @@ impl Dispatcher {
             audit,
             policy,
             concurrency: concurrency.max(1),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
         }
     }
 
@@ -235,6 +254,7 @@ impl Dispatcher {
             }
             report_progress(Progress::Attempting {
                 session: session.to_string(),
+                target: target.clone(),
                 attempt,
             });
             let result = self.client.attempt(session, target).await;
@@ -255,32 +275,41 @@ impl Dispatcher {
             if result.outcome == Outcome::Unauthorized {
                 stop.stop();
             }
-            match self.policy.retry_delay(&result, attempt - 1) {
-                Some(after) if !stop.is_stopped() => {
-                    tracing::info!(session, attempt, outcome = %result.outcome, ?after, "retrying");
-                    report_progress(Progress::Retrying {
-                        session: session.to_string(),
-                        outcome: result.outcome,
-                        after,
-                    });
-                    tokio::time::sleep(after).await;
-                }
-                _ => {
-                    let report = Report {
-                        session: session.to_string(),
-                        target: target.clone(),
-                        outcome: Some(result.outcome),
-                        http_status: result.http_status,
-                        message: result.message,
-                        response: result.response,
-                        latency_ms: Some(latency_ms),
-                        attempts: attempt,
-                        callback: None,
-                    };
-                    report_progress(Progress::Settled(report.clone()));
-                    return report;
-                }
+            let retry_in = self
+                .policy
+                .retry_delay(&result, attempt - 1)
+                .filter(|_| !stop.is_stopped());
+            report_progress(Progress::Attempted {
+                session: session.to_string(),
+                target: target.clone(),
+                attempt,
+                summary: AttemptSummary {
+                    outcome: result.outcome,
+                    http_status: result.http_status,
+                    message: result.message.clone(),
+                    response: result.response.clone(),
+                    latency_ms,
+                },
+                retry_in,
+            });
+            if let Some(after) = retry_in {
+                tracing::info!(session, attempt, outcome = %result.outcome, ?after, "retrying");
+                tokio::time::sleep(after).await;
+                continue;
             }
+            let report = Report {
+                session: session.to_string(),
+                target: target.clone(),
+                outcome: Some(result.outcome),
+                http_status: result.http_status,
+                message: result.message,
+                response: result.response,
+                latency_ms: Some(latency_ms),
+                attempts: attempt,
+                callback: None,
+            };
+            report_progress(Progress::Settled(report.clone()));
+            return report;
         }
     }
 
@@ -304,8 +333,9 @@ impl Dispatcher {
         report
     }
 
-    /// Moves every session to `target`, at most `concurrency` at once, in order, and returns their
-    /// reports in the same order. After a 401/403 nothing more is sent.
+    /// Moves every session to `target` in order, with at most `concurrency` requests in flight across
+    /// every run of the process, and returns their reports in the same order. After a 401/403 nothing
+    /// more of this run is sent.
     pub async fn assign_all(
         &self,
         sessions: &[String],
@@ -313,11 +343,11 @@ impl Dispatcher {
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Vec<Report> {
         let stop = StopSignal::default();
-        let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; sessions.len()];
         for (index, session) in sessions.iter().enumerate() {
-            let permit = permits
+            let permit = self
+                .permits
                 .clone()
                 .acquire_owned()
                 .await
