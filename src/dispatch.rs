@@ -14,7 +14,7 @@ use crate::audit::AuditLog;
 use crate::client::{AssignClient, AttemptResult};
 use crate::listener::CallbackSummary;
 use crate::outcome::{DEFAULT_RETRY_AFTER, Outcome};
-use crate::pacer::{Pacer, Priority};
+use crate::pacer::{Pacer, Priority, Slot};
 use crate::request::Target;
 
 /// When an attempt is tried again by itself (SPEC §4).
@@ -223,14 +223,32 @@ impl Dispatcher {
         stop: &StopSignal,
         progress: Option<&mpsc::UnboundedSender<Progress>>,
     ) -> Report {
+        let slot = self.pacer.reserve(Priority::Assign);
+        self.assign_reserved(session, target, stop, progress, slot)
+            .await
+    }
+
+    /// `assign_one` with its first pacer slot already reserved, which keeps a bulk run in order.
+    async fn assign_reserved(
+        &self,
+        session: &str,
+        target: &Target,
+        stop: &StopSignal,
+        progress: Option<&mpsc::UnboundedSender<Progress>>,
+        first_slot: Slot,
+    ) -> Report {
         let report_progress = |p: Progress| {
             if let Some(tx) = progress {
                 let _ = tx.send(p);
             }
         };
         let mut attempt = 0u32;
+        let mut slot = Some(first_slot);
         loop {
-            self.pacer.acquire(Priority::Assign).await;
+            match slot.take() {
+                Some(reserved) => reserved.wait().await,
+                None => self.pacer.acquire(Priority::Assign).await,
+            }
             if stop.is_stopped() && attempt == 0 {
                 return self.settle_unsent(session, target, STOPPED_REASON, &report_progress);
             }
@@ -352,6 +370,7 @@ impl Dispatcher {
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
+            let slot = self.pacer.reserve(Priority::Assign);
             let (this, session, target, stop, progress) = (
                 self.clone(),
                 session.clone(),
@@ -361,7 +380,7 @@ impl Dispatcher {
             );
             tasks.spawn(async move {
                 let report = this
-                    .assign_one(&session, &target, &stop, progress.as_ref())
+                    .assign_reserved(&session, &target, &stop, progress.as_ref(), slot)
                     .await;
                 drop(permit);
                 (index, report)

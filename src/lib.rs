@@ -10,6 +10,7 @@ pub mod token;
 
 pub mod audit;
 pub mod client;
+pub mod console;
 pub mod dispatch;
 pub mod engine;
 pub mod input;

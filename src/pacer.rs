@@ -33,6 +33,18 @@ pub struct PacerStatus {
 
 type Waiter = (Priority, oneshot::Sender<()>);
 
+/// A place in the pacer's queue. Dropping it gives the place up.
+pub struct Slot(Option<oneshot::Receiver<()>>);
+
+impl Slot {
+    /// Waits until this slot's time has come.
+    pub async fn wait(self) {
+        if let Some(rx) = self.0 {
+            let _ = rx.await;
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Pacer {
     per_minute: u32,
@@ -83,18 +95,22 @@ impl Pacer {
 
     /// Waits for this call's slot. Dropping the future gives the slot up.
     pub async fn acquire(&self, priority: Priority) {
+        self.reserve(priority).wait().await
+    }
+
+    /// Takes a place in the queue now, to wait for later: calls reserved in order are served in
+    /// that order, whichever task gets to wait first.
+    pub fn reserve(&self, priority: Priority) -> Slot {
         let Some(requests) = &self.requests else {
             self.stats
                 .lock()
                 .expect("pacer stats")
                 .record_grant(Instant::now());
-            return;
+            return Slot(None);
         };
         let (tx, rx) = oneshot::channel();
-        if requests.send((priority, tx)).is_ok() {
-            // The dispatcher lives as long as any sender; an error here only means it was dropped.
-            let _ = rx.await;
-        }
+        // The dispatcher lives as long as any sender, so this fails only if it panicked.
+        Slot(requests.send((priority, tx)).ok().map(|_| rx))
     }
 
     pub fn per_minute(&self) -> u32 {

@@ -414,3 +414,23 @@ async fn every_attempt_is_audited_before_its_outcome() {
         "the callback token is redacted in the audit log"
     );
 }
+
+#[tokio::test]
+async fn a_paced_bulk_run_sends_in_the_order_given() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(
+        &server.base_url(),
+        &dir.path().join("a.jsonl"),
+        &[(&keys::RATE, "1200")],
+    );
+    let d = quick_dispatcher(&settings);
+    let sessions: Vec<String> = (1..=8).map(ok_session).collect();
+    d.assign_all(&sessions, &Target::queue(QUEUE), None).await;
+    let received: Vec<String> = server
+        .received()
+        .into_iter()
+        .filter_map(|r| r.session)
+        .collect();
+    assert_eq!(received, sessions);
+}

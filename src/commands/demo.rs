@@ -1,42 +1,61 @@
-//! `switchboard --demo`: the stand-in and the listener on loopback with a generated secret, and a
-//! bulk move of sample sessions through the same path as `assign`. (The console takes this over once
-//! it exists.)
+//! `switchboard --demo`: the console against the built-in stand-in and a listener on loopback, with a
+//! generated secret and the sample data in `assets/demo/`. No account, no config file.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use switchboard::config::{self, ENV_CLIENT_SECRET, Settings, keys};
+use switchboard::console::app::{LoadedRows, Pane};
+use switchboard::console::{self, Startup};
 use switchboard::dispatch::RetryPolicy;
-use switchboard::input::{Format, parse_sessions};
+use switchboard::input::{Format, parse_agents, parse_queues, parse_sessions};
 use switchboard::mock::{self, MockIdentity, MockOptions};
-use switchboard::request::Target;
 use switchboard::secret::Secret;
 
-use super::assign::{AssignOptions, execute};
 use super::{Failure, start_logging};
 use crate::cli::GlobalArgs;
 
 pub const DEMO_SESSIONS: &str = include_str!("../../assets/demo/sessions.csv");
+pub const DEMO_AGENTS: &str = include_str!("../../assets/demo/agents.csv");
 pub const DEMO_QUEUES: &str = include_str!("../../assets/demo/queues.csv");
 
-/// The sample sessions the demo moves: ordinary ones and one of most failures the stand-in can show.
-/// (A 401 session is left out: it would stop the run, which is the point of it, but not of a demo.)
-fn demo_selection(all: Vec<String>) -> Vec<String> {
-    let ordinary = all
-        .iter()
-        .filter(|s| mock::trigger_for(s).is_none())
-        .take(6);
-    let faults = all
-        .iter()
-        .filter(|s| mock::trigger_for(s).is_some() && !s.ends_with("0401"));
-    ordinary.chain(faults).cloned().collect()
+/// The demo's sample rows, parsed from the copies built into the binary.
+pub fn sample_data() -> Result<Vec<(String, LoadedRows)>, Failure> {
+    Ok(vec![
+        (
+            "assets/demo/sessions.csv".into(),
+            LoadedRows::Sessions(parse_sessions(
+                "assets/demo/sessions.csv",
+                DEMO_SESSIONS,
+                Format::Csv,
+            )?),
+        ),
+        (
+            "assets/demo/agents.csv".into(),
+            LoadedRows::Agents(parse_agents(
+                "assets/demo/agents.csv",
+                DEMO_AGENTS,
+                Format::Csv,
+            )?),
+        ),
+        (
+            "assets/demo/queues.csv".into(),
+            LoadedRows::Queues(parse_queues(
+                "assets/demo/queues.csv",
+                DEMO_QUEUES,
+                Format::Csv,
+            )?),
+        ),
+    ])
 }
 
-pub async fn run(global: &GlobalArgs) -> Result<ExitCode, Failure> {
+pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<ExitCode, Failure> {
     let secret = Secret::random(32);
     let identity = MockIdentity::demo(secret.clone());
+    // Callbacks come a little after the answer, so a row shows `waiting` before `ok`.
     let options = MockOptions {
-        slow: Duration::from_secs(30),
+        callback_delay: Duration::from_millis(1500),
         ..MockOptions::default()
     };
     let server = mock::start(
@@ -54,9 +73,11 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, Failure> {
     overrides.set(&keys::ORG_ID, Some(&identity.org_id));
     overrides.set(&keys::ACCOUNT_ID, Some(&identity.account_id));
     overrides.set(&keys::APP_ID, Some(&identity.app_id));
-    overrides.set(&keys::LISTEN, Some("127.0.0.1:0"));
-    overrides.set(&keys::CALLBACK_URL, None::<String>);
+    if !overrides.has(&keys::LISTEN) {
+        overrides.set(&keys::LISTEN, Some("127.0.0.1:0"));
+    }
     if !overrides.has(&keys::TIMEOUT) {
+        // The stand-in's slow session (…0408) then shows `unknown` in seconds, not minutes.
         overrides.set(&keys::TIMEOUT, Some(3));
     }
     if !overrides.has(&keys::AUDIT_LOG) {
@@ -66,36 +87,24 @@ pub async fn run(global: &GlobalArgs) -> Result<ExitCode, Failure> {
             .join("audit.jsonl");
         overrides.set(&keys::AUDIT_LOG, Some(path.display()));
     }
-    let settings = Settings::load(
-        &overrides,
-        config::env_from(&[(ENV_CLIENT_SECRET, secret.expose())]),
-    )?;
+    let env = config::env_from(&[
+        (ENV_CLIENT_SECRET, secret.expose()),
+        ("SWITCHBOARD_CALLBACK_WAIT_SECS", "10"),
+    ]);
+    let settings = Settings::load(&overrides, env)?;
     start_logging(&settings, global.verbose);
-
-    let sessions = parse_sessions("assets/demo/sessions.csv", DEMO_SESSIONS, Format::Csv)?;
-    let queue =
-        switchboard::input::parse_queues("assets/demo/queues.csv", DEMO_QUEUES, Format::Csv)?
-            .rows
-            .into_iter()
-            .next()
-            .ok_or_else(|| Failure("the demo queues file is empty".into()))?;
-    let selection = demo_selection(sessions.rows.into_iter().map(|r| r.id).collect());
-    eprintln!(
-        "switchboard demo: stand-in on {}; moving {} sample sessions to queue {} ({}), paced at {}/min…",
-        server.base_url(),
-        selection.len(),
-        queue.name,
-        queue.id,
-        settings.rate_per_minute()?
-    );
-    let options = AssignOptions {
-        dry_run: false,
-        json: false,
-        wait_callbacks: Some(Duration::from_secs(3)),
+    let startup = Startup {
+        files,
+        preloaded: sample_data()?,
+        // A rate-limited session waits 2 s, not a minute, between its retries in the demo.
         policy: RetryPolicy {
             default_retry_after: Duration::from_secs(2),
             ..RetryPolicy::default()
         },
+        greeting: Some(format!(
+            "demo against the stand-in on {}: Space marks sessions, 3 then Enter picks a queue, y sends · ? help",
+            server.base_url()
+        )),
     };
-    execute(&settings, selection, Target::queue(queue.id), options).await
+    console::run(&settings, startup).await.map_err(Failure)
 }

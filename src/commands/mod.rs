@@ -10,6 +10,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use switchboard::config::{self, ConfigError, Settings};
+use switchboard::console::{self, Startup, app::Pane};
 use switchboard::token::TokenMaker;
 
 use crate::cli::{Cli, Command, ConfigAction, GlobalArgs};
@@ -64,8 +65,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Mock(args)) => mock::run(&cli.global, args).await,
         Some(Command::Token) => {
             let settings = settings(&cli.global)?;
-            let maker = TokenMaker::new(settings.credential()?, settings.enforce_jti()?).map_err(|e| Failure(e.to_string()))?;
-            println!("{}", maker.next().map_err(|e| Failure(e.to_string()))?.expose());
+            let maker = TokenMaker::new(settings.credential()?, settings.enforce_jti()?)
+                .map_err(|e| Failure(e.to_string()))?;
+            println!(
+                "{}",
+                maker.next().map_err(|e| Failure(e.to_string()))?.expose()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config { action }) => {
@@ -74,16 +79,39 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 ConfigAction::Path => println!("{}", path.display()),
                 ConfigAction::Init => {
                     config::write_template(&path)?;
-                    println!("wrote {}; edit the prod profile, then try `switchboard token`", path.display());
+                    println!(
+                        "wrote {}; edit the prod profile, then try `switchboard token`",
+                        path.display()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        None if cli.demo => demo::run(&cli.global).await,
-        None => Err(Failure(
-            "the console is not built yet; use `switchboard assign` (see --help), or `switchboard --demo` for a demo run".into(),
-        )),
+        None => {
+            let files = start_files(&cli);
+            if cli.demo {
+                return demo::run(&cli.global, files).await;
+            }
+            let settings = settings(&cli.global)?;
+            let startup = Startup {
+                files,
+                ..Startup::default()
+            };
+            console::run(&settings, startup).await.map_err(Failure)
+        }
     }
+}
+
+/// The files named on the command line, for the console to load as it opens.
+fn start_files(cli: &Cli) -> Vec<(Pane, std::path::PathBuf)> {
+    [
+        (Pane::Sessions, &cli.sessions),
+        (Pane::Agents, &cli.agents),
+        (Pane::Queues, &cli.queues),
+    ]
+    .into_iter()
+    .filter_map(|(pane, path)| path.clone().map(|p| (pane, p)))
+    .collect()
 }
 
 /// Loads the settings and starts the log file they name.

@@ -1,0 +1,232 @@
+//! The activity pane's entries: each request as it was sent (redacted), each response, each callback.
+//! An entry is what `export` writes, one JSON line each.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::listener::{CallbackEvent, CallbackState};
+use crate::outcome::Outcome;
+use crate::request::{Preview, Target};
+
+use super::table::Row;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ActivityEntry {
+    /// When it happened (RFC 3339, UTC).
+    pub at: String,
+    #[serde(rename = "botSessionId")]
+    pub session: Option<String>,
+    #[serde(flatten)]
+    pub kind: ActivityKind,
+    /// Unique within the run: entries have no id of their own.
+    #[serde(skip)]
+    pub seq: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActivityKind {
+    Request {
+        target: Target,
+        attempt: u32,
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
+    Response {
+        target: Target,
+        attempt: u32,
+        outcome: Outcome,
+        http_status: Option<u16>,
+        message: String,
+        latency_ms: u64,
+        response: Option<Value>,
+        retry_in_ms: Option<u64>,
+    },
+    NotSent {
+        target: Target,
+        reason: String,
+    },
+    Callback {
+        #[serde(flatten)]
+        event: CallbackEvent,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl ActivityEntry {
+    pub fn request(
+        seq: usize,
+        at: String,
+        session: &str,
+        target: &Target,
+        attempt: u32,
+        preview: &Preview,
+    ) -> ActivityEntry {
+        ActivityEntry {
+            at,
+            session: Some(session.to_string()),
+            kind: ActivityKind::Request {
+                target: target.clone(),
+                attempt,
+                method: preview.method.to_string(),
+                url: preview.url.clone(),
+                headers: preview
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+                body: serde_json::from_str(&preview.body)
+                    .unwrap_or(Value::String(preview.body.clone())),
+            },
+            seq: seq.to_string(),
+        }
+    }
+
+    pub fn new(
+        seq: usize,
+        at: String,
+        session: Option<String>,
+        kind: ActivityKind,
+    ) -> ActivityEntry {
+        ActivityEntry {
+            at,
+            session,
+            kind,
+            seq: seq.to_string(),
+        }
+    }
+
+    /// The time of day, for the list.
+    pub fn clock(&self) -> &str {
+        self.at.get(11..19).unwrap_or(&self.at)
+    }
+
+    /// One line for the list.
+    pub fn summary(&self) -> String {
+        let session = self.session.as_deref().unwrap_or("-");
+        match &self.kind {
+            ActivityKind::Request {
+                target,
+                attempt,
+                method,
+                ..
+            } => {
+                let retry = if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
+                format!("→ {method} {session} to {target}{retry}")
+            }
+            ActivityKind::Response {
+                outcome,
+                http_status,
+                message,
+                latency_ms,
+                retry_in_ms,
+                ..
+            } => {
+                let status = http_status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "---".into());
+                let retry = retry_in_ms
+                    .map(|ms| format!(", retry in {}", seconds(ms)))
+                    .unwrap_or_default();
+                let message = if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                };
+                format!("← {status} {outcome} {session} {latency_ms} ms{retry}{message}")
+            }
+            ActivityKind::NotSent { target, reason } => {
+                format!("· not sent {session} to {target}: {reason}")
+            }
+            ActivityKind::Callback { event } => {
+                if event.accepted {
+                    let state = CallbackState::from_status(event.status.as_deref());
+                    let status = event.status.as_deref().unwrap_or("no status");
+                    format!("↩ callback {session} {} ({status})", state.as_str())
+                } else {
+                    format!(
+                        "↩ callback refused ({}): {} {}",
+                        event.rejected.as_deref().unwrap_or("?"),
+                        event.method,
+                        event.path
+                    )
+                }
+            }
+            ActivityKind::Note { text } => format!("· {text}"),
+        }
+    }
+
+    /// Everything, for the details view: headers and full bodies, pretty-printed.
+    pub fn detail(&self) -> Vec<String> {
+        let mut out = vec![format!("{}  {}", self.at, self.summary()), String::new()];
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+        match &self.kind {
+            ActivityKind::Request {
+                method,
+                url,
+                headers,
+                body,
+                ..
+            } => {
+                out.push(format!("{method} {url}"));
+                out.extend(headers.iter().map(|(k, v)| format!("{k}: {v}")));
+                out.push(String::new());
+                out.extend(pretty(body).lines().map(str::to_owned));
+            }
+            ActivityKind::Response {
+                response, message, ..
+            } => {
+                if !message.is_empty() {
+                    out.push(format!("message: {message}"));
+                    out.push(String::new());
+                }
+                match response {
+                    Some(Value::String(text)) => out.extend(text.lines().map(str::to_owned)),
+                    Some(v) => out.extend(pretty(v).lines().map(str::to_owned)),
+                    None => out.push("(no response body)".into()),
+                }
+            }
+            ActivityKind::NotSent { reason, .. } => out.push(reason.clone()),
+            ActivityKind::Callback { event } => {
+                out.push(format!("{} {}", event.method, event.path));
+                if let Some(ct) = &event.content_type {
+                    out.push(format!("content-type: {ct}"));
+                }
+                out.push(format!("answered {}", event.answered));
+                out.push(String::new());
+                match &event.body {
+                    Value::String(text) => out.extend(text.lines().map(str::to_owned)),
+                    v => out.extend(pretty(v).lines().map(str::to_owned)),
+                }
+            }
+            ActivityKind::Note { .. } => {}
+        }
+        out
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+impl Row for ActivityEntry {
+    fn id(&self) -> &str {
+        &self.seq
+    }
+
+    fn haystack(&self) -> String {
+        self.summary()
+    }
+}

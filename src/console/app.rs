@@ -1,0 +1,1233 @@
+//! The console's state and its one transition function, `update(&mut App, Msg) -> Vec<Effect>`. It is
+//! pure: no IO and no clock (messages carry the time), so every key and every answer can be tested
+//! by feeding messages in and reading effects out. Only the runner (`console::run`) does IO.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nucleo::Matcher;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::time::Instant;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use crate::dispatch::{AttemptSummary, Report};
+use crate::ids::IdKind;
+use crate::input::{AgentRow, Loaded, QueueRow, SessionRow};
+use crate::listener::{CallbackEvent, CallbackState};
+use crate::outcome::Outcome;
+use crate::pacer::PacerStatus;
+use crate::request::{CallbackRoute, Endpoint, Preview, Target};
+
+use super::activity::{ActivityEntry, ActivityKind};
+use super::keys::{Action, KeyMap};
+use super::table::{Row, Table};
+
+/// What the console shows of its run and needs to restate a call; fixed for the run.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub profile: String,
+    pub host: String,
+    pub listener: String,
+    pub config_path: String,
+    pub log_path: String,
+    pub audit_path: String,
+    pub endpoint: Endpoint,
+    pub callbacks: CallbackRoute,
+    pub per_minute: u32,
+    pub callback_wait: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Sessions,
+    Agents,
+    Queues,
+    Activity,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Sessions, Pane::Agents, Pane::Queues, Pane::Activity];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Sessions => "Sessions",
+            Pane::Agents => "Agents",
+            Pane::Queues => "Queues",
+            Pane::Activity => "Activity",
+        }
+    }
+
+    /// The word `load` and the files use.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Pane::Sessions => "sessions",
+            Pane::Agents => "agents",
+            Pane::Queues => "queues",
+            Pane::Activity => "activity",
+        }
+    }
+
+    fn step(self, by: isize) -> Pane {
+        let i = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        Pane::ALL[(i + by).rem_euclid(Pane::ALL.len() as isize) as usize]
+    }
+}
+
+/// Where a session's last move stands.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendState {
+    /// Confirmed and not yet settled: it cannot be sent again until it is.
+    pub in_flight: bool,
+    pub attempt: u32,
+    pub retrying: bool,
+    /// The last settled move: `Some(None)` when it was not sent at all.
+    pub outcome: Option<Option<Outcome>>,
+    pub message: String,
+    pub target: Option<Target>,
+    pub callback: Option<CallbackState>,
+    pub settled_at: Option<Instant>,
+}
+
+impl SendState {
+    /// The word in the row's outcome column.
+    pub fn word(&self) -> &'static str {
+        match (self.in_flight, self.outcome) {
+            (true, _) => "sending",
+            (false, Some(Some(o))) => o.as_str(),
+            (false, Some(None)) => "not sent",
+            (false, None) => "",
+        }
+    }
+
+    pub fn callback_word(&self) -> &'static str {
+        self.callback.unwrap_or(CallbackState::None).as_str()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionItem {
+    pub row: SessionRow,
+    pub marked: bool,
+    pub state: SendState,
+}
+
+impl Row for SessionItem {
+    fn id(&self) -> &str {
+        &self.row.id
+    }
+
+    fn haystack(&self) -> String {
+        let mut h = self.row.id.clone();
+        for (_, v) in &self.row.extra {
+            h.push(' ');
+            h.push_str(v);
+        }
+        h
+    }
+}
+
+impl Row for AgentRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn haystack(&self) -> String {
+        [
+            Some(self.id.as_str()),
+            Some(self.name.as_str()),
+            self.status.as_deref(),
+            self.queues.as_deref(),
+            self.skills.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+impl Row for QueueRow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn haystack(&self) -> String {
+        format!("{} {}", self.id, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub level: Level,
+    pub text: String,
+}
+
+/// A form of text fields (`n`, `o`): Enter moves to the next field and submits from the last.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub purpose: FormPurpose,
+    pub fields: Vec<(&'static str, Input)>,
+    pub focus: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormPurpose {
+    Add(Pane),
+    Load(Pane),
+}
+
+/// The one confirmation before anything is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub moves: Vec<(String, Target)>,
+    /// Sessions left out because a request for them is in flight.
+    pub skipped_in_flight: usize,
+    pub retry: bool,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Filter(Input),
+    Command {
+        input: Input,
+        history_pos: Option<usize>,
+    },
+    Form(Form),
+    Confirm(Confirm),
+    Help {
+        scroll: u16,
+    },
+    Detail {
+        entry: usize,
+        scroll: u16,
+    },
+    QuitConfirm,
+}
+
+/// Rows of any pane, as a loaded file gives them.
+#[derive(Debug, Clone)]
+pub enum LoadedRows {
+    Sessions(Loaded<SessionRow>),
+    Agents(Loaded<AgentRow>),
+    Queues(Loaded<QueueRow>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The clock and the pacer, every quarter second.
+    Tick {
+        now: Instant,
+        pacer: PacerStatus,
+    },
+    Loaded {
+        source: String,
+        result: Result<LoadedRows, String>,
+    },
+    Attempting {
+        at: String,
+        session: String,
+        target: Target,
+        attempt: u32,
+    },
+    Attempted {
+        at: String,
+        session: String,
+        target: Target,
+        attempt: u32,
+        summary: AttemptSummary,
+        retry_in: Option<Duration>,
+    },
+    Settled {
+        at: String,
+        now: Instant,
+        report: Report,
+    },
+    Callback {
+        at: String,
+        event: CallbackEvent,
+    },
+    Exported {
+        path: String,
+        result: Result<usize, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load {
+        pane: Pane,
+        path: PathBuf,
+    },
+    /// Send these moves, through the pacer, as one confirmed batch.
+    Send {
+        moves: Vec<(String, Target)>,
+    },
+    Export {
+        path: PathBuf,
+        lines: String,
+    },
+    Quit,
+}
+
+pub struct App {
+    pub ctx: Context,
+    pub keys: KeyMap,
+    pub focus: Pane,
+    pub sessions: Table<SessionItem>,
+    pub agents: Table<AgentRow>,
+    pub queues: Table<QueueRow>,
+    pub activity: Table<ActivityEntry>,
+    pub mode: Mode,
+    pub status: Option<Status>,
+    pub pacer: PacerStatus,
+    pub in_flight: usize,
+    pub history: Vec<String>,
+    /// Rows a page holds; the view sets it as it draws.
+    pub page: std::cell::Cell<usize>,
+    pub matcher: RefCell<Matcher>,
+    marked: usize,
+    seq: usize,
+}
+
+impl App {
+    pub fn new(ctx: Context, keys: KeyMap) -> App {
+        let pacer = PacerStatus {
+            per_minute: ctx.per_minute,
+            used_last_minute: 0,
+            waiting: 0,
+        };
+        App {
+            ctx,
+            keys,
+            focus: Pane::Sessions,
+            sessions: Table::new(false),
+            agents: Table::new(false),
+            queues: Table::new(false),
+            activity: Table::new(true),
+            mode: Mode::Normal,
+            status: None,
+            pacer,
+            in_flight: 0,
+            history: Vec::new(),
+            page: std::cell::Cell::new(10),
+            matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
+            marked: 0,
+            seq: 0,
+        }
+    }
+
+    pub fn marked(&self) -> usize {
+        self.marked
+    }
+
+    /// How long the moves still in flight will take at the pacer's rate.
+    pub fn eta(&self) -> Duration {
+        crate::pacer::Pacer::eta_at(self.ctx.per_minute, self.in_flight + 1)
+    }
+
+    fn note(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some(Status {
+            level,
+            text: text.into(),
+        });
+    }
+
+    fn log(&mut self, at: String, session: Option<String>, kind: ActivityKind) {
+        self.seq += 1;
+        let entry = ActivityEntry::new(self.seq, at, session, kind);
+        let _ = self.activity.push(entry, &mut self.matcher.borrow_mut());
+    }
+
+    fn with_focused<R>(&mut self, f: impl FnOnce(&mut dyn Cursor) -> R) -> R {
+        match self.focus {
+            Pane::Sessions => f(&mut self.sessions),
+            Pane::Agents => f(&mut self.agents),
+            Pane::Queues => f(&mut self.queues),
+            Pane::Activity => f(&mut self.activity),
+        }
+    }
+
+    /// The focused pane's filter query.
+    pub fn focused_query(&self) -> &str {
+        match self.focus {
+            Pane::Sessions => self.sessions.query(),
+            Pane::Agents => self.agents.query(),
+            Pane::Queues => self.queues.query(),
+            Pane::Activity => self.activity.query(),
+        }
+    }
+
+    fn set_filter(&mut self, query: &str) {
+        let mut matcher = self.matcher.borrow_mut();
+        match self.focus {
+            Pane::Sessions => self.sessions.set_filter(query, &mut matcher),
+            Pane::Agents => self.agents.set_filter(query, &mut matcher),
+            Pane::Queues => self.queues.set_filter(query, &mut matcher),
+            Pane::Activity => self.activity.set_filter(query, &mut matcher),
+        }
+    }
+
+    /// The sessions a move applies to: every marked one (filtered out or not), else the highlighted.
+    fn chosen_sessions(&self) -> Vec<usize> {
+        if self.marked > 0 {
+            self.sessions
+                .rows()
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.marked)
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            self.sessions.selected().into_iter().collect()
+        }
+    }
+
+    /// The calls a confirmation restates, redacted: one preview per move.
+    pub fn previews(&self, confirm: &Confirm) -> Vec<Preview> {
+        confirm
+            .moves
+            .iter()
+            .map(|(session, target)| {
+                Preview::new(&self.ctx.endpoint, &self.ctx.callbacks, session, target)
+            })
+            .collect()
+    }
+}
+
+/// Cursor moves, whatever the pane's rows.
+trait Cursor {
+    fn move_by(&mut self, delta: isize);
+    fn top(&mut self);
+    fn bottom(&mut self);
+}
+
+impl<T: Row> Cursor for Table<T> {
+    fn move_by(&mut self, delta: isize) {
+        Table::move_by(self, delta)
+    }
+    fn top(&mut self) {
+        Table::top(self)
+    }
+    fn bottom(&mut self) {
+        Table::bottom(self)
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Tick { now, pacer } => {
+            app.pacer = pacer;
+            let wait = app.ctx.callback_wait;
+            for s in app.sessions.rows_mut() {
+                if s.state.callback == Some(CallbackState::Waiting)
+                    && s.state
+                        .settled_at
+                        .is_some_and(|t| now.saturating_duration_since(t) >= wait)
+                {
+                    s.state.callback = Some(CallbackState::Late);
+                }
+            }
+            vec![]
+        }
+        Msg::Loaded { source, result } => {
+            on_loaded(app, &source, result);
+            vec![]
+        }
+        Msg::Attempting {
+            at,
+            session,
+            target,
+            attempt,
+        } => {
+            let preview = Preview::new(&app.ctx.endpoint, &app.ctx.callbacks, &session, &target);
+            if let Some(s) = app.sessions.by_id_mut(&session) {
+                s.state.attempt = attempt;
+                s.state.retrying = false;
+            }
+            app.seq += 1;
+            let entry = ActivityEntry::request(app.seq, at, &session, &target, attempt, &preview);
+            let _ = app.activity.push(entry, &mut app.matcher.borrow_mut());
+            vec![]
+        }
+        Msg::Attempted {
+            at,
+            session,
+            target,
+            attempt,
+            summary,
+            retry_in,
+        } => {
+            if let Some(s) = app.sessions.by_id_mut(&session) {
+                s.state.retrying = retry_in.is_some();
+            }
+            let kind = ActivityKind::Response {
+                target,
+                attempt,
+                outcome: summary.outcome,
+                http_status: summary.http_status,
+                message: summary.message,
+                latency_ms: summary.latency_ms,
+                response: summary.response,
+                retry_in_ms: retry_in.map(|d| d.as_millis() as u64),
+            };
+            app.log(at, Some(session), kind);
+            vec![]
+        }
+        Msg::Settled { at, now, report } => {
+            on_settled(app, at, now, report);
+            vec![]
+        }
+        Msg::Callback { at, event } => {
+            if event.accepted
+                && let Some(session) = &event.session
+                && let Some(s) = app.sessions.by_id_mut(session)
+            {
+                s.state.callback = Some(CallbackState::from_status(event.status.as_deref()));
+            }
+            let session = event.session.clone();
+            app.log(at, session, ActivityKind::Callback { event });
+            vec![]
+        }
+        Msg::Exported { path, result } => {
+            match result {
+                Ok(n) => app.note(
+                    Level::Info,
+                    format!("exported {n} activity entries to {path}"),
+                ),
+                Err(e) => app.note(Level::Error, format!("export to {path} failed: {e}")),
+            }
+            vec![]
+        }
+    }
+}
+
+fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
+    app.in_flight = app.in_flight.saturating_sub(1);
+    if report.outcome.is_none() {
+        app.log(
+            at,
+            Some(report.session.clone()),
+            ActivityKind::NotSent {
+                target: report.target.clone(),
+                reason: report.message.clone(),
+            },
+        );
+    }
+    let Some(i) = app.sessions.find(&report.session) else {
+        return;
+    };
+    if let Some(s) = app.sessions.by_id_mut(&report.session) {
+        s.state.in_flight = false;
+        s.state.retrying = false;
+        s.state.outcome = Some(report.outcome);
+        s.state.message = report.message;
+        s.state.attempt = report.attempts;
+        s.state.settled_at = Some(now);
+        // A callback can beat the answer; keep it. Otherwise wait for one where one may come.
+        let arrived = matches!(
+            s.state.callback,
+            Some(CallbackState::Ok | CallbackState::Failed)
+        );
+        if !arrived {
+            s.state.callback = match report.outcome {
+                Some(Outcome::Transferred | Outcome::Unknown) => Some(CallbackState::Waiting),
+                _ => Some(CallbackState::None),
+            };
+        }
+    }
+    app.sessions.refresh(i);
+}
+
+fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, String>) {
+    let loaded = match result {
+        Ok(l) => l,
+        Err(e) => return app.note(Level::Error, e),
+    };
+    let mut matcher = app.matcher.borrow_mut();
+    let (noun, added, merged, warnings) = match loaded {
+        LoadedRows::Sessions(l) => {
+            let (mut added, mut merged) = (0, 0);
+            for row in l.rows {
+                let item = SessionItem {
+                    row,
+                    marked: false,
+                    state: SendState::default(),
+                };
+                match app.sessions.push(item, &mut matcher) {
+                    Ok(_) => added += 1,
+                    Err((item, existing)) => {
+                        merged += 1;
+                        if let Some(s) = app.sessions.by_id_mut(&item.row.id) {
+                            for (k, v) in item.row.extra {
+                                if let Some(slot) = s.row.extra.iter_mut().find(|(ek, _)| *ek == k)
+                                {
+                                    slot.1 = v;
+                                } else {
+                                    s.row.extra.push((k, v));
+                                }
+                            }
+                        }
+                        app.sessions.refresh(existing);
+                    }
+                }
+            }
+            ("sessions", added, merged, l.warnings.len())
+        }
+        LoadedRows::Agents(l) => {
+            let (added, merged) = push_all(&mut app.agents, l.rows, &mut matcher);
+            ("agents", added, merged, l.warnings.len())
+        }
+        LoadedRows::Queues(l) => {
+            let (added, merged) = push_all(&mut app.queues, l.rows, &mut matcher);
+            ("queues", added, merged, l.warnings.len())
+        }
+    };
+    drop(matcher);
+    let mut text = format!("loaded {added} {noun} from {source}");
+    if merged > 0 {
+        text.push_str(&format!(", {merged} already here (merged)"));
+    }
+    if warnings > 0 {
+        text.push_str(&format!(", {warnings} duplicate(s) in the file merged"));
+    }
+    app.note(
+        if merged + warnings > 0 {
+            Level::Warn
+        } else {
+            Level::Info
+        },
+        text,
+    );
+}
+
+/// Adds rows; a row whose id is already there replaces it.
+fn push_all<T: Row>(table: &mut Table<T>, rows: Vec<T>, matcher: &mut Matcher) -> (usize, usize) {
+    let (mut added, mut merged) = (0, 0);
+    for row in rows {
+        match table.push(row, matcher) {
+            Ok(_) => added += 1,
+            Err((row, existing)) => {
+                merged += 1;
+                table.remove(existing);
+                let _ = table.push(row, matcher);
+            }
+        }
+    }
+    (added, merged)
+}
+
+fn is_ctrl_c(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'))
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if is_ctrl_c(&key) {
+        return vec![Effect::Quit];
+    }
+    let mode = std::mem::replace(&mut app.mode, Mode::Normal);
+    match mode {
+        Mode::Normal => {
+            app.status = None;
+            normal_key(app, key)
+        }
+        Mode::Filter(mut input) => {
+            match key.code {
+                KeyCode::Enter => {}
+                KeyCode::Esc => app.set_filter(""),
+                _ => {
+                    input.handle_event(&ratatui::crossterm::event::Event::Key(key));
+                    let query = input.value().to_string();
+                    app.set_filter(&query);
+                    app.mode = Mode::Filter(input);
+                }
+            }
+            vec![]
+        }
+        Mode::Command {
+            mut input,
+            history_pos,
+        } => match key.code {
+            KeyCode::Enter => {
+                let line = input.value().trim().to_string();
+                if !line.is_empty() && app.history.last() != Some(&line) {
+                    app.history.push(line.clone());
+                }
+                run_command(app, &line)
+            }
+            KeyCode::Esc => vec![],
+            KeyCode::Up | KeyCode::Down => {
+                let pos = step_history(app.history.len(), history_pos, key.code == KeyCode::Up);
+                input = Input::new(pos.map(|p| app.history[p].clone()).unwrap_or_default());
+                app.mode = Mode::Command {
+                    input,
+                    history_pos: pos,
+                };
+                vec![]
+            }
+            _ => {
+                input.handle_event(&ratatui::crossterm::event::Event::Key(key));
+                app.mode = Mode::Command { input, history_pos };
+                vec![]
+            }
+        },
+        Mode::Form(mut form) => match key.code {
+            KeyCode::Esc => vec![],
+            KeyCode::Enter if form.focus + 1 < form.fields.len() => {
+                form.focus += 1;
+                app.mode = Mode::Form(form);
+                vec![]
+            }
+            KeyCode::Enter => submit_form(app, form),
+            _ => {
+                let i = form.focus;
+                form.fields[i]
+                    .1
+                    .handle_event(&ratatui::crossterm::event::Event::Key(key));
+                app.mode = Mode::Form(form);
+                vec![]
+            }
+        },
+        Mode::Confirm(mut confirm) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => send(app, confirm),
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.note(Level::Info, "cancelled: nothing was sent");
+                vec![]
+            }
+            KeyCode::Char('j') | KeyCode::Down => {
+                confirm.scroll = confirm.scroll.saturating_add(1);
+                app.mode = Mode::Confirm(confirm);
+                vec![]
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                confirm.scroll = confirm.scroll.saturating_sub(1);
+                app.mode = Mode::Confirm(confirm);
+                vec![]
+            }
+            _ => {
+                app.mode = Mode::Confirm(confirm);
+                vec![]
+            }
+        },
+        Mode::Help { scroll } => {
+            app.mode = match key.code {
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter => {
+                    Mode::Normal
+                }
+                KeyCode::Char('j') | KeyCode::Down => Mode::Help {
+                    scroll: scroll.saturating_add(1),
+                },
+                KeyCode::Char('k') | KeyCode::Up => Mode::Help {
+                    scroll: scroll.saturating_sub(1),
+                },
+                _ => Mode::Help { scroll },
+            };
+            vec![]
+        }
+        Mode::Detail { entry, scroll } => {
+            app.mode = match key.code {
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => Mode::Normal,
+                KeyCode::Char('j') | KeyCode::Down => Mode::Detail {
+                    entry,
+                    scroll: scroll.saturating_add(1),
+                },
+                KeyCode::Char('k') | KeyCode::Up => Mode::Detail {
+                    entry,
+                    scroll: scroll.saturating_sub(1),
+                },
+                KeyCode::PageDown => Mode::Detail {
+                    entry,
+                    scroll: scroll.saturating_add(10),
+                },
+                KeyCode::PageUp => Mode::Detail {
+                    entry,
+                    scroll: scroll.saturating_sub(10),
+                },
+                _ => Mode::Detail { entry, scroll },
+            };
+            vec![]
+        }
+        Mode::QuitConfirm => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::Quit],
+            _ => {
+                app.note(Level::Info, "still running");
+                vec![]
+            }
+        },
+    }
+}
+
+fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
+    match (pos, older) {
+        (_, _) if len == 0 => None,
+        (None, true) => Some(len - 1),
+        (Some(p), true) => Some(p.saturating_sub(1)),
+        (None, false) => None,
+        (Some(p), false) if p + 1 < len => Some(p + 1),
+        (Some(_), false) => None,
+    }
+}
+
+fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if key.code == KeyCode::Esc {
+        return vec![];
+    }
+    let Some(action) = app.keys.action(&key) else {
+        return vec![];
+    };
+    let page = app.page.get().max(1) as isize;
+    match action {
+        Action::NextPane => app.focus = app.focus.step(1),
+        Action::PrevPane => app.focus = app.focus.step(-1),
+        Action::FocusSessions => app.focus = Pane::Sessions,
+        Action::FocusAgents => app.focus = Pane::Agents,
+        Action::FocusQueues => app.focus = Pane::Queues,
+        Action::FocusActivity => app.focus = Pane::Activity,
+        Action::Down => app.with_focused(|t| t.move_by(1)),
+        Action::Up => app.with_focused(|t| t.move_by(-1)),
+        Action::PageDown => app.with_focused(|t| t.move_by(page)),
+        Action::PageUp => app.with_focused(|t| t.move_by(-page)),
+        Action::Top => app.with_focused(|t| t.top()),
+        Action::Bottom => app.with_focused(|t| t.bottom()),
+        Action::Mark => mark_selected(app),
+        Action::MarkVisible => mark_visible(app),
+        Action::UnmarkAll => {
+            for s in app.sessions.rows_mut() {
+                s.marked = false;
+            }
+            app.marked = 0;
+        }
+        Action::Filter => app.mode = Mode::Filter(Input::new(app.focused_query().to_string())),
+        Action::Select => return select(app),
+        Action::Retry => retry(app),
+        Action::Add => add_form(app),
+        Action::Delete => delete(app),
+        Action::Load => {
+            if app.focus == Pane::Activity {
+                app.note(
+                    Level::Warn,
+                    "files load into Sessions, Agents or Queues; `:export PATH` saves the activity",
+                );
+            } else {
+                app.mode = Mode::Form(Form {
+                    purpose: FormPurpose::Load(app.focus),
+                    fields: vec![("file", Input::default())],
+                    focus: 0,
+                });
+            }
+        }
+        Action::Command => {
+            app.mode = Mode::Command {
+                input: Input::default(),
+                history_pos: None,
+            }
+        }
+        Action::Help => app.mode = Mode::Help { scroll: 0 },
+        Action::Quit => {
+            if app.in_flight > 0 {
+                app.mode = Mode::QuitConfirm;
+            } else {
+                return vec![Effect::Quit];
+            }
+        }
+    }
+    vec![]
+}
+
+fn mark_selected(app: &mut App) {
+    if app.focus != Pane::Sessions {
+        return app.note(Level::Warn, "marks are for sessions: focus Sessions first");
+    }
+    let Some(i) = app.sessions.selected() else {
+        return;
+    };
+    let id = app
+        .sessions
+        .get(i)
+        .map(|s| s.row.id.clone())
+        .unwrap_or_default();
+    if let Some(s) = app.sessions.by_id_mut(&id) {
+        s.marked = !s.marked;
+        if s.marked {
+            app.marked += 1;
+        } else {
+            app.marked -= 1;
+        }
+    }
+}
+
+fn mark_visible(app: &mut App) {
+    if app.focus != Pane::Sessions {
+        return app.note(Level::Warn, "marks are for sessions: focus Sessions first");
+    }
+    let ids: Vec<String> = app
+        .sessions
+        .visible()
+        .iter()
+        .filter_map(|&i| app.sessions.get(i))
+        .filter(|s| !s.marked)
+        .map(|s| s.row.id.clone())
+        .collect();
+    for id in &ids {
+        if let Some(s) = app.sessions.by_id_mut(id) {
+            s.marked = true;
+        }
+    }
+    app.marked += ids.len();
+}
+
+fn select(app: &mut App) -> Vec<Effect> {
+    match app.focus {
+        Pane::Agents => {
+            if let Some(agent) = app.agents.selected_row() {
+                let target = Target::agent(agent.id.clone());
+                open_confirm(app, target);
+            }
+        }
+        Pane::Queues => {
+            if let Some(queue) = app.queues.selected_row() {
+                let target = Target::queue(queue.id.clone());
+                open_confirm(app, target);
+            }
+        }
+        Pane::Activity => {
+            if let Some(entry) = app.activity.selected() {
+                app.mode = Mode::Detail { entry, scroll: 0 };
+            }
+        }
+        Pane::Sessions => app.note(
+            Level::Info,
+            "mark sessions with Space, then Enter on an agent or a queue",
+        ),
+    }
+    vec![]
+}
+
+/// Opens the confirmation for moving the chosen sessions to `target`, leaving out any in flight.
+fn open_confirm(app: &mut App, target: Target) {
+    let chosen = app.chosen_sessions();
+    if chosen.is_empty() {
+        return app.note(
+            Level::Warn,
+            "no session to move: load or add sessions, and mark them with Space",
+        );
+    }
+    let (busy, free): (Vec<usize>, Vec<usize>) = chosen
+        .into_iter()
+        .partition(|&i| app.sessions.get(i).is_some_and(|s| s.state.in_flight));
+    if free.is_empty() {
+        return app.note(
+            Level::Warn,
+            "every chosen session has a request in flight; wait for it to settle",
+        );
+    }
+    let moves = free
+        .iter()
+        .filter_map(|&i| app.sessions.get(i))
+        .map(|s| (s.row.id.clone(), target.clone()))
+        .collect();
+    app.mode = Mode::Confirm(Confirm {
+        moves,
+        skipped_in_flight: busy.len(),
+        retry: false,
+        scroll: 0,
+    });
+}
+
+fn retry(app: &mut App) {
+    let chosen = app.chosen_sessions();
+    let mut moves = Vec::new();
+    let mut skipped = 0;
+    for i in chosen {
+        let Some(s) = app.sessions.get(i) else {
+            continue;
+        };
+        if s.state.in_flight {
+            skipped += 1;
+            continue;
+        }
+        match (&s.state.outcome, &s.state.target) {
+            (Some(Some(Outcome::Transferred)), _) | (None, _) | (_, None) => {}
+            (Some(_), Some(target)) => moves.push((s.row.id.clone(), target.clone())),
+        }
+    }
+    if moves.is_empty() {
+        return app.note(
+            Level::Warn,
+            "nothing to retry: no chosen session has a last outcome other than transferred",
+        );
+    }
+    app.mode = Mode::Confirm(Confirm {
+        moves,
+        skipped_in_flight: skipped,
+        retry: true,
+        scroll: 0,
+    });
+}
+
+/// `y` in the confirmation: exactly one `Send` of exactly the moves shown.
+fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
+    let mut moves = Vec::with_capacity(confirm.moves.len());
+    for (session, target) in confirm.moves {
+        let Some(s) = app.sessions.by_id_mut(&session) else {
+            continue;
+        };
+        // A session that went in flight since the confirmation opened is not sent twice.
+        if s.state.in_flight {
+            continue;
+        }
+        s.state = SendState {
+            in_flight: true,
+            target: Some(target.clone()),
+            callback: s.state.callback.filter(|_| false),
+            ..SendState::default()
+        };
+        moves.push((session, target));
+    }
+    if moves.is_empty() {
+        app.note(
+            Level::Warn,
+            "nothing sent: every session is already in flight",
+        );
+        return vec![];
+    }
+    app.in_flight += moves.len();
+    app.note(Level::Info, format!("sending {} request(s)", moves.len()));
+    vec![Effect::Send { moves }]
+}
+
+fn add_form(app: &mut App) {
+    let fields = match app.focus {
+        Pane::Sessions => vec![("botSessionId", Input::default())],
+        Pane::Agents => vec![
+            ("agent id (a-…)", Input::default()),
+            ("name", Input::default()),
+        ],
+        Pane::Queues => vec![
+            ("queue id (qu-…)", Input::default()),
+            ("name", Input::default()),
+        ],
+        Pane::Activity => {
+            return app.note(
+                Level::Warn,
+                "the activity pane fills itself; add to Sessions, Agents or Queues",
+            );
+        }
+    };
+    app.mode = Mode::Form(Form {
+        purpose: FormPurpose::Add(app.focus),
+        fields,
+        focus: 0,
+    });
+}
+
+fn submit_form(app: &mut App, form: Form) -> Vec<Effect> {
+    let value = |i: usize| {
+        form.fields
+            .get(i)
+            .map(|(_, input)| input.value().trim().to_string())
+            .unwrap_or_default()
+    };
+    match form.purpose {
+        FormPurpose::Load(pane) => {
+            let path = value(0);
+            if path.is_empty() {
+                app.note(Level::Warn, "no file given: nothing loaded");
+                return vec![];
+            }
+            vec![Effect::Load {
+                pane,
+                path: PathBuf::from(path),
+            }]
+        }
+        FormPurpose::Add(pane) => {
+            let id = value(0);
+            if id.is_empty() {
+                app.note(Level::Warn, "an id is needed: nothing added");
+                return vec![];
+            }
+            let kind = match pane {
+                Pane::Agents => IdKind::Agent,
+                Pane::Queues => IdKind::Queue,
+                _ => IdKind::Session,
+            };
+            let warning = kind.warning(&id);
+            let mut matcher = app.matcher.borrow_mut();
+            let pushed = match pane {
+                Pane::Sessions => app
+                    .sessions
+                    .push(
+                        SessionItem {
+                            row: SessionRow {
+                                id: id.clone(),
+                                extra: Vec::new(),
+                            },
+                            marked: false,
+                            state: SendState::default(),
+                        },
+                        &mut matcher,
+                    )
+                    .map_err(|(_, i)| i),
+                Pane::Agents => app
+                    .agents
+                    .push(
+                        AgentRow {
+                            id: id.clone(),
+                            name: value(1),
+                            status: None,
+                            queues: None,
+                            skills: None,
+                        },
+                        &mut matcher,
+                    )
+                    .map_err(|(_, i)| i),
+                Pane::Queues => app
+                    .queues
+                    .push(
+                        QueueRow {
+                            id: id.clone(),
+                            name: value(1),
+                            waiting: None,
+                        },
+                        &mut matcher,
+                    )
+                    .map_err(|(_, i)| i),
+                Pane::Activity => return vec![],
+            };
+            drop(matcher);
+            match (pushed, warning) {
+                (Err(_), _) => {
+                    app.note(Level::Warn, format!("{id} is already in {}", pane.title()))
+                }
+                (Ok(_), Some(w)) => app.note(Level::Warn, format!("added, but {w}")),
+                (Ok(_), None) => app.note(Level::Info, format!("added {id}")),
+            }
+            vec![]
+        }
+    }
+}
+
+fn delete(app: &mut App) {
+    match app.focus {
+        Pane::Sessions => {
+            let Some(i) = app.sessions.selected() else {
+                return;
+            };
+            if app.sessions.get(i).is_some_and(|s| s.state.in_flight) {
+                return app.note(
+                    Level::Warn,
+                    "that session has a request in flight; wait for it to settle",
+                );
+            }
+            let removed = app.sessions.remove(i);
+            if removed.marked {
+                app.marked -= 1;
+            }
+            app.note(Level::Info, format!("removed {}", removed.row.id));
+        }
+        Pane::Agents => {
+            if let Some(i) = app.agents.selected() {
+                let removed = app.agents.remove(i);
+                app.note(Level::Info, format!("removed {}", removed.id));
+            }
+        }
+        Pane::Queues => {
+            if let Some(i) = app.queues.selected() {
+                let removed = app.queues.remove(i);
+                app.note(Level::Info, format!("removed {}", removed.id));
+            }
+        }
+        Pane::Activity => app.note(
+            Level::Warn,
+            "the activity is the record of this run; it cannot be deleted",
+        ),
+    }
+}
+
+pub const COMMANDS: &str =
+    "load sessions|agents|queues PATH · assign agent|queue ID · export PATH · quit";
+
+fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
+    let mut words = line.split_whitespace();
+    let (verb, first) = (words.next(), words.next());
+    let rest: Vec<&str> = words.collect();
+    let rest = rest.join(" ");
+    match (verb, first) {
+        (None, _) => vec![],
+        (Some("load"), Some(what)) if !rest.is_empty() => {
+            let pane = match what {
+                "sessions" => Pane::Sessions,
+                "agents" => Pane::Agents,
+                "queues" => Pane::Queues,
+                _ => {
+                    app.note(
+                        Level::Error,
+                        format!("load what? {what:?}: sessions, agents or queues"),
+                    );
+                    return vec![];
+                }
+            };
+            vec![Effect::Load {
+                pane,
+                path: PathBuf::from(rest),
+            }]
+        }
+        (Some("assign"), Some(kind @ ("agent" | "queue"))) if !rest.is_empty() => {
+            let target = if kind == "agent" {
+                Target::agent(rest.clone())
+            } else {
+                Target::queue(rest.clone())
+            };
+            let shape = if kind == "agent" {
+                IdKind::Agent
+            } else {
+                IdKind::Queue
+            };
+            open_confirm(app, target);
+            if let (Some(w), Mode::Confirm(_)) = (shape.warning(&rest), &app.mode) {
+                app.note(Level::Warn, w);
+            }
+            vec![]
+        }
+        (Some("export"), Some(_)) => {
+            let path = line["export".len()..].trim();
+            let mut lines = String::new();
+            for entry in app.activity.rows() {
+                lines.push_str(&serde_json::to_string(entry).expect("activity serializes"));
+                lines.push('\n');
+            }
+            vec![Effect::Export {
+                path: PathBuf::from(path),
+                lines,
+            }]
+        }
+        (Some("quit" | "q"), None) => {
+            if app.in_flight > 0 {
+                app.mode = Mode::QuitConfirm;
+                vec![]
+            } else {
+                vec![Effect::Quit]
+            }
+        }
+        _ => {
+            app.note(
+                Level::Error,
+                format!("unknown command {line:?}; commands: {COMMANDS}"),
+            );
+            vec![]
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The console (SPEC §6): a ratatui front on the same core as `assign`. `app` holds the state and
+//! the pure `update`; `view` draws it; `runner` owns the terminal and does the IO.
+
+pub mod activity;
+pub mod app;
+pub mod keys;
+pub mod runner;
+pub mod table;
+pub mod view;
+
+pub use runner::{Startup, run};

@@ -1,0 +1,288 @@
+//! The console's controller: it owns the terminal, turns keys, answers, callbacks and ticks into
+//! messages, hands each to `update`, and carries out the effects that come back. It is the only part
+//! of the console that does IO, and the network never runs on its path: every request is a task that
+//! reports back through the message queue.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::config::Settings;
+use crate::dispatch::{Dispatcher, Progress, RetryPolicy};
+use crate::outcome::Outcome;
+use crate::request::Target;
+use crate::{engine, input, listener};
+
+use super::app::{App, Context, Effect, Level, LoadedRows, Msg, Pane, Status, update};
+use super::keys::KeyMap;
+use super::view::{self, Theme};
+
+/// What the console starts with besides its settings.
+#[derive(Default)]
+pub struct Startup {
+    /// Files to load into panes as the console opens (`--sessions`, `--agents`, `--queues`).
+    pub files: Vec<(Pane, PathBuf)>,
+    /// Rows already in hand (the demo's sample data), with the name to show for them.
+    pub preloaded: Vec<(String, LoadedRows)>,
+    pub policy: RetryPolicy,
+    /// A line for the status bar at start.
+    pub greeting: Option<String>,
+}
+
+/// Sets everything up (any failure is an error before the terminal is touched), runs the console
+/// until the operator quits, and restores the terminal however it ends.
+pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, String> {
+    let config_path = settings.config_path.display().to_string();
+    let (keys, key_warnings) = KeyMap::with_overrides(&settings.key_bindings, &config_path)?;
+    let audit = engine::audit_log(settings)?;
+    let token = engine::callback_token(settings);
+    let bind = settings.listen().map_err(|e| e.0)?;
+    let mut callbacks = listener::start(bind, token.clone(), Some(audit.clone()))
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen for callbacks on {bind}: {e} (set --listen ADDR, e.g. 127.0.0.1:0)"
+            )
+        })?;
+    let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
+    let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
+    let endpoint = client.endpoint().clone();
+    let dispatcher =
+        engine::dispatcher(settings, client, audit.clone(), startup.policy).map_err(|e| e.0)?;
+    let ctx = Context {
+        profile: settings.profile_label().to_string(),
+        host: endpoint.host.clone(),
+        listener: callbacks.addr.to_string(),
+        config_path,
+        log_path: settings
+            .log_file()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(none)".into()),
+        audit_path: audit.path().display().to_string(),
+        endpoint,
+        callbacks: route,
+        per_minute: settings.rate_per_minute().map_err(|e| e.0)?,
+        callback_wait: settings.callback_wait().map_err(|e| e.0)?,
+    };
+    let mut app = App::new(ctx, keys);
+    let (tx, rx) = mpsc::unbounded_channel();
+
+    let mut events = std::mem::replace(&mut callbacks.events, mpsc::unbounded_channel().1);
+    let callback_tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if callback_tx
+                .send(Msg::Callback {
+                    at: timestamp(),
+                    event,
+                })
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    for (source, rows) in startup.preloaded {
+        update(
+            &mut app,
+            Msg::Loaded {
+                source,
+                result: Ok(rows),
+            },
+        );
+    }
+    for (pane, path) in startup.files {
+        run_effect(Effect::Load { pane, path }, &dispatcher, &tx);
+    }
+    if let Some(text) = startup.greeting {
+        app.status = Some(Status {
+            level: Level::Info,
+            text,
+        });
+    }
+    if !key_warnings.is_empty() {
+        app.status = Some(Status {
+            level: Level::Warn,
+            text: key_warnings.join("; "),
+        });
+    }
+
+    let theme = Theme {
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    // `init` also installs a panic hook that restores the terminal before the panic is printed.
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut app, theme, &dispatcher, &tx, rx).await;
+    ratatui::restore();
+    drop(callbacks);
+    result.map_err(|e| format!("terminal error: {e}"))?;
+    let not_transferred = app
+        .sessions
+        .rows()
+        .iter()
+        .any(|s| matches!(s.state.outcome, Some(o) if o != Some(Outcome::Transferred)));
+    Ok(if not_transferred {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Most messages handled between two frames: a flood of answers must not starve the keyboard.
+const MAX_BATCH: usize = 1024;
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    theme: Theme,
+    dispatcher: &Dispatcher,
+    tx: &mpsc::UnboundedSender<Msg>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) -> std::io::Result<()> {
+    let mut keyboard = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        terminal.draw(|frame| view::draw(frame, app, theme))?;
+        let first = tokio::select! {
+            event = keyboard.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Some(Msg::Key(key)),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => Some(msg),
+            _ = tick.tick() => Some(Msg::Tick { now: Instant::now(), pacer: dispatcher.pacer().status() }),
+        };
+        let mut batch: VecDeque<Msg> = first.into_iter().collect();
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(msg) => batch.push_back(msg),
+                Err(_) => break,
+            }
+        }
+        for msg in batch {
+            for effect in update(app, msg) {
+                if effect == Effect::Quit {
+                    return Ok(());
+                }
+                run_effect(effect, dispatcher, tx);
+            }
+        }
+    }
+}
+
+fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// `~/x` as the shell would read it.
+fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedSender<Msg>) {
+    let tx = tx.clone();
+    match effect {
+        Effect::Quit => {}
+        Effect::Load { pane, path } => {
+            tokio::task::spawn_blocking(move || {
+                let path = expand_home(&path);
+                let result = match pane {
+                    Pane::Sessions => input::load_sessions(&path).map(LoadedRows::Sessions),
+                    Pane::Agents => input::load_agents(&path).map(LoadedRows::Agents),
+                    Pane::Queues => input::load_queues(&path).map(LoadedRows::Queues),
+                    Pane::Activity => return,
+                };
+                let _ = tx.send(Msg::Loaded {
+                    source: path.display().to_string(),
+                    result: result.map_err(|e| e.to_string()),
+                });
+            });
+        }
+        Effect::Export { path, lines } => {
+            tokio::task::spawn_blocking(move || {
+                let path = expand_home(&path);
+                let count = lines.lines().count();
+                let result = std::fs::write(&path, lines)
+                    .map(|_| count)
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Exported {
+                    path: path.display().to_string(),
+                    result,
+                });
+            });
+        }
+        Effect::Send { moves } => {
+            // One bulk run per target, in the order confirmed; they share the pacer and the
+            // process-wide limit on requests in flight.
+            let mut groups: Vec<(Target, Vec<String>)> = Vec::new();
+            for (session, target) in moves {
+                match groups.iter_mut().find(|(t, _)| *t == target) {
+                    Some((_, sessions)) => sessions.push(session),
+                    None => groups.push((target, vec![session])),
+                }
+            }
+            for (target, sessions) in groups {
+                let dispatcher = dispatcher.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+                    let forward = tokio::spawn(async move {
+                        while let Some(p) = progress_rx.recv().await {
+                            let at = timestamp();
+                            let msg = match p {
+                                Progress::Attempting {
+                                    session,
+                                    target,
+                                    attempt,
+                                } => Msg::Attempting {
+                                    at,
+                                    session,
+                                    target,
+                                    attempt,
+                                },
+                                Progress::Attempted {
+                                    session,
+                                    target,
+                                    attempt,
+                                    summary,
+                                    retry_in,
+                                } => Msg::Attempted {
+                                    at,
+                                    session,
+                                    target,
+                                    attempt,
+                                    summary,
+                                    retry_in,
+                                },
+                                Progress::Settled(report) => Msg::Settled {
+                                    at,
+                                    now: Instant::now(),
+                                    report,
+                                },
+                            };
+                            if tx.send(msg).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    dispatcher
+                        .assign_all(&sessions, &target, Some(progress_tx))
+                        .await;
+                    let _ = forward.await;
+                });
+            }
+        }
+    }
+}

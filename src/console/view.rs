@@ -1,0 +1,805 @@
+//! Drawing: a function of the `App`, nothing else. Colours come from the terminal's own palette
+//! (named colours only), and with `NO_COLOR` only bold, underline and reverse are used.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::listener::CallbackState;
+use crate::request::TargetKind;
+
+use super::app::{App, FormPurpose, Level, Mode, Pane};
+use super::keys::Action;
+use super::table::{Row, Table};
+
+/// Colours, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    fn fg(self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+
+    fn outcome(self, word: &str) -> Style {
+        match word {
+            "transferred" => self.fg(Color::Green),
+            "rejected" | "failed" | "unauthorized" | "not sent" => {
+                self.fg(Color::Red).add_modifier(Modifier::BOLD)
+            }
+            "rate_limited" | "unknown" => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            "sending" => self.fg(Color::Cyan),
+            _ => Style::new(),
+        }
+    }
+
+    fn callback(self, word: &str) -> Style {
+        match word {
+            "ok" => self.fg(Color::Green),
+            "failed" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            "late" => self.fg(Color::Yellow),
+            "waiting" => self.fg(Color::Cyan),
+            _ => self.fg(Color::DarkGray),
+        }
+    }
+
+    fn level(self, level: Level) -> Style {
+        match level {
+            Level::Info => self.fg(Color::Cyan),
+            Level::Warn => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Level::Error => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+        }
+    }
+
+    fn border(self, focused: bool) -> Style {
+        if focused {
+            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            self.fg(Color::DarkGray)
+        }
+    }
+
+    fn matched(self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
+    fn dim(self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
+    let area = frame.area();
+    let [header, body, activity, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(6),
+        Constraint::Percentage(32),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, app, header, theme);
+    let (sessions, agents, queues) = if body.width >= 120 {
+        let [s, a, q] = Layout::horizontal([
+            Constraint::Percentage(46),
+            Constraint::Percentage(30),
+            Constraint::Percentage(24),
+        ])
+        .areas(body);
+        (s, a, q)
+    } else {
+        let [s, right] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(body);
+        let [a, q] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+        (s, a, q)
+    };
+    app.page.set(sessions.height.saturating_sub(2) as usize);
+    draw_sessions(frame, app, sessions, theme);
+    draw_agents(frame, app, agents, theme);
+    draw_queues(frame, app, queues, theme);
+    draw_activity(frame, app, activity, theme);
+    draw_status(frame, app, status, theme);
+    draw_footer(frame, app, footer, theme);
+    match &app.mode {
+        Mode::Confirm(_) => draw_confirm(frame, app, theme),
+        Mode::Help { scroll } => draw_help(frame, app, *scroll, theme),
+        Mode::Detail { entry, scroll } => draw_detail(frame, app, *entry, *scroll, theme),
+        Mode::Form(_) => draw_form(frame, app, theme),
+        Mode::QuitConfirm => draw_quit(frame, app, theme),
+        _ => {}
+    }
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let host = app.ctx.host.split("://").nth(1).unwrap_or(&app.ctx.host);
+    let pacer = if app.pacer.per_minute == 0 {
+        "pacer off".to_string()
+    } else {
+        format!(
+            "pacer {}/{}",
+            app.pacer.used_last_minute, app.pacer.per_minute
+        )
+    };
+    let mut text = format!(
+        "switchboard · {} · {host} · listener {} · {pacer}",
+        app.ctx.profile, app.ctx.listener
+    );
+    if app.in_flight > 0 {
+        text.push_str(&format!(
+            " · {} in flight · ETA {}",
+            app.in_flight,
+            clock(app.eta())
+        ));
+    }
+    let style = if theme.color {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    } else {
+        Style::new().add_modifier(Modifier::REVERSED)
+    };
+    frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
+}
+
+fn clock(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s % 3600 / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn pane_block<'a, T: Row>(
+    app: &App,
+    pane: Pane,
+    table: &Table<T>,
+    extra: String,
+    theme: Theme,
+) -> Block<'a> {
+    let shown = table.visible().len();
+    let count = if table.query().is_empty() {
+        format!("{}", table.len())
+    } else {
+        format!("{shown}/{}", table.len())
+    };
+    let filter = if table.query().is_empty() {
+        String::new()
+    } else {
+        format!(" · /{}", table.query())
+    };
+    Block::bordered()
+        .title(format!(" {} {count}{extra}{filter} ", pane.title()))
+        .border_style(theme.border(app.focus == pane))
+}
+
+/// Text with the characters at `positions` (counted from `offset` in the haystack) highlighted.
+fn highlighted<'a>(
+    text: &str,
+    offset: usize,
+    positions: &[u32],
+    base: Style,
+    theme: Theme,
+) -> Vec<Span<'a>> {
+    if positions.is_empty() {
+        return vec![Span::styled(text.to_string(), base)];
+    }
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    let mut run_hit = false;
+    for (i, c) in text.chars().enumerate() {
+        let hit = positions.binary_search(&((offset + i) as u32)).is_ok();
+        if hit != run_hit && !run.is_empty() {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                if run_hit {
+                    base.patch(theme.matched())
+                } else {
+                    base
+                },
+            ));
+        }
+        run_hit = hit;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(
+            run,
+            if run_hit {
+                base.patch(theme.matched())
+            } else {
+                base
+            },
+        ));
+    }
+    spans
+}
+
+/// The rows of `table` that fit in `height`, scrolled to keep the cursor in view.
+fn window<T: Row>(table: &Table<T>, height: usize) -> std::ops::Range<usize> {
+    let len = table.visible().len();
+    let mut offset = table.offset.get().min(len.saturating_sub(1));
+    if table.cursor < offset {
+        offset = table.cursor;
+    } else if height > 0 && table.cursor >= offset + height {
+        offset = table.cursor + 1 - height;
+    }
+    table.offset.set(offset);
+    offset..(offset + height).min(len)
+}
+
+fn row_style(app: &App, pane: Pane, selected: bool) -> Style {
+    match (selected, app.focus == pane) {
+        (true, true) => Style::new().add_modifier(Modifier::REVERSED),
+        (true, false) => Style::new().add_modifier(Modifier::UNDERLINED),
+        _ => Style::new(),
+    }
+}
+
+fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let t = &app.sessions;
+    let marked = if app.marked() > 0 {
+        format!(" ({} marked)", app.marked())
+    } else {
+        String::new()
+    };
+    let block = pane_block(app, Pane::Sessions, t, marked, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if t.is_empty() {
+        let hint = format!(
+            "No sessions yet: {} loads a file, {} adds one.",
+            app.keys.keys_of(Action::Load),
+            app.keys.keys_of(Action::Add)
+        );
+        frame.render_widget(
+            Paragraph::new(hint)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let mut matcher = app.matcher.borrow_mut();
+    let lines: Vec<Line> = window(t, inner.height as usize)
+        .map(|pos| {
+            let i = t.visible()[pos];
+            let s = &t.rows()[i];
+            let selected = pos == t.cursor;
+            let base = row_style(app, Pane::Sessions, selected);
+            let positions = t.match_positions(i, &mut matcher);
+            let word = s.state.word();
+            let word = if s.state.retrying { "retrying" } else { word };
+            let mut spans = vec![Span::styled(
+                format!(
+                    "{}{} ",
+                    if selected { ">" } else { " " },
+                    if s.marked { "[x]" } else { "[ ]" }
+                ),
+                base.add_modifier(if s.marked {
+                    Modifier::BOLD
+                } else {
+                    Modifier::empty()
+                }),
+            )];
+            spans.extend(highlighted(&s.row.id, 0, &positions, base, theme));
+            spans.push(Span::styled(" ", base));
+            spans.push(Span::styled(
+                format!("{word:<12}"),
+                base.patch(theme.outcome(word)),
+            ));
+            spans.push(Span::styled(" ", base));
+            let cb = s.state.callback_word();
+            spans.push(Span::styled(
+                format!("{cb:<7}"),
+                base.patch(theme.callback(cb)),
+            ));
+            let extras: Vec<&str> = s.row.extra.iter().map(|(_, v)| v.as_str()).collect();
+            if !extras.is_empty() {
+                spans.push(Span::styled(" ", base));
+                spans.extend(highlighted(
+                    &extras.join(" "),
+                    s.row.id.len() + 1,
+                    &positions,
+                    base,
+                    theme,
+                ));
+            }
+            if !s.state.message.is_empty() && !s.state.in_flight {
+                spans.push(Span::styled(
+                    format!("  {}", s.state.message),
+                    base.patch(theme.dim()),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The first group of a Kore id (`a-8cd2673`), which is how people tell them apart.
+fn short_id(id: &str) -> &str {
+    let cut = id
+        .char_indices()
+        .filter(|(_, c)| *c == '-')
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap_or(id.len());
+    &id[..cut]
+}
+
+fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let t = &app.agents;
+    let block = pane_block(app, Pane::Agents, t, String::new(), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut matcher = app.matcher.borrow_mut();
+    let lines: Vec<Line> = window(t, inner.height as usize)
+        .map(|pos| {
+            let i = t.visible()[pos];
+            let a = &t.rows()[i];
+            let selected = pos == t.cursor;
+            let base = row_style(app, Pane::Agents, selected);
+            let positions = t.match_positions(i, &mut matcher);
+            let status = a.status.as_deref().unwrap_or("");
+            let status_style = match status {
+                "AVAILABLE" => theme.fg(Color::Green),
+                "BUSY" => theme.fg(Color::Yellow),
+                "AWAY" => theme.fg(Color::Magenta),
+                "OFFLINE" => theme.fg(Color::Red),
+                _ => Style::new(),
+            };
+            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
+            spans.extend(highlighted(short_id(&a.id), 0, &positions, base, theme));
+            spans.push(Span::styled(" ", base));
+            spans.push(Span::styled(
+                format!("{status:<9}"),
+                base.patch(status_style),
+            ));
+            spans.push(Span::styled(" ", base));
+            spans.extend(highlighted(
+                &a.name,
+                a.id.len() + 1,
+                &positions,
+                base,
+                theme,
+            ));
+            if let Some(q) = &a.queues {
+                spans.push(Span::styled(format!("  {q}"), base.patch(theme.dim())));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let t = &app.queues;
+    let block = pane_block(app, Pane::Queues, t, String::new(), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut matcher = app.matcher.borrow_mut();
+    let lines: Vec<Line> = window(t, inner.height as usize)
+        .map(|pos| {
+            let i = t.visible()[pos];
+            let q = &t.rows()[i];
+            let selected = pos == t.cursor;
+            let base = row_style(app, Pane::Queues, selected);
+            let positions = t.match_positions(i, &mut matcher);
+            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
+            spans.extend(highlighted(short_id(&q.id), 0, &positions, base, theme));
+            spans.push(Span::styled(" ", base));
+            spans.extend(highlighted(
+                &q.name,
+                q.id.len() + 1,
+                &positions,
+                base,
+                theme,
+            ));
+            if let Some(w) = q.waiting {
+                spans.push(Span::styled(
+                    format!("  {w} waiting"),
+                    base.patch(theme.dim()),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let t = &app.activity;
+    let block = pane_block(app, Pane::Activity, t, " · newest first".into(), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if t.is_empty() {
+        let text = "Each request, its response and its callbacks will show here.";
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
+        return;
+    }
+    let mut matcher = app.matcher.borrow_mut();
+    let lines: Vec<Line> = window(t, inner.height as usize)
+        .map(|pos| {
+            let i = t.visible()[pos];
+            let e = &t.rows()[i];
+            let selected = pos == t.cursor;
+            let base = row_style(app, Pane::Activity, selected);
+            let positions = t.match_positions(i, &mut matcher);
+            let summary = e.summary();
+            let style = match &e.kind {
+                super::activity::ActivityKind::Response { outcome, .. } => {
+                    base.patch(theme.outcome(outcome.as_str()))
+                }
+                super::activity::ActivityKind::Callback { event } if !event.accepted => {
+                    base.patch(theme.outcome("failed"))
+                }
+                super::activity::ActivityKind::Callback { event } => base.patch(
+                    theme.callback(CallbackState::from_status(event.status.as_deref()).as_str()),
+                ),
+                super::activity::ActivityKind::NotSent { .. } => {
+                    base.patch(theme.outcome("not sent"))
+                }
+                _ => base,
+            };
+            let mut spans = vec![Span::styled(
+                format!("{}{} ", if selected { ">" } else { " " }, e.clock()),
+                base.patch(theme.dim()),
+            )];
+            spans.extend(highlighted(&summary, 0, &positions, style, theme));
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    match &app.mode {
+        Mode::Filter(input) => {
+            let text = format!("/{}", input.value());
+            frame.render_widget(Paragraph::new(text), area);
+            frame.set_cursor_position((area.x + 1 + input.visual_cursor() as u16, area.y));
+        }
+        Mode::Command { input, .. } => {
+            let text = format!(":{}", input.value());
+            frame.render_widget(Paragraph::new(text), area);
+            frame.set_cursor_position((area.x + 1 + input.visual_cursor() as u16, area.y));
+        }
+        _ => {
+            if let Some(status) = &app.status {
+                frame.render_widget(
+                    Paragraph::new(status.text.clone()).style(theme.level(status.level)),
+                    area,
+                );
+            }
+        }
+    }
+}
+
+/// The hints of what works here, read from the key map.
+pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
+    let fixed =
+        |pairs: &[(&str, &'static str)]| pairs.iter().map(|(k, l)| (k.to_string(), *l)).collect();
+    match &app.mode {
+        Mode::Filter(_) => fixed(&[("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
+        Mode::Command { .. } => fixed(&[("Enter", "run"), ("↑/↓", "history"), ("Esc", "cancel")]),
+        Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
+        Mode::Confirm(_) => fixed(&[("y/Enter", "send"), ("n/Esc", "cancel"), ("j/k", "scroll")]),
+        Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
+        Mode::QuitConfirm => fixed(&[("y", "quit"), ("n/Esc", "stay")]),
+        Mode::Normal => {
+            let actions: &[Action] = match app.focus {
+                Pane::Sessions => &[
+                    Action::Mark,
+                    Action::MarkVisible,
+                    Action::UnmarkAll,
+                    Action::Filter,
+                    Action::Retry,
+                    Action::Add,
+                    Action::Delete,
+                    Action::Load,
+                ],
+                Pane::Agents | Pane::Queues => &[
+                    Action::Select,
+                    Action::Filter,
+                    Action::Add,
+                    Action::Delete,
+                    Action::Load,
+                ],
+                Pane::Activity => &[Action::Select, Action::Filter],
+            };
+            let mut hints: Vec<(String, &'static str)> = actions
+                .iter()
+                .map(|a| {
+                    let label = match (a, app.focus) {
+                        (Action::Select, Pane::Activity) => "details",
+                        (Action::Select, _) => "assign",
+                        _ => a.label(),
+                    };
+                    (app.keys.keys_of(*a), label)
+                })
+                .collect();
+            for a in [
+                Action::NextPane,
+                Action::Command,
+                Action::Help,
+                Action::Quit,
+            ] {
+                hints.push((app.keys.keys_of(a), a.label()));
+            }
+            hints
+        }
+    }
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let mut spans = Vec::new();
+    for (i, (keys, label)) in footer_hints(app).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        spans.push(Span::styled(
+            keys,
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn popup(frame: &mut Frame, width_pct: u16, height: u16) -> Rect {
+    let area = frame.area();
+    let width = (area.width * width_pct / 100).max(area.width.min(40));
+    let height = height.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    rect
+}
+
+/// The confirmation's text: the exact calls, redacted, and how long the pacer will take.
+pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
+    let Mode::Confirm(confirm) = &app.mode else {
+        return vec![];
+    };
+    let previews = app.previews(confirm);
+    let n = confirm.moves.len();
+    let targets: std::collections::BTreeSet<String> =
+        confirm.moves.iter().map(|(_, t)| t.to_string()).collect();
+    let to = if targets.len() == 1 {
+        targets.into_iter().next().unwrap_or_default()
+    } else {
+        format!("{} targets", targets.len())
+    };
+    let verb = if confirm.retry { "Retry" } else { "Move" };
+    let mut lines = vec![Line::styled(
+        format!(
+            "{verb} {n} session{} to {to}?",
+            if n == 1 { "" } else { "s" }
+        ),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if let Some(name) = target_name(app, confirm) {
+        lines.push(Line::raw(format!("  ({name})")));
+    }
+    if confirm.skipped_in_flight > 0 {
+        lines.push(Line::raw(format!(
+            "{} chosen session(s) left out: a request for them is in flight.",
+            confirm.skipped_in_flight
+        )));
+    }
+    lines.push(Line::raw(""));
+    if let Some(first) = previews.first() {
+        lines.push(Line::raw(format!("{} {}", first.method, first.url)));
+        for (k, v) in &first.headers {
+            lines.push(Line::raw(format!("{k}: {v}")));
+        }
+        lines.push(Line::raw(""));
+    }
+    for ((session, target), preview) in confirm.moves.iter().zip(&previews) {
+        lines.push(Line::styled(
+            format!("{session} → {target}"),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        lines.push(Line::raw(format!("  {}", preview.body)));
+    }
+    lines.push(Line::raw(""));
+    let eta = crate::pacer::Pacer::eta_at(app.ctx.per_minute, n + app.in_flight);
+    let pacing = if app.ctx.per_minute == 0 {
+        "pacing is off".to_string()
+    } else {
+        format!(
+            "at {}/min the pacer takes about {}",
+            app.ctx.per_minute,
+            clock(eta)
+        )
+    };
+    lines.push(Line::raw(format!(
+        "{n} request{} · {pacing}{}",
+        if n == 1 { "" } else { "s" },
+        if app.in_flight > 0 {
+            format!(" (after {} in flight)", app.in_flight)
+        } else {
+            String::new()
+        }
+    )));
+    lines
+}
+
+fn target_name(app: &App, confirm: &super::app::Confirm) -> Option<String> {
+    let (_, target) = confirm.moves.first()?;
+    if confirm.moves.iter().any(|(_, t)| t != target) {
+        return None;
+    }
+    let name = match target.kind {
+        TargetKind::Agent => app
+            .agents
+            .find(&target.id)
+            .and_then(|i| app.agents.get(i))
+            .map(|a| a.name.clone()),
+        TargetKind::Queue => app
+            .queues
+            .find(&target.id)
+            .and_then(|i| app.queues.get(i))
+            .map(|q| q.name.clone()),
+    };
+    name.filter(|n| !n.is_empty())
+}
+
+fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
+    let Mode::Confirm(confirm) = &app.mode else {
+        return;
+    };
+    let lines = confirm_lines(app);
+    let area = popup(frame, 90, (lines.len() as u16 + 4).max(12));
+    let block = Block::bordered()
+        .title(" Confirm: nothing is sent until you press y ")
+        .title_bottom(" y/Enter send · n/Esc cancel · j/k scroll ")
+        .border_style(theme.fg(Color::Yellow).add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((confirm.scroll, 0)),
+        area,
+    );
+}
+
+/// The help's text: every binding from the key map, the modes, and where the files are.
+pub fn help_lines(app: &App) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(
+        "Keys (rebind them in [keys] of the config file)",
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    for action in Action::ALL {
+        lines.push(Line::raw(format!(
+            "  {:<16} {:<14} {}",
+            app.keys.keys_of(action),
+            action.name(),
+            action.describe()
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(
+        "  In a text field every key types; only Enter, Esc and Ctrl-C act.",
+    ));
+    lines.push(Line::raw(
+        "  In the confirmation: y or Enter sends, n or Esc cancels.",
+    ));
+    lines.push(Line::raw(format!(
+        "  Commands (:): {}",
+        super::app::COMMANDS
+    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(format!("  config file  {}", app.ctx.config_path)));
+    lines.push(Line::raw(format!("  log file     {}", app.ctx.log_path)));
+    lines.push(Line::raw(format!("  audit log    {}", app.ctx.audit_path)));
+    lines
+}
+
+fn draw_help(frame: &mut Frame, app: &App, scroll: u16, theme: Theme) {
+    let area = popup(frame, 90, frame.area().height.saturating_sub(2));
+    let block = Block::bordered()
+        .title(" Help ")
+        .title_bottom(" Esc close · j/k scroll ")
+        .border_style(theme.border(true));
+    frame.render_widget(
+        Paragraph::new(help_lines(app))
+            .block(block)
+            .scroll((scroll, 0)),
+        area,
+    );
+}
+
+fn draw_detail(frame: &mut Frame, app: &App, entry: usize, scroll: u16, theme: Theme) {
+    let Some(e) = app.activity.get(entry) else {
+        return;
+    };
+    let lines: Vec<Line> = e.detail().into_iter().map(Line::raw).collect();
+    let area = popup(frame, 90, frame.area().height.saturating_sub(2));
+    let block = Block::bordered()
+        .title(" Activity entry ")
+        .title_bottom(" Esc close · j/k scroll ")
+        .border_style(theme.border(true));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
+}
+
+fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {
+    let Mode::Form(form) = &app.mode else { return };
+    let title = match form.purpose {
+        FormPurpose::Add(pane) => format!(" Add to {} ", pane.title()),
+        FormPurpose::Load(pane) => {
+            format!(" Load {} from a file (CSV, JSON, JSON Lines) ", pane.noun())
+        }
+    };
+    let area = popup(frame, 70, form.fields.len() as u16 + 2);
+    let block = Block::bordered()
+        .title(title)
+        .title_bottom(" Enter next/done · Esc cancel ")
+        .border_style(theme.border(true));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let label_w = form
+        .fields
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    for (i, (label, input)) in form.fields.iter().enumerate() {
+        let row = Rect {
+            y: inner.y + i as u16,
+            height: 1,
+            ..inner
+        };
+        let style = if i == form.focus {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        frame.render_widget(
+            Paragraph::new(format!("{label:<label_w$}{}", input.value())).style(style),
+            row,
+        );
+        if i == form.focus {
+            frame.set_cursor_position((row.x + (label_w + input.visual_cursor()) as u16, row.y));
+        }
+    }
+}
+
+fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
+    let area = popup(frame, 50, 5);
+    let text = vec![
+        Line::raw(format!("{} request(s) in flight.", app.in_flight)),
+        Line::raw(
+            "Quit anyway? Their outcomes still go to the audit log only if they finish first.",
+        ),
+    ];
+    let block = Block::bordered()
+        .title(" Quit? ")
+        .title_bottom(" y quit · n/Esc stay ")
+        .border_style(theme.fg(Color::Yellow));
+    frame.render_widget(
+        Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
+        area,
+    );
+}
