@@ -101,6 +101,7 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             default_retry_after: Duration::from_secs(2),
             ..RetryPolicy::default()
         },
+        label: Some("demo".into()),
         greeting: Some(format!(
             "demo against the stand-in on {}: Space marks sessions, 3 then Enter picks a queue, y sends · ? help",
             server.base_url()

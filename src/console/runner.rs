@@ -34,6 +34,8 @@ pub struct Startup {
     pub policy: RetryPolicy,
     /// A line for the status bar at start.
     pub greeting: Option<String>,
+    /// The header's name for this run, when it is not a profile's (the demo).
+    pub label: Option<String>,
 }
 
 /// Sets everything up (any failure is an error before the terminal is touched), runs the console
@@ -57,7 +59,10 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let dispatcher =
         engine::dispatcher(settings, client, audit.clone(), startup.policy).map_err(|e| e.0)?;
     let ctx = Context {
-        profile: settings.profile_label().to_string(),
+        profile: startup
+            .label
+            .clone()
+            .unwrap_or_else(|| settings.profile_label().to_string()),
         host: endpoint.host.clone(),
         listener: callbacks.addr.to_string(),
         config_path,

@@ -90,9 +90,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     draw_header(frame, app, header, theme);
     let (sessions, agents, queues) = if body.width >= 120 {
         let [s, a, q] = Layout::horizontal([
-            Constraint::Percentage(46),
-            Constraint::Percentage(30),
-            Constraint::Percentage(24),
+            Constraint::Percentage(50),
+            Constraint::Percentage(28),
+            Constraint::Percentage(22),
         ])
         .areas(body);
         (s, a, q)
@@ -131,17 +131,24 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             app.pacer.used_last_minute, app.pacer.per_minute
         )
     };
-    let mut text = format!(
-        "switchboard · {} · {host} · listener {} · {pacer}",
-        app.ctx.profile, app.ctx.listener
-    );
-    if app.in_flight > 0 {
-        text.push_str(&format!(
-            " · {} in flight · ETA {}",
-            app.in_flight,
-            clock(app.eta())
-        ));
-    }
+    let flight = (app.in_flight > 0)
+        .then(|| format!("{} in flight · ETA {}", app.in_flight, clock(app.eta())));
+    let listener = format!("listener {}", app.ctx.listener);
+    // Everything when it fits; on a narrow terminal the name and then the listener give way first.
+    let full: Vec<&str> = ["switchboard", &app.ctx.profile, host, &listener, &pacer]
+        .into_iter()
+        .chain(flight.as_deref())
+        .collect();
+    let fits = |parts: &[&str]| parts.join(" · ").chars().count() < area.width as usize;
+    let text = [
+        full.clone(),
+        full[1..].to_vec(),
+        [&full[1..3], &full[4..]].concat(),
+    ]
+    .into_iter()
+    .find(|parts| fits(parts))
+    .unwrap_or_else(|| [&full[1..3], &full[4..]].concat())
+    .join(" · ");
     let style = if theme.color {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     } else {
@@ -303,6 +310,13 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 format!("{cb:<7}"),
                 base.patch(theme.callback(cb)),
             ));
+            // After a move, its message (the server's words) matters more than the file's columns.
+            if !s.state.message.is_empty() && !s.state.in_flight {
+                spans.push(Span::styled(
+                    format!(" {}", s.state.message),
+                    base.patch(theme.outcome(word)),
+                ));
+            }
             let extras: Vec<&str> = s.row.extra.iter().map(|(_, v)| v.as_str()).collect();
             if !extras.is_empty() {
                 spans.push(Span::styled(" ", base));
@@ -312,12 +326,6 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     &positions,
                     base,
                     theme,
-                ));
-            }
-            if !s.state.message.is_empty() && !s.state.in_flight {
-                spans.push(Span::styled(
-                    format!("  {}", s.state.message),
-                    base.patch(theme.dim()),
                 ));
             }
             Line::from(spans)
@@ -485,11 +493,12 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     }
 }
 
-/// The hints of what works here, read from the key map.
-pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
+/// The hints of what works here, read from the key map: the focused pane's keys, and the keys that
+/// work everywhere (kept at the right, so they show at any width).
+pub fn footer_hints(app: &App) -> (Vec<(String, &'static str)>, Vec<(String, &'static str)>) {
     let fixed =
         |pairs: &[(&str, &'static str)]| pairs.iter().map(|(k, l)| (k.to_string(), *l)).collect();
-    match &app.mode {
+    let hints = match &app.mode {
         Mode::Filter(_) => fixed(&[("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         Mode::Command { .. } => fixed(&[("Enter", "run"), ("↑/↓", "history"), ("Esc", "cancel")]),
         Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
@@ -500,24 +509,33 @@ pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
             let actions: &[Action] = match app.focus {
                 Pane::Sessions => &[
                     Action::Mark,
-                    Action::MarkVisible,
-                    Action::UnmarkAll,
                     Action::Filter,
                     Action::Retry,
+                    Action::Load,
                     Action::Add,
                     Action::Delete,
-                    Action::Load,
+                    Action::MarkVisible,
+                    Action::UnmarkAll,
+                    Action::NextPane,
+                    Action::Command,
                 ],
                 Pane::Agents | Pane::Queues => &[
                     Action::Select,
                     Action::Filter,
+                    Action::Load,
                     Action::Add,
                     Action::Delete,
-                    Action::Load,
+                    Action::NextPane,
+                    Action::Command,
                 ],
-                Pane::Activity => &[Action::Select, Action::Filter],
+                Pane::Activity => &[
+                    Action::Select,
+                    Action::Filter,
+                    Action::NextPane,
+                    Action::Command,
+                ],
             };
-            let mut hints: Vec<(String, &'static str)> = actions
+            let left = actions
                 .iter()
                 .map(|a| {
                     let label = match (a, app.focus) {
@@ -528,22 +546,19 @@ pub fn footer_hints(app: &App) -> Vec<(String, &'static str)> {
                     (app.keys.keys_of(*a), label)
                 })
                 .collect();
-            for a in [
-                Action::NextPane,
-                Action::Command,
-                Action::Help,
-                Action::Quit,
-            ] {
-                hints.push((app.keys.keys_of(a), a.label()));
-            }
-            hints
+            let right = [Action::Help, Action::Quit]
+                .iter()
+                .map(|a| (app.keys.keys_of(*a), a.label()))
+                .collect();
+            return (left, right);
         }
-    }
+    };
+    (hints, Vec::new())
 }
 
-fn draw_footer(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+fn hint_spans(hints: Vec<(String, &'static str)>, theme: Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
-    for (i, (keys, label)) in footer_hints(app).into_iter().enumerate() {
+    for (i, (keys, label)) in hints.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", theme.dim()));
         }
@@ -553,7 +568,24 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         ));
         spans.push(Span::raw(format!(" {label}")));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let (left, right) = footer_hints(app);
+    let right = Line::from(hint_spans(right, theme));
+    let right_width = (right.width() as u16).min(area.width);
+    let [left_area, _, right_area] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(2),
+        Constraint::Length(right_width),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(hint_spans(left, theme))),
+        left_area,
+    );
+    frame.render_widget(Paragraph::new(right), right_area);
 }
 
 fn popup(frame: &mut Frame, width_pct: u16, height: u16) -> Rect {
@@ -601,22 +633,6 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
             confirm.skipped_in_flight
         )));
     }
-    lines.push(Line::raw(""));
-    if let Some(first) = previews.first() {
-        lines.push(Line::raw(format!("{} {}", first.method, first.url)));
-        for (k, v) in &first.headers {
-            lines.push(Line::raw(format!("{k}: {v}")));
-        }
-        lines.push(Line::raw(""));
-    }
-    for ((session, target), preview) in confirm.moves.iter().zip(&previews) {
-        lines.push(Line::styled(
-            format!("{session} → {target}"),
-            Style::new().add_modifier(Modifier::BOLD),
-        ));
-        lines.push(Line::raw(format!("  {}", preview.body)));
-    }
-    lines.push(Line::raw(""));
     let eta = crate::pacer::Pacer::eta_at(app.ctx.per_minute, n + app.in_flight);
     let pacing = if app.ctx.per_minute == 0 {
         "pacing is off".to_string()
@@ -636,6 +652,21 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
             String::new()
         }
     )));
+    lines.push(Line::raw(""));
+    if let Some(first) = previews.first() {
+        lines.push(Line::raw(format!("{} {}", first.method, first.url)));
+        for (k, v) in &first.headers {
+            lines.push(Line::raw(format!("{k}: {v}")));
+        }
+        lines.push(Line::raw(""));
+    }
+    for ((session, target), preview) in confirm.moves.iter().zip(&previews) {
+        lines.push(Line::styled(
+            format!("{session} → {target}"),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        lines.push(Line::raw(format!("  {}", preview.body)));
+    }
     lines
 }
 
@@ -664,7 +695,7 @@ fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
         return;
     };
     let lines = confirm_lines(app);
-    let area = popup(frame, 90, (lines.len() as u16 + 4).max(12));
+    let area = popup(frame, 90, frame.area().height.saturating_sub(4));
     let block = Block::bordered()
         .title(" Confirm: nothing is sent until you press y ")
         .title_bottom(" y/Enter send · n/Esc cancel · j/k scroll ")
@@ -680,10 +711,17 @@ fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
 
 /// The help's text: every binding from the key map, the modes, and where the files are.
 pub fn help_lines(app: &App) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled(
-        "Keys (rebind them in [keys] of the config file)",
-        Style::new().add_modifier(Modifier::BOLD),
-    )];
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![
+        Line::raw(format!("  config file  {}", app.ctx.config_path)),
+        Line::raw(format!("  log file     {}", app.ctx.log_path)),
+        Line::raw(format!("  audit log    {}", app.ctx.audit_path)),
+        Line::raw(""),
+        Line::styled(
+            "Keys (rebind them in [keys] of the config file: action = \"key, key\")",
+            bold,
+        ),
+    ];
     for action in Action::ALL {
         lines.push(Line::raw(format!(
             "  {:<16} {:<14} {}",
@@ -703,10 +741,6 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         "  Commands (:): {}",
         super::app::COMMANDS
     )));
-    lines.push(Line::raw(""));
-    lines.push(Line::raw(format!("  config file  {}", app.ctx.config_path)));
-    lines.push(Line::raw(format!("  log file     {}", app.ctx.log_path)));
-    lines.push(Line::raw(format!("  audit log    {}", app.ctx.audit_path)));
     lines
 }
 

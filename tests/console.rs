@@ -1,0 +1,674 @@
+//! The console without a terminal: `update` is pure, so keys go in and effects come out; screens are
+//! drawn on ratatui's `TestBackend` and compared with snapshots at 120x35 and 80x24.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+use switchboard::console::app::{App, Context, Effect, Level, LoadedRows, Mode, Msg, Pane, update};
+use switchboard::console::keys::KeyMap;
+use switchboard::console::view::{self, Theme, confirm_lines, footer_hints, help_lines};
+use switchboard::dispatch::{AttemptSummary, Report};
+use switchboard::input::{self, SessionRow};
+use switchboard::listener::{CallbackEvent, CallbackState, MatchedBy};
+use switchboard::outcome::Outcome;
+use switchboard::pacer::PacerStatus;
+use switchboard::request::{CallbackRoute, Endpoint, Target};
+use switchboard::secret::Secret;
+use tokio::time::Instant;
+
+const QUEUE: &str = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
+const AT: &str = "2026-11-27T03:00:00Z";
+
+fn context() -> Context {
+    Context {
+        profile: "prod".into(),
+        host: "https://platform.kore.ai".into(),
+        listener: "127.0.0.1:8009".into(),
+        config_path: "/home/sup/.config/switchboard/config.toml".into(),
+        log_path: "/home/sup/.local/share/switchboard/switchboard.log".into(),
+        audit_path: "/home/sup/.local/share/switchboard/audit.jsonl".into(),
+        endpoint: Endpoint {
+            host: "https://platform.kore.ai".into(),
+            stream_id: "st-a0ec5267-a58a-5fbb-ab0e-e27ebc350001".into(),
+            org_id: "o-02c0d56d-fd90-5e24-8458-01be1d2e0001".into(),
+            account_id: "650d9eb6da96d0bc0d230001".into(),
+        },
+        callbacks: CallbackRoute::for_listener(
+            "127.0.0.1:8009".parse().unwrap(),
+            Secret::new("tok"),
+        ),
+        per_minute: 60,
+        callback_wait: Duration::from_secs(60),
+    }
+}
+
+fn demo(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/demo")
+        .join(name)
+}
+
+/// The console as the demo opens it: 44 sessions, 8 agents, 4 queues.
+fn app_with(keys: KeyMap) -> App {
+    let mut app = App::new(context(), keys);
+    let loads = [
+        LoadedRows::Sessions(input::load_sessions(&demo("sessions.csv")).unwrap()),
+        LoadedRows::Agents(input::load_agents(&demo("agents.csv")).unwrap()),
+        LoadedRows::Queues(input::load_queues(&demo("queues.csv")).unwrap()),
+    ];
+    for rows in loads {
+        update(
+            &mut app,
+            Msg::Loaded {
+                source: "demo".into(),
+                result: Ok(rows),
+            },
+        );
+    }
+    app.status = None;
+    app
+}
+
+fn app() -> App {
+    app_with(KeyMap::defaults())
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn chars(app: &mut App, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| key(app, KeyCode::Char(c)))
+        .collect()
+}
+
+fn session_id(app: &App, n: usize) -> String {
+    app.sessions.rows()[n].row.id.clone()
+}
+
+/// Marks the first two sessions and opens the confirmation for the first queue.
+fn confirm_two_to_queue(app: &mut App) {
+    chars(app, " j ");
+    assert!(chars(app, "3").is_empty());
+    assert!(
+        key(app, KeyCode::Enter).is_empty(),
+        "Enter only opens the confirmation"
+    );
+    assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
+}
+
+fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) {
+    let report = Report {
+        session: session.into(),
+        target: Target::queue(QUEUE),
+        outcome,
+        http_status: outcome.map(|o| if o == Outcome::Transferred { 200 } else { 404 }),
+        message: if outcome == Some(Outcome::Rejected) {
+            "Session not found or already closed".into()
+        } else {
+            String::new()
+        },
+        response: Some(json!({"status": "transferred"})),
+        latency_ms: Some(12),
+        attempts: 1,
+        callback: None,
+    };
+    update(
+        app,
+        Msg::Settled {
+            at: AT.into(),
+            now,
+            report,
+        },
+    );
+}
+
+fn callback(session: &str, status: &str) -> CallbackEvent {
+    CallbackEvent {
+        received_at: AT.into(),
+        method: "POST".into(),
+        path: format!("/callback/{session}"),
+        session: Some(session.into()),
+        matched_by: Some(MatchedBy::Url),
+        accepted: true,
+        rejected: None,
+        answered: 200,
+        content_type: Some("application/json".into()),
+        status: Some(status.into()),
+        body: json!({"sessionId": session, "status": status}),
+    }
+}
+
+#[test]
+fn esc_in_the_confirmation_sends_nothing() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(app.sessions.rows().iter().all(|s| !s.state.in_flight));
+    confirm_two_to_queue(&mut app);
+    assert!(
+        key(&mut app, KeyCode::Char('n')).is_empty(),
+        "n cancels too"
+    );
+    assert_eq!(app.in_flight, 0);
+}
+
+#[test]
+fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let expected = vec![
+        (session_id(&app, 0), Target::queue(QUEUE)),
+        (session_id(&app, 1), Target::queue(QUEUE)),
+    ];
+    assert_eq!(effects, vec![Effect::Send { moves: expected }]);
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "a second y is not a second send"
+    );
+    assert_eq!(app.sessions.rows()[0].state.word(), "sending");
+    // Asking again while they are in flight opens nothing and sends nothing.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+    assert_eq!(app.status.as_ref().unwrap().level, Level::Warn);
+}
+
+#[test]
+fn enter_in_the_confirmation_sends_too() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    assert!(
+        matches!(key(&mut app, KeyCode::Enter).as_slice(), [Effect::Send { moves }] if moves.len() == 2)
+    );
+}
+
+#[test]
+fn without_marks_the_highlighted_session_moves() {
+    let mut app = app();
+    chars(&mut app, "jj3");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.moves, vec![(session_id(&app, 2), Target::queue(QUEUE))]);
+}
+
+#[test]
+fn agents_are_targets_too() {
+    let mut app = app();
+    chars(&mut app, " 2j");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(
+        c.moves[0].1,
+        Target::agent("a-220172c-856e-4db6-a2d1-d4c2dabe0002")
+    );
+}
+
+#[test]
+fn rows_go_sending_outcome_then_callback() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let (a, b) = (session_id(&app, 0), session_id(&app, 1));
+    let t0 = Instant::now();
+    settle(&mut app, &a, Some(Outcome::Transferred), t0);
+    settle(&mut app, &b, Some(Outcome::Transferred), t0);
+    assert_eq!(app.in_flight, 0);
+    assert_eq!(
+        (
+            app.sessions.rows()[0].state.word(),
+            app.sessions.rows()[0].state.callback
+        ),
+        ("transferred", Some(CallbackState::Waiting))
+    );
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&a, "transferred"),
+        },
+    );
+    assert_eq!(
+        app.sessions.rows()[0].state.callback,
+        Some(CallbackState::Ok)
+    );
+    // No callback within callback_wait: late.
+    let pacer = PacerStatus {
+        per_minute: 60,
+        used_last_minute: 2,
+        waiting: 0,
+    };
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(59),
+            pacer,
+        },
+    );
+    assert_eq!(
+        app.sessions.rows()[1].state.callback,
+        Some(CallbackState::Waiting)
+    );
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(60),
+            pacer,
+        },
+    );
+    assert_eq!(
+        app.sessions.rows()[1].state.callback,
+        Some(CallbackState::Late)
+    );
+    assert_eq!(
+        app.sessions.rows()[0].state.callback,
+        Some(CallbackState::Ok)
+    );
+}
+
+#[test]
+fn a_callback_that_beats_the_answer_is_kept() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let a = session_id(&app, 0);
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&a, "failed"),
+        },
+    );
+    settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
+    assert_eq!(
+        app.sessions.rows()[0].state.callback,
+        Some(CallbackState::Failed)
+    );
+}
+
+#[test]
+fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let (a, b) = (session_id(&app, 0), session_id(&app, 1));
+    settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
+    settle(&mut app, &b, Some(Outcome::Rejected), Instant::now());
+    key(&mut app, KeyCode::Char('1'));
+    assert!(key(&mut app, KeyCode::Char('r')).is_empty());
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert!(c.retry);
+    assert_eq!(c.moves, vec![(b.clone(), Target::queue(QUEUE))]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Effect::Send {
+            moves: vec![(b, Target::queue(QUEUE))]
+        }]
+    );
+}
+
+#[test]
+fn marks_survive_filtering_and_star_marks_only_what_is_visible() {
+    let mut app = app();
+    chars(&mut app, " j ");
+    chars(&mut app, "/0404");
+    assert_eq!(app.sessions.visible().len(), 1);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.marked(), 2);
+    chars(&mut app, "*");
+    assert_eq!(app.marked(), 3);
+    chars(&mut app, "3");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!()
+    };
+    let ids: Vec<&str> = c.moves.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            session_id(&app, 0).as_str(),
+            session_id(&app, 1).as_str(),
+            "66c2f6939489bfffc7910404"
+        ]
+    );
+    key(&mut app, KeyCode::Esc);
+    chars(&mut app, "1/");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.sessions.visible().len(), 44, "Esc clears the filter");
+    chars(&mut app, "u");
+    assert_eq!(app.marked(), 0);
+}
+
+#[test]
+fn every_key_types_in_a_text_field() {
+    let mut app = app();
+    chars(&mut app, "/");
+    // q, j, y and : would act in normal mode; here they are text.
+    assert!(chars(&mut app, "qjy:").is_empty());
+    assert!(matches!(&app.mode, Mode::Filter(input) if input.value() == "qjy:"));
+    assert!(
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        ) == vec![Effect::Quit]
+    );
+}
+
+#[test]
+fn quitting_asks_while_requests_are_in_flight() {
+    let mut app = app();
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+    let mut app = self::app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert!(matches!(app.mode, Mode::QuitConfirm));
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Quit]);
+}
+
+#[test]
+fn the_command_line_loads_assigns_exports_and_remembers() {
+    let mut app = app();
+    chars(&mut app, ":load agents /tmp/agents.json");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::Load {
+            pane: Pane::Agents,
+            path: "/tmp/agents.json".into()
+        }]
+    );
+    chars(
+        &mut app,
+        ":assign queue qu-e806ee7-d4df-4fdd-8c19-88d8def60004",
+    );
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(
+        c.moves[0].1,
+        Target::queue("qu-e806ee7-d4df-4fdd-8c19-88d8def60004")
+    );
+    key(&mut app, KeyCode::Esc);
+    // History: Up brings back the last line, then the one before.
+    chars(&mut app, ":");
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Up);
+    assert!(
+        matches!(&app.mode, Mode::Command { input, .. } if input.value() == "load agents /tmp/agents.json")
+    );
+    key(&mut app, KeyCode::Esc);
+    chars(&mut app, ":frobnicate");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.status.as_ref().unwrap().level, Level::Error);
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback("6538f8a3c9cf425ee5cf0001", "transferred"),
+        },
+    );
+    chars(&mut app, ":export /tmp/activity.jsonl");
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Export { path, lines }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(path, Path::new("/tmp/activity.jsonl"));
+    let line: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(line["kind"], "callback");
+    assert_eq!(line["body"]["status"], "transferred");
+    chars(&mut app, ":quit");
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Quit]);
+}
+
+#[test]
+fn a_bad_file_is_an_error_on_screen_and_the_panes_keep_their_rows() {
+    let mut app = app();
+    chars(&mut app, "o");
+    chars(&mut app, "/tmp/bad.csv");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::Load {
+            pane: Pane::Sessions,
+            path: "/tmp/bad.csv".into()
+        }]
+    );
+    update(
+        &mut app,
+        Msg::Loaded {
+            source: "/tmp/bad.csv".into(),
+            result: Err("/tmp/bad.csv line 3, field botSessionId: empty".into()),
+        },
+    );
+    let status = app.status.clone().unwrap();
+    assert_eq!(
+        (status.level, status.text.as_str()),
+        (
+            Level::Error,
+            "/tmp/bad.csv line 3, field botSessionId: empty"
+        )
+    );
+    assert_eq!(app.sessions.len(), 44);
+}
+
+#[test]
+fn rows_are_added_with_a_warning_for_odd_ids_and_deleted_unless_in_flight() {
+    let mut app = app();
+    chars(&mut app, "n");
+    chars(&mut app, "not-a-kore-id");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.sessions.len(), 45);
+    assert_eq!(app.status.as_ref().unwrap().level, Level::Warn);
+    chars(&mut app, "2n");
+    chars(&mut app, "a-1111111-2222-3333-4444-555555555555");
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "Zed Ng");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.agents.rows().last().unwrap().name, "Zed Ng");
+    assert_eq!(app.status.as_ref().unwrap().level, Level::Info);
+    chars(&mut app, "1d");
+    assert_eq!(app.sessions.len(), 44);
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    chars(&mut app, "1gd");
+    assert_eq!(app.sessions.len(), 44, "a session in flight is not deleted");
+}
+
+#[test]
+fn footer_and_help_come_from_the_same_key_map() {
+    let overrides = [("retry".to_string(), "ctrl-r".to_string(), 9)];
+    let (keys, _) = KeyMap::with_overrides(&overrides, "config.toml").unwrap();
+    let mut app = app_with(keys);
+    let (left, _) = footer_hints(&app);
+    assert!(left.contains(&("Ctrl-r".to_string(), "retry")), "{left:?}");
+    let help: Vec<String> = help_lines(&app).iter().map(|l| l.to_string()).collect();
+    assert!(
+        help.iter()
+            .any(|l| l.contains("Ctrl-r") && l.contains("retry")),
+        "{help:?}"
+    );
+    assert!(
+        help.iter()
+            .any(|l| l.contains("/home/sup/.config/switchboard/config.toml"))
+    );
+    assert!(help.iter().any(|l| l.contains("switchboard.log")));
+    // The old key does nothing now; the new one retries.
+    assert!(key(&mut app, KeyCode::Char('r')).is_empty() && matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn the_confirmation_restates_the_exact_call_redacted() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    let all = text.join("\n");
+    assert!(
+        all.contains("Move 2 sessions to queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001?"),
+        "{all}"
+    );
+    assert!(all.contains("POST https://platform.kore.ai/agentassist/api/v1/public/st-a0ec5267-a58a-5fbb-ab0e-e27ebc350001/assign-conversation"));
+    assert!(
+        all.contains("auth: <redacted>") && all.contains("accountid: 650d9eb6da96d0bc0d230001")
+    );
+    assert!(all.contains(r#""transferredType":"QUEUE""#));
+    assert!(
+        all.contains("t=<redacted>") && !all.contains("t=tok"),
+        "the callback token is redacted"
+    );
+    assert!(
+        all.contains("2 requests · at 60/min the pacer takes about 0:01"),
+        "{all}"
+    );
+}
+
+// ---- screens ----
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| view::draw(f, app, Theme { color: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A run in progress: two transferred (one with its callback), one rejected, one in flight.
+fn busy_app() -> App {
+    let mut app = app();
+    chars(&mut app, " j j j ");
+    let ids: Vec<String> = (0..4).map(|i| session_id(&app, i)).collect();
+    chars(&mut app, "3");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    let now = Instant::now();
+    for (i, id) in ids.iter().enumerate().take(3) {
+        update(
+            &mut app,
+            Msg::Attempting {
+                at: AT.into(),
+                session: id.clone(),
+                target: Target::queue(QUEUE),
+                attempt: 1,
+            },
+        );
+        let outcome = if i == 2 {
+            Outcome::Rejected
+        } else {
+            Outcome::Transferred
+        };
+        update(
+            &mut app,
+            Msg::Attempted {
+                at: AT.into(),
+                session: id.clone(),
+                target: Target::queue(QUEUE),
+                attempt: 1,
+                summary: AttemptSummary {
+                    outcome,
+                    http_status: Some(if i == 2 { 404 } else { 200 }),
+                    message: if i == 2 {
+                        "Session not found or already closed".into()
+                    } else {
+                        String::new()
+                    },
+                    response: None,
+                    latency_ms: 12,
+                },
+                retry_in: None,
+            },
+        );
+        settle(&mut app, id, Some(outcome), now);
+    }
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&ids[0], "transferred"),
+        },
+    );
+    update(
+        &mut app,
+        Msg::Tick {
+            now,
+            pacer: PacerStatus {
+                per_minute: 60,
+                used_last_minute: 4,
+                waiting: 1,
+            },
+        },
+    );
+    app.status = None;
+    app
+}
+
+#[test]
+fn screen_at_open() {
+    let app = app();
+    insta::assert_snapshot!("open_120x35", screen(&app, 120, 35));
+    insta::assert_snapshot!("open_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn screen_while_moving() {
+    let mut app = busy_app();
+    insta::assert_snapshot!("moving_120x35", screen(&app, 120, 35));
+    insta::assert_snapshot!("moving_80x24", screen(&app, 80, 24));
+    key(&mut app, KeyCode::Char('4'));
+    insta::assert_snapshot!("activity_focused_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn screen_confirmation_and_help() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    insta::assert_snapshot!("confirm_120x35", screen(&app, 120, 35));
+    insta::assert_snapshot!("confirm_80x24", screen(&app, 80, 24));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help_120x35", screen(&app, 120, 35));
+}
+
+#[test]
+fn screen_filter_and_empty_console() {
+    let mut app = app();
+    chars(&mut app, "/bil");
+    insta::assert_snapshot!("filter_120x35", screen(&app, 120, 35));
+    let empty = App::new(context(), KeyMap::defaults());
+    insta::assert_snapshot!("empty_80x24", screen(&empty, 80, 24));
+}
+
+#[test]
+fn a_session_row_shows_the_servers_message() {
+    let app = busy_app();
+    let text = screen(&app, 200, 60);
+    assert!(
+        text.contains("rejected") && text.contains("Session not found or already closed"),
+        "{text}"
+    );
+    let _ = SessionRow {
+        id: String::new(),
+        extra: vec![],
+    };
+}

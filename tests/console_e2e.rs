@@ -1,0 +1,196 @@
+//! The real binary in a real terminal: `switchboard --demo` in tmux against its stand-in, driven with
+//! keys, waiting for text on screen rather than sleeping.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// One tmux server of its own per test, killed when the test ends.
+struct Tmux {
+    socket: String,
+    _home: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(test: &str, args: &str) -> Tmux {
+        let home = tempfile::tempdir().unwrap();
+        let socket = format!("sb-{test}-{}", std::process::id());
+        let h = home.path().display();
+        // The shell line prints how the console ended, so a test can see the terminal come back.
+        let command = format!(
+            "env -u TMUX HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data NO_COLOR=1 {BIN} {args} --audit-log {h}/audit.jsonl; echo \"console exited $?\"; sleep 30"
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "120",
+                "-y",
+                "35",
+                &command,
+            ])
+            .status()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(status.success());
+        Tmux {
+            socket,
+            _home: home,
+        }
+    }
+
+    fn home(&self) -> &Path {
+        self._home.path()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `ok` holds for the screen, and returns that screen.
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 20 s for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn row<'a>(screen: &'a str, session: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(session)).unwrap_or("")
+}
+
+#[test]
+fn mark_two_sessions_move_them_to_a_queue_and_watch_them_settle() {
+    let t = Tmux::start("move", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["Space", "j", "Space"]);
+    t.wait_for("(2 marked)");
+    t.keys(&["3", "Enter"]);
+    let confirm = t.wait_for("nothing is sent until you press y");
+    assert!(
+        confirm.contains("Move 2 sessions to queue qu-b5d3bb4"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("auth: <redacted>"), "{confirm}");
+    t.keys(&["y"]);
+    let (a, b) = ("6538f8a3c9cf425ee5cf0001", "6538f8a3c9cf425ee5cf0002");
+    let done = t.wait_until("both rows transferred with callback ok", |s| {
+        [a, b].iter().all(|id| {
+            let r = row(s, &format!("[x] {id}"));
+            r.contains("transferred") && r.contains(" ok ")
+        })
+    });
+    assert!(
+        done.contains("← 200 transferred"),
+        "the activity shows each response:\n{done}"
+    );
+    assert!(done.contains("↩ callback"), "and each callback:\n{done}");
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"event\":\"attempt\""))
+            .count(),
+        2,
+        "exactly one send each"
+    );
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
+
+#[test]
+fn a_session_the_stand_in_rejects_shows_rejected_with_the_servers_message() {
+    let t = Tmux::start("reject", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["/"]);
+    t.keys(&["-l", "0404"]);
+    t.wait_for("Sessions 1/44");
+    t.keys(&["Enter", "3", "Enter"]);
+    t.wait_for("nothing is sent until you press y");
+    t.keys(&["y"]);
+    let screen = t.wait_until("the rejected row", |s| {
+        row(s, "[ ] 66c2f6939489bfffc7910404").contains("rejected")
+    });
+    // The row starts the server's message (as far as the pane is wide); the activity has all of it.
+    assert!(
+        row(&screen, "[ ] 66c2f6939489bfffc7910404").contains("rejected     -       Session"),
+        "{screen}"
+    );
+    assert!(
+        row(&screen, "← 404 rejected").contains("Session not found or already closed"),
+        "{screen}"
+    );
+    // Ctrl-C always quits, and the terminal comes back.
+    t.keys(&["C-c"]);
+    let end = t.wait_for("console exited 1");
+    assert!(
+        !end.contains("Sessions 1/44"),
+        "the console's screen is gone:\n{end}"
+    );
+}
+
+#[test]
+fn escape_in_the_confirmation_sends_nothing() {
+    let t = Tmux::start("cancel", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["3", "Enter"]);
+    t.wait_for("nothing is sent until you press y");
+    t.keys(&["Escape"]);
+    t.wait_for("cancelled: nothing was sent");
+    t.keys(&["4", "?"]);
+    let help = t.wait_for("log file");
+    assert!(
+        help.contains("log file") && help.contains("audit log"),
+        "{help}"
+    );
+    // Esc and a key sent together read as Alt-key, as in any terminal: wait between them.
+    t.keys(&["Escape"]);
+    t.wait_until("the help to close", |s| !s.contains("log file"));
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        !audit.contains("\"event\":\"attempt\""),
+        "nothing was sent:\n{audit}"
+    );
+}
