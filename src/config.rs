@@ -470,8 +470,8 @@ impl Settings {
 
     pub fn concurrency(&self) -> Result<usize, ConfigError> {
         Ok(self
-            .parsed(&keys::CONCURRENCY, "a whole number from 1 to 256", |v| {
-                v.parse().ok().filter(|n| (1..=256).contains(n))
+            .parsed(&keys::CONCURRENCY, "a whole number from 1 to 1024", |v| {
+                v.parse().ok().filter(|n| (1..=1024).contains(n))
             })?
             .unwrap_or(DEFAULT_CONCURRENCY))
     }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -68,11 +69,12 @@ pub struct Loaded<T> {
     pub warnings: Vec<String>,
 }
 
-/// A session to move. `extra` keeps the file's other columns, in order, to show beside the id.
+/// A session to move. `extra` keeps the file's other columns, in order, to show beside the id; the
+/// column names are shared by every row of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub id: String,
-    pub extra: Vec<(String, String)>,
+    pub extra: Vec<(Arc<str>, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,20 +93,22 @@ pub struct QueueRow {
     pub waiting: Option<u64>,
 }
 
-/// One row of any format: its line in the file and its fields as text.
+/// One row of any format: its line in the file and its fields.
 struct Record {
     line: usize,
-    fields: Vec<(String, Value)>,
+    fields: Vec<(Arc<str>, Value)>,
 }
 
 impl Record {
+    fn position(&self, names: &[&str]) -> Option<usize> {
+        names
+            .iter()
+            .find_map(|name| self.fields.iter().position(|(k, _)| &**k == *name))
+    }
+
     fn get(&self, names: &[&str]) -> Option<(&str, &Value)> {
-        names.iter().find_map(|name| {
-            self.fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(k, v)| (k.as_str(), v))
-        })
+        self.position(names)
+            .map(|i| (&*self.fields[i].0, &self.fields[i].1))
     }
 }
 
@@ -132,20 +136,20 @@ pub fn parse_sessions(
     text: &str,
     format: Format,
 ) -> Result<Loaded<SessionRow>, LoadError> {
-    let records = records(file, text, format)?;
-    let rows = records
-        .iter()
-        .map(|r| {
-            let (key, id) = required_id(file, r, SESSION_ID)?;
-            let extra = r
-                .fields
-                .iter()
-                .filter(|(k, _)| k != key)
-                .map(|(k, v)| (k.clone(), display(v)))
-                .collect();
-            Ok((r.line, SessionRow { id, extra }))
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
+    let mut rows = Vec::new();
+    for_each_record(file, text, format, &mut |mut r| {
+        let (_, id) = required_id(file, &r, SESSION_ID)?;
+        if let Some(i) = r.position(SESSION_ID) {
+            r.fields.remove(i);
+        }
+        let extra = r
+            .fields
+            .into_iter()
+            .map(|(k, v)| (k, display_owned(v)))
+            .collect();
+        rows.push((r.line, SessionRow { id, extra }));
+        Ok(())
+    })?;
     Ok(merge_duplicates(
         file,
         "botSessionId",
@@ -162,51 +166,43 @@ pub fn parse_sessions(
 }
 
 pub fn parse_agents(file: &str, text: &str, format: Format) -> Result<Loaded<AgentRow>, LoadError> {
-    let records = records(file, text, format)?;
-    let rows = records
-        .iter()
-        .map(|r| {
-            let (_, id) = required_id(file, r, AGENT_ID)?;
-            Ok((
-                r.line,
-                AgentRow {
-                    name: optional(r, &["name"]).unwrap_or_default(),
-                    status: optional(r, &["status"]),
-                    queues: optional(r, &["queues"]),
-                    skills: optional(r, &["skills"]),
-                    id,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
+    let mut rows = Vec::new();
+    for_each_record(file, text, format, &mut |r| {
+        let (_, id) = required_id(file, &r, AGENT_ID)?;
+        let row = AgentRow {
+            name: optional(&r, &["name"]).unwrap_or_default(),
+            status: optional(&r, &["status"]),
+            queues: optional(&r, &["queues"]),
+            skills: optional(&r, &["skills"]),
+            id,
+        };
+        rows.push((r.line, row));
+        Ok(())
+    })?;
     Ok(merge_duplicates(file, "id", rows, |row| &row.id, |_, _| {}))
 }
 
 pub fn parse_queues(file: &str, text: &str, format: Format) -> Result<Loaded<QueueRow>, LoadError> {
-    let records = records(file, text, format)?;
-    let rows = records
-        .iter()
-        .map(|r| {
-            let (_, id) = required_id(file, r, QUEUE_ID)?;
-            let waiting = match optional(r, &["waiting"]) {
-                None => None,
-                Some(w) => Some(w.parse::<u64>().map_err(|_| LoadError {
-                    file: file.into(),
-                    line: Some(r.line),
-                    field: Some("waiting".into()),
-                    message: format!("{w:?} is not a whole number"),
-                })?),
-            };
-            Ok((
-                r.line,
-                QueueRow {
-                    name: optional(r, &["name"]).unwrap_or_default(),
-                    waiting,
-                    id,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
+    let mut rows = Vec::new();
+    for_each_record(file, text, format, &mut |r| {
+        let (_, id) = required_id(file, &r, QUEUE_ID)?;
+        let waiting = match optional(&r, &["waiting"]) {
+            None => None,
+            Some(w) => Some(w.parse::<u64>().map_err(|_| LoadError {
+                file: file.into(),
+                line: Some(r.line),
+                field: Some("waiting".into()),
+                message: format!("{w:?} is not a whole number"),
+            })?),
+        };
+        let row = QueueRow {
+            name: optional(&r, &["name"]).unwrap_or_default(),
+            waiting,
+            id,
+        };
+        rows.push((r.line, row));
+        Ok(())
+    })?;
     Ok(merge_duplicates(file, "id", rows, |row| &row.id, |_, _| {}))
 }
 
@@ -247,7 +243,13 @@ fn format_for(path: &Path, text: &str) -> Format {
     Format::from_extension(path).unwrap_or_else(|| Format::sniff(text))
 }
 
-fn records(file: &str, text: &str, format: Format) -> Result<Vec<Record>, LoadError> {
+/// Hands each row of the file to `visit` as it is read, so a large file is never held twice.
+fn for_each_record(
+    file: &str,
+    text: &str,
+    format: Format,
+    visit: &mut dyn FnMut(Record) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let err = |line: Option<usize>, message: String| LoadError {
         file: file.into(),
@@ -255,49 +257,78 @@ fn records(file: &str, text: &str, format: Format) -> Result<Vec<Record>, LoadEr
         field: None,
         message,
     };
+    // JSON rows name their own fields; one shared copy of each name serves them all.
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut object = |line: usize, value: Value| -> Result<Record, LoadError> {
+        match value {
+            Value::Object(map) => Ok(Record {
+                line,
+                fields: map
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            names
+                                .entry(k)
+                                .or_insert_with_key(|k| Arc::from(k.as_str()))
+                                .clone(),
+                            v,
+                        )
+                    })
+                    .collect(),
+            }),
+            other => Err(err(
+                Some(line),
+                format!("expected an object, found {}", kind_of(&other)),
+            )),
+        }
+    };
     match format {
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .trim(csv::Trim::All)
                 .from_reader(text.as_bytes());
-            let headers = reader
+            let headers: Vec<Arc<str>> = reader
                 .headers()
                 .map_err(|e| err(e.position().map(|p| p.line() as usize), e.to_string()))?
-                .clone();
-            let mut out = Vec::new();
-            for result in reader.records() {
-                let record = result.map_err(|e| {
-                    let message = match e.kind() {
-                        csv::ErrorKind::UnequalLengths {
-                            expected_len, len, ..
-                        } => {
-                            format!("{len} fields where the header has {expected_len}")
-                        }
-                        _ => e.to_string(),
-                    };
-                    err(e.position().map(|p| p.line() as usize), message)
-                })?;
+                .iter()
+                .map(Arc::from)
+                .collect();
+            let mut record = csv::StringRecord::new();
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(false) => return Ok(()),
+                    Ok(true) => {}
+                    Err(e) => {
+                        let message = match e.kind() {
+                            csv::ErrorKind::UnequalLengths {
+                                expected_len, len, ..
+                            } => {
+                                format!("{len} fields where the header has {expected_len}")
+                            }
+                            _ => e.to_string(),
+                        };
+                        return Err(err(e.position().map(|p| p.line() as usize), message));
+                    }
+                }
                 let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
                 let fields = headers
                     .iter()
-                    .zip(record.iter())
-                    .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                    .cloned()
+                    .zip(record.iter().map(|v| Value::String(v.to_string())))
                     .collect();
-                out.push(Record { line, fields });
+                visit(Record { line, fields })?;
             }
-            Ok(out)
         }
         Format::JsonLines => {
-            let mut out = Vec::new();
             for (i, line_text) in text.lines().enumerate() {
                 if line_text.trim().is_empty() {
                     continue;
                 }
                 let value: Value = serde_json::from_str(line_text)
                     .map_err(|e| err(Some(i + 1), format!("not valid JSON: {e}")))?;
-                out.push(object_record(file, i + 1, value)?);
+                visit(object(i + 1, value)?)?;
             }
-            Ok(out)
+            Ok(())
         }
         Format::Json => {
             let value: Value = serde_json::from_str(text)
@@ -306,27 +337,11 @@ fn records(file: &str, text: &str, format: Format) -> Result<Vec<Record>, LoadEr
                 return Err(err(Some(1), "expected a JSON array of objects".into()));
             };
             let lines = element_lines(text);
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| object_record(file, lines.get(i).copied().unwrap_or(1), item))
-                .collect()
+            for (i, item) in items.into_iter().enumerate() {
+                visit(object(lines.get(i).copied().unwrap_or(1), item)?)?;
+            }
+            Ok(())
         }
-    }
-}
-
-fn object_record(file: &str, line: usize, value: Value) -> Result<Record, LoadError> {
-    match value {
-        Value::Object(map) => Ok(Record {
-            line,
-            fields: map.into_iter().collect(),
-        }),
-        other => Err(LoadError {
-            file: file.into(),
-            line: Some(line),
-            field: None,
-            message: format!("expected an object, found {}", kind_of(&other)),
-        }),
     }
 }
 
@@ -376,6 +391,14 @@ fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// `display`, moving a string out rather than copying it.
+fn display_owned(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => display(&other),
     }
 }
 
@@ -475,7 +498,7 @@ mod tests {
         );
         assert_eq!(
             loaded.rows[0].extra,
-            vec![("customer".to_string(), "Ann".to_string())]
+            vec![(Arc::from("customer"), "Ann".to_string())]
         );
     }
 
@@ -527,7 +550,7 @@ mod tests {
         assert_eq!(ids(&loaded), ["a", "b"]);
         assert_eq!(
             loaded.rows[1].extra,
-            vec![("n".to_string(), "1, 2".to_string())]
+            vec![(Arc::from("n"), "1, 2".to_string())]
         );
         let e =
             parse_sessions("s.jsonl", "{\"id\":\"a\"}\n\n[1]\n", Format::JsonLines).unwrap_err();

@@ -196,7 +196,7 @@ fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
-fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedSender<Msg>) {
+pub fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedSender<Msg>) {
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use nucleo::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo::{Matcher, Utf32Str};
 
 /// What a pane needs of its rows.
@@ -102,7 +102,7 @@ impl<T: Row> Table<T> {
         let i = self.rows.len();
         self.index.insert(row.id().to_string(), i);
         let haystack = row.haystack();
-        let shown = self.query.is_empty() || matches(&pattern(&self.query), &haystack, matcher);
+        let shown = self.query.is_empty() || matches(&self.query, &haystack, matcher);
         self.haystacks.push(haystack);
         self.rows.push(row);
         if shown {
@@ -148,11 +148,13 @@ impl<T: Row> Table<T> {
     /// Shows only the rows that match `query`, fuzzily; an empty query shows all.
     pub fn set_filter(&mut self, query: &str, matcher: &mut Matcher) {
         let previous = self.selected();
-        // Typing more of a fuzzy query can only narrow it: search what is shown, not every row.
+        // Typing more of a query narrows it (another word is another condition), so only what is
+        // shown needs searching — unless a negation (`!`), an escape, or a finished suffix atom
+        // (`$`) is involved, any of which can widen it.
         let narrowing = !self.query.is_empty()
             && query.starts_with(&self.query)
-            && !self.query.contains(['!', '\\'])
-            && !query[self.query.len()..].contains([' ', '!', '^', '$', '\'', '\\']);
+            && !query.contains(['!', '\\'])
+            && !self.query.contains('$');
         let candidates: Vec<usize> = if narrowing {
             std::mem::take(&mut self.visible)
         } else if self.newest_first {
@@ -164,10 +166,11 @@ impl<T: Row> Table<T> {
         self.visible = if query.trim().is_empty() {
             candidates
         } else {
-            let pattern = pattern(query);
+            let filter = Filter::new(query, matcher);
+            let mut buf = Vec::new();
             candidates
                 .into_iter()
-                .filter(|&i| matches(&pattern, &self.haystacks[i], matcher))
+                .filter(|&i| filter.matches(&self.haystacks[i], matcher, &mut buf))
                 .collect()
         };
         self.cursor = previous
@@ -215,11 +218,52 @@ fn pattern(query: &str) -> Pattern {
     Pattern::parse(query, CaseMatching::Smart, Normalization::Smart)
 }
 
-fn matches(pattern: &Pattern, haystack: &str, matcher: &mut Matcher) -> bool {
-    let mut buf = Vec::new();
-    pattern
-        .score(Utf32Str::new(haystack, &mut buf), matcher)
-        .is_some()
+/// A query ready to test rows with. A filter needs a yes or no, not a score: each plain fuzzy
+/// atom is tested with nucleo's greedy matcher, which finds a match whenever its optimal matcher
+/// does, in linear time; every other kind of atom goes through nucleo's own `score`.
+pub struct Filter {
+    pattern: Pattern,
+    /// Each atom's case and normalisation settings, as nucleo derives them from the query.
+    settings: Vec<(bool, bool)>,
+}
+
+impl Filter {
+    pub fn new(query: &str, matcher: &mut Matcher) -> Filter {
+        let pattern = pattern(query);
+        let settings = pattern
+            .atoms
+            .iter()
+            .map(|atom| {
+                // `score` sets the matcher up for the atom (smart case, normalisation) as it runs.
+                let _ = atom.score(Utf32Str::Ascii(b""), matcher);
+                (matcher.config.ignore_case, matcher.config.normalize)
+            })
+            .collect();
+        Filter { pattern, settings }
+    }
+
+    pub fn matches(&self, haystack: &str, matcher: &mut Matcher, buf: &mut Vec<char>) -> bool {
+        let haystack = Utf32Str::new(haystack, buf);
+        self.pattern
+            .atoms
+            .iter()
+            .zip(&self.settings)
+            .all(|(atom, &(ignore_case, normalize))| {
+                if atom.kind == AtomKind::Fuzzy && !atom.negative {
+                    matcher.config.ignore_case = ignore_case;
+                    matcher.config.normalize = normalize;
+                    matcher
+                        .fuzzy_match_greedy(haystack, atom.needle_text())
+                        .is_some()
+                } else {
+                    atom.score(haystack, matcher).is_some()
+                }
+            })
+    }
+}
+
+fn matches(pattern: &str, haystack: &str, matcher: &mut Matcher) -> bool {
+    Filter::new(pattern, matcher).matches(haystack, matcher, &mut Vec::new())
 }
 
 #[cfg(test)]
@@ -254,14 +298,51 @@ mod tests {
         let (mut t, mut m) = table();
         t.set_filter("bil", &mut m);
         assert_eq!(t.visible(), &[0, 2]);
-        t.set_filter("bilch", &mut m);
-        assert_eq!(t.visible(), &[2]);
+        t.set_filter("bil chen", &mut m);
+        assert_eq!(t.visible(), &[2], "a second word narrows further");
         t.set_filter("bil", &mut m);
         assert_eq!(t.visible(), &[0, 2], "widening searches every row again");
         t.set_filter("", &mut m);
         assert_eq!(t.visible(), &[0, 1, 2]);
         t.set_filter("chen", &mut m);
         assert_eq!(t.match_positions(2, &mut m), vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn the_greedy_yes_or_no_agrees_with_nucleos_scoring() {
+        let mut m = Matcher::new(nucleo::Config::DEFAULT);
+        let haystacks = [
+            "6538f8a3c9cf425ee5cf0001 Ava Patel web billing dispute 0m00s",
+            "66c2f6939489bfffc7910404 Farah Khan whatsapp Refund status",
+            "a-8cd2673-0cb7-462d-9453-0ee60e520001 Alice Moreau AVAILABLE Billing; Payments",
+            "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001 Caf\u{e9} Zo\u{eb}",
+        ];
+        let queries = [
+            "bil",
+            "Bil",
+            "bilpay",
+            "0404",
+            "ava dispute",
+            "!web",
+            "^66c2",
+            "status$",
+            "'refund",
+            "Refund",
+            "cafe",
+            "zoe",
+            "xyz",
+            "a-8 more",
+            "pat 0001",
+            "\\!web",
+        ];
+        for q in queries {
+            let p = pattern(q);
+            for h in haystacks {
+                let mut buf = Vec::new();
+                let expected = p.score(Utf32Str::new(h, &mut buf), &mut m).is_some();
+                assert_eq!(matches(q, h, &mut m), expected, "query {q:?} on {h:?}");
+            }
+        }
     }
 
     #[test]

@@ -493,9 +493,12 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     }
 }
 
+/// A footer hint: the keys, and what they do.
+pub type Hint = (String, &'static str);
+
 /// The hints of what works here, read from the key map: the focused pane's keys, and the keys that
 /// work everywhere (kept at the right, so they show at any width).
-pub fn footer_hints(app: &App) -> (Vec<(String, &'static str)>, Vec<(String, &'static str)>) {
+pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
     let fixed =
         |pairs: &[(&str, &'static str)]| pairs.iter().map(|(k, l)| (k.to_string(), *l)).collect();
     let hints = match &app.mode {
@@ -556,7 +559,7 @@ pub fn footer_hints(app: &App) -> (Vec<(String, &'static str)>, Vec<(String, &'s
     (hints, Vec::new())
 }
 
-fn hint_spans(hints: Vec<(String, &'static str)>, theme: Theme) -> Vec<Span<'static>> {
+fn hint_spans(hints: Vec<Hint>, theme: Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for (i, (keys, label)) in hints.into_iter().enumerate() {
         if i > 0 {
