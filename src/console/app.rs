@@ -529,6 +529,12 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
     let Some(i) = app.sessions.find(&report.session) else {
         return;
     };
+    if app.in_flight == 0 {
+        app.note(
+            Level::Info,
+            "every request has settled; Enter on an Activity entry shows its bodies",
+        );
+    }
     if let Some(s) = app.sessions.by_id_mut(&report.session) {
         s.state.in_flight = false;
         s.state.retrying = false;
@@ -992,7 +998,7 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         s.state = SendState {
             in_flight: true,
             target: Some(target.clone()),
-            callback: s.state.callback.filter(|_| false),
+            callback: None,
             ..SendState::default()
         };
         moves.push((session, target));
