@@ -11,7 +11,7 @@ use serde_json::json;
 use switchboard::console::app::{App, Context, Effect, Level, LoadedRows, Mode, Msg, Pane, update};
 use switchboard::console::keys::KeyMap;
 use switchboard::console::view::{self, Theme, confirm_lines, footer_hints, help_lines};
-use switchboard::dispatch::{AttemptSummary, Report};
+use switchboard::dispatch::{AttemptSummary, Progress, Report};
 use switchboard::input::{self, SessionRow};
 use switchboard::listener::{CallbackEvent, CallbackState, MatchedBy};
 use switchboard::outcome::Outcome;
@@ -120,10 +120,10 @@ fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) 
     };
     update(
         app,
-        Msg::Settled {
+        Msg::Progress {
             at: AT.into(),
             now,
-            report,
+            progress: Progress::Settled(report),
         },
     );
 }
@@ -566,11 +566,14 @@ fn busy_app() -> App {
     for (i, id) in ids.iter().enumerate().take(3) {
         update(
             &mut app,
-            Msg::Attempting {
+            Msg::Progress {
                 at: AT.into(),
-                session: id.clone(),
-                target: Target::queue(QUEUE),
-                attempt: 1,
+                now,
+                progress: Progress::Attempting {
+                    session: id.clone(),
+                    target: Target::queue(QUEUE),
+                    attempt: 1,
+                },
             },
         );
         let outcome = if i == 2 {
@@ -580,23 +583,26 @@ fn busy_app() -> App {
         };
         update(
             &mut app,
-            Msg::Attempted {
+            Msg::Progress {
                 at: AT.into(),
-                session: id.clone(),
-                target: Target::queue(QUEUE),
-                attempt: 1,
-                summary: AttemptSummary {
-                    outcome,
-                    http_status: Some(if i == 2 { 404 } else { 200 }),
-                    message: if i == 2 {
-                        "Session not found or already closed".into()
-                    } else {
-                        String::new()
+                now,
+                progress: Progress::Attempted {
+                    session: id.clone(),
+                    target: Target::queue(QUEUE),
+                    attempt: 1,
+                    summary: AttemptSummary {
+                        outcome,
+                        http_status: Some(if i == 2 { 404 } else { 200 }),
+                        message: if i == 2 {
+                            "Session not found or already closed".into()
+                        } else {
+                            String::new()
+                        },
+                        response: None,
+                        latency_ms: 12,
                     },
-                    response: None,
-                    latency_ms: 12,
+                    retry_in: None,
                 },
-                retry_in: None,
             },
         );
         settle(&mut app, id, Some(outcome), now);

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::dispatch::{AttemptSummary, Report};
+use crate::dispatch::{Progress, Report};
 use crate::ids::IdKind;
 use crate::input::{AgentRow, Loaded, QueueRow, SessionRow};
 use crate::listener::{CallbackEvent, CallbackState};
@@ -235,24 +235,11 @@ pub enum Msg {
         source: String,
         result: Result<LoadedRows, String>,
     },
-    Attempting {
-        at: String,
-        session: String,
-        target: Target,
-        attempt: u32,
-    },
-    Attempted {
-        at: String,
-        session: String,
-        target: Target,
-        attempt: u32,
-        summary: AttemptSummary,
-        retry_in: Option<Duration>,
-    },
-    Settled {
+    /// What a move reports as it goes, stamped when it arrived.
+    Progress {
         at: String,
         now: Instant,
-        report: Report,
+        progress: Progress,
     },
     Callback {
         at: String,
@@ -446,48 +433,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             on_loaded(app, &source, result);
             vec![]
         }
-        Msg::Attempting {
-            at,
-            session,
-            target,
-            attempt,
-        } => {
-            let preview = Preview::new(&app.ctx.endpoint, &app.ctx.callbacks, &session, &target);
-            if let Some(s) = app.sessions.by_id_mut(&session) {
-                s.state.attempt = attempt;
-                s.state.retrying = false;
-            }
-            app.seq += 1;
-            let entry = ActivityEntry::request(app.seq, at, &session, &target, attempt, &preview);
-            let _ = app.activity.push(entry, &mut app.matcher.borrow_mut());
-            vec![]
-        }
-        Msg::Attempted {
-            at,
-            session,
-            target,
-            attempt,
-            summary,
-            retry_in,
-        } => {
-            if let Some(s) = app.sessions.by_id_mut(&session) {
-                s.state.retrying = retry_in.is_some();
-            }
-            let kind = ActivityKind::Response {
-                target,
-                attempt,
-                outcome: summary.outcome,
-                http_status: summary.http_status,
-                message: summary.message,
-                latency_ms: summary.latency_ms,
-                response: summary.response,
-                retry_in_ms: retry_in.map(|d| d.as_millis() as u64),
-            };
-            app.log(at, Some(session), kind);
-            vec![]
-        }
-        Msg::Settled { at, now, report } => {
-            on_settled(app, at, now, report);
+        Msg::Progress { at, now, progress } => {
+            on_progress(app, at, now, progress);
             vec![]
         }
         Msg::Callback { at, event } => {
@@ -511,6 +458,48 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+    }
+}
+
+fn on_progress(app: &mut App, at: String, now: Instant, progress: Progress) {
+    match progress {
+        Progress::Attempting {
+            session,
+            target,
+            attempt,
+        } => {
+            let preview = Preview::new(&app.ctx.endpoint, &app.ctx.callbacks, &session, &target);
+            if let Some(s) = app.sessions.by_id_mut(&session) {
+                s.state.attempt = attempt;
+                s.state.retrying = false;
+            }
+            app.seq += 1;
+            let entry = ActivityEntry::request(app.seq, at, &session, &target, attempt, &preview);
+            let _ = app.activity.push(entry, &mut app.matcher.borrow_mut());
+        }
+        Progress::Attempted {
+            session,
+            target,
+            attempt,
+            summary,
+            retry_in,
+        } => {
+            if let Some(s) = app.sessions.by_id_mut(&session) {
+                s.state.retrying = retry_in.is_some();
+            }
+            let kind = ActivityKind::Response {
+                target,
+                attempt,
+                outcome: summary.outcome,
+                http_status: summary.http_status,
+                message: summary.message,
+                latency_ms: summary.latency_ms,
+                response: summary.response,
+                retry_in_ms: retry_in.map(|d| d.as_millis() as u64),
+            };
+            app.log(at, Some(session), kind);
+        }
+        Progress::Settled(report) => on_settled(app, at, now, report),
     }
 }
 

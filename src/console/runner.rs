@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::config::Settings;
-use crate::dispatch::{Dispatcher, Progress, RetryPolicy};
+use crate::dispatch::{Dispatcher, RetryPolicy};
 use crate::outcome::Outcome;
 use crate::request::Target;
 use crate::{engine, input, listener};
@@ -245,37 +245,10 @@ pub fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedS
                     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
                     let forward = tokio::spawn(async move {
                         while let Some(p) = progress_rx.recv().await {
-                            let at = timestamp();
-                            let msg = match p {
-                                Progress::Attempting {
-                                    session,
-                                    target,
-                                    attempt,
-                                } => Msg::Attempting {
-                                    at,
-                                    session,
-                                    target,
-                                    attempt,
-                                },
-                                Progress::Attempted {
-                                    session,
-                                    target,
-                                    attempt,
-                                    summary,
-                                    retry_in,
-                                } => Msg::Attempted {
-                                    at,
-                                    session,
-                                    target,
-                                    attempt,
-                                    summary,
-                                    retry_in,
-                                },
-                                Progress::Settled(report) => Msg::Settled {
-                                    at,
-                                    now: Instant::now(),
-                                    report,
-                                },
+                            let msg = Msg::Progress {
+                                at: timestamp(),
+                                now: Instant::now(),
+                                progress: p,
                             };
                             if tx.send(msg).is_err() {
                                 break;

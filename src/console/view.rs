@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::listener::CallbackState;
 use crate::request::TargetKind;
 
+use super::activity::ActivityKind;
 use super::app::{App, FormPurpose, Level, Mode, Pane};
 use super::keys::Action;
 use super::table::{Row, Table};
@@ -252,53 +253,98 @@ fn row_style(app: &App, pane: Pane, selected: bool) -> Style {
     }
 }
 
+/// What drawing one row needs: its style (highlighted or not) and where the filter matched.
+struct RowLook<'a> {
+    base: Style,
+    positions: &'a [u32],
+}
+
+/// A pane: its bordered title, then the rows that fit, scrolled to the cursor, each drawn by `line`
+/// after the cursor mark. An empty pane shows `empty` instead.
+#[allow(clippy::too_many_arguments)]
+fn draw_pane<T: Row>(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    theme: Theme,
+    pane: Pane,
+    table: &Table<T>,
+    title_extra: String,
+    empty: Option<String>,
+    line: impl Fn(&T, &RowLook) -> Vec<Span<'static>>,
+) {
+    let block = pane_block(app, pane, table, title_extra, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if table.is_empty() {
+        if let Some(text) = empty {
+            frame.render_widget(
+                Paragraph::new(text)
+                    .style(theme.dim())
+                    .wrap(Wrap { trim: true }),
+                inner,
+            );
+        }
+        return;
+    }
+    let mut matcher = app.matcher.borrow_mut();
+    let lines: Vec<Line> = window(table, inner.height as usize)
+        .map(|pos| {
+            let i = table.visible()[pos];
+            let selected = pos == table.cursor;
+            let base = row_style(app, pane, selected);
+            let positions = table.match_positions(i, &mut matcher);
+            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
+            spans.extend(line(
+                &table.rows()[i],
+                &RowLook {
+                    base,
+                    positions: &positions,
+                },
+            ));
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
 fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
-    let t = &app.sessions;
     let marked = if app.marked() > 0 {
         format!(" ({} marked)", app.marked())
     } else {
         String::new()
     };
-    let block = pane_block(app, Pane::Sessions, t, marked, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if t.is_empty() {
-        let hint = format!(
-            "No sessions yet: {} loads a file, {} adds one.",
-            app.keys.keys_of(Action::Load),
-            app.keys.keys_of(Action::Add)
-        );
-        frame.render_widget(
-            Paragraph::new(hint)
-                .style(theme.dim())
-                .wrap(Wrap { trim: true }),
-            inner,
-        );
-        return;
-    }
-    let mut matcher = app.matcher.borrow_mut();
-    let lines: Vec<Line> = window(t, inner.height as usize)
-        .map(|pos| {
-            let i = t.visible()[pos];
-            let s = &t.rows()[i];
-            let selected = pos == t.cursor;
-            let base = row_style(app, Pane::Sessions, selected);
-            let positions = t.match_positions(i, &mut matcher);
-            let word = s.state.word();
-            let word = if s.state.retrying { "retrying" } else { word };
+    let empty = format!(
+        "No sessions yet: {} loads a file, {} adds one.",
+        app.keys.keys_of(Action::Load),
+        app.keys.keys_of(Action::Add)
+    );
+    draw_pane(
+        frame,
+        app,
+        area,
+        theme,
+        Pane::Sessions,
+        &app.sessions,
+        marked,
+        Some(empty),
+        |s, look| {
+            let base = look.base;
+            let word = if s.state.retrying {
+                "retrying"
+            } else {
+                s.state.word()
+            };
+            let mark = if s.marked { "[x] " } else { "[ ] " };
             let mut spans = vec![Span::styled(
-                format!(
-                    "{}{} ",
-                    if selected { ">" } else { " " },
-                    if s.marked { "[x]" } else { "[ ]" }
-                ),
-                base.add_modifier(if s.marked {
-                    Modifier::BOLD
+                mark,
+                if s.marked {
+                    base.add_modifier(Modifier::BOLD)
                 } else {
-                    Modifier::empty()
-                }),
+                    base
+                },
             )];
-            spans.extend(highlighted(&s.row.id, 0, &positions, base, theme));
+            spans.extend(highlighted(&s.row.id, 0, look.positions, base, theme));
             spans.push(Span::styled(" ", base));
             spans.push(Span::styled(
                 format!("{word:<12}"),
@@ -323,15 +369,14 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 spans.extend(highlighted(
                     &extras.join(" "),
                     s.row.id.len() + 1,
-                    &positions,
+                    look.positions,
                     base,
                     theme,
                 ));
             }
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+            spans
+        },
+    );
 }
 
 /// The first group of a Kore id (`a-8cd2673`), which is how people tell them apart.
@@ -346,18 +391,17 @@ fn short_id(id: &str) -> &str {
 }
 
 fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
-    let t = &app.agents;
-    let block = pane_block(app, Pane::Agents, t, String::new(), theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut matcher = app.matcher.borrow_mut();
-    let lines: Vec<Line> = window(t, inner.height as usize)
-        .map(|pos| {
-            let i = t.visible()[pos];
-            let a = &t.rows()[i];
-            let selected = pos == t.cursor;
-            let base = row_style(app, Pane::Agents, selected);
-            let positions = t.match_positions(i, &mut matcher);
+    draw_pane(
+        frame,
+        app,
+        area,
+        theme,
+        Pane::Agents,
+        &app.agents,
+        String::new(),
+        None,
+        |a, look| {
+            let base = look.base;
             let status = a.status.as_deref().unwrap_or("");
             let status_style = match status {
                 "AVAILABLE" => theme.fg(Color::Green),
@@ -366,8 +410,7 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 "OFFLINE" => theme.fg(Color::Red),
                 _ => Style::new(),
             };
-            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
-            spans.extend(highlighted(short_id(&a.id), 0, &positions, base, theme));
+            let mut spans = highlighted(short_id(&a.id), 0, look.positions, base, theme);
             spans.push(Span::styled(" ", base));
             spans.push(Span::styled(
                 format!("{status:<9}"),
@@ -377,39 +420,36 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             spans.extend(highlighted(
                 &a.name,
                 a.id.len() + 1,
-                &positions,
+                look.positions,
                 base,
                 theme,
             ));
             if let Some(q) = &a.queues {
                 spans.push(Span::styled(format!("  {q}"), base.patch(theme.dim())));
             }
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+            spans
+        },
+    );
 }
 
 fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
-    let t = &app.queues;
-    let block = pane_block(app, Pane::Queues, t, String::new(), theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let mut matcher = app.matcher.borrow_mut();
-    let lines: Vec<Line> = window(t, inner.height as usize)
-        .map(|pos| {
-            let i = t.visible()[pos];
-            let q = &t.rows()[i];
-            let selected = pos == t.cursor;
-            let base = row_style(app, Pane::Queues, selected);
-            let positions = t.match_positions(i, &mut matcher);
-            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
-            spans.extend(highlighted(short_id(&q.id), 0, &positions, base, theme));
+    draw_pane(
+        frame,
+        app,
+        area,
+        theme,
+        Pane::Queues,
+        &app.queues,
+        String::new(),
+        None,
+        |q, look| {
+            let base = look.base;
+            let mut spans = highlighted(short_id(&q.id), 0, look.positions, base, theme);
             spans.push(Span::styled(" ", base));
             spans.extend(highlighted(
                 &q.name,
                 q.id.len() + 1,
-                &positions,
+                look.positions,
                 base,
                 theme,
             ));
@@ -419,55 +459,45 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     base.patch(theme.dim()),
                 ));
             }
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+            spans
+        },
+    );
 }
 
 fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
-    let t = &app.activity;
-    let block = pane_block(app, Pane::Activity, t, " · newest first".into(), theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if t.is_empty() {
-        let text = "Each request, its response and its callbacks will show here.";
-        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
-        return;
-    }
-    let mut matcher = app.matcher.borrow_mut();
-    let lines: Vec<Line> = window(t, inner.height as usize)
-        .map(|pos| {
-            let i = t.visible()[pos];
-            let e = &t.rows()[i];
-            let selected = pos == t.cursor;
-            let base = row_style(app, Pane::Activity, selected);
-            let positions = t.match_positions(i, &mut matcher);
-            let summary = e.summary();
+    let empty = "Each request, its response and its callbacks will show here.".to_string();
+    draw_pane(
+        frame,
+        app,
+        area,
+        theme,
+        Pane::Activity,
+        &app.activity,
+        " · newest first".into(),
+        Some(empty),
+        |e, look| {
+            let base = look.base;
             let style = match &e.kind {
-                super::activity::ActivityKind::Response { outcome, .. } => {
+                ActivityKind::Response { outcome, .. } => {
                     base.patch(theme.outcome(outcome.as_str()))
                 }
-                super::activity::ActivityKind::Callback { event } if !event.accepted => {
+                ActivityKind::Callback { event } if !event.accepted => {
                     base.patch(theme.outcome("failed"))
                 }
-                super::activity::ActivityKind::Callback { event } => base.patch(
+                ActivityKind::Callback { event } => base.patch(
                     theme.callback(CallbackState::from_status(event.status.as_deref()).as_str()),
                 ),
-                super::activity::ActivityKind::NotSent { .. } => {
-                    base.patch(theme.outcome("not sent"))
-                }
+                ActivityKind::NotSent { .. } => base.patch(theme.outcome("not sent")),
                 _ => base,
             };
             let mut spans = vec![Span::styled(
-                format!("{}{} ", if selected { ">" } else { " " }, e.clock()),
+                format!("{} ", e.clock()),
                 base.patch(theme.dim()),
             )];
-            spans.extend(highlighted(&summary, 0, &positions, style, theme));
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+            spans.extend(highlighted(&e.summary(), 0, look.positions, style, theme));
+            spans
+        },
+    );
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
