@@ -1,17 +1,19 @@
 //! Sends one assign-conversation request and says what came of it. One call here is one attempt;
 //! retries and pacing belong to the dispatcher, which decides from what this returns.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::Value;
 
+use crate::api::{Api, error_chain};
 use crate::outcome::{Outcome, classify};
 use crate::request::{CallbackRoute, Endpoint, Preview, Target, body};
-use crate::token::TokenMaker;
 
 /// The largest response body kept; a larger one is cut (the platform's answers are a few hundred bytes).
-const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// What one attempt came to.
 #[derive(Debug, Clone)]
@@ -42,47 +44,27 @@ impl AttemptResult {
 }
 
 pub struct AssignClient {
-    http: reqwest::Client,
-    endpoint: Endpoint,
+    api: Arc<Api>,
     url: String,
-    tokens: TokenMaker,
     callbacks: CallbackRoute,
-    timeout: Duration,
 }
 
 impl AssignClient {
-    pub fn new(
-        endpoint: Endpoint,
-        tokens: TokenMaker,
-        callbacks: CallbackRoute,
-        timeout: Duration,
-        concurrency: usize,
-    ) -> Result<AssignClient, String> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirected POST would carry the token to wherever it points: never follow one.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(concurrency)
-            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
-        if is_loopback_url(&endpoint.host) {
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(AssignClient {
-            url: endpoint.assign_url(),
-            http,
-            endpoint,
-            tokens,
+    pub fn new(api: Arc<Api>, callbacks: CallbackRoute) -> AssignClient {
+        AssignClient {
+            url: api.endpoint().assign_url(),
+            api,
             callbacks,
-            timeout,
-        })
+        }
+    }
+
+    /// The API this client calls, to share with the run's other calls.
+    pub fn api(&self) -> &Arc<Api> {
+        &self.api
     }
 
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.api.endpoint()
     }
 
     pub fn callbacks(&self) -> &CallbackRoute {
@@ -90,33 +72,22 @@ impl AssignClient {
     }
 
     pub fn preview(&self, session: &str, target: &Target) -> Preview {
-        Preview::new(&self.endpoint, &self.callbacks, session, target)
+        Preview::new(self.endpoint(), &self.callbacks, session, target)
     }
 
     pub async fn attempt(&self, session: &str, target: &Target) -> AttemptResult {
-        let token = match self.tokens.next() {
-            Ok(t) => t,
-            Err(e) => return AttemptResult::not_delivered(Outcome::Failed, e.to_string()),
+        let request = match self.api.request(Method::POST, &self.url) {
+            Ok(r) => r,
+            Err(e) => return AttemptResult::not_delivered(Outcome::Failed, e),
         };
-        let Ok(mut auth) = HeaderValue::from_str(token.expose()) else {
-            return AttemptResult::not_delivered(
-                Outcome::Failed,
-                "the token holds characters an HTTP header cannot carry".into(),
-            );
-        };
-        auth.set_sensitive(true);
         let payload = body(
-            &self.endpoint.org_id,
+            &self.endpoint().org_id,
             session,
             target,
             &self.callbacks.url_for(session),
         );
         let started = Instant::now();
-        let sent = self
-            .http
-            .post(&self.url)
-            .header("auth", auth)
-            .header("accountid", &self.endpoint.account_id)
+        let sent = request
             .header(CONTENT_TYPE, "application/json")
             .body(payload)
             .send()
@@ -179,7 +150,7 @@ impl AssignClient {
                 true,
                 format!(
                     "no answer within {} s; the platform may have acted (watch for the callback)",
-                    self.timeout.as_secs()
+                    self.api.timeout().as_secs()
                 ),
             )
         } else {
@@ -201,7 +172,7 @@ impl AssignClient {
     }
 }
 
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+pub async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut out = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         let room = MAX_RESPONSE_BYTES.saturating_sub(out.len());
@@ -216,30 +187,4 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest
 fn response_value(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// An error with its causes, which is where reqwest keeps "connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-fn is_loopback_url(url: &str) -> bool {
-    match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    }
 }

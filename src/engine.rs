@@ -2,6 +2,9 @@
 //! dispatcher that joins them. `assign` and the console start the same way through here.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::api::Api;
 
 use crate::audit::AuditLog;
 use crate::client::AssignClient;
@@ -35,13 +38,17 @@ pub fn callback_route(
 /// The client for the configured endpoint and credential; it checks everything a request needs, so
 /// a configuration error stops the run before anything is sent.
 pub fn client(settings: &Settings, route: CallbackRoute) -> Result<AssignClient, ConfigError> {
+    Ok(AssignClient::new(Arc::new(api(settings)?), route))
+}
+
+/// The platform API for the configured endpoint and credential.
+pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
     let endpoint = Endpoint::from_settings(settings)?;
     let tokens = TokenMaker::new(settings.credential()?, settings.enforce_jti()?)
         .map_err(|e| ConfigError(e.to_string()))?;
-    AssignClient::new(
+    Api::new(
         endpoint,
         tokens,
-        route,
         settings.timeout()?,
         settings.concurrency()?,
     )

@@ -8,6 +8,7 @@ pub mod pacer;
 pub mod secret;
 pub mod token;
 
+pub mod api;
 pub mod audit;
 pub mod client;
 pub mod console;

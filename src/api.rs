@@ -1,0 +1,104 @@
+//! The platform's public API as every call of a run sees it: one HTTP client, the endpoint's ids and
+//! the credential. Each request gets the `auth` token (fresh with `enforce_jti`) and the `accountid`
+//! header here, so no call can forget either, and the token is marked sensitive so it stays out of
+//! any debug output.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, RequestBuilder};
+
+use crate::request::Endpoint;
+use crate::token::TokenMaker;
+
+pub struct Api {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    tokens: TokenMaker,
+    timeout: Duration,
+}
+
+impl Api {
+    pub fn new(
+        endpoint: Endpoint,
+        tokens: TokenMaker,
+        timeout: Duration,
+        concurrency: usize,
+    ) -> Result<Api, String> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A redirected request would carry the token to wherever it points: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(concurrency)
+            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+        if is_loopback_url(&endpoint.host) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Api {
+            http,
+            endpoint,
+            tokens,
+            timeout,
+        })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// `{host}/agentassist/api/v1/public/{streamId}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}/agentassist/api/v1/public/{}{path}",
+            self.endpoint.host.trim_end_matches('/'),
+            self.endpoint.stream_id
+        )
+    }
+
+    /// A request with the `auth` and `accountid` headers, or why it cannot be made (nothing is sent).
+    pub fn request(&self, method: Method, url: &str) -> Result<RequestBuilder, String> {
+        let token = self.tokens.next().map_err(|e| e.to_string())?;
+        let mut auth = HeaderValue::from_str(token.expose())
+            .map_err(|_| "the token holds characters an HTTP header cannot carry".to_string())?;
+        auth.set_sensitive(true);
+        Ok(self
+            .http
+            .request(method, url)
+            .header("auth", auth)
+            .header("accountid", &self.endpoint.account_id))
+    }
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+/// An error with its causes, which is where reqwest keeps "connection refused".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
