@@ -16,7 +16,7 @@ trap 'kill $MOCK_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 export SWITCHBOARD_CLIENT_SECRET=bench-only-secret-$RANDOM$RANDOM
 export HOME=$WORK XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
-"$BIN" mock --bind 127.0.0.1:0 --rate-limit 0 --callbacks off > "$WORK/mock.out" &
+"$BIN" mock --bind 127.0.0.1:0 --rate-limit 0 --callbacks off --no-center > "$WORK/mock.out" &
 MOCK_PID=$!
 for _ in $(seq 100); do grep -q '^export SWITCHBOARD_APP_ID' "$WORK/mock.out" 2>/dev/null && break; sleep 0.05; done
 eval "$(grep '^export SWITCHBOARD_\(HOST\|STREAM_ID\|ORG_ID\|ACCOUNT_ID\|APP_ID\)=' "$WORK/mock.out")"

@@ -197,4 +197,11 @@ pub struct MockArgs {
     /// Fault: answer 200 with a body that is not JSON
     #[arg(long)]
     pub non_json: bool,
+    /// Serve no simulated contact center: accept any well-formed session, queue and agent id, and
+    /// answer the read APIs with empty lists (for benchmarks with made-up ids)
+    #[arg(long)]
+    pub no_center: bool,
+    /// Every SECS, a conversation arrives in the simulated center and another ends (0: never)
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub churn_secs: u64,
 }

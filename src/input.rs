@@ -77,20 +77,30 @@ pub struct SessionRow {
     pub extra: Vec<(Arc<str>, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AgentRow {
+    /// The `a-` agent id.
     pub id: String,
     pub name: String,
     pub status: Option<String>,
     pub queues: Option<String>,
     pub skills: Option<String>,
+    /// The `u-` user id conversations name the agent by.
+    pub user_id: Option<String>,
+    /// Chats at once (`maxChatSupport`) and chats now (from live data).
+    pub max_chats: Option<u64>,
+    pub active_chats: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueRow {
     pub id: String,
     pub name: String,
     pub waiting: Option<u64>,
+    pub engaged: Option<u64>,
+    /// Average and longest wait, in milliseconds, from live data.
+    pub avg_wait: Option<u64>,
+    pub max_wait: Option<u64>,
 }
 
 /// One row of any format: its line in the file and its fields.
@@ -169,11 +179,15 @@ pub fn parse_agents(file: &str, text: &str, format: Format) -> Result<Loaded<Age
     let mut rows = Vec::new();
     for_each_record(file, text, format, &mut |r| {
         let (_, id) = required_id(file, &r, AGENT_ID)?;
+        let max_chats = whole_number(file, &r, "maxChatSupport")?;
         let row = AgentRow {
             name: optional(&r, &["name"]).unwrap_or_default(),
             status: optional(&r, &["status"]),
             queues: optional(&r, &["queues"]),
             skills: optional(&r, &["skills"]),
+            user_id: optional(&r, &["userId"]),
+            max_chats,
+            active_chats: None,
             id,
         };
         rows.push((r.line, row));
@@ -186,19 +200,11 @@ pub fn parse_queues(file: &str, text: &str, format: Format) -> Result<Loaded<Que
     let mut rows = Vec::new();
     for_each_record(file, text, format, &mut |r| {
         let (_, id) = required_id(file, &r, QUEUE_ID)?;
-        let waiting = match optional(&r, &["waiting"]) {
-            None => None,
-            Some(w) => Some(w.parse::<u64>().map_err(|_| LoadError {
-                file: file.into(),
-                line: Some(r.line),
-                field: Some("waiting".into()),
-                message: format!("{w:?} is not a whole number"),
-            })?),
-        };
         let row = QueueRow {
             name: optional(&r, &["name"]).unwrap_or_default(),
-            waiting,
+            waiting: whole_number(file, &r, "waiting")?,
             id,
+            ..QueueRow::default()
         };
         rows.push((r.line, row));
         Ok(())
@@ -439,6 +445,19 @@ fn required_id<'r>(
             key,
             format!("must be a string, found {}", kind_of(other)),
         )),
+    }
+}
+
+/// An optional whole-number field; anything else in it is an error naming the field.
+fn whole_number(file: &str, record: &Record, name: &str) -> Result<Option<u64>, LoadError> {
+    match optional(record, &[name]) {
+        None => Ok(None),
+        Some(w) => w.parse::<u64>().map(Some).map_err(|_| LoadError {
+            file: file.into(),
+            line: Some(record.line),
+            field: Some(name.into()),
+            message: format!("{w:?} is not a whole number"),
+        }),
     }
 }
 

@@ -21,12 +21,14 @@ pub enum Priority {
 }
 
 /// A snapshot of the pacer, for the console's header and the progress line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PacerStatus {
     /// 0 when pacing is off.
     pub per_minute: u32,
     /// Slots granted in the last 60 seconds.
     pub used_last_minute: usize,
+    /// Of those, the ones that went to refresh calls (the rest went to assignments).
+    pub refresh_last_minute: usize,
     /// Calls waiting for a slot.
     pub waiting: usize,
 }
@@ -54,13 +56,13 @@ pub struct Pacer {
 
 #[derive(Default)]
 struct Stats {
-    granted: VecDeque<Instant>,
+    granted: VecDeque<(Instant, Priority)>,
     waiting: usize,
 }
 
 impl Stats {
-    fn record_grant(&mut self, at: Instant) {
-        self.granted.push_back(at);
+    fn record_grant(&mut self, at: Instant, priority: Priority) {
+        self.granted.push_back((at, priority));
         self.forget_older_than_a_minute(at);
     }
 
@@ -68,7 +70,7 @@ impl Stats {
         while self
             .granted
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= MINUTE)
+            .is_some_and(|(t, _)| now.duration_since(*t) >= MINUTE)
         {
             self.granted.pop_front();
         }
@@ -105,7 +107,7 @@ impl Pacer {
             self.stats
                 .lock()
                 .expect("pacer stats")
-                .record_grant(Instant::now());
+                .record_grant(Instant::now(), priority);
             return Slot(None);
         };
         let (tx, rx) = oneshot::channel();
@@ -145,6 +147,11 @@ impl Pacer {
         PacerStatus {
             per_minute: self.per_minute,
             used_last_minute: stats.granted.len(),
+            refresh_last_minute: stats
+                .granted
+                .iter()
+                .filter(|(_, p)| *p == Priority::Refresh)
+                .count(),
             waiting: stats.waiting,
         }
     }
@@ -191,11 +198,20 @@ async fn dispatch(
             sleep_until(next_slot).await;
         }
         let now = Instant::now();
-        let granted = queues
-            .iter_mut()
-            .any(|queue| std::iter::from_fn(|| queue.pop_front()).any(|tx| tx.send(()).is_ok()));
-        if granted {
-            stats.lock().expect("pacer stats").record_grant(now);
+        let granted = queues.iter_mut().enumerate().find_map(|(i, queue)| {
+            std::iter::from_fn(|| queue.pop_front())
+                .any(|tx| tx.send(()).is_ok())
+                .then_some(if i == 0 {
+                    Priority::Assign
+                } else {
+                    Priority::Refresh
+                })
+        });
+        if let Some(priority) = granted {
+            stats
+                .lock()
+                .expect("pacer stats")
+                .record_grant(now, priority);
             next_slot = now + interval;
         }
     }

@@ -247,6 +247,7 @@ fn rows_go_sending_outcome_then_callback() {
         per_minute: 60,
         used_last_minute: 2,
         waiting: 0,
+        ..PacerStatus::default()
     };
     update(
         &mut app,
@@ -622,6 +623,7 @@ fn busy_app() -> App {
                 per_minute: 60,
                 used_last_minute: 4,
                 waiting: 1,
+                ..PacerStatus::default()
             },
         },
     );

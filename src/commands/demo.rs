@@ -8,44 +8,28 @@ use std::time::Duration;
 use switchboard::config::{self, ENV_CLIENT_SECRET, Settings, keys};
 use switchboard::console::app::{LoadedRows, Pane};
 use switchboard::console::{self, Startup};
+use switchboard::demo;
 use switchboard::dispatch::RetryPolicy;
-use switchboard::input::{Format, parse_agents, parse_queues, parse_sessions};
 use switchboard::mock::{self, MockIdentity, MockOptions};
 use switchboard::secret::Secret;
 
 use super::{Failure, start_logging};
 use crate::cli::GlobalArgs;
 
-pub const DEMO_SESSIONS: &str = include_str!("../../assets/demo/sessions.csv");
-pub const DEMO_AGENTS: &str = include_str!("../../assets/demo/agents.csv");
-pub const DEMO_QUEUES: &str = include_str!("../../assets/demo/queues.csv");
-
-/// The demo's sample rows, parsed from the copies built into the binary.
+/// The demo's sample rows for the console's panes.
 pub fn sample_data() -> Result<Vec<(String, LoadedRows)>, Failure> {
     Ok(vec![
         (
             "assets/demo/sessions.csv".into(),
-            LoadedRows::Sessions(parse_sessions(
-                "assets/demo/sessions.csv",
-                DEMO_SESSIONS,
-                Format::Csv,
-            )?),
+            LoadedRows::Sessions(demo::sessions()?),
         ),
         (
             "assets/demo/agents.csv".into(),
-            LoadedRows::Agents(parse_agents(
-                "assets/demo/agents.csv",
-                DEMO_AGENTS,
-                Format::Csv,
-            )?),
+            LoadedRows::Agents(demo::agents()?),
         ),
         (
             "assets/demo/queues.csv".into(),
-            LoadedRows::Queues(parse_queues(
-                "assets/demo/queues.csv",
-                DEMO_QUEUES,
-                Format::Csv,
-            )?),
+            LoadedRows::Queues(demo::queues()?),
         ),
     ])
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use switchboard::config::{ENV_CLIENT_SECRET, Key, keys};
-use switchboard::mock::{self, CallbackMode, MockIdentity, MockOptions};
+use switchboard::mock::{self, CallbackMode, Center, MockIdentity, MockOptions};
 use switchboard::secret::Secret;
 
 use super::Failure;
@@ -52,6 +52,8 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
         force_status: args.status,
         retry_after: args.retry_after,
         non_json: args.non_json,
+        center: (!args.no_center).then(|| Center::demo(tokio::time::Instant::now())),
+        churn: (args.churn_secs > 0).then(|| Duration::from_secs(args.churn_secs)),
     };
     let server = mock::start(args.bind, identity.clone(), options)
         .await

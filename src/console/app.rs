@@ -292,8 +292,7 @@ impl App {
     pub fn new(ctx: Context, keys: KeyMap) -> App {
         let pacer = PacerStatus {
             per_minute: ctx.per_minute,
-            used_last_minute: 0,
-            waiting: 0,
+            ..PacerStatus::default()
         };
         App {
             ctx,
@@ -1082,9 +1081,7 @@ fn submit_form(app: &mut App, form: Form) -> Vec<Effect> {
                         AgentRow {
                             id: id.clone(),
                             name: value(1),
-                            status: None,
-                            queues: None,
-                            skills: None,
+                            ..AgentRow::default()
                         },
                         &mut matcher,
                     )
@@ -1095,7 +1092,7 @@ fn submit_form(app: &mut App, form: Form) -> Vec<Effect> {
                         QueueRow {
                             id: id.clone(),
                             name: value(1),
-                            waiting: None,
+                            ..QueueRow::default()
                         },
                         &mut matcher,
                     )

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,8 +25,11 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
 
 use crate::ids::IdKind;
+
+pub mod center;
 use crate::secret::Secret;
 use crate::token::unix_now;
+pub use center::Center;
 
 /// Kore's documented words when the per-minute limit is exceeded (kore-api.md §4).
 pub const RATE_LIMIT_MESSAGE: &str =
@@ -83,6 +86,11 @@ pub struct MockOptions {
     pub retry_after: Option<u64>,
     /// Answer 2xx with a body that is not JSON.
     pub non_json: bool,
+    /// A simulated contact center: the read APIs answer from it, and a transfer must name one of
+    /// its sessions, queues and agents. Without one, any well-formed id is accepted.
+    pub center: Option<Center>,
+    /// How often, with a center, a conversation arrives and another ends.
+    pub churn: Option<Duration>,
 }
 
 impl Default for MockOptions {
@@ -96,6 +104,8 @@ impl Default for MockOptions {
             force_status: None,
             retry_after: None,
             non_json: false,
+            center: None,
+            churn: None,
         }
     }
 }
@@ -188,6 +198,8 @@ struct MockState {
     window: Mutex<(u64, u32)>,
     feed: broadcast::Sender<Received>,
     callback_client: reqwest::Client,
+    center: Option<Mutex<Center>>,
+    reads: std::sync::atomic::AtomicUsize,
 }
 
 /// A running stand-in. Dropping it stops it.
@@ -211,6 +223,19 @@ impl MockServer {
         self.state.received.lock().expect("mock state").clone()
     }
 
+    /// How many read-API calls were answered.
+    pub fn reads(&self) -> usize {
+        self.state.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The simulated center as it stands (with `MockOptions::center`).
+    pub fn center(&self) -> Option<Center> {
+        self.state
+            .center
+            .as_ref()
+            .map(|c| c.lock().expect("mock state").clone())
+    }
+
     /// A feed of assign requests as they are answered.
     pub fn subscribe(&self) -> broadcast::Receiver<Received> {
         self.state.feed.subscribe()
@@ -224,8 +249,11 @@ pub async fn start(
 ) -> std::io::Result<MockServer> {
     let socket = tokio::net::TcpListener::bind(bind).await?;
     let addr = socket.local_addr()?;
+    let center = options.center.clone().map(Mutex::new);
     let state = Arc::new(MockState {
         identity,
+        center,
+        reads: Default::default(),
         options,
         started: Instant::now(),
         received: Mutex::default(),
@@ -244,8 +272,42 @@ pub async fn start(
             "/agentassist/api/v1/public/{stream_id}/assign-conversation",
             post(assign),
         )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/conversations",
+            get(list_conversations),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/organizations/{org_id}/agents",
+            get(list_agents),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/agents/availability",
+            post(agent_availability),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/queues",
+            get(list_queues),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/monitor/queueStatsById/{queue_id}",
+            post(queue_size),
+        )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
+    if let Some(every) = state.options.churn.filter(|_| state.center.is_some()) {
+        let weak = Arc::downgrade(&state);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(state) = weak.upgrade() else { break };
+                if let Some(center) = &state.center {
+                    center.lock().expect("mock state").churn(Instant::now());
+                }
+            }
+        });
+    }
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let serve = axum::serve(socket, app).with_graceful_shutdown(async {
@@ -348,20 +410,7 @@ async fn answer(
     body: &[u8],
 ) -> Result<(Response, String), Refusal> {
     let id = &state.identity;
-    if stream_id != id.stream_id {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            &format!("No bot found for streamId {stream_id}"),
-        ));
-    }
-    verify_token(state, headers)?;
-    if headers.get("accountid").and_then(|v| v.to_str().ok()) != Some(id.account_id.as_str()) {
-        return Err(refuse(
-            StatusCode::UNAUTHORIZED,
-            "accountid header is missing or does not match the app",
-        ));
-    }
-    check_rate_limit(state)?;
+    authorize(state, stream_id, headers)?;
     let json_content = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -386,6 +435,20 @@ async fn answer(
     let trigger = trigger_for(&request.session);
     if let Some(response) = fault(state, trigger, attempt).await {
         return Ok(response);
+    }
+    if let Some(center) = &state.center {
+        let (queue, agent) = match request.target_key {
+            "queueId" => (Some(request.target_id.as_str()), None),
+            _ => (None, Some(request.target_id.as_str())),
+        };
+        if let Err((_, msg)) =
+            center
+                .lock()
+                .expect("mock state")
+                .transfer(&request.session, queue, agent)
+        {
+            return Err(refuse(StatusCode::NOT_FOUND, &msg));
+        }
     }
     let completed_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -421,6 +484,26 @@ async fn answer(
         (StatusCode::OK, axum::Json(Value::Object(answer))).into_response(),
         "transferred".into(),
     ))
+}
+
+/// What every call must pass, in the platform's order: the bot, the token, the account header,
+/// then the per-minute limit.
+fn authorize(state: &MockState, stream_id: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+    let id = &state.identity;
+    if stream_id != id.stream_id {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            &format!("No bot found for streamId {stream_id}"),
+        ));
+    }
+    verify_token(state, headers)?;
+    if headers.get("accountid").and_then(|v| v.to_str().ok()) != Some(id.account_id.as_str()) {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "accountid header is missing or does not match the app",
+        ));
+    }
+    check_rate_limit(state)
 }
 
 /// The JWT check Kore documents: HS256 with the client secret, `appId` spelled exactly, and with a
@@ -710,6 +793,100 @@ fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
             tracing::info!("stand-in: callback not delivered: {e}");
         }
     });
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// A read API's answer: the check every call passes, then the center's view (empty without one).
+fn read(
+    state: &MockState,
+    stream_id: &str,
+    headers: &HeaderMap,
+    view: impl FnOnce(&Center) -> Option<Value>,
+) -> Response {
+    if let Err(refusal) = authorize(state, stream_id, headers) {
+        return refusal.into_answer().0;
+    }
+    state
+        .reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let empty = Center::default();
+    let center = state.center.as_ref().map(|c| c.lock().expect("mock state"));
+    match view(center.as_deref().unwrap_or(&empty)) {
+        Some(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        None => {
+            refuse(StatusCode::NOT_FOUND, "Queue not found")
+                .into_answer()
+                .0
+        }
+    }
+}
+
+fn number(params: &HashMap<String, String>, name: &str, default: usize) -> usize {
+    params
+        .get(name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn list_conversations(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
+    read(&state, &stream_id, &headers, |c| {
+        Some(c.conversations_page(
+            number(&q, "skip", 0),
+            number(&q, "limit", 10),
+            Instant::now(),
+        ))
+    })
+}
+
+async fn list_agents(
+    State(state): State<Arc<MockState>>,
+    Path((stream_id, org_id)): Path<(String, String)>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
+    if org_id != state.identity.org_id {
+        return refuse(StatusCode::FORBIDDEN, "orgId does not match the account")
+            .into_answer()
+            .0;
+    }
+    read(&state, &stream_id, &headers, |c| {
+        Some(c.agents_page(number(&q, "page", 1)))
+    })
+}
+
+async fn agent_availability(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    read(&state, &stream_id, &headers, |c| Some(c.availability()))
+}
+
+async fn list_queues(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Response {
+    read(&state, &stream_id, &headers, |c| {
+        Some(c.queues_page(number(&q, "page", 1)))
+    })
+}
+
+async fn queue_size(
+    State(state): State<Arc<MockState>>,
+    Path((stream_id, queue_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    read(&state, &stream_id, &headers, |c| {
+        c.queue_size(&queue_id, Instant::now())
+    })
 }
 
 #[cfg(test)]

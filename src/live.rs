@@ -1,0 +1,702 @@
+//! Live data (kore-api.md §5): the active conversations, the agents with their availability, and the
+//! queues with their load, read from Kore's public APIs through the run's one pacer, behind every
+//! assignment (`Priority::Refresh`).
+//!
+//! Kore's samples vary from page to page (a field that is a string in one is null or a number in
+//! another), so every field is read leniently: unknown fields are ignored, a missing or odd one is
+//! blank, and only a response that is not the documented JSON at all is an error.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::{Api, error_chain};
+use crate::outcome::server_message;
+use crate::pacer::{Pacer, Priority};
+
+/// A conversation as the sessions pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub session: String,
+    /// The `c-` conversation id.
+    pub conversation_id: Option<String>,
+    pub status: Option<String>,
+    /// The channel (`source`).
+    pub source: Option<String>,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    /// The agent it is with, as conversations name agents: a `u-` user id, never an `aId`.
+    pub agent_user_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub wait: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    Busy,
+    Away,
+    Offline,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "AVAILABLE",
+            Availability::Busy => "BUSY",
+            Availability::Away => "AWAY",
+            Availability::Offline => "OFFLINE",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Availability> {
+        match word.to_ascii_uppercase().as_str() {
+            "AVAILABLE" | "ONLINE" => Some(Availability::Available),
+            "BUSY" => Some(Availability::Busy),
+            "AWAY" => Some(Availability::Away),
+            "OFFLINE" => Some(Availability::Offline),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveAgent {
+    /// The `a-` agent id: what `aId` takes.
+    pub id: String,
+    /// The `u-` user id conversations use for the same person.
+    pub user_id: Option<String>,
+    pub name: String,
+    pub availability: Option<Availability>,
+    /// How many chats at once (`maxChatSupport`).
+    pub max_chats: Option<u64>,
+    pub queues: Vec<String>,
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveQueue {
+    pub id: String,
+    pub name: String,
+    pub waiting: Option<u64>,
+    pub engaged: Option<u64>,
+    /// Average and longest wait, as Queue Size reports them (`queueSummary.avgWait`, `maxWait`).
+    pub avg_wait: Option<u64>,
+    pub max_wait: Option<u64>,
+}
+
+/// One refresh's worth of live data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSnapshot {
+    pub conversations: Vec<Conversation>,
+    pub agents: Vec<LiveAgent>,
+    pub queues: Vec<LiveQueue>,
+    /// API calls the refresh took.
+    pub calls: usize,
+    /// What could not be read while the rest could (availability, a queue's size).
+    pub warnings: Vec<String>,
+}
+
+impl LiveSnapshot {
+    /// The `a-` agent id behind a conversation's `u-` user id.
+    pub fn agent_id_for_user(&self, user_id: &str) -> Option<&str> {
+        self.agents
+            .iter()
+            .find(|a| a.user_id.as_deref() == Some(user_id))
+            .map(|a| a.id.as_str())
+    }
+
+    /// The sessions an agent (by `a-` id) is holding.
+    pub fn sessions_with_agent(&self, agent_id: &str) -> Vec<String> {
+        let Some(user) = self
+            .agents
+            .iter()
+            .find(|a| a.id == agent_id)
+            .and_then(|a| a.user_id.as_deref())
+        else {
+            return Vec::new();
+        };
+        self.conversations
+            .iter()
+            .filter(|c| c.agent_user_id.as_deref() == Some(user))
+            .map(|c| c.session.clone())
+            .collect()
+    }
+
+    /// The sessions waiting in a queue (in it, and with no agent yet).
+    pub fn sessions_waiting_in(&self, queue_id: &str) -> Vec<String> {
+        self.conversations
+            .iter()
+            .filter(|c| c.queue_id.as_deref() == Some(queue_id) && c.agent_user_id.is_none())
+            .map(|c| c.session.clone())
+            .collect()
+    }
+}
+
+/// A read that failed: which API, and what the server (or the network) said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveError {
+    pub api: &'static str,
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl fmt::Display for LiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{}: HTTP {status}: {}", self.api, self.message),
+            None => write!(f, "{}: {}", self.api, self.message),
+        }
+    }
+}
+
+impl std::error::Error for LiveError {}
+
+/// How many conversations a page asks for. Kore documents no maximum; a page this size stays small.
+pub const CONVERSATIONS_PER_PAGE: usize = 100;
+/// A bound on pages, so a server that always says `hasMore` cannot keep a refresh going forever.
+const MAX_PAGES: usize = 1000;
+
+pub struct LiveClient {
+    api: Arc<Api>,
+    pacer: Pacer,
+}
+
+impl LiveClient {
+    pub fn new(api: Arc<Api>, pacer: Pacer) -> LiveClient {
+        LiveClient { api, pacer }
+    }
+
+    /// Reads everything: every page of active conversations and of agents, availability, every
+    /// page of queues and each queue's size. The first failure of a required read is the error.
+    pub async fn snapshot(&self) -> Result<LiveSnapshot, LiveError> {
+        let mut snapshot = LiveSnapshot::default();
+        snapshot.conversations = self.conversations(&mut snapshot.calls).await?;
+        snapshot.agents = self.agents(&mut snapshot.calls).await?;
+        match self.availability(&mut snapshot.calls).await {
+            Ok(by_agent) => {
+                for agent in &mut snapshot.agents {
+                    if let Some(a) = by_agent.get(&agent.id) {
+                        agent.availability = Some(*a);
+                    }
+                }
+            }
+            Err(e) => snapshot
+                .warnings
+                .push(format!("{e}; showing each agent's online status instead")),
+        }
+        snapshot.queues = self.queues(&mut snapshot.calls).await?;
+        for queue in &mut snapshot.queues {
+            match self.queue_size(&queue.id, &mut snapshot.calls).await {
+                Ok(Some(size)) => {
+                    queue.waiting = size.waiting;
+                    queue.engaged = size.engaged;
+                    queue.avg_wait = size.avg_wait;
+                    queue.max_wait = size.max_wait;
+                }
+                Ok(None) => {}
+                Err(e) => snapshot
+                    .warnings
+                    .push(format!("{e} (queue {})", queue.name)),
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Every page of List of Conversations with `status=ACTIVE`.
+    pub async fn conversations(&self, calls: &mut usize) -> Result<Vec<Conversation>, LiveError> {
+        const API: &str = "List of Conversations";
+        let mut out = Vec::new();
+        let mut skip = 0;
+        for _ in 0..MAX_PAGES {
+            let path =
+                format!("/conversations?status=ACTIVE&skip={skip}&limit={CONVERSATIONS_PER_PAGE}");
+            let body = self.call(API, Method::GET, &path, None, calls).await?;
+            let page = parse_conversations(&body).map_err(|message| LiveError {
+                api: API,
+                status: None,
+                message,
+            })?;
+            skip += page.count;
+            out.extend(page.results);
+            if !page.has_more || page.count == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every page of List All Agents, with their queues.
+    pub async fn agents(&self, calls: &mut usize) -> Result<Vec<LiveAgent>, LiveError> {
+        const API: &str = "List All Agents";
+        let mut out = Vec::new();
+        for page_number in 1..=MAX_PAGES {
+            let path = format!(
+                "/organizations/{}/agents?page={page_number}&includeQueues=true",
+                self.api.endpoint().org_id
+            );
+            let body = self.call(API, Method::GET, &path, None, calls).await?;
+            let page = parse_agents(&body).map_err(|message| LiveError {
+                api: API,
+                status: None,
+                message,
+            })?;
+            out.extend(page.results);
+            if !page.has_more || page.count == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Check Agent Availability for every agent: `a-` id to availability.
+    pub async fn availability(
+        &self,
+        calls: &mut usize,
+    ) -> Result<HashMap<String, Availability>, LiveError> {
+        const API: &str = "Check Agent Availability";
+        let body = self
+            .call(
+                API,
+                Method::POST,
+                "/agents/availability",
+                Some(json!({})),
+                calls,
+            )
+            .await?;
+        parse_availability(&body).map_err(|message| LiveError {
+            api: API,
+            status: None,
+            message,
+        })
+    }
+
+    /// Every page of Get a List of Queues.
+    pub async fn queues(&self, calls: &mut usize) -> Result<Vec<LiveQueue>, LiveError> {
+        const API: &str = "Get a List of Queues";
+        let mut out = Vec::new();
+        for page_number in 1..=MAX_PAGES {
+            let body = self
+                .call(
+                    API,
+                    Method::GET,
+                    &format!("/queues?page={page_number}"),
+                    None,
+                    calls,
+                )
+                .await?;
+            let page = parse_queues(&body).map_err(|message| LiveError {
+                api: API,
+                status: None,
+                message,
+            })?;
+            out.extend(page.results);
+            if !page.has_more || page.count == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queue Size for one queue.
+    pub async fn queue_size(
+        &self,
+        queue_id: &str,
+        calls: &mut usize,
+    ) -> Result<Option<LiveQueue>, LiveError> {
+        const API: &str = "Queue Size";
+        let path = format!("/monitor/queueStatsById/{}", urlencode(queue_id));
+        let body = self
+            .call(API, Method::POST, &path, Some(json!({})), calls)
+            .await?;
+        parse_queue_size(&body).map_err(|message| LiveError {
+            api: API,
+            status: None,
+            message,
+        })
+    }
+
+    /// One read: a pacer slot behind any waiting assignment, then the request; a non-2xx answer is
+    /// an error with the server's own words.
+    async fn call(
+        &self,
+        api: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        calls: &mut usize,
+    ) -> Result<Vec<u8>, LiveError> {
+        let fail = |status, message| LiveError {
+            api,
+            status,
+            message,
+        };
+        self.pacer.acquire(Priority::Refresh).await;
+        *calls += 1;
+        let mut request = self
+            .api
+            .request(method, &self.api.url(path))
+            .map_err(|m| fail(None, m))?;
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| fail(None, error_chain(&e)))?;
+        let status = response.status().as_u16();
+        // A page of conversations runs to hundreds of kilobytes (Kore's samples are kilobytes each).
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| fail(Some(status), error_chain(&e)))?;
+        if !(200..300).contains(&status) {
+            return Err(fail(Some(status), server_message(&bytes)));
+        }
+        tracing::debug!(api, status, bytes = bytes.len(), "live read");
+        Ok(bytes.to_vec())
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A page of results as Kore's list APIs give them.
+pub struct Page<T> {
+    pub results: Vec<T>,
+    /// How many results the page held, counting any that were unusable and left out.
+    pub count: usize,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    fn from_raw<R>(raw: RawPage<R>, convert: impl FnMut(R) -> Option<T>) -> Page<T> {
+        let raw_results = raw.results.unwrap_or_default();
+        let count = raw_results.len();
+        Page {
+            results: raw_results.into_iter().filter_map(convert).collect(),
+            count,
+            has_more: raw.has_more,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPage<T> {
+    // Each result must be an object (its fields are read leniently); null is no results.
+    #[serde(default = "none")]
+    results: Option<Vec<T>>,
+    #[serde(default, rename = "hasMore", deserialize_with = "lenient::boolean")]
+    has_more: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConversation {
+    #[serde(rename = "_id", deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(rename = "botSessionId", deserialize_with = "lenient::string")]
+    bot_session_id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    status: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    source: Option<String>,
+    #[serde(deserialize_with = "lenient::list")]
+    queues: Vec<RawConversationQueue>,
+    #[serde(deserialize_with = "lenient::list")]
+    participants: Vec<RawParticipant>,
+    #[serde(rename = "waitTime", deserialize_with = "lenient::number")]
+    wait_time: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConversationQueue {
+    #[serde(deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    name: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    status: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawParticipant {
+    #[serde(rename = "agentId", deserialize_with = "lenient::string")]
+    agent_id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    name: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    status: Option<String>,
+    #[serde(rename = "queueId", deserialize_with = "lenient::string")]
+    queue_id: Option<String>,
+    #[serde(rename = "queueName", deserialize_with = "lenient::string")]
+    queue_name: Option<String>,
+}
+
+fn is_active(status: &Option<String>) -> bool {
+    status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("ACTIVE"))
+}
+
+impl RawConversation {
+    fn into_conversation(self) -> Option<Conversation> {
+        let session = self.bot_session_id.filter(|s| !s.is_empty())?;
+        // The agent it is with now: the last participant still active.
+        let agent = self
+            .participants
+            .iter()
+            .rev()
+            .find(|p| is_active(&p.status) && p.agent_id.is_some());
+        // The queue it is in now: the last active queue entry, else the last one, else the agent's.
+        let queue = self
+            .queues
+            .iter()
+            .rev()
+            .find(|q| is_active(&q.status))
+            .or(self.queues.last());
+        let (queue_id, queue_name) = match (queue, agent) {
+            (Some(q), _) => (q.id.clone(), q.name.clone()),
+            (None, Some(p)) => (p.queue_id.clone(), p.queue_name.clone()),
+            (None, None) => (None, None),
+        };
+        Some(Conversation {
+            session,
+            conversation_id: self.id,
+            status: self.status,
+            source: self.source,
+            queue_id,
+            queue_name,
+            agent_user_id: agent.and_then(|p| p.agent_id.clone()),
+            agent_name: agent.and_then(|p| p.name.clone()),
+            wait: self.wait_time.map(Duration::from_millis),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawAgent {
+    #[serde(deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(rename = "userId", deserialize_with = "lenient::string")]
+    user_id: Option<String>,
+    #[serde(rename = "firstName", deserialize_with = "lenient::string")]
+    first_name: Option<String>,
+    #[serde(rename = "lastName", deserialize_with = "lenient::string")]
+    last_name: Option<String>,
+    #[serde(rename = "emailId", deserialize_with = "lenient::string")]
+    email: Option<String>,
+    #[serde(rename = "onlineStatusType", deserialize_with = "lenient::string")]
+    online_status_type: Option<String>,
+    #[serde(rename = "maxChatSupport", deserialize_with = "lenient::number")]
+    max_chat_support: Option<u64>,
+    #[serde(deserialize_with = "lenient::list")]
+    queues: Vec<Named>,
+    #[serde(deserialize_with = "lenient::list")]
+    skills: Vec<Named>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Named {
+    #[serde(deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    name: Option<String>,
+}
+
+impl RawAgent {
+    fn into_agent(self) -> Option<LiveAgent> {
+        let id = self.id.filter(|s| !s.is_empty())?;
+        let name = [self.first_name, self.last_name]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = if name.trim().is_empty() {
+            self.email.unwrap_or_default()
+        } else {
+            name
+        };
+        Some(LiveAgent {
+            id,
+            user_id: self.user_id,
+            name,
+            availability: self
+                .online_status_type
+                .as_deref()
+                .and_then(Availability::parse),
+            max_chats: self.max_chat_support,
+            queues: self
+                .queues
+                .into_iter()
+                .filter_map(|q| q.name.or(q.id))
+                .collect(),
+            skills: self
+                .skills
+                .into_iter()
+                .filter_map(|s| s.name.or(s.id))
+                .collect(),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawAvailable {
+    #[serde(rename = "_id", deserialize_with = "lenient::string")]
+    id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawQueueSize {
+    #[serde(rename = "queueId", deserialize_with = "lenient::string")]
+    queue_id: Option<String>,
+    #[serde(rename = "queueName", deserialize_with = "lenient::string")]
+    queue_name: Option<String>,
+    #[serde(deserialize_with = "lenient::number")]
+    waiting: Option<u64>,
+    #[serde(deserialize_with = "lenient::number")]
+    engaged: Option<u64>,
+    #[serde(rename = "queueSummary")]
+    summary: Option<RawQueueSummary>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawQueueSummary {
+    #[serde(rename = "avgWait", deserialize_with = "lenient::number")]
+    avg_wait: Option<u64>,
+    #[serde(rename = "maxWait", deserialize_with = "lenient::number")]
+    max_wait: Option<u64>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+fn not_json(e: serde_json::Error) -> String {
+    format!("the answer is not the documented JSON ({e})")
+}
+
+pub fn parse_conversations(body: &[u8]) -> Result<Page<Conversation>, String> {
+    let page: RawPage<RawConversation> = serde_json::from_slice(body).map_err(not_json)?;
+    Ok(Page::from_raw(page, RawConversation::into_conversation))
+}
+
+pub fn parse_agents(body: &[u8]) -> Result<Page<LiveAgent>, String> {
+    let page: RawPage<RawAgent> = serde_json::from_slice(body).map_err(not_json)?;
+    Ok(Page::from_raw(page, RawAgent::into_agent))
+}
+
+pub fn parse_availability(body: &[u8]) -> Result<HashMap<String, Availability>, String> {
+    let groups: HashMap<String, Value> = serde_json::from_slice(body).map_err(not_json)?;
+    let mut out = HashMap::new();
+    for (word, list) in groups {
+        let Some(availability) = Availability::parse(&word) else {
+            continue;
+        };
+        let agents: Vec<RawAvailable> = serde_json::from_value(list).unwrap_or_default();
+        for agent in agents {
+            if let Some(id) = agent.id {
+                out.insert(id, availability);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn parse_queues(body: &[u8]) -> Result<Page<LiveQueue>, String> {
+    let page: RawPage<Named> = serde_json::from_slice(body).map_err(not_json)?;
+    Ok(Page::from_raw(page, |q| {
+        let id = q.id.filter(|s| !s.is_empty())?;
+        Some(LiveQueue {
+            name: q.name.unwrap_or_default(),
+            id,
+            ..LiveQueue::default()
+        })
+    }))
+}
+
+/// Queue Size answers a list with one entry for the queue.
+pub fn parse_queue_size(body: &[u8]) -> Result<Option<LiveQueue>, String> {
+    let list: Vec<RawQueueSize> = serde_json::from_slice(body).map_err(not_json)?;
+    Ok(list.into_iter().next().map(|q| {
+        let summary = q.summary.unwrap_or_default();
+        LiveQueue {
+            id: q.queue_id.unwrap_or_default(),
+            name: q.queue_name.unwrap_or_default(),
+            waiting: q.waiting,
+            engaged: q.engaged,
+            avg_wait: summary.avg_wait,
+            max_wait: summary.max_wait,
+        }
+    }))
+}
+
+/// Deserializers that take whatever a field holds and keep what makes sense of it.
+mod lenient {
+    use serde::de::{DeserializeOwned, IgnoredAny};
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    /// A string, or a number written out; anything else is blank.
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    }
+
+    /// A whole number, from a number or a numeric string; anything else is blank.
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
+    }
+
+    /// A list; items that are not what is expected are dropped, and a non-list is empty.
+    pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Item<T> {
+            Good(T),
+            Bad(IgnoredAny),
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Maybe<T> {
+            List(Vec<Item<T>>),
+            Other(IgnoredAny),
+        }
+        Ok(match Maybe::<T>::deserialize(d)? {
+            Maybe::List(items) => items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Good(t) => Some(t),
+                    Item::Bad(_) => None,
+                })
+                .collect(),
+            Maybe::Other(_) => Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,482 @@
+//! The stand-in's simulated contact center: conversations, agents and queues whose state moves. A
+//! transfer moves a conversation to its new queue or agent, so the queue counts and the agents' loads
+//! follow; with churn on (the demo), conversations arrive and end over time. The read APIs answer
+//! from it in Kore's documented shapes (kore-api.md §5).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::demo;
+use crate::live::Availability;
+
+#[derive(Debug, Clone)]
+pub struct SimConversation {
+    pub id: String,
+    pub session: String,
+    pub source: String,
+    pub queue_id: String,
+    /// The `u-` user id of the agent it is with, as conversations name agents.
+    pub agent_user_id: Option<String>,
+    pub started: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimAgent {
+    pub id: String,
+    pub user_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub availability: Availability,
+    pub max_chats: u64,
+    pub queue_ids: Vec<String>,
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimQueue {
+    pub id: String,
+    pub name: String,
+}
+
+/// How many results a page of the list APIs holds, as in Kore's samples.
+pub const PAGE_SIZE: usize = 10;
+
+#[derive(Debug, Clone, Default)]
+pub struct Center {
+    pub conversations: Vec<SimConversation>,
+    pub agents: Vec<SimAgent>,
+    pub queues: Vec<SimQueue>,
+    seed: u64,
+    arrivals: u64,
+}
+
+/// Why a transfer cannot happen: the status and Kore-style message to answer with.
+pub type Refused = (u16, String);
+
+impl Center {
+    pub fn new(
+        conversations: Vec<SimConversation>,
+        agents: Vec<SimAgent>,
+        queues: Vec<SimQueue>,
+    ) -> Center {
+        Center {
+            conversations,
+            agents,
+            queues,
+            seed: 0x5eed,
+            arrivals: 0,
+        }
+    }
+
+    /// The demo's center: its sample sessions waiting in or talking in its sample queues.
+    pub fn demo(now: Instant) -> Center {
+        let queues: Vec<SimQueue> = demo::queues()
+            .map(|l| {
+                l.rows
+                    .into_iter()
+                    .map(|q| SimQueue {
+                        id: q.id,
+                        name: q.name,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let agents: Vec<SimAgent> = demo::agents()
+            .map(|l| {
+                l.rows
+                    .into_iter()
+                    .map(|a| {
+                        let (first, last) = a.name.split_once(' ').unwrap_or((&a.name, ""));
+                        let queue_names: Vec<&str> = a
+                            .queues
+                            .as_deref()
+                            .unwrap_or("")
+                            .split(';')
+                            .map(str::trim)
+                            .collect();
+                        SimAgent {
+                            queue_ids: queues
+                                .iter()
+                                .filter(|q| queue_names.contains(&q.name.as_str()))
+                                .map(|q| q.id.clone())
+                                .collect(),
+                            skills: a
+                                .skills
+                                .as_deref()
+                                .unwrap_or("")
+                                .split(',')
+                                .map(|s| s.trim().to_string())
+                                .filter(|s| !s.is_empty())
+                                .collect(),
+                            availability: a
+                                .status
+                                .as_deref()
+                                .and_then(Availability::parse)
+                                .unwrap_or(Availability::Offline),
+                            user_id: a.user_id.clone().unwrap_or_default(),
+                            first_name: first.to_string(),
+                            last_name: last.to_string(),
+                            max_chats: a.max_chats.unwrap_or(5),
+                            id: a.id,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let talking: Vec<&SimAgent> = agents
+            .iter()
+            .filter(|a| {
+                a.availability == Availability::Busy || a.availability == Availability::Available
+            })
+            .collect();
+        let conversations = demo::sessions()
+            .map(|l| {
+                l.rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let field = |name: &str| {
+                            s.extra
+                                .iter()
+                                .find(|(k, _)| &**k == name)
+                                .map(|(_, v)| v.clone())
+                        };
+                        let waited = field("waiting")
+                            .and_then(|w| parse_clock(&w))
+                            .unwrap_or_default();
+                        let queue = &queues[i % queues.len().max(1)];
+                        // Every fifth is already with an agent of its queue.
+                        let agent = (i % 5 == 4)
+                            .then(|| talking.iter().find(|a| a.queue_ids.contains(&queue.id)))
+                            .flatten();
+                        SimConversation {
+                            id: format!("c-{:07x}-0d1e-4c2b-9a3f-{:012x}", 0x1a2b3c0 + i, i),
+                            source: field("channel").unwrap_or_else(|| "rtm".into()),
+                            queue_id: queue.id.clone(),
+                            agent_user_id: agent.map(|a| a.user_id.clone()),
+                            started: now.checked_sub(waited).unwrap_or(now),
+                            session: s.id,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Center::new(conversations, agents, queues)
+    }
+
+    /// A transfer, as the platform would make it: to a queue it waits there with no agent; to an
+    /// agent it is with them.
+    pub fn transfer(
+        &mut self,
+        session: &str,
+        queue_id: Option<&str>,
+        agent_id: Option<&str>,
+    ) -> Result<(), Refused> {
+        let not_found = |what: &str| (404, format!("{what} not found"));
+        let index = self
+            .conversations
+            .iter()
+            .position(|c| c.session == session)
+            .ok_or_else(|| not_found("Session"))?;
+        if let Some(q) = queue_id {
+            if !self.queues.iter().any(|queue| queue.id == q) {
+                return Err(not_found(&format!("Queue {q}")));
+            }
+            let c = &mut self.conversations[index];
+            c.queue_id = q.to_string();
+            c.agent_user_id = None;
+        }
+        if let Some(a) = agent_id {
+            let agent = self
+                .agents
+                .iter()
+                .find(|agent| agent.id == a)
+                .ok_or_else(|| not_found(&format!("Agent {a}")))?;
+            let c = &mut self.conversations[index];
+            c.agent_user_id = Some(agent.user_id.clone());
+            if let Some(q) = agent.queue_ids.first() {
+                c.queue_id = q.clone();
+            }
+        }
+        Ok(())
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // A small linear congruential generator: the demo needs variety, not secrecy.
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.seed >> 33
+    }
+
+    /// One step of the day: a conversation arrives in some queue, and one that is not a fault
+    /// trigger ends.
+    pub fn churn(&mut self, now: Instant) {
+        if self.queues.is_empty() {
+            return;
+        }
+        self.arrivals += 1;
+        let pick = self.next_random() as usize % self.queues.len();
+        let queue = self.queues[pick].id.clone();
+        let channels = ["web", "whatsapp", "voice", "sms", "messenger"];
+        let source = channels[self.next_random() as usize % channels.len()].to_string();
+        self.conversations.push(SimConversation {
+            id: format!(
+                "c-{:07x}-7e11-4a5b-8c9d-{:012x}",
+                0xa000000 + self.arrivals,
+                self.arrivals
+            ),
+            session: format!(
+                "7a11{:016x}{:04x}",
+                self.arrivals,
+                0xa000 + (self.arrivals % 0x1000)
+            ),
+            source,
+            queue_id: queue,
+            agent_user_id: None,
+            started: now,
+        });
+        let ordinary: Vec<usize> = (0..self.conversations.len())
+            .filter(|&i| super::trigger_for(&self.conversations[i].session).is_none())
+            .collect();
+        if ordinary.len() > 30 {
+            let gone = ordinary[self.next_random() as usize % ordinary.len()];
+            self.conversations.remove(gone);
+        }
+    }
+
+    fn page<T: Clone>(items: &[T], skip: usize, limit: usize) -> (Vec<T>, bool) {
+        let end = (skip + limit).min(items.len());
+        let slice = items
+            .get(skip.min(items.len())..end)
+            .unwrap_or(&[])
+            .to_vec();
+        (slice, end < items.len())
+    }
+
+    /// List of Conversations (`status=ACTIVE`: every conversation here is active).
+    pub fn conversations_page(&self, skip: usize, limit: usize, now: Instant) -> Value {
+        let limit = limit.clamp(1, 100);
+        let (page, has_more) = Self::page(&self.conversations, skip, limit);
+        let results: Vec<Value> = page
+            .iter()
+            .map(|c| self.conversation_json(c, now))
+            .collect();
+        json!({
+            "results": results,
+            "skip": skip,
+            "limit": limit,
+            "hasMore": has_more,
+            "totalPages": self.conversations.len().div_ceil(limit),
+            "totalResults": self.conversations.len(),
+        })
+    }
+
+    fn conversation_json(&self, c: &SimConversation, now: Instant) -> Value {
+        let queue = self.queues.iter().find(|q| q.id == c.queue_id);
+        let agent = c
+            .agent_user_id
+            .as_ref()
+            .and_then(|u| self.agents.iter().find(|a| &a.user_id == u));
+        let participants: Vec<Value> = agent
+            .map(|a| {
+                vec![json!({
+                    "queueId": c.queue_id,
+                    "queueName": queue.map(|q| q.name.clone()),
+                    "agentId": a.user_id,
+                    "name": format!("{} {}", a.first_name, a.last_name).trim(),
+                    "status": "ACTIVE",
+                })]
+            })
+            .unwrap_or_default();
+        json!({
+            "_id": c.id,
+            "botSessionId": c.session,
+            "status": "ACTIVE",
+            "source": c.source,
+            "language": "en",
+            "participants": participants,
+            "transferDetails": [],
+            "queues": [{"type": "ASSIGNED", "status": "ACTIVE", "id": c.queue_id, "name": queue.map(|q| q.name.clone())}],
+            "waitTime": now.saturating_duration_since(c.started).as_millis() as u64,
+            "priority": null,
+        })
+    }
+
+    /// List All Agents, a page at a time (pages count from 1).
+    pub fn agents_page(&self, page: usize) -> Value {
+        let skip = page.saturating_sub(1) * PAGE_SIZE;
+        let (agents, has_more) = Self::page(&self.agents, skip, PAGE_SIZE);
+        let results: Vec<Value> = agents
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id,
+                    "userId": a.user_id,
+                    "firstName": a.first_name,
+                    "lastName": a.last_name,
+                    "emailId": format!("{}@example.com", a.first_name.to_lowercase()),
+                    "status": "ACTIVE",
+                    "onlineStatusType": if a.availability == Availability::Offline { "OFFLINE" } else { "ONLINE" },
+                    "maxChatSupport": a.max_chats,
+                    "queues": a.queue_ids.iter().filter_map(|id| self.queues.iter().find(|q| &q.id == id)).map(|q| json!({"id": q.id, "name": q.name})).collect::<Vec<_>>(),
+                    "skills": a.skills.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
+                    "role": "Agent",
+                })
+            })
+            .collect();
+        json!({"results": results, "skip": skip, "limit": PAGE_SIZE, "hasMore": has_more, "totalPages": self.agents.len().div_ceil(PAGE_SIZE), "totalResults": self.agents.len()})
+    }
+
+    /// Check Agent Availability, every agent in its group.
+    pub fn availability(&self) -> Value {
+        let mut groups = serde_json::Map::new();
+        for state in [
+            Availability::Available,
+            Availability::Busy,
+            Availability::Offline,
+            Availability::Away,
+        ] {
+            let members: Vec<Value> = self
+                .agents
+                .iter()
+                .filter(|a| a.availability == state)
+                .map(|a| json!({"_id": a.id, "userId": a.user_id, "firstName": a.first_name, "lastName": a.last_name}))
+                .collect();
+            groups.insert(state.as_str().into(), Value::Array(members));
+        }
+        Value::Object(groups)
+    }
+
+    /// Get a List of Queues, a page at a time.
+    pub fn queues_page(&self, page: usize) -> Value {
+        let (queues, has_more) =
+            Self::page(&self.queues, page.saturating_sub(1) * PAGE_SIZE, PAGE_SIZE);
+        let results: Vec<Value> = queues
+            .iter()
+            .map(|q| json!({"id": q.id, "name": q.name, "isActive": true, "isDefault": false}))
+            .collect();
+        json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": has_more, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
+    }
+
+    /// Queue Size for one queue, counted from the conversations in it.
+    pub fn queue_size(&self, queue_id: &str, now: Instant) -> Option<Value> {
+        let queue = self.queues.iter().find(|q| q.id == queue_id)?;
+        let here: Vec<&SimConversation> = self
+            .conversations
+            .iter()
+            .filter(|c| c.queue_id == queue_id)
+            .collect();
+        let waits: Vec<u64> = here
+            .iter()
+            .filter(|c| c.agent_user_id.is_none())
+            .map(|c| now.saturating_duration_since(c.started).as_millis() as u64)
+            .collect();
+        let count = |state: Availability| {
+            self.agents
+                .iter()
+                .filter(|a| a.availability == state && a.queue_ids.iter().any(|q| q == queue_id))
+                .count()
+        };
+        Some(json!([{
+            "queueId": queue.id,
+            "queueName": queue.name,
+            "skills": [],
+            "waiting": waits.len(),
+            "engaged": here.len() - waits.len(),
+            "dropOff": 0,
+            "agentStatus": {
+                "available": count(Availability::Available),
+                "offline": count(Availability::Offline),
+                "busy": count(Availability::Busy),
+                "away": count(Availability::Away),
+            },
+            "noOfAgents": self.agents.iter().filter(|a| a.queue_ids.iter().any(|q| q == queue_id)).count(),
+            "queueSummary": {
+                "avgWait": if waits.is_empty() { 0 } else { waits.iter().sum::<u64>() / waits.len() as u64 },
+                "maxWait": waits.iter().max().copied().unwrap_or(0),
+                "ASA": 0,
+            },
+        }]))
+    }
+}
+
+/// `3m12s` as the demo file writes waits.
+fn parse_clock(text: &str) -> Option<Duration> {
+    let (m, s) = text.trim_end_matches('s').split_once('m')?;
+    Some(Duration::from_secs(
+        m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transfer_moves_the_conversation_and_the_counts() {
+        let now = Instant::now();
+        let mut center = Center::demo(now);
+        let session = center.conversations[0].session.clone();
+        let (from, to) = (center.queues[0].id.clone(), center.queues[1].id.clone());
+        let waiting = |c: &Center, q: &str| {
+            c.queue_size(q, now).unwrap()[0]["waiting"]
+                .as_u64()
+                .unwrap()
+        };
+        let (before_from, before_to) = (waiting(&center, &from), waiting(&center, &to));
+        center.transfer(&session, Some(&to), None).unwrap();
+        assert_eq!(waiting(&center, &from), before_from - 1);
+        assert_eq!(waiting(&center, &to), before_to + 1);
+        let agent = center.agents[0].clone();
+        center.transfer(&session, None, Some(&agent.id)).unwrap();
+        assert_eq!(
+            center.conversations[0].agent_user_id.as_deref(),
+            Some(agent.user_id.as_str())
+        );
+        assert_eq!(center.transfer("nope", Some(&to), None).unwrap_err().0, 404);
+    }
+
+    #[test]
+    fn pages_say_when_there_is_more() {
+        let center = Center::demo(Instant::now());
+        let first = center.conversations_page(0, 10, Instant::now());
+        assert_eq!(first["results"].as_array().unwrap().len(), 10);
+        assert_eq!(first["hasMore"], true);
+        let last = center.conversations_page(40, 10, Instant::now());
+        assert_eq!(last["hasMore"], false);
+    }
+
+    #[test]
+    fn churn_brings_conversations_and_ends_them() {
+        let now = Instant::now();
+        let mut center = Center::demo(now);
+        let before: Vec<String> = center
+            .conversations
+            .iter()
+            .map(|c| c.session.clone())
+            .collect();
+        for _ in 0..5 {
+            center.churn(now);
+        }
+        let after: Vec<String> = center
+            .conversations
+            .iter()
+            .map(|c| c.session.clone())
+            .collect();
+        assert!(
+            after.iter().any(|s| !before.contains(s)),
+            "new ones arrived"
+        );
+        assert!(before.iter().any(|s| !after.contains(s)), "old ones ended");
+        assert!(
+            after
+                .iter()
+                .all(|s| crate::ids::IdKind::Session.looks_valid(s)),
+            "{after:?}"
+        );
+    }
+}
