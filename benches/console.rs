@@ -117,6 +117,7 @@ fn main() {
         &settings,
         client,
         engine::audit_log(&settings).unwrap(),
+        engine::pacer(&settings).unwrap(),
         RetryPolicy::default(),
     )
     .unwrap();

@@ -135,7 +135,7 @@ pub enum ConfigAction {
 }
 
 #[derive(Args, Debug)]
-#[command(group(ArgGroup::new("input").required(true).multiple(true).args(["session", "sessions"])))]
+#[command(group(ArgGroup::new("input").required(true).multiple(true).args(["session", "sessions", "from_agent", "from_queue"])))]
 #[command(group(ArgGroup::new("target").required(true).args(["agent", "queue"])))]
 pub struct AssignArgs {
     /// A session to move (botSessionId); repeat for more
@@ -144,6 +144,12 @@ pub struct AssignArgs {
     /// A file of sessions (CSV, JSON, JSON Lines), or - for stdin
     #[arg(long = "sessions", value_name = "FILE|-")]
     pub sessions: Option<PathBuf>,
+    /// Every active conversation this agent (a-...) holds, from the live data
+    #[arg(long, value_name = "AID")]
+    pub from_agent: Option<String>,
+    /// Every conversation waiting in this queue (qu-...), from the live data
+    #[arg(long, value_name = "QID")]
+    pub from_queue: Option<String>,
     /// Move to this agent (aId, a-...)
     #[arg(long, value_name = "AID")]
     pub agent: Option<String>,

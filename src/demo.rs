@@ -37,6 +37,11 @@ mod tests {
                 .all(|a| a.user_id.as_deref().is_some_and(|u| u.starts_with("u-")))
         );
         assert_eq!(super::queues().unwrap().rows.len(), 4);
-        assert!(agents.rows.iter().all(|a| crate::ids::IdKind::Agent.looks_valid(&a.id)));
+        assert!(
+            agents
+                .rows
+                .iter()
+                .all(|a| crate::ids::IdKind::Agent.looks_valid(&a.id))
+        );
     }
 }

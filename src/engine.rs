@@ -76,9 +76,9 @@ pub fn dispatcher(
     settings: &Settings,
     client: AssignClient,
     audit: AuditLog,
+    pacer: Pacer,
     policy: RetryPolicy,
 ) -> Result<Dispatcher, ConfigError> {
-    let pacer = Pacer::new(settings.rate_per_minute()?);
     Ok(Dispatcher::new(
         client,
         pacer,
@@ -86,4 +86,10 @@ pub fn dispatcher(
         policy,
         settings.concurrency()?,
     ))
+}
+
+/// The process's one pacer, at the configured rate. Every call of the run, assignment or read,
+/// takes its slots from it.
+pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
+    Ok(Pacer::new(settings.rate_per_minute()?))
 }

@@ -583,3 +583,125 @@ async fn mock_serves_the_assign_endpoint_and_documents_its_faults() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(json_objects(&out.stdout)[0]["outcome"], "transferred");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_can_take_what_an_agent_or_a_queue_holds_from_live_data() {
+    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
+    let server = start_mock(MockOptions {
+        center: Some(center),
+        ..quick_mock_options()
+    })
+    .await;
+    let center = server.center().unwrap();
+    let queue = center.queues[0].id.clone();
+    let other = center.queues[1].id.clone();
+    let waiting: Vec<String> = center
+        .conversations
+        .iter()
+        .filter(|c| c.queue_id == queue && c.agent_user_id.is_none())
+        .map(|c| c.session.clone())
+        .collect();
+    assert!(!waiting.is_empty());
+    let home = Home::new();
+
+    // The dry run shows exactly the sessions it would move, and sends nothing.
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--from-queue",
+            &queue,
+            "--queue",
+            &other,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.matches("curl -X POST").count(),
+        waiting.len(),
+        "{stdout}"
+    );
+    for session in &waiting {
+        assert!(
+            stdout.contains(session.as_str()),
+            "{session} missing from:\n{stdout}"
+        );
+    }
+    assert!(server.received().is_empty());
+
+    // An agent's conversations move, and the center shows it.
+    let (agent, held) = center
+        .agents
+        .iter()
+        .map(|a| {
+            (
+                a,
+                center
+                    .conversations
+                    .iter()
+                    .filter(|c| c.agent_user_id.as_deref() == Some(a.user_id.as_str()))
+                    .count(),
+            )
+        })
+        .find(|(_, n)| *n > 0)
+        .expect("the demo has an agent with conversations");
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--from-agent",
+            &agent.id,
+            "--queue",
+            &other,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json_objects(&out.stdout).len(), held);
+    let after = server.center().unwrap();
+    assert!(
+        !after
+            .conversations
+            .iter()
+            .any(|c| c.agent_user_id.as_deref() == Some(agent.user_id.as_str()))
+    );
+
+    // A u- user id is never sent as aId.
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[0],
+            "--agent",
+            &agent.user_id,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is a user id (u-)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--from-agent",
+            "a-0000000-0000-0000-0000-000000000000",
+            "--queue",
+            &other,
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown agent is an error, not an empty move"
+    );
+}

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -13,6 +14,7 @@ use switchboard::engine;
 use switchboard::ids::IdKind;
 use switchboard::input;
 use switchboard::listener::{self, CallbackState};
+use switchboard::live::{self, LiveClient};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
@@ -21,15 +23,27 @@ use super::{Failure, exit_for};
 use crate::cli::AssignArgs;
 
 /// What to do besides sending.
-pub struct AssignOptions {
-    pub dry_run: bool,
-    pub json: bool,
-    pub wait_callbacks: Option<Duration>,
-    pub policy: RetryPolicy,
+struct AssignOptions {
+    dry_run: bool,
+    json: bool,
+    wait_callbacks: Option<Duration>,
+    policy: RetryPolicy,
 }
 
 pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
+    let target = match (&args.agent, &args.queue) {
+        (Some(agent), None) => Target::agent(agent.trim()),
+        (None, Some(queue)) => Target::queue(queue.trim()),
+        _ => return Err(Failure("give exactly one of --agent or --queue".into())),
+    };
+    refuse_user_id("--agent", &target)?;
     let mut sessions: Vec<String> = args.session.iter().map(|s| s.trim().to_string()).collect();
+    if let Some(empty) = args.session.iter().position(|s| s.trim().is_empty()) {
+        return Err(Failure(format!(
+            "--session number {} is empty; nothing was sent",
+            empty + 1
+        )));
+    }
     if let Some(path) = &args.sessions {
         let loaded = input::load_sessions(path)?;
         for w in &loaded.warnings {
@@ -43,25 +57,81 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
         }
         sessions.extend(loaded.rows.into_iter().map(|r| r.id));
     }
-    if let Some(empty) = args.session.iter().position(|s| s.trim().is_empty()) {
-        return Err(Failure(format!(
-            "--session number {} is empty; nothing was sent",
-            empty + 1
-        )));
+    // One pacer for the process: the live read below and the moves after it share it.
+    let pacer = engine::pacer(settings)?;
+    if args.from_agent.is_some() || args.from_queue.is_some() {
+        sessions.extend(from_live(settings, &pacer, &args).await?);
     }
     dedupe(&mut sessions);
-    let target = match (args.agent, args.queue) {
-        (Some(agent), None) => Target::agent(agent.trim()),
-        (None, Some(queue)) => Target::queue(queue.trim()),
-        _ => return Err(Failure("give exactly one of --agent or --queue".into())),
-    };
+    if sessions.is_empty() {
+        eprintln!(
+            "switchboard: nothing to move: the live data shows no conversation there; nothing was sent"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = AssignOptions {
         dry_run: args.dry_run,
         json: args.json,
         wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
         policy: RetryPolicy::default(),
     };
-    execute(settings, sessions, target, options).await
+    execute(settings, sessions, target, options, pacer).await
+}
+
+/// `aId` takes the `a-` agent id. A `u-` user id (which is how conversations name agents) would be
+/// refused by the platform, or worse, so it is stopped here with what to use instead.
+fn refuse_user_id(flag: &str, target: &Target) -> Result<(), Failure> {
+    if target.kind == TargetKind::Agent && target.id.starts_with("u-") {
+        return Err(Failure(format!(
+            "{flag} {} is a user id (u-); agents are moved to by their agent id (a-…), which `switchboard assign --dry-run --from-agent` and the console's Agents pane show; nothing was sent",
+            target.id
+        )));
+    }
+    Ok(())
+}
+
+/// The sessions `--from-agent` holds or `--from-queue` has waiting, from the live data.
+async fn from_live(
+    settings: &Settings,
+    pacer: &Pacer,
+    args: &AssignArgs,
+) -> Result<Vec<String>, Failure> {
+    if let Some(agent) = &args.from_agent {
+        refuse_user_id("--from-agent", &Target::agent(agent.trim()))?;
+    }
+    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
+    let mut calls = 0;
+    let unreadable =
+        |e: live::LiveError| Failure(format!("cannot read the live data: {e}; nothing was sent"));
+    let conversations = client.conversations(&mut calls).await.map_err(unreadable)?;
+    let mut snapshot = live::LiveSnapshot {
+        conversations,
+        ..Default::default()
+    };
+    let mut sessions = Vec::new();
+    if let Some(agent) = &args.from_agent {
+        snapshot.agents = client.agents(&mut calls).await.map_err(unreadable)?;
+        if !snapshot.agents.iter().any(|a| a.id == agent.trim()) {
+            return Err(Failure(format!(
+                "--from-agent {agent}: no such agent in List All Agents; nothing was sent"
+            )));
+        }
+        let held = snapshot.sessions_with_agent(agent.trim());
+        eprintln!(
+            "switchboard: agent {agent} holds {} active conversation(s)",
+            held.len()
+        );
+        sessions.extend(held);
+    }
+    if let Some(queue) = &args.from_queue {
+        let waiting = snapshot.sessions_waiting_in(queue.trim());
+        eprintln!(
+            "switchboard: queue {queue} has {} conversation(s) waiting",
+            waiting.len()
+        );
+        sessions.extend(waiting);
+    }
+    Ok(sessions)
 }
 
 /// A session named twice is moved once.
@@ -100,11 +170,12 @@ fn warn_about_ids(sessions: &[String], target: &Target) {
     }
 }
 
-pub async fn execute(
+async fn execute(
     settings: &Settings,
     sessions: Vec<String>,
     target: Target,
     options: AssignOptions,
+    pacer: Pacer,
 ) -> Result<ExitCode, Failure> {
     warn_about_ids(&sessions, &target);
     let token = engine::callback_token(settings);
@@ -142,7 +213,7 @@ pub async fn execute(
     };
     let route = engine::callback_route(settings, listen_addr, token)?;
     let client = engine::client(settings, route)?;
-    let dispatcher = engine::dispatcher(settings, client, audit, options.policy)?;
+    let dispatcher = engine::dispatcher(settings, client, audit, pacer, options.policy)?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let show = std::io::stderr().is_terminal();
     let progress = tokio::spawn(show_progress(

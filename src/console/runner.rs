@@ -56,8 +56,14 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
     let endpoint = client.endpoint().clone();
-    let dispatcher =
-        engine::dispatcher(settings, client, audit.clone(), startup.policy).map_err(|e| e.0)?;
+    let dispatcher = engine::dispatcher(
+        settings,
+        client,
+        audit.clone(),
+        engine::pacer(settings).map_err(|e| e.0)?,
+        startup.policy,
+    )
+    .map_err(|e| e.0)?;
     let ctx = Context {
         profile: startup
             .label

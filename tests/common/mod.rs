@@ -92,7 +92,14 @@ pub fn dispatcher(
     let route = engine::callback_route(settings, listener, token).unwrap();
     let client = engine::client(settings, route).unwrap();
     let audit = engine::audit_log(settings).unwrap();
-    engine::dispatcher(settings, client, audit, policy).unwrap()
+    engine::dispatcher(
+        settings,
+        client,
+        audit,
+        engine::pacer(settings).unwrap(),
+        policy,
+    )
+    .unwrap()
 }
 
 /// A dispatcher whose callbacks would go to a port nobody listens on (port 9, discard).
