@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
 use switchboard::config::{self, ENV_CLIENT_SECRET, Overrides, Settings, keys};
 use switchboard::console::app::{App, Context, Effect, LoadedRows, Msg, update};
 use switchboard::console::keys::KeyMap;
-use switchboard::console::runner::run_effect;
+use switchboard::console::runner::{Workers, run_effect};
 use switchboard::console::view::{self, Theme};
 use switchboard::dispatch::RetryPolicy;
 use switchboard::engine;
 use switchboard::input;
+use switchboard::live::LiveClient;
 use switchboard::mock::{self, MockIdentity, MockOptions};
 use switchboard::request::Target;
 use switchboard::secret::Secret;
@@ -113,6 +115,7 @@ fn main() {
     let route = engine::callback_route(&settings, listener.addr, Secret::new("t")).unwrap();
     let client = engine::client(&settings, route.clone()).unwrap();
     let endpoint = client.endpoint().clone();
+    let api = client.api().clone();
     let dispatcher = engine::dispatcher(
         &settings,
         client,
@@ -121,6 +124,8 @@ fn main() {
         RetryPolicy::default(),
     )
     .unwrap();
+    let live = Arc::new(LiveClient::new(api, dispatcher.pacer().clone()));
+    let workers = Workers { dispatcher, live };
     let ctx = Context {
         profile: "bench".into(),
         host: endpoint.host.clone(),
@@ -132,6 +137,7 @@ fn main() {
         callbacks: route,
         per_minute: 0,
         callback_wait: Duration::from_secs(60),
+        refresh_every: Duration::from_secs(30),
     };
     let mut app = App::new(ctx, KeyMap::defaults());
 
@@ -186,7 +192,7 @@ fn main() {
         }
     }
     app.in_flight = moves.len();
-    run_effect(Effect::Send { moves }, &dispatcher, &tx);
+    run_effect(Effect::Send { moves }, &workers, &tx);
     let started = Instant::now();
     let (mut drawn, mut worst_gap, mut most_in_flight) = (0usize, Duration::ZERO, 0usize);
     let mut last = Instant::now();

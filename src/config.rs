@@ -57,8 +57,8 @@ pub mod keys {
         CALLBACK_WAIT = "callback_wait_secs", None, Some("SWITCHBOARD_CALLBACK_WAIT_SECS");
         LOG_FILE = "log_file", Some("--log-file"), Some("SWITCHBOARD_LOG_FILE");
         AUDIT_LOG = "audit_log", Some("--audit-log"), Some("SWITCHBOARD_AUDIT_LOG");
-        LIVE = "live", None, None;
-        REFRESH_SECS = "refresh_secs", None, None;
+        LIVE = "live", None, Some("SWITCHBOARD_LIVE");
+        REFRESH_SECS = "refresh_secs", None, Some("SWITCHBOARD_REFRESH_SECS");
     }
 }
 
@@ -72,6 +72,7 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 15;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8009";
 pub const DEFAULT_CALLBACK_WAIT_SECS: u64 = 60;
+pub const DEFAULT_REFRESH_SECS: u64 = 30;
 
 /// The commented template that `config init` writes.
 pub const TEMPLATE: &str = include_str!("../assets/config.toml");
@@ -515,6 +516,25 @@ impl Settings {
                 v.parse().ok()
             })?
             .unwrap_or(DEFAULT_CALLBACK_WAIT_SECS),
+        ))
+    }
+
+    /// Whether the console fills its panes from Kore's live data at start.
+    pub fn live(&self) -> Result<bool, ConfigError> {
+        Ok(self
+            .parsed(&keys::LIVE, "true or false", parse_bool)?
+            .unwrap_or(false))
+    }
+
+    /// How often live data is refreshed.
+    pub fn refresh_every(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(
+            self.parsed(
+                &keys::REFRESH_SECS,
+                "a whole number of seconds, at least 5",
+                |v| v.parse().ok().filter(|n| *n >= 5),
+            )?
+            .unwrap_or(DEFAULT_REFRESH_SECS),
         ))
     }
 

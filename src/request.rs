@@ -40,6 +40,17 @@ impl Target {
             id: id.into(),
         }
     }
+
+    /// Why this target must never be sent: `aId` takes the `a-` agent id, and a `u-` user id (the
+    /// way conversations name agents) is not one.
+    pub fn refusal(&self) -> Option<String> {
+        (self.kind == TargetKind::Agent && self.id.starts_with("u-")).then(|| {
+            format!(
+                "{} is a user id (u-); agents are moved to by their agent id (a-…), as the Agents pane and List All Agents show it",
+                self.id
+            )
+        })
+    }
 }
 
 impl fmt::Display for Target {

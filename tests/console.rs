@@ -43,6 +43,7 @@ fn context() -> Context {
         ),
         per_minute: 60,
         callback_wait: Duration::from_secs(60),
+        refresh_every: Duration::from_secs(30),
     }
 }
 
@@ -679,4 +680,309 @@ fn a_session_row_shows_the_servers_message() {
         id: String::new(),
         extra: vec![],
     };
+}
+
+// ---- live data ----
+
+use switchboard::live::{Availability, Conversation, LiveAgent, LiveQueue, LiveSnapshot};
+
+const ALICE: &str = "a-8cd2673-0cb7-462d-9453-0ee60e520001";
+const ALICE_USER: &str = "u-d88245b9-5b02-5e30-817e-582b354edc1c";
+
+fn conversation(session: &str, agent: Option<&str>) -> Conversation {
+    Conversation {
+        session: session.into(),
+        conversation_id: None,
+        status: Some("ACTIVE".into()),
+        source: Some("whatsapp".into()),
+        queue_id: Some(QUEUE.into()),
+        queue_name: Some("Billing".into()),
+        agent_user_id: agent.map(|_| ALICE_USER.into()),
+        agent_name: agent.map(str::to_owned),
+        wait: Some(Duration::from_secs(75)),
+    }
+}
+
+fn snapshot(conversations: Vec<Conversation>) -> LiveSnapshot {
+    LiveSnapshot {
+        conversations,
+        agents: vec![LiveAgent {
+            id: ALICE.into(),
+            user_id: Some(ALICE_USER.into()),
+            name: "Alice Moreau".into(),
+            availability: Some(Availability::Busy),
+            max_chats: Some(5),
+            queues: vec!["Billing".into()],
+            skills: vec![],
+        }],
+        queues: vec![LiveQueue {
+            id: QUEUE.into(),
+            name: "Billing".into(),
+            waiting: Some(9),
+            engaged: Some(2),
+            avg_wait: Some(61_000),
+            max_wait: Some(250_000),
+        }],
+        calls: 5,
+        warnings: vec![],
+    }
+}
+
+fn live(app: &mut App, now: Instant, result: Result<LiveSnapshot, String>) {
+    update(
+        app,
+        Msg::Live {
+            at: AT.into(),
+            now,
+            result,
+        },
+    );
+}
+
+#[test]
+fn live_rows_merge_by_session_and_typed_rows_stay() {
+    let mut app = app();
+    chars(&mut app, "n");
+    chars(&mut app, "aaaaaaaaaaaaaaaaaaaa0001");
+    key(&mut app, KeyCode::Enter);
+    let file_row = session_id(&app, 0);
+    let now = Instant::now();
+    live(
+        &mut app,
+        now,
+        Ok(snapshot(vec![
+            conversation(&file_row, Some("Alice Moreau")),
+            conversation("bbbbbbbbbbbbbbbbbbbb0002", None),
+        ])),
+    );
+    assert_eq!(
+        app.sessions.len(),
+        46,
+        "44 from the file, 1 typed, 1 new from live"
+    );
+    let row = &app.sessions.rows()[0];
+    let column = |name: &str| {
+        row.row
+            .extra
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        (
+            column("channel"),
+            column("queue"),
+            column("agent"),
+            column("wait")
+        ),
+        (
+            Some("whatsapp"),
+            Some("Billing"),
+            Some("Alice Moreau"),
+            Some("1m15s")
+        )
+    );
+    assert_eq!(
+        column("customer"),
+        Some("Ava Patel"),
+        "the file's own columns stay"
+    );
+    let alice = &app.agents.rows()[app.agents.find(ALICE).unwrap()];
+    assert_eq!(
+        (alice.status.as_deref(), alice.active_chats, alice.max_chats),
+        (Some("BUSY"), Some(1), Some(5))
+    );
+    let billing = &app.queues.rows()[app.queues.find(QUEUE).unwrap()];
+    assert_eq!(
+        (billing.waiting, billing.engaged, billing.max_wait),
+        (Some(9), Some(2), Some(250_000))
+    );
+
+    // Next refresh: both conversations ended. The live-only one goes; the file's row stays, ended.
+    live(
+        &mut app,
+        now + Duration::from_secs(30),
+        Ok(snapshot(vec![])),
+    );
+    assert_eq!(app.sessions.len(), 45);
+    assert!(app.sessions.find("bbbbbbbbbbbbbbbbbbbb0002").is_none());
+    assert!(
+        app.sessions.find("aaaaaaaaaaaaaaaaaaaa0001").is_some(),
+        "a typed row stays"
+    );
+    let row = &app.sessions.rows()[0];
+    assert_eq!(
+        row.row
+            .extra
+            .iter()
+            .find(|(k, _)| &**k == "status")
+            .map(|(_, v)| v.as_str()),
+        Some("ended")
+    );
+}
+
+#[test]
+fn refreshes_come_every_refresh_secs_and_on_r_but_one_at_a_time() {
+    let mut app = app();
+    let pacer = PacerStatus {
+        per_minute: 60,
+        ..PacerStatus::default()
+    };
+    let t0 = Instant::now();
+    assert!(
+        update(&mut app, Msg::Tick { now: t0, pacer }).is_empty(),
+        "live data is off until asked for"
+    );
+    app.live.enabled = true;
+    assert_eq!(
+        update(&mut app, Msg::Tick { now: t0, pacer }),
+        vec![Effect::Refresh]
+    );
+    assert!(
+        update(&mut app, Msg::Tick { now: t0, pacer }).is_empty(),
+        "one refresh at a time"
+    );
+    assert!(key(&mut app, KeyCode::Char('R')).is_empty());
+    live(&mut app, t0, Ok(snapshot(vec![])));
+    assert!(
+        update(
+            &mut app,
+            Msg::Tick {
+                now: t0 + Duration::from_secs(29),
+                pacer
+            }
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        update(
+            &mut app,
+            Msg::Tick {
+                now: t0 + Duration::from_secs(30),
+                pacer
+            }
+        ),
+        vec![Effect::Refresh]
+    );
+    live(&mut app, t0 + Duration::from_secs(31), Ok(snapshot(vec![])));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('R')),
+        vec![Effect::Refresh],
+        "R refreshes now"
+    );
+    live(&mut app, t0 + Duration::from_secs(32), Ok(snapshot(vec![])));
+    chars(&mut app, ":load live");
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Refresh]);
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_old_data_marked_stale_with_its_age_and_why() {
+    let mut app = app();
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    live(
+        &mut app,
+        t0,
+        Ok(snapshot(vec![conversation(
+            "bbbbbbbbbbbbbbbbbbbb0002",
+            None,
+        )])),
+    );
+    let rows = app.sessions.len();
+    live(
+        &mut app,
+        t0 + Duration::from_secs(40),
+        Err("List of Conversations: HTTP 401: Invalid apikey".into()),
+    );
+    assert_eq!(app.sessions.len(), rows, "nothing is dropped");
+    assert_eq!(app.status.as_ref().unwrap().level, Level::Error);
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(130),
+            pacer: PacerStatus::default(),
+        },
+    );
+    let text = screen(&app, 200, 60);
+    assert!(
+        text.contains("STALE 2m10s (List of Conversations: HTTP 401: Invalid apikey)"),
+        "{text}"
+    );
+    assert!(text.contains("Agents 8 · STALE"), "{text}");
+}
+
+#[test]
+fn an_offline_agent_asks_twice() {
+    let mut app = app();
+    let grace = app
+        .agents
+        .find("a-7a0c2d5-6b8e-4f1a-9c2d-1e4f5a670007")
+        .unwrap();
+    assert_eq!(app.agents.rows()[grace].status.as_deref(), Some("OFFLINE"));
+    chars(&mut app, "2jjjjjj");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.offline_agent.as_deref(), Some("Grace Obi"));
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "the first yes does not send"
+    );
+    assert!(matches!(&app.mode, Mode::Confirm(c) if c.offline_acknowledged));
+    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    assert!(
+        text.iter().any(|l| l.contains("Grace Obi is OFFLINE")),
+        "{text:?}"
+    );
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('y')).as_slice(),
+        [Effect::Send { .. }]
+    ));
+    // An available agent asks once.
+    let mut app = self::app();
+    chars(&mut app, "2");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('y')).as_slice(),
+        [Effect::Send { .. }]
+    ));
+}
+
+#[test]
+fn a_user_id_is_never_sent_as_aid() {
+    let mut app = app();
+    chars(&mut app, &format!(":assign agent {ALICE_USER}"));
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(app.mode, Mode::Normal), "no confirmation opens");
+    let status = app.status.clone().unwrap();
+    assert_eq!(status.level, Level::Error);
+    assert!(status.text.contains("is a user id"), "{}", status.text);
+}
+
+#[test]
+fn screen_with_live_data() {
+    let mut app = app();
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    let first = session_id(&app, 0);
+    live(
+        &mut app,
+        t0,
+        Ok(snapshot(vec![conversation(&first, Some("Alice Moreau"))])),
+    );
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(12),
+            pacer: PacerStatus {
+                per_minute: 60,
+                used_last_minute: 9,
+                refresh_last_minute: 5,
+                waiting: 0,
+            },
+        },
+    );
+    app.status = None;
+    insta::assert_snapshot!("live_120x35", screen(&app, 120, 35));
 }

@@ -81,13 +81,10 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
 /// `aId` takes the `a-` agent id. A `u-` user id (which is how conversations name agents) would be
 /// refused by the platform, or worse, so it is stopped here with what to use instead.
 fn refuse_user_id(flag: &str, target: &Target) -> Result<(), Failure> {
-    if target.kind == TargetKind::Agent && target.id.starts_with("u-") {
-        return Err(Failure(format!(
-            "{flag} {} is a user id (u-); agents are moved to by their agent id (a-…), which `switchboard assign --dry-run --from-agent` and the console's Agents pane show; nothing was sent",
-            target.id
-        )));
+    match target.refusal() {
+        Some(why) => Err(Failure(format!("{flag} {why}; nothing was sent"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The sessions `--from-agent` holds or `--from-queue` has waiting, from the live data.

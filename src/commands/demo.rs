@@ -10,7 +10,7 @@ use switchboard::console::app::{LoadedRows, Pane};
 use switchboard::console::{self, Startup};
 use switchboard::demo;
 use switchboard::dispatch::RetryPolicy;
-use switchboard::mock::{self, MockIdentity, MockOptions};
+use switchboard::mock::{self, Center, MockIdentity, MockOptions};
 use switchboard::secret::Secret;
 
 use super::{Failure, start_logging};
@@ -40,6 +40,9 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
     // Callbacks come a little after the answer, so a row shows `waiting` before `ok`.
     let options = MockOptions {
         callback_delay: Duration::from_millis(1500),
+        // A simulated center whose state moves: transfers change it, and customers come and go.
+        center: Some(Center::demo(tokio::time::Instant::now())),
+        churn: Some(Duration::from_secs(8)),
         ..MockOptions::default()
     };
     let server = mock::start(
@@ -86,6 +89,7 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             ..RetryPolicy::default()
         },
         label: Some("demo".into()),
+        live: true,
         greeting: Some(format!(
             "demo against the stand-in on {}: Space marks sessions, 3 then Enter picks a queue, y sends · ? help",
             server.base_url()

@@ -16,12 +16,14 @@ use crate::dispatch::{Progress, Report};
 use crate::ids::IdKind;
 use crate::input::{AgentRow, Loaded, QueueRow, SessionRow};
 use crate::listener::{CallbackEvent, CallbackState};
+use crate::live::LiveSnapshot;
 use crate::outcome::Outcome;
 use crate::pacer::PacerStatus;
 use crate::request::{CallbackRoute, Endpoint, Preview, Target};
 
 use super::activity::{ActivityEntry, ActivityKind};
 use super::keys::{Action, KeyMap};
+use super::live::{self, LiveState};
 use super::table::{Row, Table};
 
 /// What the console shows of its run and needs to restate a call; fixed for the run.
@@ -37,6 +39,7 @@ pub struct Context {
     pub callbacks: CallbackRoute,
     pub per_minute: u32,
     pub callback_wait: Duration,
+    pub refresh_every: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +114,23 @@ pub struct SessionItem {
     pub row: SessionRow,
     pub marked: bool,
     pub state: SendState,
+    /// It is in the live data now (and its live columns are kept up to date).
+    pub live: bool,
+    /// It came from live data, not from a file or a form: it goes when the conversation ends.
+    pub from_live: bool,
+}
+
+impl SessionItem {
+    /// A session as a file or a form gives it: unmarked, never sent.
+    pub fn new(row: SessionRow) -> SessionItem {
+        SessionItem {
+            row,
+            marked: false,
+            state: SendState::default(),
+            live: false,
+            from_live: false,
+        }
+    }
 }
 
 impl Row for SessionItem {
@@ -193,6 +213,11 @@ pub struct Confirm {
     pub skipped_in_flight: usize,
     pub retry: bool,
     pub scroll: u16,
+    /// The target is an agent the live data shows offline: this names them, and the operator must
+    /// say yes twice.
+    pub offline_agent: Option<String>,
+    /// The first yes to an offline agent has been given.
+    pub offline_acknowledged: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -249,6 +274,12 @@ pub enum Msg {
         path: String,
         result: Result<usize, String>,
     },
+    /// A refresh of live data came back.
+    Live {
+        at: String,
+        now: Instant,
+        result: Result<LiveSnapshot, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -265,6 +296,8 @@ pub enum Effect {
         path: PathBuf,
         lines: String,
     },
+    /// Read the live data again (through the pacer, behind any assignments).
+    Refresh,
     Quit,
 }
 
@@ -284,12 +317,16 @@ pub struct App {
     /// Rows a page holds; the view sets it as it draws.
     pub page: std::cell::Cell<usize>,
     pub matcher: RefCell<Matcher>,
+    pub live: LiveState,
+    /// The time of the last tick, for ages on screen.
+    pub now: Option<Instant>,
     marked: usize,
     seq: usize,
 }
 
 impl App {
     pub fn new(ctx: Context, keys: KeyMap) -> App {
+        let refresh_every = ctx.refresh_every;
         let pacer = PacerStatus {
             per_minute: ctx.per_minute,
             ..PacerStatus::default()
@@ -309,6 +346,8 @@ impl App {
             history: Vec::new(),
             page: std::cell::Cell::new(10),
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
+            live: LiveState::new(refresh_every),
+            now: None,
             marked: 0,
             seq: 0,
         }
@@ -416,6 +455,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(app, key),
         Msg::Tick { now, pacer } => {
             app.pacer = pacer;
+            app.now = Some(now);
             let wait = app.ctx.callback_wait;
             for s in app.sessions.rows_mut() {
                 if s.state.callback == Some(CallbackState::Waiting)
@@ -426,6 +466,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     s.state.callback = Some(CallbackState::Late);
                 }
             }
+            if app.live.due(now) {
+                app.live.refreshing = true;
+                return vec![Effect::Refresh];
+            }
+            vec![]
+        }
+        Msg::Live { at, now, result } => {
+            on_live(app, at, now, result);
             vec![]
         }
         Msg::Loaded { source, result } => {
@@ -502,6 +550,73 @@ fn on_progress(app: &mut App, at: String, now: Instant, progress: Progress) {
     }
 }
 
+/// Asks for live data now: the `R` key and `:load live`.
+fn refresh_now(app: &mut App) -> Vec<Effect> {
+    app.live.enabled = true;
+    if app.live.refreshing {
+        app.note(Level::Info, "a refresh of the live data is already running");
+        return vec![];
+    }
+    app.live.refreshing = true;
+    app.note(
+        Level::Info,
+        "refreshing the live data (behind any assignments)",
+    );
+    vec![Effect::Refresh]
+}
+
+fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot, String>) {
+    app.live.refreshing = false;
+    app.live.next_due = Some(now + app.live.every);
+    match result {
+        Ok(snapshot) => {
+            let merged = {
+                let mut matcher = app.matcher.borrow_mut();
+                live::merge(
+                    &mut app.sessions,
+                    &mut app.agents,
+                    &mut app.queues,
+                    &snapshot,
+                    &mut matcher,
+                )
+            };
+            let first = app.live.last_ok.is_none();
+            app.live.last_ok = Some(now);
+            app.live.failure = None;
+            if !snapshot.warnings.is_empty() {
+                app.note(
+                    Level::Warn,
+                    format!("live data read, but: {}", snapshot.warnings.join("; ")),
+                );
+            } else if first {
+                app.note(
+                    Level::Info,
+                    format!(
+                        "live: {} active conversations, {} agents, {} queues ({} calls)",
+                        snapshot.conversations.len(),
+                        snapshot.agents.len(),
+                        snapshot.queues.len(),
+                        snapshot.calls
+                    ),
+                );
+            }
+            if merged.sessions_gone > 0 || merged.sessions_added > 0 {
+                tracing::debug!(
+                    added = merged.sessions_added,
+                    gone = merged.sessions_gone,
+                    "live sessions merged"
+                );
+            }
+        }
+        Err(why) => {
+            app.live.failure = Some((now, why.clone()));
+            let text = format!("live data not refreshed, the panes show the last data: {why}");
+            app.note(Level::Error, text.clone());
+            app.log(at, None, ActivityKind::Note { text });
+        }
+    }
+}
+
 fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
     app.in_flight = app.in_flight.saturating_sub(1);
     if report.outcome.is_none() {
@@ -555,11 +670,7 @@ fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, String>) {
         LoadedRows::Sessions(l) => {
             let (mut added, mut merged) = (0, 0);
             for row in l.rows {
-                let item = SessionItem {
-                    row,
-                    marked: false,
-                    state: SendState::default(),
-                };
+                let item = SessionItem::new(row);
                 match app.sessions.push(item, &mut matcher) {
                     Ok(_) => added += 1,
                     Err((item, existing)) => {
@@ -696,6 +807,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         },
         Mode::Confirm(mut confirm) => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+                if confirm.offline_agent.is_some() && !confirm.offline_acknowledged =>
+            {
+                confirm.offline_acknowledged = true;
+                app.mode = Mode::Confirm(confirm);
+                vec![]
+            }
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => send(app, confirm),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
                 app.note(Level::Info, "cancelled: nothing was sent");
@@ -830,6 +948,7 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Action::Help => app.mode = Mode::Help { scroll: 0 },
+        Action::Refresh => return refresh_now(app),
         Action::Quit => {
             if app.in_flight > 0 {
                 app.mode = Mode::QuitConfirm;
@@ -912,6 +1031,9 @@ fn select(app: &mut App) -> Vec<Effect> {
 
 /// Opens the confirmation for moving the chosen sessions to `target`, leaving out any in flight.
 fn open_confirm(app: &mut App, target: Target) {
+    if let Some(why) = target.refusal() {
+        return app.note(Level::Error, format!("not sent: {why}"));
+    }
     let chosen = app.chosen_sessions();
     if chosen.is_empty() {
         return app.note(
@@ -933,12 +1055,33 @@ fn open_confirm(app: &mut App, target: Target) {
         .filter_map(|&i| app.sessions.get(i))
         .map(|s| (s.row.id.clone(), target.clone()))
         .collect();
+    let offline_agent = offline_agent(app, &target);
     app.mode = Mode::Confirm(Confirm {
         moves,
         skipped_in_flight: busy.len(),
         retry: false,
         scroll: 0,
+        offline_agent,
+        offline_acknowledged: false,
     });
+}
+
+/// The agent's name, when the target is an agent shown OFFLINE.
+fn offline_agent(app: &App, target: &Target) -> Option<String> {
+    if target.kind != crate::request::TargetKind::Agent {
+        return None;
+    }
+    let agent = app
+        .agents
+        .find(&target.id)
+        .and_then(|i| app.agents.get(i))?;
+    (agent.status.as_deref() == Some("OFFLINE")).then(|| {
+        if agent.name.is_empty() {
+            agent.id.clone()
+        } else {
+            agent.name.clone()
+        }
+    })
 }
 
 fn retry(app: &mut App) {
@@ -964,11 +1107,15 @@ fn retry(app: &mut App) {
             "nothing to retry: no chosen session has a last outcome other than transferred",
         );
     }
+    // A retry goes where each session was sent before; an offline agent among them asks twice.
+    let offline_agent = moves.iter().find_map(|(_, t)| offline_agent(app, t));
     app.mode = Mode::Confirm(Confirm {
         moves,
         skipped_in_flight: skipped,
         retry: true,
         scroll: 0,
+        offline_agent,
+        offline_acknowledged: false,
     });
 }
 
@@ -1064,14 +1211,10 @@ fn submit_form(app: &mut App, form: Form) -> Vec<Effect> {
                 Pane::Sessions => app
                     .sessions
                     .push(
-                        SessionItem {
-                            row: SessionRow {
-                                id: id.clone(),
-                                extra: Vec::new(),
-                            },
-                            marked: false,
-                            state: SendState::default(),
-                        },
+                        SessionItem::new(SessionRow {
+                            id: id.clone(),
+                            extra: Vec::new(),
+                        }),
                         &mut matcher,
                     )
                     .map_err(|(_, i)| i),
@@ -1150,7 +1293,7 @@ fn delete(app: &mut App) {
 }
 
 pub const COMMANDS: &str =
-    "load sessions|agents|queues PATH · assign agent|queue ID · export PATH · quit";
+    "load sessions|agents|queues PATH · load live · assign agent|queue ID · export PATH · quit";
 
 fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
@@ -1159,6 +1302,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     let rest = rest.join(" ");
     match (verb, first) {
         (None, _) => vec![],
+        (Some("load"), Some("live")) if rest.is_empty() => refresh_now(app),
         (Some("load"), Some(what)) if !rest.is_empty() => {
             let pane = match what {
                 "sessions" => Pane::Sessions,

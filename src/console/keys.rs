@@ -31,12 +31,13 @@ pub enum Action {
     Delete,
     Load,
     Command,
+    Refresh,
     Help,
     Quit,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::NextPane,
         Action::PrevPane,
         Action::FocusSessions,
@@ -59,6 +60,7 @@ impl Action {
         Action::Delete,
         Action::Load,
         Action::Command,
+        Action::Refresh,
         Action::Help,
         Action::Quit,
     ];
@@ -88,6 +90,7 @@ impl Action {
             Action::Delete => "delete",
             Action::Load => "load",
             Action::Command => "command",
+            Action::Refresh => "refresh",
             Action::Help => "help",
             Action::Quit => "quit",
         }
@@ -118,6 +121,7 @@ impl Action {
             Action::Delete => "delete",
             Action::Load => "load file",
             Action::Command => "command",
+            Action::Refresh => "refresh",
             Action::Help => "help",
             Action::Quit => "quit",
         }
@@ -152,6 +156,9 @@ impl Action {
             Action::Delete => "delete the highlighted row",
             Action::Load => "load a file into the focused pane",
             Action::Command => "command line: load, assign, export, quit",
+            Action::Refresh => {
+                "read the live data again now (it also refreshes every refresh_secs)"
+            }
             Action::Help => "this help",
             Action::Quit => "quit (asks while requests are in flight); Ctrl-C always quits",
         }
@@ -181,6 +188,7 @@ impl Action {
             Action::Delete => &["d"],
             Action::Load => &["o"],
             Action::Command => &[":"],
+            Action::Refresh => &["R"],
             Action::Help => &["?"],
             Action::Quit => &["q"],
         }
@@ -445,7 +453,7 @@ mod tests {
     fn overrides_replace_and_steal() {
         let (map, warnings) = KeyMap::with_overrides(
             &[
-                ("retry".into(), "ctrl-r, R".into(), 3),
+                ("retry".into(), "ctrl-r, f5".into(), 3),
                 ("add".into(), "a".into(), 4),
             ],
             "c.toml",
@@ -459,7 +467,7 @@ mod tests {
             map.action(&key(KeyCode::Char('r'), KeyModifiers::NONE)),
             None
         );
-        assert_eq!(map.keys_of(Action::Retry), "Ctrl-r/R");
+        assert_eq!(map.keys_of(Action::Retry), "Ctrl-r/F5");
         assert!(warnings.is_empty(), "{warnings:?}");
         let (map, warnings) =
             KeyMap::with_overrides(&[("quit".into(), "j".into(), 2)], "c.toml").unwrap();

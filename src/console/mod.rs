@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod app;
 pub mod keys;
+pub mod live;
 pub mod runner;
 pub mod table;
 pub mod view;

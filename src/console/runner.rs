@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::config::Settings;
 use crate::dispatch::{Dispatcher, RetryPolicy};
+use crate::live::LiveClient;
 use crate::outcome::Outcome;
 use crate::request::Target;
 use crate::{engine, input, listener};
@@ -36,6 +38,15 @@ pub struct Startup {
     pub greeting: Option<String>,
     /// The header's name for this run, when it is not a profile's (the demo).
     pub label: Option<String>,
+    /// Fill the panes from live data at start, whatever the profile says.
+    pub live: bool,
+}
+
+/// What carries out the console's effects: the dispatcher for moves, the live client for reads.
+/// They share the process's one pacer.
+pub struct Workers {
+    pub dispatcher: Dispatcher,
+    pub live: Arc<LiveClient>,
 }
 
 /// Sets everything up (any failure is an error before the terminal is touched), runs the console
@@ -56,14 +67,11 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
     let endpoint = client.endpoint().clone();
-    let dispatcher = engine::dispatcher(
-        settings,
-        client,
-        audit.clone(),
-        engine::pacer(settings).map_err(|e| e.0)?,
-        startup.policy,
-    )
-    .map_err(|e| e.0)?;
+    let pacer = engine::pacer(settings).map_err(|e| e.0)?;
+    let live = Arc::new(LiveClient::new(client.api().clone(), pacer.clone()));
+    let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
+        .map_err(|e| e.0)?;
+    let workers = Workers { dispatcher, live };
     let ctx = Context {
         profile: startup
             .label
@@ -81,8 +89,10 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         callbacks: route,
         per_minute: settings.rate_per_minute().map_err(|e| e.0)?,
         callback_wait: settings.callback_wait().map_err(|e| e.0)?,
+        refresh_every: settings.refresh_every().map_err(|e| e.0)?,
     };
     let mut app = App::new(ctx, keys);
+    app.live.enabled = startup.live || settings.live().map_err(|e| e.0)?;
     let (tx, rx) = mpsc::unbounded_channel();
 
     let mut events = std::mem::replace(&mut callbacks.events, mpsc::unbounded_channel().1);
@@ -110,7 +120,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         );
     }
     for (pane, path) in startup.files {
-        run_effect(Effect::Load { pane, path }, &dispatcher, &tx);
+        run_effect(Effect::Load { pane, path }, &workers, &tx);
     }
     if let Some(text) = startup.greeting {
         app.status = Some(Status {
@@ -130,7 +140,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     };
     // `init` also installs a panic hook that restores the terminal before the panic is printed.
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, theme, &dispatcher, &tx, rx).await;
+    let result = event_loop(&mut terminal, &mut app, theme, &workers, &tx, rx).await;
     ratatui::restore();
     drop(callbacks);
     result.map_err(|e| format!("terminal error: {e}"))?;
@@ -153,7 +163,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     theme: Theme,
-    dispatcher: &Dispatcher,
+    workers: &Workers,
     tx: &mpsc::UnboundedSender<Msg>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
 ) -> std::io::Result<()> {
@@ -170,7 +180,7 @@ async fn event_loop(
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => Some(msg),
-            _ = tick.tick() => Some(Msg::Tick { now: Instant::now(), pacer: dispatcher.pacer().status() }),
+            _ = tick.tick() => Some(Msg::Tick { now: Instant::now(), pacer: workers.dispatcher.pacer().status() }),
         };
         let mut batch: VecDeque<Msg> = first.into_iter().collect();
         while batch.len() < MAX_BATCH {
@@ -184,7 +194,7 @@ async fn event_loop(
                 if effect == Effect::Quit {
                     return Ok(());
                 }
-                run_effect(effect, dispatcher, tx);
+                run_effect(effect, workers, tx);
             }
         }
     }
@@ -202,10 +212,21 @@ fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
-pub fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedSender<Msg>) {
+pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<Msg>) {
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
+        Effect::Refresh => {
+            let live = workers.live.clone();
+            tokio::spawn(async move {
+                let result = live.snapshot().await.map_err(|e| e.to_string());
+                let _ = tx.send(Msg::Live {
+                    at: timestamp(),
+                    now: Instant::now(),
+                    result,
+                });
+            });
+        }
         Effect::Load { pane, path } => {
             tokio::task::spawn_blocking(move || {
                 let path = expand_home(&path);
@@ -245,7 +266,7 @@ pub fn run_effect(effect: Effect, dispatcher: &Dispatcher, tx: &mpsc::UnboundedS
                 }
             }
             for (target, sessions) in groups {
-                let dispatcher = dispatcher.clone();
+                let dispatcher = workers.dispatcher.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();

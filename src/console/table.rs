@@ -179,6 +179,19 @@ impl<T: Row> Table<T> {
         self.offset.set(0);
     }
 
+    /// Filters every row again with the same query (after rows changed under it).
+    pub fn reapply_filter(&mut self, matcher: &mut Matcher) {
+        let query = std::mem::take(&mut self.query);
+        let (cursor, offset) = (self.cursor, self.offset.get());
+        let previous = self.selected();
+        self.set_filter(&query, matcher);
+        // Keep the highlighted row, or at least the place, when the data moves under the cursor.
+        self.cursor = previous
+            .and_then(|p| self.visible.iter().position(|&i| i == p))
+            .unwrap_or(cursor.min(self.visible.len().saturating_sub(1)));
+        self.offset.set(offset);
+    }
+
     /// Where the query matches in a row's haystack, for highlighting.
     pub fn match_positions(&self, index: usize, matcher: &mut Matcher) -> Vec<u32> {
         if self.query.trim().is_empty() {

@@ -1,6 +1,8 @@
 //! Drawing: a function of the `App`, nothing else. Colours come from the terminal's own palette
 //! (named colours only), and with `NO_COLOR` only bold, underline and reverse are used.
 
+use std::time::Duration;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,6 +15,7 @@ use crate::request::TargetKind;
 use super::activity::ActivityKind;
 use super::app::{App, FormPurpose, Level, Mode, Pane};
 use super::keys::Action;
+use super::live::short_age;
 use super::table::{Row, Table};
 
 /// Colours, or none.
@@ -124,13 +127,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let host = app.ctx.host.split("://").nth(1).unwrap_or(&app.ctx.host);
-    let pacer = if app.pacer.per_minute == 0 {
-        "pacer off".to_string()
-    } else {
+    let p = app.pacer;
+    let split = if p.refresh_last_minute > 0 {
         format!(
-            "pacer {}/{}",
-            app.pacer.used_last_minute, app.pacer.per_minute
+            " ({} assign · {} refresh)",
+            p.used_last_minute - p.refresh_last_minute,
+            p.refresh_last_minute
         )
+    } else {
+        String::new()
+    };
+    let pacer = if p.per_minute == 0 {
+        format!("pacer off{split}")
+    } else {
+        format!("pacer {}/{}{split}", p.used_last_minute, p.per_minute)
     };
     let flight = (app.in_flight > 0)
         .then(|| format!("{} in flight · ETA {}", app.in_flight, clock(app.eta())));
@@ -309,11 +319,14 @@ fn draw_pane<T: Row>(
 }
 
 fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
-    let marked = if app.marked() > 0 {
+    let mut marked = if app.marked() > 0 {
         format!(" ({} marked)", app.marked())
     } else {
         String::new()
     };
+    if let Some(live) = app.live.describe(app.now) {
+        marked.push_str(&format!(" · {live}"));
+    }
     let empty = format!(
         "No sessions yet: {} loads a file, {} adds one.",
         app.keys.keys_of(Action::Load),
@@ -390,6 +403,15 @@ fn short_id(id: &str) -> &str {
     &id[..cut]
 }
 
+/// Agents and queues from live data that could not be refreshed say so.
+fn stale_flag(app: &App) -> String {
+    if app.live.failure.is_some() && app.live.last_ok.is_some() {
+        " · STALE".into()
+    } else {
+        String::new()
+    }
+}
+
 fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     draw_pane(
         frame,
@@ -398,7 +420,7 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         theme,
         Pane::Agents,
         &app.agents,
-        String::new(),
+        stale_flag(app),
         None,
         |a, look| {
             let base = look.base;
@@ -416,7 +438,13 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 format!("{status:<9}"),
                 base.patch(status_style),
             ));
-            spans.push(Span::styled(" ", base));
+            // Load: chats now / chats at once, when the live data says.
+            let load = match (a.active_chats, a.max_chats) {
+                (Some(now), Some(max)) => format!(" {now}/{max}"),
+                (None, Some(max)) => format!(" -/{max}"),
+                _ => String::new(),
+            };
+            spans.push(Span::styled(format!("{load} "), base));
             spans.extend(highlighted(
                 &a.name,
                 a.id.len() + 1,
@@ -424,8 +452,8 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 base,
                 theme,
             ));
-            if let Some(q) = &a.queues {
-                spans.push(Span::styled(format!("  {q}"), base.patch(theme.dim())));
+            for extra in [&a.queues, &a.skills].into_iter().flatten() {
+                spans.push(Span::styled(format!("  {extra}"), base.patch(theme.dim())));
             }
             spans
         },
@@ -440,7 +468,7 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         theme,
         Pane::Queues,
         &app.queues,
-        String::new(),
+        stale_flag(app),
         None,
         |q, look| {
             let base = look.base;
@@ -453,9 +481,22 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 base,
                 theme,
             ));
+            let mut load = Vec::new();
             if let Some(w) = q.waiting {
+                load.push(format!("{w} waiting"));
+            }
+            if let Some(e) = q.engaged {
+                load.push(format!("{e} engaged"));
+            }
+            if let Some(avg) = q.avg_wait {
+                load.push(format!("avg {}", short_age(Duration::from_millis(avg))));
+            }
+            if let Some(max) = q.max_wait {
+                load.push(format!("max {}", short_age(Duration::from_millis(max))));
+            }
+            if !load.is_empty() {
                 spans.push(Span::styled(
-                    format!("  {w} waiting"),
+                    format!("  {}", load.join(" · ")),
                     base.patch(theme.dim()),
                 ));
             }
@@ -549,12 +590,14 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                     Action::Delete,
                     Action::MarkVisible,
                     Action::UnmarkAll,
+                    Action::Refresh,
                     Action::NextPane,
                     Action::Command,
                 ],
                 Pane::Agents | Pane::Queues => &[
                     Action::Select,
                     Action::Filter,
+                    Action::Refresh,
                     Action::Load,
                     Action::Add,
                     Action::Delete,
@@ -665,6 +708,21 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
             "{} chosen session(s) left out: a request for them is in flight.",
             confirm.skipped_in_flight
         )));
+    }
+    if let Some(agent) = &confirm.offline_agent {
+        let warning = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        lines.push(Line::styled(
+            format!("{agent} is OFFLINE: the conversations may wait with nobody to take them."),
+            warning,
+        ));
+        lines.push(Line::styled(
+            if confirm.offline_acknowledged {
+                "Press y once more to send anyway; n or Esc sends nothing."
+            } else {
+                "This asks twice: y, then y again."
+            },
+            warning,
+        ));
     }
     let eta = crate::pacer::Pacer::eta_at(app.ctx.per_minute, n + app.in_flight);
     let pacing = if app.ctx.per_minute == 0 {
