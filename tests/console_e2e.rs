@@ -194,3 +194,27 @@ fn escape_in_the_confirmation_sends_nothing() {
         "nothing was sent:\n{audit}"
     );
 }
+
+#[test]
+fn the_demo_shows_live_data_from_the_stand_ins_center() {
+    let t = Tmux::start("live", "--demo");
+    // Eight reads at 60 a minute: the first refresh takes about eight seconds.
+    let screen = t.wait_until("live data", |s| s.contains(" ago") && s.contains("pacer"));
+    assert!(
+        screen.contains("· live "),
+        "the sessions pane says how fresh its data is:\n{screen}"
+    );
+    assert!(
+        screen.contains("refresh)"),
+        "the header splits the pacer's budget:\n{screen}"
+    );
+    // An agent's load (chats now / at once) comes only from live data.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("a-8cd2673 AVAILABLE 4/5")),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
