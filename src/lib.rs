@@ -15,6 +15,7 @@ pub mod console;
 pub mod demo;
 pub mod dispatch;
 pub mod engine;
+pub mod format;
 pub mod input;
 pub mod listener;
 pub mod live;

@@ -157,6 +157,15 @@ impl fmt::Display for LiveError {
 
 impl std::error::Error for LiveError {}
 
+/// A 2xx answer that is not the documented JSON.
+fn unreadable(api: &'static str) -> impl Fn(String) -> LiveError {
+    move |message| LiveError {
+        api,
+        status: None,
+        message,
+    }
+}
+
 /// How many conversations a page asks for. Kore documents no maximum; a page this size stays small.
 pub const CONVERSATIONS_PER_PAGE: usize = 100;
 /// A bound on pages, so a server that always says `hasMore` cannot keep a refresh going forever.
@@ -208,50 +217,26 @@ impl LiveClient {
         Ok(snapshot)
     }
 
-    /// Every page of List of Conversations with `status=ACTIVE`.
+    /// Every page of List of Conversations with `status=ACTIVE` (paged by `skip`).
     pub async fn conversations(&self, calls: &mut usize) -> Result<Vec<Conversation>, LiveError> {
-        const API: &str = "List of Conversations";
-        let mut out = Vec::new();
-        let mut skip = 0;
-        for _ in 0..MAX_PAGES {
-            let path =
-                format!("/conversations?status=ACTIVE&skip={skip}&limit={CONVERSATIONS_PER_PAGE}");
-            let body = self.call(API, Method::GET, &path, None, calls).await?;
-            let page = parse_conversations(&body).map_err(|message| LiveError {
-                api: API,
-                status: None,
-                message,
-            })?;
-            skip += page.count;
-            out.extend(page.results);
-            if !page.has_more || page.count == 0 {
-                break;
-            }
-        }
-        Ok(out)
+        let path = |_, seen| {
+            format!("/conversations?status=ACTIVE&skip={seen}&limit={CONVERSATIONS_PER_PAGE}")
+        };
+        self.every_page("List of Conversations", path, parse_conversations, calls)
+            .await
     }
 
-    /// Every page of List All Agents, with their queues.
+    /// Every page of List All Agents, with their queues (paged by page number, from 1).
     pub async fn agents(&self, calls: &mut usize) -> Result<Vec<LiveAgent>, LiveError> {
-        const API: &str = "List All Agents";
-        let mut out = Vec::new();
-        for page_number in 1..=MAX_PAGES {
-            let path = format!(
-                "/organizations/{}/agents?page={page_number}&includeQueues=true",
-                self.api.endpoint().org_id
-            );
-            let body = self.call(API, Method::GET, &path, None, calls).await?;
-            let page = parse_agents(&body).map_err(|message| LiveError {
-                api: API,
-                status: None,
-                message,
-            })?;
-            out.extend(page.results);
-            if !page.has_more || page.count == 0 {
-                break;
-            }
-        }
-        Ok(out)
+        let org = self.api.endpoint().org_id.clone();
+        let path = move |page: usize, _| {
+            format!(
+                "/organizations/{org}/agents?page={}&includeQueues=true",
+                page + 1
+            )
+        };
+        self.every_page("List All Agents", path, parse_agents, calls)
+            .await
     }
 
     /// Check Agent Availability for every agent: `a-` id to availability.
@@ -269,38 +254,14 @@ impl LiveClient {
                 calls,
             )
             .await?;
-        parse_availability(&body).map_err(|message| LiveError {
-            api: API,
-            status: None,
-            message,
-        })
+        parse_availability(&body).map_err(unreadable(API))
     }
 
-    /// Every page of Get a List of Queues.
+    /// Every page of Get a List of Queues (paged by page number, from 1).
     pub async fn queues(&self, calls: &mut usize) -> Result<Vec<LiveQueue>, LiveError> {
-        const API: &str = "Get a List of Queues";
-        let mut out = Vec::new();
-        for page_number in 1..=MAX_PAGES {
-            let body = self
-                .call(
-                    API,
-                    Method::GET,
-                    &format!("/queues?page={page_number}"),
-                    None,
-                    calls,
-                )
-                .await?;
-            let page = parse_queues(&body).map_err(|message| LiveError {
-                api: API,
-                status: None,
-                message,
-            })?;
-            out.extend(page.results);
-            if !page.has_more || page.count == 0 {
-                break;
-            }
-        }
-        Ok(out)
+        let path = |page: usize, _| format!("/queues?page={}", page + 1);
+        self.every_page("Get a List of Queues", path, parse_queues, calls)
+            .await
     }
 
     /// Queue Size for one queue.
@@ -314,11 +275,31 @@ impl LiveClient {
         let body = self
             .call(API, Method::POST, &path, Some(json!({})), calls)
             .await?;
-        parse_queue_size(&body).map_err(|message| LiveError {
-            api: API,
-            status: None,
-            message,
-        })
+        parse_queue_size(&body).map_err(unreadable(API))
+    }
+
+    /// Reads a list API page by page until it says there is no more. `path` makes the path of the
+    /// page from its number (from 0) and how many results came before it.
+    async fn every_page<T>(
+        &self,
+        api: &'static str,
+        path: impl Fn(usize, usize) -> String,
+        parse: fn(&[u8]) -> Result<Page<T>, String>,
+        calls: &mut usize,
+    ) -> Result<Vec<T>, LiveError> {
+        let (mut out, mut seen) = (Vec::new(), 0);
+        for page_number in 0..MAX_PAGES {
+            let body = self
+                .call(api, Method::GET, &path(page_number, seen), None, calls)
+                .await?;
+            let page = parse(&body).map_err(unreadable(api))?;
+            seen += page.count;
+            out.extend(page.results);
+            if !page.has_more || page.count == 0 {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// One read: a pacer slot behind any waiting assignment, then the request; a non-2xx answer is

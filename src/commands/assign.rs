@@ -184,7 +184,7 @@ async fn execute(
             "# {} request(s) to {target}; nothing is sent (--dry-run). At {} the run would take about {}.",
             sessions.len(),
             rate_label(rate),
-            format_duration(Pacer::eta_at(rate, sessions.len()))
+            switchboard::format::duration(Pacer::eta_at(rate, sessions.len()))
         );
         for (i, session) in sessions.iter().enumerate() {
             println!("\n# {}/{} {session} -> {target}", i + 1, sessions.len());
@@ -228,7 +228,7 @@ async fn execute(
         if show {
             eprint!(
                 "\r\x1b[2Kwaiting up to {} for callbacks…",
-                format_duration(wait)
+                switchboard::format::duration(wait)
             );
         }
         listener::await_callbacks(&mut l.events, &mut reports, wait).await;
@@ -303,7 +303,7 @@ async fn show_progress(
             } else {
                 pacer.per_minute().to_string()
             },
-            format_duration(eta)
+            switchboard::format::duration(eta)
         );
     }
     if show {
@@ -363,15 +363,4 @@ fn summary(reports: &[Report], target: &Target) -> String {
         reports.len(),
         parts.join(", ")
     )
-}
-
-pub fn format_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs >= 3600 {
-        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
-    } else if secs >= 60 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    }
 }

@@ -50,7 +50,7 @@ impl LiveState {
             return None;
         }
         let age = |since: Instant| {
-            now.map(|n| short_age(n.saturating_duration_since(since)))
+            now.map(|n| crate::format::duration(n.saturating_duration_since(since)))
                 .unwrap_or_default()
         };
         Some(match (&self.failure, self.last_ok) {
@@ -63,17 +63,6 @@ impl LiveState {
     }
 }
 
-pub fn short_age(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// The columns a live session shows, in order.
 pub const LIVE_COLUMNS: [&str; 5] = ["channel", "queue", "agent", "status", "wait"];
 
@@ -83,7 +72,7 @@ fn columns(c: &Conversation, names: &[Arc<str>]) -> Vec<(Arc<str>, String)> {
         c.queue_name.clone().or_else(|| c.queue_id.clone()),
         c.agent_name.clone(),
         c.status.clone(),
-        c.wait.map(short_age),
+        c.wait.map(crate::format::duration),
     ];
     names
         .iter()

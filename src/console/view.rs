@@ -15,7 +15,6 @@ use crate::request::TargetKind;
 use super::activity::ActivityKind;
 use super::app::{App, FormPurpose, Level, Mode, Pane};
 use super::keys::Action;
-use super::live::short_age;
 use super::table::{Row, Table};
 
 /// Colours, or none.
@@ -489,10 +488,16 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 load.push(format!("{e} engaged"));
             }
             if let Some(avg) = q.avg_wait {
-                load.push(format!("avg {}", short_age(Duration::from_millis(avg))));
+                load.push(format!(
+                    "avg {}",
+                    crate::format::duration(Duration::from_millis(avg))
+                ));
             }
             if let Some(max) = q.max_wait {
-                load.push(format!("max {}", short_age(Duration::from_millis(max))));
+                load.push(format!(
+                    "max {}",
+                    crate::format::duration(Duration::from_millis(max))
+                ));
             }
             if !load.is_empty() {
                 spans.push(Span::styled(
