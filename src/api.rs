@@ -77,7 +77,8 @@ impl Api {
     }
 }
 
-fn is_loopback_url(url: &str) -> bool {
+/// Whether a URL points at this machine (127.0.0.0/8, ::1 or localhost).
+pub fn is_loopback_url(url: &str) -> bool {
     match url::Url::parse(url)
         .ok()
         .and_then(|u| u.host().map(|h| h.to_owned()))

@@ -692,11 +692,11 @@ fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, String>) {
             ("sessions", added, merged, l.warnings.len())
         }
         LoadedRows::Agents(l) => {
-            let (added, merged) = push_all(&mut app.agents, l.rows, &mut matcher);
+            let (added, merged) = upsert_all(&mut app.agents, l.rows, &mut matcher);
             ("agents", added, merged, l.warnings.len())
         }
         LoadedRows::Queues(l) => {
-            let (added, merged) = push_all(&mut app.queues, l.rows, &mut matcher);
+            let (added, merged) = upsert_all(&mut app.queues, l.rows, &mut matcher);
             ("queues", added, merged, l.warnings.len())
         }
     };
@@ -718,20 +718,17 @@ fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, String>) {
     );
 }
 
-/// Adds rows; a row whose id is already there replaces it.
-fn push_all<T: Row>(table: &mut Table<T>, rows: Vec<T>, matcher: &mut Matcher) -> (usize, usize) {
-    let (mut added, mut merged) = (0, 0);
+/// Adds rows; a row whose id is already there is replaced in place.
+fn upsert_all<T: Row>(table: &mut Table<T>, rows: Vec<T>, matcher: &mut Matcher) -> (usize, usize) {
+    let total = rows.len();
+    let mut added = 0;
     for row in rows {
-        match table.push(row, matcher) {
-            Ok(_) => added += 1,
-            Err((row, existing)) => {
-                merged += 1;
-                table.remove(existing);
-                let _ = table.push(row, matcher);
-            }
-        }
+        added += usize::from(table.upsert(row, matcher));
     }
-    (added, merged)
+    if added < total {
+        table.reapply_filter(matcher);
+    }
+    (added, total - added)
 }
 
 fn is_ctrl_c(key: &KeyEvent) -> bool {

@@ -185,7 +185,7 @@ pub fn merge(
                     .unwrap_or(0),
             ),
         };
-        upsert(agents, row, matcher);
+        agents.upsert(row, matcher);
     }
     for q in &snapshot.queues {
         let row = QueueRow {
@@ -196,27 +196,11 @@ pub fn merge(
             avg_wait: q.avg_wait,
             max_wait: q.max_wait,
         };
-        upsert(queues, row, matcher);
+        queues.upsert(row, matcher);
     }
     // Rows whose text changed may now match the filter, or no longer: filter them all again.
     sessions.reapply_filter(matcher);
     agents.reapply_filter(matcher);
     queues.reapply_filter(matcher);
     merged
-}
-
-/// Replaces the row with this id, or adds it.
-fn upsert<T: super::table::Row>(table: &mut Table<T>, row: T, matcher: &mut Matcher) {
-    match table.find(row.id()) {
-        Some(i) => {
-            let id = row.id().to_string();
-            if let Some(slot) = table.by_id_mut(&id) {
-                *slot = row;
-            }
-            table.refresh(i);
-        }
-        None => {
-            let _ = table.push(row, matcher);
-        }
-    }
 }

@@ -119,6 +119,19 @@ impl<T: Row> Table<T> {
         Ok(i)
     }
 
+    /// Replaces the row with the same id in place, or adds it; true when it was added. A replaced
+    /// row's filter match is not rechecked: call `reapply_filter` after a batch of them.
+    pub fn upsert(&mut self, row: T, matcher: &mut Matcher) -> bool {
+        match self.find(row.id()) {
+            Some(i) => {
+                self.rows[i] = row;
+                self.refresh(i);
+                false
+            }
+            None => self.push(row, matcher).is_ok(),
+        }
+    }
+
     /// Replaces the haystack of a row whose text changed.
     pub fn refresh(&mut self, index: usize) {
         if let Some(row) = self.rows.get(index) {

@@ -770,15 +770,7 @@ fn forced(state: &MockState) -> Option<(Response, String)> {
 /// tests, and must never send traffic off this machine.
 fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
     tokio::spawn(async move {
-        let loopback = url::Url::parse(&callback_url)
-            .ok()
-            .is_some_and(|u| match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            });
-        if !loopback {
+        if !crate::api::is_loopback_url(&callback_url) {
             tracing::warn!("stand-in: callback not posted, its URL is not on loopback");
             return;
         }
