@@ -30,8 +30,12 @@ pub enum CallbackState {
     #[serde(rename = "-")]
     None,
     Waiting,
+    /// A callback whose status reads as success.
     Ok,
+    /// A callback whose status reads as failure, or that carries an error envelope.
     Failed,
+    /// A callback came, but its body holds no status we can read: shown as it came, not called ok.
+    Received,
     /// None came within the wait.
     Late,
 }
@@ -43,16 +47,27 @@ impl CallbackState {
             CallbackState::Waiting => "waiting",
             CallbackState::Ok => "ok",
             CallbackState::Failed => "failed",
+            CallbackState::Received => "received",
             CallbackState::Late => "late",
         }
     }
 
-    /// What a callback's `status` says of the transfer. Without a documented schema, anything that does
-    /// not read as a failure counts as ok.
-    pub fn from_status(status: Option<&str>) -> CallbackState {
+    /// What a callback says of the transfer. Kore documents no schema (kore-api.md §3), so: an error
+    /// envelope (`errors`) or a status with a failure word is `failed`, another status is `ok`, and a
+    /// body with no readable status is `received` — never guessed to be a success.
+    pub fn of_callback(status: Option<&str>, body: &Value) -> CallbackState {
+        let has_errors = body
+            .get("errors")
+            .is_some_and(|e| e.as_array().is_none_or(|list| !list.is_empty()) && !e.is_null());
+        if has_errors {
+            return CallbackState::Failed;
+        }
         let Some(s) = status.map(str::to_ascii_lowercase) else {
-            return CallbackState::Ok;
+            return CallbackState::Received;
         };
+        if s.trim().is_empty() {
+            return CallbackState::Received;
+        }
         if ["fail", "error", "reject", "declin", "timeout", "timed out"]
             .iter()
             .any(|w| s.contains(w))
@@ -85,7 +100,7 @@ impl CallbackSummary {
 
     pub fn from_event(event: &CallbackEvent) -> CallbackSummary {
         CallbackSummary {
-            state: CallbackState::from_status(event.status.as_deref()),
+            state: event.state(),
             status: event.status.clone(),
             received_at: Some(event.received_at.clone()),
             body: Some(event.body.clone()),
@@ -260,6 +275,13 @@ fn describe(
     }
 }
 
+impl CallbackEvent {
+    /// What this callback says of the transfer.
+    pub fn state(&self) -> CallbackState {
+        CallbackState::of_callback(self.status.as_deref(), &self.body)
+    }
+}
+
 /// `/callback/{botSessionId}` (under any prefix a tunnel adds) names the session.
 fn session_in_path(path: &str) -> Option<String> {
     let mut segments = path.rsplit('/').filter(|s| !s.is_empty());
@@ -330,18 +352,31 @@ mod tests {
 
     #[test]
     fn status_words() {
+        let none = Value::Null;
+        let state = |status: Option<&str>| CallbackState::of_callback(status, &none);
+        assert_eq!(state(Some("transferred")), CallbackState::Ok);
+        assert_eq!(state(None), CallbackState::Received);
+        assert_eq!(state(Some(" ")), CallbackState::Received);
+        assert_eq!(state(Some("FAILED")), CallbackState::Failed);
+        assert_eq!(state(Some("transfer_error")), CallbackState::Failed);
+        let envelope = serde_json::json!({"errors": [{"msg": "Agent not available", "code": 400}]});
         assert_eq!(
-            CallbackState::from_status(Some("transferred")),
-            CallbackState::Ok
+            CallbackState::of_callback(None, &envelope),
+            CallbackState::Failed,
+            "an error envelope without a status is a failure"
         );
-        assert_eq!(CallbackState::from_status(None), CallbackState::Ok);
         assert_eq!(
-            CallbackState::from_status(Some("FAILED")),
+            CallbackState::of_callback(Some("transferred"), &envelope),
             CallbackState::Failed
         );
         assert_eq!(
-            CallbackState::from_status(Some("transfer_error")),
-            CallbackState::Failed
+            CallbackState::of_callback(None, &serde_json::json!({"errors": []})),
+            CallbackState::Received
+        );
+        assert_eq!(
+            CallbackState::of_callback(None, &Value::String("done".into())),
+            CallbackState::Received,
+            "a body that is not JSON has no readable status"
         );
         assert_eq!(
             serde_json::to_string(&CallbackState::None).unwrap(),

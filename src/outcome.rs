@@ -16,11 +16,12 @@ pub enum Outcome {
     Rejected,
     /// 401 or 403: every later call would fail the same way, so a bulk move stops.
     Unauthorized,
-    /// 429, or a body that says the rate limit was exceeded, still so after the retries.
+    /// 429, or a 4xx error envelope saying the rate limit was exceeded, still so after the retries.
     RateLimited,
-    /// 5xx, or the request was never delivered.
+    /// 5xx (whatever its body says), or the request was never delivered.
     Failed,
-    /// It may have reached the platform and the result is not known; never retried by itself.
+    /// It may have reached the platform and the result is not known (a timeout after sending, a cut
+    /// connection, a 2xx that is not `transferred`); never retried by itself.
     Unknown,
 }
 
@@ -68,9 +69,11 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Longest server message kept from a raw (non-JSON) body.
 const MAX_RAW_MESSAGE: usize = 300;
 
+/// Reads one answer as SPEC §4's table says. Only a 429, or a 4xx whose error envelope says the rate
+/// limit was exceeded, is `rate_limited` (and so retried): a 2xx that mentions it is still `unknown`
+/// and a 5xx is still `failed`, since either may have acted and must never be sent again by itself.
 pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Classified {
     let message = server_message(body);
-    let says_rate_limit = mentions_rate_limit(body);
     let retry_after = retry_after.and_then(parse_retry_after);
     let make = |outcome, message: String| Classified {
         outcome,
@@ -92,7 +95,6 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Classifi
                 Some(s) if s.eq_ignore_ascii_case("transferred") => {
                     make(Outcome::Transferred, String::new())
                 }
-                _ if says_rate_limit => make(Outcome::RateLimited, message),
                 Some(other) => make(
                     Outcome::Unknown,
                     format!("HTTP {status} but status is {other:?}: {message}"),
@@ -109,7 +111,7 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Classifi
         }
         401 | 403 => make(Outcome::Unauthorized, message),
         429 => make(Outcome::RateLimited, message),
-        _ if says_rate_limit => make(Outcome::RateLimited, message),
+        400..=499 if envelope_says_rate_limit(body) => make(Outcome::RateLimited, message),
         400..=499 => make(Outcome::Rejected, message),
         500..=599 => make(Outcome::Failed, message),
         _ => make(
@@ -143,9 +145,25 @@ pub fn server_message(body: &[u8]) -> String {
     }
 }
 
-fn mentions_rate_limit(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
-    text.contains("rate limit") || text.contains("rate-limit")
+/// Whether an error envelope (`errors[].msg` or `message`) says the rate limit was exceeded, as Kore's
+/// documented words do ("You've exceeded the per-minute rate limit..."). A raw body does not count: a
+/// page that merely mentions the limit is not the platform refusing the call.
+fn envelope_says_rate_limit(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let mut messages: Vec<&str> = v
+        .get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("msg").and_then(Value::as_str))
+        .collect();
+    messages.extend(v.get("message").and_then(Value::as_str));
+    messages.iter().any(|m| {
+        let m = m.to_ascii_lowercase();
+        (m.contains("rate limit") || m.contains("rate-limit")) && m.contains("exceed")
+    })
 }
 
 /// `Retry-After` as whole seconds. The HTTP-date form is not used by Kore as far as anyone has seen; it
@@ -218,7 +236,37 @@ mod tests {
         assert_eq!((c.outcome, c.retry_after), (Outcome::RateLimited, None));
         let body = br#"{"errors":[{"msg":"You've exceeded the per-minute rate limit. Please wait for sometime before retrying.","code":400}]}"#;
         assert_eq!(classify(400, None, body).outcome, Outcome::RateLimited);
-        assert_eq!(classify(200, None, body).outcome, Outcome::RateLimited);
+        let other_envelope =
+            br#"{"code":403,"message":"You've exceeded the per-minute rate limit."}"#;
+        assert_eq!(
+            classify(403, None, other_envelope).outcome,
+            Outcome::Unauthorized,
+            "a 401/403 stops the run whatever it says"
+        );
+        assert_eq!(
+            classify(400, None, br#"{"message":"You've exceeded the per-minute rate limit"}"#)
+                .outcome,
+            Outcome::RateLimited
+        );
+    }
+
+    #[test]
+    fn words_about_the_rate_limit_do_not_make_other_answers_retried() {
+        let body = br#"{"errors":[{"msg":"You've exceeded the per-minute rate limit. Please wait for sometime before retrying.","code":400}]}"#;
+        // A 2xx may have acted: unknown, never sent again. A 5xx is failed, never sent again.
+        assert_eq!(classify(200, None, body).outcome, Outcome::Unknown);
+        assert_eq!(classify(500, None, body).outcome, Outcome::Failed);
+        assert_eq!(classify(503, None, b"rate limit exceeded").outcome, Outcome::Failed);
+        // A raw page that mentions the limit, or an envelope about something else, is a rejection.
+        assert_eq!(
+            classify(400, None, b"you have exceeded the rate limit").outcome,
+            Outcome::Rejected
+        );
+        assert_eq!(
+            classify(400, None, br#"{"errors":[{"msg":"See our rate limit docs","code":400}]}"#)
+                .outcome,
+            Outcome::Rejected
+        );
     }
 
     #[test]

@@ -214,3 +214,48 @@ async fn the_stand_ins_callbacks_settle_each_session() {
         QUEUE
     );
 }
+
+#[tokio::test]
+async fn a_callback_without_a_readable_status_is_received_and_an_error_envelope_failed() {
+    let mut l = listen(None).await;
+    let addr = l.addr;
+    let post = |session: String, body: serde_json::Value| {
+        let url = format!("http://{addr}/callback/{session}?t=s3cr3t-token");
+        async move {
+            reqwest::Client::new()
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    post(ok_session(1), json!({"sessionId": ok_session(1), "requestCompletedAt": 1})).await;
+    let e = next(&mut l).await;
+    assert_eq!(e.state(), CallbackState::Received, "no status is not ok");
+    assert_eq!(e.body["requestCompletedAt"], 1, "the whole body is kept");
+    post(
+        ok_session(2),
+        json!({"errors": [{"msg": "Agent is not available", "code": 400}]}),
+    )
+    .await;
+    let e = next(&mut l).await;
+    assert_eq!(e.state(), CallbackState::Failed);
+    let mut reports = vec![Report {
+        session: ok_session(3),
+        target: Target::queue(QUEUE),
+        outcome: Some(Outcome::Transferred),
+        http_status: Some(200),
+        message: String::new(),
+        response: None,
+        latency_ms: Some(1),
+        attempts: 1,
+        callback: None,
+    }];
+    post(ok_session(3), json!({"note": "moved"})).await;
+    listener::await_callbacks(&mut l.events, &mut reports, Duration::from_secs(2)).await;
+    assert_eq!(
+        reports[0].callback.as_ref().unwrap().state,
+        CallbackState::Received
+    );
+}

@@ -434,3 +434,36 @@ async fn a_paced_bulk_run_sends_in_the_order_given() {
         .collect();
     assert_eq!(received, sessions);
 }
+
+/// A server that answers every assign call with `status` and `body`, and counts the calls.
+async fn answering(status: u16, body: &str) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn only_429_or_a_4xx_envelope_about_the_limit_is_retried() {
+    const LIMIT: &str = r#"{"errors":[{"msg":"You've exceeded the per-minute rate limit. Please wait for sometime before retrying.","code":400}]}"#;
+    for (status, body, outcome, sent) in [
+        (200, LIMIT, Outcome::Unknown, 1),
+        (500, LIMIT, Outcome::Failed, 1),
+        (502, "rate limit exceeded upstream", Outcome::Failed, 1),
+        (400, "<p>read about our rate limit</p>", Outcome::Rejected, 1),
+        (400, LIMIT, Outcome::RateLimited, 4),
+        (429, "", Outcome::RateLimited, 4),
+    ] {
+        let server = answering(status, body).await;
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
+        let r = quick_dispatcher(&settings)
+            .assign_one(&ok_session(1), &Target::queue(QUEUE), &StopSignal::default(), None)
+            .await;
+        assert_eq!(r.outcome, Some(outcome), "HTTP {status} {body}");
+        let calls = server.received_requests().await.unwrap().len();
+        assert_eq!(calls, sent, "HTTP {status} {body}: sent {calls} time(s)");
+    }
+}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::listener::{CallbackEvent, CallbackState};
+use crate::listener::CallbackEvent;
 use crate::outcome::Outcome;
 use crate::request::{Preview, Target};
 
@@ -148,7 +148,7 @@ impl ActivityEntry {
             }
             ActivityKind::Callback { event } => {
                 if event.accepted {
-                    let state = CallbackState::from_status(event.status.as_deref());
+                    let state = event.state();
                     let status = event.status.as_deref().unwrap_or("no status");
                     format!("↩ callback {session} {} ({status})", state.as_str())
                 } else {

@@ -489,7 +489,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 && let Some(session) = &event.session
                 && let Some(s) = app.sessions.by_id_mut(session)
             {
-                s.state.callback = Some(CallbackState::from_status(event.status.as_deref()));
+                s.state.callback = Some(event.state());
             }
             let session = event.session.clone();
             app.log(at, session, ActivityKind::Callback { event });
@@ -648,7 +648,7 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
         // A callback can beat the answer; keep it. Otherwise wait for one where one may come.
         let arrived = matches!(
             s.state.callback,
-            Some(CallbackState::Ok | CallbackState::Failed)
+            Some(CallbackState::Ok | CallbackState::Failed | CallbackState::Received)
         );
         if !arrived {
             s.state.callback = match report.outcome {

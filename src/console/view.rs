@@ -9,7 +9,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::listener::CallbackState;
 use crate::request::TargetKind;
 
 use super::activity::ActivityKind;
@@ -49,7 +48,7 @@ impl Theme {
             "ok" => self.fg(Color::Green),
             "failed" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             "late" => self.fg(Color::Yellow),
-            "waiting" => self.fg(Color::Cyan),
+            "waiting" | "received" => self.fg(Color::Cyan),
             _ => self.fg(Color::DarkGray),
         }
     }
@@ -531,7 +530,7 @@ fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     base.patch(theme.outcome("failed"))
                 }
                 ActivityKind::Callback { event } => base.patch(
-                    theme.callback(CallbackState::from_status(event.status.as_deref()).as_str()),
+                    theme.callback(event.state().as_str()),
                 ),
                 ActivityKind::NotSent { .. } => base.patch(theme.outcome("not sent")),
                 _ => base,
