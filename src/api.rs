@@ -103,3 +103,91 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// A JWT app's API scope (Kore's API list names one per API); an app without it is refused there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Routing,
+    Configuration,
+    SmartAssistAnalytics,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [
+        Scope::Routing,
+        Scope::Configuration,
+        Scope::SmartAssistAnalytics,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scope::Routing => "Routing",
+            Scope::Configuration => "Configuration",
+            Scope::SmartAssistAnalytics => "SmartAssist Analytics",
+        }
+    }
+
+    /// Reads a scope's name loosely: `routing`, `SmartAssist Analytics`, `smartassist-analytics`.
+    pub fn parse(text: &str) -> Option<Scope> {
+        let squashed: String = text
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Scope::ALL.into_iter().find(|s| {
+            s.name()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .eq_ignore_ascii_case(&squashed)
+        })
+    }
+}
+
+/// The platform APIs switchboard calls, with the scope each needs (Kore's API list page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KoreApi {
+    AssignConversation,
+    ListOfConversations,
+    ListAllAgents,
+    CheckAgentAvailability,
+    GetListOfQueues,
+    QueueSize,
+    GetConversationDetails,
+}
+
+impl KoreApi {
+    pub const ALL: [KoreApi; 7] = [
+        KoreApi::AssignConversation,
+        KoreApi::ListOfConversations,
+        KoreApi::ListAllAgents,
+        KoreApi::CheckAgentAvailability,
+        KoreApi::GetListOfQueues,
+        KoreApi::QueueSize,
+        KoreApi::GetConversationDetails,
+    ];
+
+    /// The API's name as Kore's pages title it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KoreApi::AssignConversation => "assign-conversation",
+            KoreApi::ListOfConversations => "List of Conversations",
+            KoreApi::ListAllAgents => "List All Agents",
+            KoreApi::CheckAgentAvailability => "Check Agent Availability",
+            KoreApi::GetListOfQueues => "Get a List of Queues",
+            KoreApi::QueueSize => "Queue Size",
+            KoreApi::GetConversationDetails => "Get Conversation Details",
+        }
+    }
+
+    pub const fn scope(self) -> Scope {
+        match self {
+            KoreApi::AssignConversation => Scope::Routing,
+            KoreApi::CheckAgentAvailability | KoreApi::GetListOfQueues => Scope::Configuration,
+            KoreApi::ListOfConversations
+            | KoreApi::ListAllAgents
+            | KoreApi::QueueSize
+            | KoreApi::GetConversationDetails => Scope::SmartAssistAnalytics,
+        }
+    }
+}

@@ -179,9 +179,19 @@ pub struct MockArgs {
     /// Address to serve on (port 0 picks a free one)
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub bind: SocketAddr,
-    /// Calls per minute before answering 429, as Kore does; 0 turns the limit off
+    /// Calls per rolling minute before answering 429, as Kore does; 0 turns the limit off
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub rate_limit: u32,
+    /// The rolling window --rate-limit counts in, in milliseconds (Kore's is a minute)
+    #[arg(long, default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub rate_window_ms: u64,
+    /// Refuse every API that needs this scope, as Kore does for a JWT app without it (Routing,
+    /// Configuration, "SmartAssist Analytics"); repeat or separate with commas
+    #[arg(long, value_name = "SCOPE", value_delimiter = ',', value_parser = parse_scope)]
+    pub deny_scope: Vec<switchboard::api::Scope>,
+    /// How long a transfer takes to show in the read APIs after it is answered
+    #[arg(long, default_value_t = 1_000, value_name = "MS")]
+    pub apply_delay_ms: u64,
     /// Fault: add this many milliseconds before every answer
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
@@ -210,4 +220,12 @@ pub struct MockArgs {
     /// Every SECS, a conversation arrives in the simulated center and another ends (0: never)
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub churn_secs: u64,
+}
+
+fn parse_scope(text: &str) -> Result<switchboard::api::Scope, String> {
+    switchboard::api::Scope::parse(text).ok_or_else(|| {
+        format!(
+            "unknown scope {text:?}: expected Routing, Configuration or \"SmartAssist Analytics\""
+        )
+    })
 }

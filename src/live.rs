@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Api, error_chain};
+use crate::api::{Api, KoreApi, error_chain};
 use crate::outcome::server_message;
 use crate::pacer::{Pacer, Priority};
 
@@ -36,33 +36,75 @@ pub struct Conversation {
     pub wait: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An agent's presence. Kore documents Available, Away, Busy and Offline as the groups of Check Agent
+/// Availability; the supervisor guide names more (System Busy, System Away, Login Prep) without their
+/// wire spelling, so any other value is kept as it came. Only AVAILABLE takes new conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Availability {
     Available,
     Busy,
     Away,
     Offline,
+    /// A value Kore sends that is not one of the four documented groups, as it came.
+    Other(String),
 }
 
 impl Availability {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Availability::Available => "AVAILABLE",
             Availability::Busy => "BUSY",
             Availability::Away => "AWAY",
             Availability::Offline => "OFFLINE",
+            Availability::Other(word) => word,
         }
     }
 
+    /// Reads a presence word, comparing the documented ones case-insensitively; blank is none.
     pub fn parse(word: &str) -> Option<Availability> {
-        match word.to_ascii_uppercase().as_str() {
-            "AVAILABLE" | "ONLINE" => Some(Availability::Available),
-            "BUSY" => Some(Availability::Busy),
-            "AWAY" => Some(Availability::Away),
-            "OFFLINE" => Some(Availability::Offline),
-            _ => None,
+        let word = word.trim();
+        if word.is_empty() {
+            return None;
         }
+        Some(match word.to_ascii_uppercase().as_str() {
+            "AVAILABLE" => Availability::Available,
+            "BUSY" => Availability::Busy,
+            "AWAY" => Availability::Away,
+            "OFFLINE" => Availability::Offline,
+            _ => Availability::Other(word.to_string()),
+        })
     }
+
+    /// Whether the agent takes new conversations: AVAILABLE, and nothing else.
+    pub fn is_available(&self) -> bool {
+        *self == Availability::Available
+    }
+}
+
+impl fmt::Display for Availability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One channel kind's capacity, from Check Agent Availability's `channelCapacity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Capacity {
+    pub enabled: Option<bool>,
+    pub total: Option<u64>,
+    pub used: Option<u64>,
+    pub available: Option<u64>,
+}
+
+/// The channel kinds Kore reports capacity for, in its spelling.
+pub const CAPACITY_KINDS: [&str; 5] = ["liveChat", "messaging", "email", "voice", "voiceMail"];
+
+/// What Check Agent Availability says of one agent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgentPresence {
+    pub availability: Option<Availability>,
+    /// Per channel kind (`liveChat`, `messaging`, ...), when Kore gives it.
+    pub capacity: Vec<(String, Capacity)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +119,18 @@ pub struct LiveAgent {
     pub max_chats: Option<u64>,
     pub queues: Vec<String>,
     pub skills: Vec<String>,
+    /// Per channel kind, from Check Agent Availability's `channelCapacity` when it is there.
+    pub capacity: Vec<(String, Capacity)>,
+}
+
+impl LiveAgent {
+    /// One kind's capacity, when Kore gave it.
+    pub fn capacity_of(&self, kind: &str) -> Option<&Capacity> {
+        self.capacity
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, c)| c)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -168,6 +222,12 @@ fn unreadable(api: &'static str) -> impl Fn(String) -> LiveError {
 
 /// How many conversations a page asks for. Kore documents no maximum; a page this size stays small.
 pub const CONVERSATIONS_PER_PAGE: usize = 100;
+
+/// Every conversation status Kore documents (List of Conversations' `status`).
+pub const ALL_STATUSES: [&str; 6] = ["ACTIVE", "CLOSED", "IDLE", "OPEN", "OVERDUE", "TERMINATED"];
+/// The statuses of a conversation that is still open: all but CLOSED and TERMINATED. OVERDUE (the
+/// agent stopped answering) and IDLE are exactly what an incident leaves behind.
+pub const OPEN_STATUSES: &[&str] = &["ACTIVE", "OPEN", "IDLE", "OVERDUE"];
 /// A bound on pages, so a server that always says `hasMore` cannot keep a refresh going forever.
 const MAX_PAGES: usize = 1000;
 
@@ -181,17 +241,33 @@ impl LiveClient {
         LiveClient { api, pacer }
     }
 
-    /// Reads everything: every page of active conversations and of agents, availability, every
-    /// page of queues and each queue's size. The first failure of a required read is the error.
+    /// Reads everything: every page of open conversations and of agents, availability for the agents
+    /// shown, every page of queues and each queue's size. The first failure of a required read is
+    /// the error.
     pub async fn snapshot(&self) -> Result<LiveSnapshot, LiveError> {
         let mut snapshot = LiveSnapshot::default();
-        snapshot.conversations = self.conversations(&mut snapshot.calls).await?;
+        snapshot.conversations = self
+            .conversations(OPEN_STATUSES, &mut snapshot.calls)
+            .await?;
         snapshot.agents = self.agents(&mut snapshot.calls).await?;
-        match self.availability(&mut snapshot.calls).await {
+        self.read_presence(&mut snapshot).await;
+        snapshot.queues = self.queues(&mut snapshot.calls).await?;
+        self.read_queue_sizes(&mut snapshot).await;
+        Ok(snapshot)
+    }
+
+    /// Check Agent Availability for the snapshot's agents, merged in; a failure is a warning.
+    pub async fn read_presence(&self, snapshot: &mut LiveSnapshot) {
+        let ids: Vec<String> = snapshot.agents.iter().map(|a| a.id.clone()).collect();
+        if ids.is_empty() {
+            return;
+        }
+        match self.availability(&ids, &mut snapshot.calls).await {
             Ok(by_agent) => {
                 for agent in &mut snapshot.agents {
-                    if let Some(a) = by_agent.get(&agent.id) {
-                        agent.availability = Some(*a);
+                    if let Some(p) = by_agent.get(&agent.id) {
+                        agent.availability = p.availability.clone().or(agent.availability.take());
+                        agent.capacity = p.capacity.clone();
                     }
                 }
             }
@@ -199,7 +275,12 @@ impl LiveClient {
                 .warnings
                 .push(format!("{e}; showing each agent's online status instead")),
         }
-        snapshot.queues = self.queues(&mut snapshot.calls).await?;
+    }
+
+    /// Queue Size for each of the snapshot's queues (its path takes one id: one call a queue); a
+    /// failure is a warning. Each call waits its turn behind assignments and verifications, and the
+    /// pacer keeps refresh calls to their share of the minute, so a refresh never crowds out a move.
+    pub async fn read_queue_sizes(&self, snapshot: &mut LiveSnapshot) {
         for queue in &mut snapshot.queues {
             match self.queue_size(&queue.id, &mut snapshot.calls).await {
                 Ok(Some(size)) => {
@@ -214,54 +295,83 @@ impl LiveClient {
                     .push(format!("{e} (queue {})", queue.name)),
             }
         }
-        Ok(snapshot)
     }
 
-    /// Every page of List of Conversations with `status=ACTIVE` (paged by `skip`).
-    pub async fn conversations(&self, calls: &mut usize) -> Result<Vec<Conversation>, LiveError> {
-        let path = |_, seen| {
-            format!("/conversations?status=ACTIVE&skip={seen}&limit={CONVERSATIONS_PER_PAGE}")
-        };
-        self.every_page("List of Conversations", path, parse_conversations, calls)
-            .await
+    /// Every page of List of Conversations with these statuses (paged by `skip`). Kore documents
+    /// `status` as an array without saying how it is written; it is sent once per value.
+    pub async fn conversations(
+        &self,
+        statuses: &[&str],
+        calls: &mut usize,
+    ) -> Result<Vec<Conversation>, LiveError> {
+        let filter: String = statuses
+            .iter()
+            .map(|s| format!("status={}&", urlencode(s)))
+            .collect();
+        let path =
+            |_, seen| format!("/conversations?{filter}skip={seen}&limit={CONVERSATIONS_PER_PAGE}");
+        self.every_page(
+            KoreApi::ListOfConversations.name(),
+            path,
+            parse_conversations,
+            |c| c.session.as_str(),
+            calls,
+        )
+        .await
     }
 
     /// Every page of List All Agents, with their queues (paged by page number, from 1).
     pub async fn agents(&self, calls: &mut usize) -> Result<Vec<LiveAgent>, LiveError> {
         let org = self.api.endpoint().org_id.clone();
-        let path = move |page: usize, _| {
+        let path = |page: usize, _| {
             format!(
-                "/organizations/{org}/agents?page={}&includeQueues=true",
+                "/organizations/{}/agents?page={}&includeQueues=true",
+                urlencode(&org),
                 page + 1
             )
         };
-        self.every_page("List All Agents", path, parse_agents, calls)
-            .await
+        self.every_page(
+            KoreApi::ListAllAgents.name(),
+            path,
+            parse_agents,
+            |a| a.id.as_str(),
+            calls,
+        )
+        .await
     }
 
-    /// Check Agent Availability for every agent: `a-` id to availability.
+    /// Check Agent Availability for these agents (`agentIds`: Kore does not document an empty body
+    /// as "everyone"): `a-` id to presence and capacity.
     pub async fn availability(
         &self,
+        agent_ids: &[String],
         calls: &mut usize,
-    ) -> Result<HashMap<String, Availability>, LiveError> {
-        const API: &str = "Check Agent Availability";
+    ) -> Result<HashMap<String, AgentPresence>, LiveError> {
+        const API: &str = KoreApi::CheckAgentAvailability.name();
         let body = self
             .call(
                 API,
                 Method::POST,
                 "/agents/availability",
-                Some(json!({})),
+                Some(json!({ "agentIds": agent_ids })),
                 calls,
             )
             .await?;
         parse_availability(&body).map_err(unreadable(API))
     }
 
-    /// Every page of Get a List of Queues (paged by page number, from 1).
+    /// Every page of Get a List of Queues (paged by page number, from 1; the page documents no query
+    /// parameters, so the reader also stops at `totalPages` or at a page that brings nothing new).
     pub async fn queues(&self, calls: &mut usize) -> Result<Vec<LiveQueue>, LiveError> {
         let path = |page: usize, _| format!("/queues?page={}", page + 1);
-        self.every_page("Get a List of Queues", path, parse_queues, calls)
-            .await
+        self.every_page(
+            KoreApi::GetListOfQueues.name(),
+            path,
+            parse_queues,
+            |q| q.id.as_str(),
+            calls,
+        )
+        .await
     }
 
     /// Queue Size for one queue.
@@ -270,7 +380,7 @@ impl LiveClient {
         queue_id: &str,
         calls: &mut usize,
     ) -> Result<Option<LiveQueue>, LiveError> {
-        const API: &str = "Queue Size";
+        const API: &str = KoreApi::QueueSize.name();
         let path = format!("/monitor/queueStatsById/{}", urlencode(queue_id));
         let body = self
             .call(API, Method::POST, &path, Some(json!({})), calls)
@@ -278,24 +388,36 @@ impl LiveClient {
         parse_queue_size(&body).map_err(unreadable(API))
     }
 
-    /// Reads a list API page by page until it says there is no more. `path` makes the path of the
-    /// page from its number (from 0) and how many results came before it.
+    /// Reads a list API page by page. `path` makes the path of the page from its number (from 0) and
+    /// how many results came before it. It stops when a page says there is no more, at `totalPages`,
+    /// at an empty page, or at a page that brings no id not seen before: a server that keeps saying
+    /// `hasMore` (Kore's own queue sample does, with `totalPages: 1`) costs one call more, not a thousand.
     async fn every_page<T>(
         &self,
         api: &'static str,
         path: impl Fn(usize, usize) -> String,
         parse: fn(&[u8]) -> Result<Page<T>, String>,
+        id: fn(&T) -> &str,
         calls: &mut usize,
     ) -> Result<Vec<T>, LiveError> {
         let (mut out, mut seen) = (Vec::new(), 0);
+        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::new();
         for page_number in 0..MAX_PAGES {
             let body = self
                 .call(api, Method::GET, &path(page_number, seen), None, calls)
                 .await?;
             let page = parse(&body).map_err(unreadable(api))?;
             seen += page.count;
-            out.extend(page.results);
-            if !page.has_more || page.count == 0 {
+            let before = out.len();
+            for item in page.results {
+                if ids.insert(id(&item).to_string()) {
+                    out.push(item);
+                }
+            }
+            let last_page = page
+                .total_pages
+                .is_some_and(|total| page_number + 1 >= total as usize);
+            if !page.has_more || page.count == 0 || out.len() == before || last_page {
                 break;
             }
         }
@@ -354,6 +476,8 @@ pub struct Page<T> {
     /// How many results the page held, counting any that were unusable and left out.
     pub count: usize,
     pub has_more: bool,
+    /// `totalPages`, when the page says.
+    pub total_pages: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -364,6 +488,7 @@ impl<T> Page<T> {
             results: raw_results.into_iter().filter_map(convert).collect(),
             count,
             has_more: raw.has_more,
+            total_pages: raw.total_pages,
         }
     }
 }
@@ -375,6 +500,8 @@ struct RawPage<T> {
     results: Option<Vec<T>>,
     #[serde(default, rename = "hasMore", deserialize_with = "lenient::boolean")]
     has_more: bool,
+    #[serde(default, rename = "totalPages", deserialize_with = "lenient::number")]
+    total_pages: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -420,6 +547,21 @@ struct RawParticipant {
     queue_id: Option<String>,
     #[serde(rename = "queueName", deserialize_with = "lenient::string")]
     queue_name: Option<String>,
+    #[serde(rename = "endTimeStamp", deserialize_with = "lenient::string")]
+    end_time: Option<String>,
+    #[serde(rename = "endedChat", deserialize_with = "lenient::boolean")]
+    ended_chat: bool,
+}
+
+impl RawParticipant {
+    /// Still in the chat: Kore's samples keep `"status": "ACTIVE"` on a participant who left (with
+    /// `endTimeStamp` or `endedChat: true`), and mark one who stopped answering INACTIVE/OVERDUE
+    /// without an end time while they still hold it. So the end, not the status, decides.
+    fn still_in_chat(&self) -> bool {
+        self.agent_id.as_deref().is_some_and(|a| !a.is_empty())
+            && !self.ended_chat
+            && self.end_time.as_deref().is_none_or(|t| t.trim().is_empty())
+    }
 }
 
 fn is_active(status: &Option<String>) -> bool {
@@ -431,12 +573,9 @@ fn is_active(status: &Option<String>) -> bool {
 impl RawConversation {
     fn into_conversation(self) -> Option<Conversation> {
         let session = self.bot_session_id.filter(|s| !s.is_empty())?;
-        // The agent it is with now: the last participant still active.
-        let agent = self
-            .participants
-            .iter()
-            .rev()
-            .find(|p| is_active(&p.status) && p.agent_id.is_some());
+        // The agent it is with now: the last participant still in the chat. When every agent has
+        // left, the conversation is waiting, not held.
+        let agent = self.participants.iter().rev().find(|p| p.still_in_chat());
         // The queue it is in now: the last active queue entry, else the last one, else the agent's.
         let queue = self
             .queues
@@ -516,6 +655,7 @@ impl RawAgent {
                 .online_status_type
                 .as_deref()
                 .and_then(Availability::parse),
+            capacity: Vec::new(),
             max_chats: self.max_chat_support,
             queues: self
                 .queues
@@ -536,6 +676,21 @@ impl RawAgent {
 struct RawAvailable {
     #[serde(rename = "_id", deserialize_with = "lenient::string")]
     id: Option<String>,
+    #[serde(rename = "channelCapacity")]
+    channel_capacity: Option<HashMap<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawCapacity {
+    #[serde(rename = "isEnabled", deserialize_with = "lenient::optional_boolean")]
+    enabled: Option<bool>,
+    #[serde(rename = "totalCapacity", deserialize_with = "lenient::number")]
+    total: Option<u64>,
+    #[serde(rename = "usedCapacity", deserialize_with = "lenient::number")]
+    used: Option<u64>,
+    #[serde(rename = "availableCapacity", deserialize_with = "lenient::number")]
+    available: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -580,18 +735,58 @@ pub fn parse_agents(body: &[u8]) -> Result<Page<LiveAgent>, String> {
     Ok(Page::from_raw(page, RawAgent::into_agent))
 }
 
-pub fn parse_availability(body: &[u8]) -> Result<HashMap<String, Availability>, String> {
+/// Check Agent Availability: groups named by presence (`AVAILABLE`, `BUSY`, ...; any other group
+/// is kept as it is named), each a list of agents with their `channelCapacity` when given.
+pub fn parse_availability(body: &[u8]) -> Result<HashMap<String, AgentPresence>, String> {
     let groups: HashMap<String, Value> = serde_json::from_slice(body).map_err(not_json)?;
     let mut out = HashMap::new();
     for (word, list) in groups {
         let Some(availability) = Availability::parse(&word) else {
             continue;
         };
-        let agents: Vec<RawAvailable> = serde_json::from_value(list).unwrap_or_default();
+        let agents: Vec<RawAvailable> = match list {
+            Value::Array(items) => items
+                .into_iter()
+                .filter_map(|item| serde_json::from_value(item).ok())
+                .collect(),
+            _ => continue,
+        };
         for agent in agents {
-            if let Some(id) = agent.id {
-                out.insert(id, availability);
-            }
+            let Some(id) = agent.id else { continue };
+            let mut capacity: Vec<(String, Capacity)> = agent
+                .channel_capacity
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(kind, v)| {
+                    let raw: RawCapacity = serde_json::from_value(v).ok()?;
+                    Some((
+                        kind,
+                        Capacity {
+                            enabled: raw.enabled,
+                            total: raw.total,
+                            used: raw.used,
+                            available: raw.available,
+                        },
+                    ))
+                })
+                .collect();
+            // Kore's order, then any other kind by name.
+            capacity.sort_by_key(|(kind, _)| {
+                (
+                    CAPACITY_KINDS
+                        .iter()
+                        .position(|k| k == kind)
+                        .unwrap_or(CAPACITY_KINDS.len()),
+                    kind.clone(),
+                )
+            });
+            out.insert(
+                id,
+                AgentPresence {
+                    availability: Some(availability.clone()),
+                    capacity,
+                },
+            );
         }
     }
     Ok(out)
@@ -651,8 +846,18 @@ mod lenient {
         })
     }
 
+    /// `true`, or the string "true"; anything else is false.
     pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
+        Ok(optional_boolean(d)?.unwrap_or(false))
+    }
+
+    pub fn optional_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => Some(b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        })
     }
 
     /// A list; items that are not what is expected are dropped, and a non-list is empty.

@@ -244,8 +244,12 @@ mod tests {
             "a 401/403 stops the run whatever it says"
         );
         assert_eq!(
-            classify(400, None, br#"{"message":"You've exceeded the per-minute rate limit"}"#)
-                .outcome,
+            classify(
+                400,
+                None,
+                br#"{"message":"You've exceeded the per-minute rate limit"}"#
+            )
+            .outcome,
             Outcome::RateLimited
         );
     }
@@ -256,15 +260,22 @@ mod tests {
         // A 2xx may have acted: unknown, never sent again. A 5xx is failed, never sent again.
         assert_eq!(classify(200, None, body).outcome, Outcome::Unknown);
         assert_eq!(classify(500, None, body).outcome, Outcome::Failed);
-        assert_eq!(classify(503, None, b"rate limit exceeded").outcome, Outcome::Failed);
+        assert_eq!(
+            classify(503, None, b"rate limit exceeded").outcome,
+            Outcome::Failed
+        );
         // A raw page that mentions the limit, or an envelope about something else, is a rejection.
         assert_eq!(
             classify(400, None, b"you have exceeded the rate limit").outcome,
             Outcome::Rejected
         );
         assert_eq!(
-            classify(400, None, br#"{"errors":[{"msg":"See our rate limit docs","code":400}]}"#)
-                .outcome,
+            classify(
+                400,
+                None,
+                br#"{"errors":[{"msg":"See our rate limit docs","code":400}]}"#
+            )
+            .outcome,
             Outcome::Rejected
         );
     }

@@ -598,7 +598,7 @@ async fn assign_can_take_what_an_agent_or_a_queue_holds_from_live_data() {
     let waiting: Vec<String> = center
         .conversations
         .iter()
-        .filter(|c| c.queue_id == queue && c.agent_user_id.is_none())
+        .filter(|c| c.queue_id == queue && c.agent_user_id.is_none() && c.is_open())
         .map(|c| c.session.clone())
         .collect();
     assert!(!waiting.is_empty());

@@ -714,6 +714,7 @@ fn snapshot(conversations: Vec<Conversation>) -> LiveSnapshot {
             max_chats: Some(5),
             queues: vec!["Billing".into()],
             skills: vec![],
+            capacity: vec![],
         }],
         queues: vec![LiveQueue {
             id: QUEUE.into(),
@@ -924,7 +925,10 @@ fn an_offline_agent_asks_twice() {
     let Mode::Confirm(c) = &app.mode else {
         panic!("{:?}", app.mode)
     };
-    assert_eq!(c.offline_agent.as_deref(), Some("Grace Obi"));
+    assert_eq!(
+        c.offline_agent,
+        Some(("Grace Obi".to_string(), "OFFLINE".to_string()))
+    );
     assert!(
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "the first yes does not send"
@@ -947,6 +951,18 @@ fn an_offline_agent_asks_twice() {
         key(&mut app, KeyCode::Char('y')).as_slice(),
         [Effect::Send { .. }]
     ));
+    // A presence Kore does not document is kept as it came, and is not available: it asks twice.
+    let mut app = self::app();
+    chars(&mut app, "2jjjjjjj");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(
+        c.offline_agent,
+        Some(("Hiro Tanaka".to_string(), "SYSTEM_BUSY".to_string()))
+    );
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty());
 }
 
 #[test]

@@ -230,7 +230,11 @@ async fn a_callback_without_a_readable_status_is_received_and_an_error_envelope_
                 .unwrap()
         }
     };
-    post(ok_session(1), json!({"sessionId": ok_session(1), "requestCompletedAt": 1})).await;
+    post(
+        ok_session(1),
+        json!({"sessionId": ok_session(1), "requestCompletedAt": 1}),
+    )
+    .await;
     let e = next(&mut l).await;
     assert_eq!(e.state(), CallbackState::Received, "no status is not ok");
     assert_eq!(e.body["requestCompletedAt"], 1, "the whole body is kept");

@@ -83,14 +83,39 @@ fn agents_availability_and_queue_size_are_read_leniently() {
     assert_eq!(nameless.name, "no.name@domain.com");
     assert!(nameless.skills.is_empty(), "a non-list is empty");
     let availability = live::parse_availability(&fixture("availability.json")).unwrap();
+    let jane = &availability["a-898331c-c9e6-4918-9501-6c2626190002"];
+    assert_eq!(jane.availability, Some(Availability::Available));
+    let kinds: Vec<&str> = jane.capacity.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
-        availability["a-898331c-c9e6-4918-9501-6c2626190002"],
-        Availability::Available
+        kinds,
+        ["liveChat", "messaging", "voice"],
+        "an odd entry is left out"
     );
     assert_eq!(
-        availability["a-9c4b773-14ba-4295-8cc1-569036a80003"],
-        Availability::Away
+        jane.capacity[0].1,
+        live::Capacity {
+            enabled: Some(true),
+            total: Some(3),
+            used: Some(1),
+            available: Some(2)
+        }
     );
+    assert_eq!(
+        jane.capacity[1].1.total,
+        Some(3),
+        "a number written as a string"
+    );
+    assert_eq!(
+        availability["a-9c4b773-14ba-4295-8cc1-569036a80003"].availability,
+        Some(Availability::Away)
+    );
+    // A presence Kore does not document a spelling for is kept as it came, and is not available.
+    let other = availability["a-7d1e2f3-0000-4000-8000-000000000004"]
+        .availability
+        .clone()
+        .unwrap();
+    assert_eq!(other, Availability::Other("System Busy".into()));
+    assert!(!other.is_available() && Availability::parse("available").unwrap().is_available());
     let size = live::parse_queue_size(&fixture("queue-size.json"))
         .unwrap()
         .unwrap();
@@ -308,4 +333,168 @@ async fn the_stand_ins_center_moves_when_a_session_is_transferred() {
         (r.outcome, r.http_status),
         (Some(Outcome::Rejected), Some(404))
     );
+}
+
+#[test]
+fn the_current_agent_is_the_one_still_in_the_chat() {
+    let page = br#"{"results": [
+        {"botSessionId": "646f068b2462fdb066850011", "status": "OVERDUE", "participants": [
+            {"agentId": "u-1", "name": "Left Early", "status": "ACTIVE", "endTimeStamp": "2025-08-23T06:27:13.724Z"},
+            {"agentId": "u-2", "name": "Went Quiet", "status": "INACTIVE", "reason": "OVERDUE"}
+        ]},
+        {"botSessionId": "646f068b2462fdb066850012", "status": "OPEN", "participants": [
+            {"agentId": "u-3", "name": "Ended", "status": "ACTIVE", "endedChat": true},
+            {"agentId": "u-4", "name": "Also ended", "status": "ACTIVE", "endTimeStamp": "2025-08-23T06:33:54.960Z", "endedChat": true}
+        ], "queues": [{"id": "qu-1", "name": "Billing", "status": "ACTIVE"}]}
+    ], "hasMore": false}"#;
+    let page = live::parse_conversations(page).unwrap();
+    let [held, waiting] = page.results.as_slice() else {
+        panic!("{:?}", page.results)
+    };
+    assert_eq!(
+        (held.agent_user_id.as_deref(), held.status.as_deref()),
+        (Some("u-2"), Some("OVERDUE")),
+        "INACTIVE/OVERDUE without an end time still holds it"
+    );
+    assert_eq!(
+        waiting.agent_user_id, None,
+        "every agent left: it is waiting"
+    );
+    let snapshot = live::LiveSnapshot {
+        conversations: page.results.clone(),
+        ..Default::default()
+    };
+    assert_eq!(
+        snapshot.sessions_waiting_in("qu-1"),
+        vec![waiting.session.clone()]
+    );
+}
+
+/// A server whose every answer is `body`, on any path.
+async fn answering(body: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_list_that_always_says_has_more_costs_what_it_must_and_no_more() {
+    // Kore's documented queue sample: hasMore true on page 1 of totalPages 1.
+    let sample = r#"{"results":[{"id":"qu-241a4d7-e5d0-45a9-8032-823845050001","name":"Queue1"}],"page":1,"limit":10,"hasMore":true,"totalPages":1,"totalResults":1}"#;
+    let server = answering(sample).await;
+    let (client, _dir) = live_client_for(&server.uri()).await;
+    let mut calls = 0;
+    let queues = client.queues(&mut calls).await.unwrap();
+    assert_eq!((queues.len(), calls), (1, 1), "stops at totalPages");
+    // Without totalPages, a page that brings no new id ends it.
+    let server = answering(&sample.replace(r#","totalPages":1"#, "")).await;
+    let (client, _dir) = live_client_for(&server.uri()).await;
+    let mut calls = 0;
+    let queues = client.queues(&mut calls).await.unwrap();
+    assert_eq!((queues.len(), calls), (1, 2));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reads_ask_for_every_open_status_and_the_agents_shown() {
+    let server = start_mock(MockOptions {
+        center: Some(Center::demo(tokio::time::Instant::now())),
+        ..quick_mock_options()
+    })
+    .await;
+    let wire = MockServer::start().await;
+    // What the client sends, as wiremock records it; then what it makes of the stand-in's answers.
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"results":[],"hasMore":false}"#, "application/json"),
+        )
+        .mount(&wire)
+        .await;
+    let (client, _dir) = live_client_for(&wire.uri()).await;
+    let mut calls = 0;
+    client
+        .conversations(live::OPEN_STATUSES, &mut calls)
+        .await
+        .unwrap();
+    client
+        .availability(&["a-1".into(), "a-2".into()], &mut calls)
+        .await
+        .unwrap_or_default();
+    let sent = wire.received_requests().await.unwrap();
+    let statuses: Vec<String> = sent[0]
+        .url
+        .query_pairs()
+        .filter(|(k, _)| k == "status")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(statuses, ["ACTIVE", "OPEN", "IDLE", "OVERDUE"]);
+    let body: serde_json::Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(body, serde_json::json!({"agentIds": ["a-1", "a-2"]}));
+
+    // Against the stand-in's center: OVERDUE and IDLE conversations show, CLOSED ones do not, an
+    // agent who went quiet still holds theirs, and a conversation whose agent left is waiting.
+    let (client, _dir) = live_client_for(&server.base_url()).await;
+    let snapshot = client.snapshot().await.unwrap();
+    let center = server.center().unwrap();
+    let status_of = |session: &str| {
+        snapshot
+            .conversations
+            .iter()
+            .find(|c| c.session == session)
+            .map(|c| c.status.clone().unwrap_or_default())
+    };
+    for c in &center.conversations {
+        match c.status.as_str() {
+            "CLOSED" => assert_eq!(status_of(&c.session), None, "{}", c.session),
+            open => assert_eq!(status_of(&c.session).as_deref(), Some(open)),
+        }
+    }
+    let overdue = center
+        .conversations
+        .iter()
+        .find(|c| c.status == "OVERDUE")
+        .expect("the demo center has an overdue conversation");
+    let holder = center
+        .agents
+        .iter()
+        .find(|a| Some(&a.user_id) == overdue.agent_user_id.as_ref())
+        .unwrap();
+    assert!(
+        snapshot
+            .sessions_with_agent(&holder.id)
+            .contains(&overdue.session),
+        "--from-agent takes the overdue one too"
+    );
+    let abandoned = center
+        .conversations
+        .iter()
+        .find(|c| c.is_open() && !c.left.is_empty() && c.agent_user_id.is_none())
+        .expect("the demo center has a conversation whose agent left");
+    assert!(
+        snapshot
+            .sessions_waiting_in(&abandoned.queue_id)
+            .contains(&abandoned.session),
+        "--from-queue takes the one whose agent left"
+    );
+    // Availability comes for the agents shown, with capacity; an undocumented presence stays as it came.
+    let hiro = snapshot
+        .agents
+        .iter()
+        .find(|a| a.name == "Hiro Tanaka")
+        .unwrap();
+    assert_eq!(
+        hiro.availability,
+        Some(Availability::Other("SYSTEM_BUSY".into()))
+    );
+    let alice = snapshot
+        .agents
+        .iter()
+        .find(|a| a.name == "Alice Moreau")
+        .unwrap();
+    assert_eq!(alice.capacity_of("liveChat").unwrap().total, Some(5));
+    assert!(snapshot.warnings.is_empty(), "{:?}", snapshot.warnings);
 }

@@ -452,7 +452,12 @@ async fn only_429_or_a_4xx_envelope_about_the_limit_is_retried() {
         (200, LIMIT, Outcome::Unknown, 1),
         (500, LIMIT, Outcome::Failed, 1),
         (502, "rate limit exceeded upstream", Outcome::Failed, 1),
-        (400, "<p>read about our rate limit</p>", Outcome::Rejected, 1),
+        (
+            400,
+            "<p>read about our rate limit</p>",
+            Outcome::Rejected,
+            1,
+        ),
         (400, LIMIT, Outcome::RateLimited, 4),
         (429, "", Outcome::RateLimited, 4),
     ] {
@@ -460,7 +465,12 @@ async fn only_429_or_a_4xx_envelope_about_the_limit_is_retried() {
         let dir = tempfile::tempdir().unwrap();
         let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
         let r = quick_dispatcher(&settings)
-            .assign_one(&ok_session(1), &Target::queue(QUEUE), &StopSignal::default(), None)
+            .assign_one(
+                &ok_session(1),
+                &Target::queue(QUEUE),
+                &StopSignal::default(),
+                None,
+            )
             .await;
         assert_eq!(r.outcome, Some(outcome), "HTTP {status} {body}");
         let calls = server.received_requests().await.unwrap().len();

@@ -100,7 +100,10 @@ async fn from_live(
     let mut calls = 0;
     let unreadable =
         |e: live::LiveError| Failure(format!("cannot read the live data: {e}; nothing was sent"));
-    let conversations = client.conversations(&mut calls).await.map_err(unreadable)?;
+    let conversations = client
+        .conversations(live::OPEN_STATUSES, &mut calls)
+        .await
+        .map_err(unreadable)?;
     let mut snapshot = live::LiveSnapshot {
         conversations,
         ..Default::default()
@@ -115,7 +118,7 @@ async fn from_live(
         }
         let held = snapshot.sessions_with_agent(agent.trim());
         eprintln!(
-            "switchboard: agent {agent} holds {} active conversation(s)",
+            "switchboard: agent {agent} holds {} open conversation(s)",
             held.len()
         );
         sessions.extend(held);

@@ -41,6 +41,9 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
     pick(&global.app_id, &keys::APP_ID, &mut identity.app_id);
     let options = MockOptions {
         rate_limit_per_minute: args.rate_limit,
+        rate_window: Duration::from_millis(args.rate_window_ms),
+        denied_scopes: args.deny_scope.clone(),
+        apply_delay: Duration::from_millis(args.apply_delay_ms),
         latency: Duration::from_millis(args.latency_ms),
         slow: Duration::from_millis(args.slow_ms),
         callback_delay: Duration::from_millis(args.callback_delay_ms),

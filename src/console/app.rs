@@ -215,7 +215,8 @@ pub struct Confirm {
     pub scroll: u16,
     /// The target is an agent the live data shows offline: this names them, and the operator must
     /// say yes twice.
-    pub offline_agent: Option<String>,
+    /// The target agent's name and presence, when it is not AVAILABLE: the send asks twice.
+    pub offline_agent: Option<(String, String)>,
     /// The first yes to an offline agent has been given.
     pub offline_acknowledged: bool,
 }
@@ -1063,8 +1064,9 @@ fn open_confirm(app: &mut App, target: Target) {
     });
 }
 
-/// The agent's name, when the target is an agent shown OFFLINE.
-fn offline_agent(app: &App, target: &Target) -> Option<String> {
+/// The agent's name and presence, when the target is an agent shown as anything but AVAILABLE
+/// (OFFLINE, BUSY, AWAY, or a presence Kore does not document such as System Busy).
+fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
     if target.kind != crate::request::TargetKind::Agent {
         return None;
     }
@@ -1072,12 +1074,15 @@ fn offline_agent(app: &App, target: &Target) -> Option<String> {
         .agents
         .find(&target.id)
         .and_then(|i| app.agents.get(i))?;
-    (agent.status.as_deref() == Some("OFFLINE")).then(|| {
-        if agent.name.is_empty() {
+    let status = agent.status.as_deref().filter(|s| !s.trim().is_empty())?;
+    let available = crate::live::Availability::parse(status).is_some_and(|a| a.is_available());
+    (!available).then(|| {
+        let name = if agent.name.is_empty() {
             agent.id.clone()
         } else {
             agent.name.clone()
-        }
+        };
+        (name, status.to_string())
     })
 }
 

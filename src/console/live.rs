@@ -170,20 +170,23 @@ pub fn merge(
         }
     }
     for a in &snapshot.agents {
+        let live_chat = a.capacity_of("liveChat");
         let row = AgentRow {
             id: a.id.clone(),
             name: a.name.clone(),
-            status: a.availability.map(|s| s.as_str().to_string()),
+            status: a.availability.as_ref().map(|s| s.as_str().to_string()),
             queues: (!a.queues.is_empty()).then(|| a.queues.join(", ")),
             skills: (!a.skills.is_empty()).then(|| a.skills.join(", ")),
             user_id: a.user_id.clone(),
-            max_chats: a.max_chats,
-            active_chats: Some(
+            // Kore's own live-chat capacity when Check Agent Availability gives it; else the agent's
+            // limit and the chats the conversations show with them.
+            max_chats: live_chat.and_then(|c| c.total).or(a.max_chats),
+            active_chats: live_chat.and_then(|c| c.used).or(Some(
                 a.user_id
                     .as_deref()
                     .and_then(|u| chats.get(u).copied())
                     .unwrap_or(0),
-            ),
+            )),
         };
         agents.upsert(row, matcher);
     }

@@ -428,12 +428,14 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 "BUSY" => theme.fg(Color::Yellow),
                 "AWAY" => theme.fg(Color::Magenta),
                 "OFFLINE" => theme.fg(Color::Red),
-                _ => Style::new(),
+                "" => Style::new(),
+                // A presence Kore does not document (System Busy, Login Prep...): not available.
+                _ => theme.fg(Color::Yellow),
             };
             let mut spans = highlighted(short_id(&a.id), 0, look.positions, base, theme);
             spans.push(Span::styled(" ", base));
             spans.push(Span::styled(
-                format!("{status:<9}"),
+                format!("{:<9}", fit(status, 9)),
                 base.patch(status_style),
             ));
             // Load: chats now / chats at once, when the live data says.
@@ -529,9 +531,9 @@ fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 ActivityKind::Callback { event } if !event.accepted => {
                     base.patch(theme.outcome("failed"))
                 }
-                ActivityKind::Callback { event } => base.patch(
-                    theme.callback(event.state().as_str()),
-                ),
+                ActivityKind::Callback { event } => {
+                    base.patch(theme.callback(event.state().as_str()))
+                }
                 ActivityKind::NotSent { .. } => base.patch(theme.outcome("not sent")),
                 _ => base,
             };
@@ -713,10 +715,12 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
             confirm.skipped_in_flight
         )));
     }
-    if let Some(agent) = &confirm.offline_agent {
+    if let Some((agent, presence)) = &confirm.offline_agent {
         let warning = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
         lines.push(Line::styled(
-            format!("{agent} is OFFLINE: the conversations may wait with nobody to take them."),
+            format!(
+                "{agent} is {presence}, not AVAILABLE: the conversations may wait with nobody to take them."
+            ),
             warning,
         ));
         lines.push(Line::styled(
@@ -931,4 +935,14 @@ fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
         Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// `text` in at most `width` characters, its end replaced by `…` when it is cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

@@ -1,7 +1,19 @@
 //! The stand-in's simulated contact center: conversations, agents and queues whose state moves. A
 //! transfer moves a conversation to its new queue or agent, so the queue counts and the agents' loads
 //! follow; with churn on (the demo), conversations arrive and end over time. The read APIs answer
-//! from it in Kore's documented shapes (kore-api.md §5).
+//! from it in Kore's documented shapes (kore-api.md §5, §9):
+//! - conversations carry the documented statuses (a share OVERDUE and IDLE, a few CLOSED), and
+//!   participants who left keep `"status": "ACTIVE"` with `endTimeStamp` and `endedChat: true`, as in
+//!   Kore's samples; one who stopped answering is INACTIVE with `reason: "OVERDUE"` and no end time;
+//! - agents' presence is one of the documented groups (AVAILABLE, BUSY, AWAY, OFFLINE) or one the
+//!   supervisor guide names without a wire spelling: `SYSTEM_BUSY`, `SYSTEM_AWAY` and `LOGIN_PREP`
+//!   here are INVENTED spellings;
+//! - Get a List of Queues says `hasMore: true` on every page, as its documented sample does (with
+//!   `totalPages: 1`), so a client that trusts `hasMore` alone never stops;
+//! - Get Conversation Details answers one session's participants and `transferDetails`.
+//!
+//! Bodies the docs do not show (the channel capacities' figures, the details of a waiting session)
+//! are the stand-in's own invention in the documented field names.
 
 use std::time::Duration;
 
@@ -19,7 +31,19 @@ pub struct SimConversation {
     pub queue_id: String,
     /// The `u-` user id of the agent it is with, as conversations name agents.
     pub agent_user_id: Option<String>,
+    /// ACTIVE, OPEN, IDLE or OVERDUE while open; CLOSED once it ended.
+    pub status: String,
+    /// Agents (`u-` ids) who were in the chat and left it.
+    pub left: Vec<String>,
+    /// Transfers made to it, oldest first: `QUEUE` or `AGENT`, and the id.
+    pub transfers: Vec<(&'static str, String)>,
     pub started: Instant,
+}
+
+impl SimConversation {
+    pub fn is_open(&self) -> bool {
+        !matches!(self.status.as_str(), "CLOSED" | "TERMINATED")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -134,71 +158,132 @@ impl Center {
                 a.availability == Availability::Busy || a.availability == Availability::Available
             })
             .collect();
-        let conversations = demo::sessions()
-            .map(|l| {
-                l.rows
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        let field = |name: &str| {
-                            s.extra
-                                .iter()
-                                .find(|(k, _)| &**k == name)
-                                .map(|(_, v)| v.clone())
-                        };
-                        let waited = field("waiting")
-                            .and_then(|w| parse_clock(&w))
-                            .unwrap_or_default();
-                        let queue = &queues[i % queues.len().max(1)];
-                        // Every fifth is already with an agent of its queue.
-                        let agent = (i % 5 == 4)
-                            .then(|| talking.iter().find(|a| a.queue_ids.contains(&queue.id)))
-                            .flatten();
-                        SimConversation {
-                            id: format!("c-{:07x}-0d1e-4c2b-9a3f-{:012x}", 0x1a2b3c0 + i, i),
-                            source: field("channel").unwrap_or_else(|| "rtm".into()),
-                            queue_id: queue.id.clone(),
-                            agent_user_id: agent.map(|a| a.user_id.clone()),
-                            started: now.checked_sub(waited).unwrap_or(now),
-                            session: s.id,
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut conversations: Vec<SimConversation> = Vec::new();
+        conversations.extend(
+            demo::sessions()
+                .map(|l| {
+                    l.rows
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            let field = |name: &str| {
+                                s.extra
+                                    .iter()
+                                    .find(|(k, _)| &**k == name)
+                                    .map(|(_, v)| v.clone())
+                            };
+                            let waited = field("waiting")
+                                .and_then(|w| parse_clock(&w))
+                                .unwrap_or_default();
+                            let queue = &queues[i % queues.len().max(1)];
+                            // Every fifth is already with an agent of its queue.
+                            let agent = (i % 5 == 4)
+                                .then(|| talking.iter().find(|a| a.queue_ids.contains(&queue.id)))
+                                .flatten();
+                            // Some waiting ones had an agent who left; some held ones went quiet.
+                            let left = (i % 5 == 2)
+                                .then(|| talking.iter().find(|a| a.queue_ids.contains(&queue.id)))
+                                .flatten()
+                                .map(|a| vec![a.user_id.clone()])
+                                .unwrap_or_default();
+                            let status = match (agent.is_some(), i % 3) {
+                                (true, 0) => "OVERDUE",
+                                (true, _) => "ACTIVE",
+                                (false, 1) => "IDLE",
+                                (false, _) => "OPEN",
+                            };
+                            SimConversation {
+                                id: format!("c-{:07x}-0d1e-4c2b-9a3f-{:012x}", 0x1a2b3c0 + i, i),
+                                source: field("channel").unwrap_or_else(|| "rtm".into()),
+                                queue_id: queue.id.clone(),
+                                agent_user_id: agent.map(|a| a.user_id.clone()),
+                                status: status.into(),
+                                left,
+                                transfers: Vec::new(),
+                                started: now.checked_sub(waited).unwrap_or(now),
+                                session: s.id,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        );
+        // A few that ended today: List of Conversations shows them only when asked for CLOSED.
+        for n in 0..3u64 {
+            conversations.push(SimConversation {
+                id: format!("c-{:07x}-c105-4ed0-8a1b-{n:012x}", 0xc105ed0 + n),
+                session: format!("5e55c105ed0000000000{:04x}", 0xc100 + n),
+                source: "web".into(),
+                queue_id: queues.first().map(|q| q.id.clone()).unwrap_or_default(),
+                agent_user_id: None,
+                status: "CLOSED".into(),
+                left: talking
+                    .first()
+                    .map(|a| vec![a.user_id.clone()])
+                    .unwrap_or_default(),
+                transfers: Vec::new(),
+                started: now,
+            });
+        }
         Center::new(conversations, agents, queues)
     }
 
+    /// Whether a transfer could be made now: the session is open here, and the target exists.
+    pub fn check_transfer(
+        &self,
+        session: &str,
+        queue_id: Option<&str>,
+        agent_id: Option<&str>,
+    ) -> Result<(), Refused> {
+        let not_found = |what: &str| (404, format!("{what} not found"));
+        if !self
+            .conversations
+            .iter()
+            .any(|c| c.session == session && c.is_open())
+        {
+            return Err(not_found("Session"));
+        }
+        if let Some(q) = queue_id
+            && !self.queues.iter().any(|queue| queue.id == q)
+        {
+            return Err(not_found(&format!("Queue {q}")));
+        }
+        if let Some(a) = agent_id
+            && !self.agents.iter().any(|agent| agent.id == a)
+        {
+            return Err(not_found(&format!("Agent {a}")));
+        }
+        Ok(())
+    }
+
     /// A transfer, as the platform would make it: to a queue it waits there with no agent; to an
-    /// agent it is with them.
+    /// agent it is with them. The agent it leaves is recorded as having left the chat.
     pub fn transfer(
         &mut self,
         session: &str,
         queue_id: Option<&str>,
         agent_id: Option<&str>,
     ) -> Result<(), Refused> {
-        let not_found = |what: &str| (404, format!("{what} not found"));
+        self.check_transfer(session, queue_id, agent_id)?;
         let index = self
             .conversations
             .iter()
-            .position(|c| c.session == session)
-            .ok_or_else(|| not_found("Session"))?;
-        if let Some(q) = queue_id {
-            if !self.queues.iter().any(|queue| queue.id == q) {
-                return Err(not_found(&format!("Queue {q}")));
-            }
-            let c = &mut self.conversations[index];
-            c.queue_id = q.to_string();
-            c.agent_user_id = None;
+            .position(|c| c.session == session && c.is_open())
+            .expect("checked above");
+        let agent = agent_id.and_then(|a| self.agents.iter().find(|agent| agent.id == a).cloned());
+        let c = &mut self.conversations[index];
+        if let Some(previous) = c.agent_user_id.take() {
+            c.left.push(previous);
         }
-        if let Some(a) = agent_id {
-            let agent = self
-                .agents
-                .iter()
-                .find(|agent| agent.id == a)
-                .ok_or_else(|| not_found(&format!("Agent {a}")))?;
-            let c = &mut self.conversations[index];
+        if let Some(q) = queue_id {
+            c.queue_id = q.to_string();
+            c.status = "OPEN".into();
+            c.transfers.push(("QUEUE", q.to_string()));
+        }
+        if let Some(agent) = agent {
             c.agent_user_id = Some(agent.user_id.clone());
+            c.status = "ACTIVE".into();
+            c.transfers.push(("AGENT", agent.user_id.clone()));
             if let Some(q) = agent.queue_ids.first() {
                 c.queue_id = q.clone();
             }
@@ -240,6 +325,9 @@ impl Center {
             source,
             queue_id: queue,
             agent_user_id: None,
+            status: "OPEN".into(),
+            left: Vec::new(),
+            transfers: Vec::new(),
             started: now,
         });
         let arrived: Vec<usize> = (0..self.conversations.len())
@@ -260,10 +348,23 @@ impl Center {
         (slice, end < items.len())
     }
 
-    /// List of Conversations (`status=ACTIVE`: every conversation here is active).
-    pub fn conversations_page(&self, skip: usize, limit: usize, now: Instant) -> Value {
+    /// List of Conversations with the given statuses (every status when none is given).
+    pub fn conversations_page(
+        &self,
+        statuses: &[String],
+        skip: usize,
+        limit: usize,
+        now: Instant,
+    ) -> Value {
         let limit = limit.clamp(1, 100);
-        let (page, has_more) = Self::page(&self.conversations, skip, limit);
+        let chosen: Vec<&SimConversation> = self
+            .conversations
+            .iter()
+            .filter(|c| {
+                statuses.is_empty() || statuses.iter().any(|s| s.eq_ignore_ascii_case(&c.status))
+            })
+            .collect();
+        let (page, has_more) = Self::page(&chosen, skip, limit);
         let results: Vec<Value> = page
             .iter()
             .map(|c| self.conversation_json(c, now))
@@ -273,37 +374,99 @@ impl Center {
             "skip": skip,
             "limit": limit,
             "hasMore": has_more,
-            "totalPages": self.conversations.len().div_ceil(limit),
-            "totalResults": self.conversations.len(),
+            "totalPages": chosen.len().div_ceil(limit),
+            "totalResults": chosen.len(),
         })
+    }
+
+    /// Get Conversation Details for one session, or `None` when there is no such session.
+    pub fn conversation_details(&self, session: &str, now: Instant) -> Option<Value> {
+        let c = self
+            .conversations
+            .iter()
+            .rev()
+            .find(|c| c.session == session)?;
+        let mut details = self.conversation_json(c, now);
+        // The documented sample has no `queues`: where it is shows in participants and transfers.
+        if let Some(fields) = details.as_object_mut() {
+            fields.remove("queues");
+            fields.insert("conversationType".into(), json!("livechat"));
+        }
+        Some(details)
+    }
+
+    fn agent_by_user(&self, user_id: &str) -> Option<&SimAgent> {
+        self.agents.iter().find(|a| a.user_id == user_id)
     }
 
     fn conversation_json(&self, c: &SimConversation, now: Instant) -> Value {
         let queue = self.queues.iter().find(|q| q.id == c.queue_id);
-        let agent = c
-            .agent_user_id
-            .as_ref()
-            .and_then(|u| self.agents.iter().find(|a| &a.user_id == u));
-        let participants: Vec<Value> = agent
-            .map(|a| {
-                vec![json!({
-                    "queueId": c.queue_id,
-                    "queueName": queue.map(|q| q.name.clone()),
-                    "agentId": a.user_id,
-                    "name": format!("{} {}", a.first_name, a.last_name).trim(),
-                    "status": "ACTIVE",
-                })]
+        let queue_name = queue.map(|q| q.name.clone());
+        let name_of = |user: &str| {
+            self.agent_by_user(user).map(|a| {
+                format!("{} {}", a.first_name, a.last_name)
+                    .trim()
+                    .to_string()
             })
-            .unwrap_or_default();
+        };
+        // Those who left stay listed as ACTIVE with an end, as in Kore's samples.
+        let mut participants: Vec<Value> = c
+            .left
+            .iter()
+            .map(|user| {
+                json!({
+                    "queueId": c.queue_id,
+                    "queueName": queue_name,
+                    "agentId": user,
+                    "name": name_of(user),
+                    "status": "ACTIVE",
+                    "endTimeStamp": "2026-11-27T08:00:00.000Z",
+                    "endedChat": true,
+                })
+            })
+            .collect();
+        if let Some(user) = &c.agent_user_id {
+            let mut current = json!({
+                "queueId": c.queue_id,
+                "queueName": queue_name,
+                "agentId": user,
+                "name": name_of(user),
+                "status": "ACTIVE",
+            });
+            if c.status == "OVERDUE" {
+                // Stopped answering, still holding it: INACTIVE, reason OVERDUE, no end time.
+                current["status"] = json!("INACTIVE");
+                current["reason"] = json!("OVERDUE");
+            }
+            participants.push(current);
+        }
+        let transfer_details: Vec<Value> = c
+            .transfers
+            .iter()
+            .map(|(kind, id)| {
+                let name = match *kind {
+                    "QUEUE" => self
+                        .queues
+                        .iter()
+                        .find(|q| &q.id == id)
+                        .map(|q| q.name.clone()),
+                    _ => name_of(id),
+                };
+                json!({
+                    "transferredType": if *kind == "QUEUE" { "QUEUE" } else { "OTHERS" },
+                    "transferredTo": [{"type": kind, "id": id, "name": name}],
+                })
+            })
+            .collect();
         json!({
             "_id": c.id,
             "botSessionId": c.session,
-            "status": "ACTIVE",
+            "status": c.status,
             "source": c.source,
             "language": "en",
             "participants": participants,
-            "transferDetails": [],
-            "queues": [{"type": "ASSIGNED", "status": "ACTIVE", "id": c.queue_id, "name": queue.map(|q| q.name.clone())}],
+            "transferDetails": transfer_details,
+            "queues": [{"type": "ASSIGNED", "status": "ACTIVE", "id": c.queue_id, "name": queue_name}],
             "waitTime": now.saturating_duration_since(c.started).as_millis() as u64,
             "priority": null,
         })
@@ -323,7 +486,7 @@ impl Center {
                     "lastName": a.last_name,
                     "emailId": format!("{}@example.com", a.first_name.to_lowercase()),
                     "status": "ACTIVE",
-                    "onlineStatusType": if a.availability == Availability::Offline { "OFFLINE" } else { "ONLINE" },
+                    "onlineStatusType": a.availability.as_str(),
                     "maxChatSupport": a.max_chats,
                     "queues": a.queue_ids.iter().filter_map(|id| self.queues.iter().find(|q| &q.id == id)).map(|q| json!({"id": q.id, "name": q.name})).collect::<Vec<_>>(),
                     "skills": a.skills.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
@@ -334,35 +497,61 @@ impl Center {
         json!({"results": results, "skip": skip, "limit": PAGE_SIZE, "hasMore": has_more, "totalPages": self.agents.len().div_ceil(PAGE_SIZE), "totalResults": self.agents.len()})
     }
 
-    /// Check Agent Availability, every agent in its group.
-    pub fn availability(&self) -> Value {
+    /// The open conversations an agent holds.
+    pub fn chats_of(&self, agent: &SimAgent) -> u64 {
+        self.conversations
+            .iter()
+            .filter(|c| c.is_open() && c.agent_user_id.as_deref() == Some(agent.user_id.as_str()))
+            .count() as u64
+    }
+
+    /// Check Agent Availability for the agents the body names (`agentIds`, `queueIds`; every agent
+    /// when it names none), each in its presence group with its channel capacity.
+    pub fn availability(&self, agent_ids: &[String], queue_ids: &[String]) -> Value {
         let mut groups = serde_json::Map::new();
-        for state in [
-            Availability::Available,
-            Availability::Busy,
-            Availability::Offline,
-            Availability::Away,
-        ] {
-            let members: Vec<Value> = self
-                .agents
-                .iter()
-                .filter(|a| a.availability == state)
-                .map(|a| json!({"_id": a.id, "userId": a.user_id, "firstName": a.first_name, "lastName": a.last_name}))
-                .collect();
-            groups.insert(state.as_str().into(), Value::Array(members));
+        for state in ["AVAILABLE", "BUSY", "OFFLINE", "AWAY"] {
+            groups.insert(state.into(), Value::Array(Vec::new()));
+        }
+        for a in &self.agents {
+            let asked = (agent_ids.is_empty() || agent_ids.contains(&a.id))
+                && (queue_ids.is_empty() || a.queue_ids.iter().any(|q| queue_ids.contains(q)));
+            if !asked {
+                continue;
+            }
+            let used = self.chats_of(a);
+            let chat = |total: u64| json!({"isEnabled": true, "totalCapacity": total, "usedCapacity": used.min(total), "availableCapacity": total.saturating_sub(used)});
+            let idle = |total: u64| json!({"isEnabled": true, "totalCapacity": total, "usedCapacity": 0, "availableCapacity": total});
+            let member = json!({
+                "_id": a.id, "userId": a.user_id, "firstName": a.first_name, "lastName": a.last_name,
+                "emailId": format!("{}@example.com", a.first_name.to_lowercase()),
+                "isDigitalEnabled": true,
+                "channelCapacity": {
+                    "liveChat": chat(a.max_chats),
+                    "messaging": chat(a.max_chats),
+                    "email": idle(3),
+                    "voice": idle(1),
+                    "voiceMail": idle(5),
+                },
+            });
+            if let Value::Array(list) = groups
+                .entry(a.availability.as_str().to_string())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                list.push(member);
+            }
         }
         Value::Object(groups)
     }
 
-    /// Get a List of Queues, a page at a time.
+    /// Get a List of Queues, a page at a time. Like the documented sample, every page says
+    /// `hasMore: true`; `totalPages` is right.
     pub fn queues_page(&self, page: usize) -> Value {
-        let (queues, has_more) =
-            Self::page(&self.queues, page.saturating_sub(1) * PAGE_SIZE, PAGE_SIZE);
+        let (queues, _) = Self::page(&self.queues, page.saturating_sub(1) * PAGE_SIZE, PAGE_SIZE);
         let results: Vec<Value> = queues
             .iter()
             .map(|q| json!({"id": q.id, "name": q.name, "isActive": true, "isDefault": false}))
             .collect();
-        json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": has_more, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
+        json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": true, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
     }
 
     /// Queue Size for one queue, counted from the conversations in it.
@@ -371,7 +560,7 @@ impl Center {
         let here: Vec<&SimConversation> = self
             .conversations
             .iter()
-            .filter(|c| c.queue_id == queue_id)
+            .filter(|c| c.queue_id == queue_id && c.is_open())
             .collect();
         let waits: Vec<u64> = here
             .iter()
@@ -446,11 +635,13 @@ mod tests {
     #[test]
     fn pages_say_when_there_is_more() {
         let center = Center::demo(Instant::now());
-        let first = center.conversations_page(0, 10, Instant::now());
+        let first = center.conversations_page(&[], 0, 10, Instant::now());
         assert_eq!(first["results"].as_array().unwrap().len(), 10);
         assert_eq!(first["hasMore"], true);
-        let last = center.conversations_page(40, 10, Instant::now());
+        let last = center.conversations_page(&[], 40, 10, Instant::now());
         assert_eq!(last["hasMore"], false);
+        let closed = center.conversations_page(&["closed".into()], 0, 10, Instant::now());
+        assert_eq!(closed["totalResults"], 3);
     }
 
     #[test]

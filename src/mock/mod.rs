@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,12 +24,17 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
 
+use crate::api::{KoreApi, Scope};
 use crate::ids::IdKind;
 
 pub mod center;
 use crate::secret::Secret;
 use crate::token::unix_now;
 pub use center::Center;
+
+/// The session id `switchboard check` probes assign-conversation with: 24 zeros, which no session
+/// has, so the platform can only answer not found (the scope works) or refuse the app.
+pub const PROBE_SESSION: &str = "000000000000000000000000";
 
 /// Kore's documented words when the per-minute limit is exceeded (kore-api.md §4).
 pub const RATE_LIMIT_MESSAGE: &str =
@@ -72,8 +77,14 @@ pub enum CallbackMode {
 /// Switches that apply to every request.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
-    /// Calls per minute before 429; 0 turns the limit off. Kore's documented limit is 60.
+    /// Calls per window before 429; 0 turns the limit off. Kore's documented limit is 60 a minute.
     pub rate_limit_per_minute: u32,
+    /// The rolling window the limit counts in: a minute, as Kore's; tests shorten it.
+    pub rate_window: Duration,
+    /// Scopes the JWT app lacks: every API that needs one answers 401 (`--deny-scope`).
+    pub denied_scopes: Vec<Scope>,
+    /// How long, with a center, a transfer takes to show in the read APIs after it is answered.
+    pub apply_delay: Duration,
     /// Added before every answer.
     pub latency: Duration,
     /// How long a session ending in `0408` waits before answering.
@@ -97,6 +108,9 @@ impl Default for MockOptions {
     fn default() -> Self {
         MockOptions {
             rate_limit_per_minute: 60,
+            rate_window: Duration::from_secs(60),
+            denied_scopes: Vec::new(),
+            apply_delay: Duration::ZERO,
             latency: Duration::ZERO,
             slow: Duration::from_secs(30),
             callback_delay: Duration::from_millis(300),
@@ -195,7 +209,8 @@ struct MockState {
     received: Mutex<Vec<Received>>,
     attempts: Mutex<HashMap<String, u32>>,
     seen_jtis: Mutex<HashSet<String>>,
-    window: Mutex<(u64, u32)>,
+    /// When each call the limit counted arrived, oldest first, within the rolling window.
+    window: Mutex<std::collections::VecDeque<Instant>>,
     feed: broadcast::Sender<Received>,
     callback_client: reqwest::Client,
     center: Option<Mutex<Center>>,
@@ -291,6 +306,10 @@ pub async fn start(
         .route(
             "/agentassist/api/v1/public/{stream_id}/monitor/queueStatsById/{queue_id}",
             post(queue_size),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/conversations/sessions/{session_id}",
+            get(conversation_details),
         )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
@@ -410,7 +429,7 @@ async fn answer(
     body: &[u8],
 ) -> Result<(Response, String), Refusal> {
     let id = &state.identity;
-    authorize(state, stream_id, headers)?;
+    authorize(state, KoreApi::AssignConversation, stream_id, headers)?;
     let json_content = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -436,18 +455,29 @@ async fn answer(
     if let Some(response) = fault(state, trigger, attempt).await {
         return Ok(response);
     }
+    if request.session == PROBE_SESSION {
+        // `switchboard check` probes the assign scope with an id no session can have.
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            &format!("Session {PROBE_SESSION} not found"),
+        ));
+    }
     if let Some(center) = &state.center {
         let (queue, agent) = match request.target_key {
-            "queueId" => (Some(request.target_id.as_str()), None),
-            _ => (None, Some(request.target_id.as_str())),
+            "queueId" => (Some(request.target_id.clone()), None),
+            _ => (None, Some(request.target_id.clone())),
         };
-        if let Err((_, msg)) =
-            center
-                .lock()
-                .expect("mock state")
-                .transfer(&request.session, queue, agent)
-        {
+        if let Err((_, msg)) = center.lock().expect("mock state").check_transfer(
+            &request.session,
+            queue.as_deref(),
+            agent.as_deref(),
+        ) {
             return Err(refuse(StatusCode::NOT_FOUND, &msg));
+        }
+        // The platform answers at once and moves the conversation a moment later; a transfer whose
+        // callback says it failed never moves it.
+        if trigger != Some(Trigger::CallbackFails) {
+            apply_transfer(state.clone(), request.session.clone(), queue, agent);
         }
     }
     let completed_ms = SystemTime::now()
@@ -486,9 +516,14 @@ async fn answer(
     ))
 }
 
-/// What every call must pass, in the platform's order: the bot, the token, the account header,
-/// then the per-minute limit.
-fn authorize(state: &MockState, stream_id: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+/// What every call must pass, in the platform's order: the bot, the token, the account header, the
+/// app's scope for this API, then the per-minute limit.
+fn authorize(
+    state: &MockState,
+    api: KoreApi,
+    stream_id: &str,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
     let id = &state.identity;
     if stream_id != id.stream_id {
         return Err(refuse(
@@ -501,6 +536,16 @@ fn authorize(state: &MockState, stream_id: &str, headers: &HeaderMap) -> Result<
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "accountid header is missing or does not match the app",
+        ));
+    }
+    if state.options.denied_scopes.contains(&api.scope()) {
+        // INVENTED wording: Kore documents that an app without a scope is refused, not the words.
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            &format!(
+                "The app is not authorized for this API: it needs the {} scope",
+                api.scope().name()
+            ),
         ));
     }
     check_rate_limit(state)
@@ -567,26 +612,32 @@ fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Kore counts calls per account per minute; the stand-in counts in fixed minutes from its start.
+/// Kore counts calls per account in a rolling minute ("monitored against a sixty-second limit"); the
+/// stand-in is strict about it: a call is refused when the window before it already holds the limit.
+/// Only calls it answered count (a refused call is not served).
 fn check_rate_limit(state: &MockState) -> Result<(), Refusal> {
-    let limit = state.options.rate_limit_per_minute;
+    let limit = state.options.rate_limit_per_minute as usize;
     if limit == 0 {
         return Ok(());
     }
-    let elapsed = state.started.elapsed().as_secs();
-    let minute = elapsed / 60;
+    let window_length = state.options.rate_window;
+    let now = Instant::now();
     let mut window = state.window.lock().expect("mock state");
-    if window.0 != minute {
-        *window = (minute, 0);
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window_length)
+    {
+        window.pop_front();
     }
-    if window.1 >= limit {
+    if window.len() >= limit {
+        let frees_at = *window.front().expect("non-empty") + window_length;
         return Err(Refusal {
             status: StatusCode::TOO_MANY_REQUESTS,
             msg: RATE_LIMIT_MESSAGE.into(),
-            retry_after: Some((60 - elapsed % 60).max(1)),
+            retry_after: Some(frees_at.duration_since(now).as_secs().max(1)),
         });
     }
-    window.1 += 1;
+    window.push_back(now);
     Ok(())
 }
 
@@ -766,6 +817,32 @@ fn forced(state: &MockState) -> Option<(Response, String)> {
     state.options.non_json.then(not_json)
 }
 
+/// Applies an answered transfer to the center after `apply_delay`.
+fn apply_transfer(
+    state: Arc<MockState>,
+    session: String,
+    queue: Option<String>,
+    agent: Option<String>,
+) {
+    let apply = move |state: &MockState| {
+        if let Some(center) = &state.center {
+            let _ = center.lock().expect("mock state").transfer(
+                &session,
+                queue.as_deref(),
+                agent.as_deref(),
+            );
+        }
+    };
+    if state.options.apply_delay.is_zero() {
+        apply(&state);
+        return;
+    }
+    tokio::spawn(async move {
+        tokio::time::sleep(state.options.apply_delay).await;
+        apply(&state);
+    });
+}
+
 /// Posts the callback after the configured delay. Only to loopback: the stand-in runs for demos and
 /// tests, and must never send traffic off this machine.
 fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
@@ -789,14 +866,16 @@ fn spawn_callback(state: Arc<MockState>, callback_url: String, body: Value) {
 
 type Params = Query<HashMap<String, String>>;
 
-/// A read API's answer: the check every call passes, then the center's view (empty without one).
+/// A read API's answer: the checks every call passes, then the center's view (empty without one);
+/// `None` from the view is the API's not-found answer.
 fn read(
     state: &MockState,
+    api: KoreApi,
     stream_id: &str,
     headers: &HeaderMap,
-    view: impl FnOnce(&Center) -> Option<Value>,
+    view: impl FnOnce(&Center) -> Result<Value, String>,
 ) -> Response {
-    if let Err(refusal) = authorize(state, stream_id, headers) {
+    if let Err(refusal) = authorize(state, api, stream_id, headers) {
         return refusal.into_answer().0;
     }
     state
@@ -805,12 +884,8 @@ fn read(
     let empty = Center::default();
     let center = state.center.as_ref().map(|c| c.lock().expect("mock state"));
     match view(center.as_deref().unwrap_or(&empty)) {
-        Some(body) => (StatusCode::OK, axum::Json(body)).into_response(),
-        None => {
-            refuse(StatusCode::NOT_FOUND, "Queue not found")
-                .into_answer()
-                .0
-        }
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(not_found) => refuse(StatusCode::NOT_FOUND, &not_found).into_answer().0,
     }
 }
 
@@ -824,16 +899,39 @@ fn number(params: &HashMap<String, String>, name: &str, default: usize) -> usize
 async fn list_conversations(
     State(state): State<Arc<MockState>>,
     Path(stream_id): Path<String>,
-    Query(q): Params,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    read(&state, &stream_id, &headers, |c| {
-        Some(c.conversations_page(
-            number(&q, "skip", 0),
-            number(&q, "limit", 10),
-            Instant::now(),
-        ))
-    })
+    // `status` is documented as an array without its encoding: take it repeated, or comma-separated.
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let statuses: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "status" || k == "status[]")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let q: HashMap<String, String> = pairs.into_iter().collect();
+    read(
+        &state,
+        KoreApi::ListOfConversations,
+        &stream_id,
+        &headers,
+        |c| {
+            Ok(c.conversations_page(
+                &statuses,
+                number(&q, "skip", 0),
+                number(&q, "limit", 10),
+                Instant::now(),
+            ))
+        },
+    )
 }
 
 async fn list_agents(
@@ -847,8 +945,8 @@ async fn list_agents(
             .into_answer()
             .0;
     }
-    read(&state, &stream_id, &headers, |c| {
-        Some(c.agents_page(number(&q, "page", 1)))
+    read(&state, KoreApi::ListAllAgents, &stream_id, &headers, |c| {
+        Ok(c.agents_page(number(&q, "page", 1)))
     })
 }
 
@@ -856,8 +954,28 @@ async fn agent_availability(
     State(state): State<Arc<MockState>>,
     Path(stream_id): Path<String>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    read(&state, &stream_id, &headers, |c| Some(c.availability()))
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let ids = |key: &str| -> Vec<String> {
+        body.get(key)
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (agents, queues) = (ids("agentIds"), ids("queueIds"));
+    read(
+        &state,
+        KoreApi::CheckAgentAvailability,
+        &stream_id,
+        &headers,
+        |c| Ok(c.availability(&agents, &queues)),
+    )
 }
 
 async fn list_queues(
@@ -866,9 +984,13 @@ async fn list_queues(
     Query(q): Params,
     headers: HeaderMap,
 ) -> Response {
-    read(&state, &stream_id, &headers, |c| {
-        Some(c.queues_page(number(&q, "page", 1)))
-    })
+    read(
+        &state,
+        KoreApi::GetListOfQueues,
+        &stream_id,
+        &headers,
+        |c| Ok(c.queues_page(number(&q, "page", 1))),
+    )
 }
 
 async fn queue_size(
@@ -876,9 +998,27 @@ async fn queue_size(
     Path((stream_id, queue_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    read(&state, &stream_id, &headers, |c| {
+    read(&state, KoreApi::QueueSize, &stream_id, &headers, |c| {
         c.queue_size(&queue_id, Instant::now())
+            .ok_or_else(|| format!("Queue {queue_id} not found"))
     })
+}
+
+async fn conversation_details(
+    State(state): State<Arc<MockState>>,
+    Path((stream_id, session_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    read(
+        &state,
+        KoreApi::GetConversationDetails,
+        &stream_id,
+        &headers,
+        |c| {
+            c.conversation_details(&session_id, Instant::now())
+                .ok_or_else(|| format!("No conversation found for session {session_id}"))
+        },
+    )
 }
 
 #[cfg(test)]
