@@ -117,8 +117,12 @@ pub enum Command {
     /// Run the built-in AgentAssist stand-in server (for the demo and tests)
     #[command(after_help = TRIGGER_HELP)]
     Mock(MockArgs),
-    /// Print a JWT for the active profile (to use with curl)
+    /// Print a JWT for the active profile (to use with curl); it does not check the credential
     Token,
+    /// Call each Kore API once with the active profile and say which works and which scope is missing
+    Check,
+    /// Print the live data the console shows: open sessions, agents or queues, read from Kore
+    Live(LiveArgs),
     /// Print the config file's path, or write a commented template there
     Config {
         #[command(subcommand)]
@@ -165,6 +169,30 @@ pub struct AssignArgs {
     /// Run the listener and wait up to SECS after the last answer for the callbacks
     #[arg(long, value_name = "SECS")]
     pub wait_callbacks: Option<u64>,
+    /// Do not ask the server afterwards where each moved session is now
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// What to read
+    #[arg(value_enum)]
+    pub what: LiveWhat,
+    /// One JSON object per line on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Sessions only: the conversation statuses to list [default: ACTIVE,OPEN,IDLE,OVERDUE; also
+    /// CLOSED, TERMINATED]
+    #[arg(long, value_name = "S,…", value_delimiter = ',')]
+    pub status: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LiveWhat {
+    Sessions,
+    Agents,
+    Queues,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -195,6 +223,9 @@ pub struct MockArgs {
     /// Fault: add this many milliseconds before every answer
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
+    /// Fault: up to this many milliseconds more, at random, before every answer (network jitter)
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_jitter_ms: u64,
     /// How long sessions ending in 0408 wait before answering
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     pub slow_ms: u64,
@@ -213,6 +244,9 @@ pub struct MockArgs {
     /// Fault: answer 200 with a body that is not JSON
     #[arg(long)]
     pub non_json: bool,
+    /// The JWT app's public key (PEM), to accept RS256/RS512 tokens signed with its private key
+    #[arg(long, value_name = "PATH")]
+    pub public_key_file: Option<PathBuf>,
     /// Serve no simulated contact center: accept any well-formed session, queue and agent id, and
     /// answer the read APIs with empty lists (for benchmarks with made-up ids)
     #[arg(long)]

@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use crate::ids;
 use crate::secret::Secret;
-use crate::token::Credential;
+use crate::token::{Algorithm, Credential, TokenMaker};
 
 /// A setting: its name in a profile, its flag and its environment variable (where it has them).
 #[derive(Debug)]
@@ -59,6 +59,10 @@ pub mod keys {
         AUDIT_LOG = "audit_log", Some("--audit-log"), Some("SWITCHBOARD_AUDIT_LOG");
         LIVE = "live", None, Some("SWITCHBOARD_LIVE");
         REFRESH_SECS = "refresh_secs", None, Some("SWITCHBOARD_REFRESH_SECS");
+        BUDGET_FILE = "budget_file", None, Some("SWITCHBOARD_BUDGET_FILE");
+        RATE_WINDOW_MS = "rate_window_ms", None, Some("SWITCHBOARD_RATE_WINDOW_MS");
+        ALGORITHM = "algorithm", None, Some("SWITCHBOARD_ALGORITHM");
+        PRIVATE_KEY_FILE = "private_key_file", None, Some("SWITCHBOARD_PRIVATE_KEY_FILE");
     }
 }
 
@@ -469,6 +473,65 @@ impl Settings {
             .unwrap_or(DEFAULT_RATE_PER_MINUTE))
     }
 
+    /// The window the rate counts in: Kore's minute. A shorter one is for tests against the stand-in
+    /// on loopback only, since against Kore it would overspend the budget.
+    pub fn rate_window(&self) -> Result<Duration, ConfigError> {
+        let Some(ms) = self.parsed(
+            &keys::RATE_WINDOW_MS,
+            "a whole number of milliseconds from 100 to 60000",
+            |v| v.parse().ok().filter(|n| (100..=60_000).contains(n)),
+        )?
+        else {
+            return Ok(Duration::from_secs(60));
+        };
+        if ms != 60_000 && !crate::api::is_loopback_url(&self.host()?) {
+            let (_, origin) = self.raw(&keys::RATE_WINDOW_MS).expect("parsed above");
+            return Err(ConfigError(format!(
+                "`rate_window_ms` {ms} from {origin} is only for a stand-in on loopback: Kore counts a minute"
+            )));
+        }
+        Ok(Duration::from_millis(ms))
+    }
+
+    /// The rate for a run that sends: `--rate 0` (pacing off) only against a host on loopback, since
+    /// against Kore nothing would keep the account under its limit.
+    pub fn sending_rate(&self) -> Result<u32, ConfigError> {
+        let rate = self.rate_per_minute()?;
+        if rate == 0 && !crate::api::is_loopback_url(&self.host()?) {
+            let origin = self
+                .raw(&keys::RATE)
+                .map(|(_, o)| o.to_string())
+                .unwrap_or_else(|| "the settings".into());
+            return Err(ConfigError(format!(
+                "rate 0 (pacing off, from {origin}) is only for a stand-in on loopback; {} is not: set --rate to at most 60",
+                self.host()?
+            )));
+        }
+        Ok(rate)
+    }
+
+    /// The file through which every switchboard process of this account on this machine shares one
+    /// call budget: `budget/<account id>.ledger` in the data directory.
+    pub fn budget_file(&self) -> Result<PathBuf, ConfigError> {
+        if let Some((v, _)) = self.raw(&keys::BUDGET_FILE) {
+            return Ok(PathBuf::from(v.trim()));
+        }
+        let account: String = self
+            .account_id()?
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        data_dir()
+            .map(|d| d.join("budget").join(format!("{account}.ledger")))
+            .ok_or_else(|| self.missing(&keys::BUDGET_FILE))
+    }
+
     pub fn concurrency(&self) -> Result<usize, ConfigError> {
         Ok(self
             .parsed(&keys::CONCURRENCY, "a whole number from 1 to 1024", |v| {
@@ -564,6 +627,15 @@ impl Settings {
         if let Some(token) = (self.env)(ENV_TOKEN) {
             return Ok(Credential::Token(Secret::new(token.trim())));
         }
+        if self.algorithm()?.is_rsa() {
+            return self.private_key_credential();
+        }
+        if let Some((_, origin)) = self.raw(&keys::PRIVATE_KEY_FILE) {
+            return Err(ConfigError(format!(
+                "private_key_file ({origin}) is for algorithm RS256 or RS512; the algorithm is {} (set `algorithm` as the JWT app is set)",
+                self.algorithm()?.as_str()
+            )));
+        }
         let secret = if let Some(s) = (self.env)(ENV_CLIENT_SECRET) {
             Some(Secret::new(s.trim()))
         } else if let Some((var, origin)) = self.raw(&keys::CLIENT_SECRET_ENV) {
@@ -613,6 +685,49 @@ impl Settings {
             ))
         })?;
         Ok(Credential::ClientSecret { app_id, secret })
+    }
+
+    /// The JWT app's signing algorithm: HS256 (Kore's documented default), HS512, RS256 or RS512.
+    pub fn algorithm(&self) -> Result<Algorithm, ConfigError> {
+        Ok(self
+            .parsed(
+                &keys::ALGORITHM,
+                "HS256, HS512, RS256 or RS512",
+                Algorithm::parse,
+            )?
+            .unwrap_or_default())
+    }
+
+    /// For RS256/RS512: the Client ID and the private key from `private_key_file`.
+    fn private_key_credential(&self) -> Result<Credential, ConfigError> {
+        let algorithm = self.algorithm()?.as_str();
+        let Some((file, origin)) = self.raw(&keys::PRIVATE_KEY_FILE) else {
+            return Err(ConfigError(format!(
+                "algorithm {algorithm} signs with a private key: set private_key_file (or SWITCHBOARD_PRIVATE_KEY_FILE) to the PEM file of the key whose public half the JWT app holds"
+            )));
+        };
+        let pem = std::fs::read_to_string(file.trim()).map_err(|e| {
+            ConfigError(format!(
+                "private_key_file ({origin}): cannot read {file}: {e}"
+            ))
+        })?;
+        if !pem.contains("PRIVATE KEY-----") {
+            return Err(ConfigError(format!(
+                "private_key_file ({origin}): {file} is not a PEM private key"
+            )));
+        }
+        let app_id = self.required_string(&keys::APP_ID)?;
+        Ok(Credential::PrivateKey {
+            app_id,
+            pem: Secret::new(pem),
+        })
+    }
+
+    /// What signs each request's token, ready: a bad key or a missing secret stops here, before
+    /// anything is sent.
+    pub fn token_maker(&self) -> Result<TokenMaker, ConfigError> {
+        TokenMaker::with_algorithm(self.credential()?, self.enforce_jti()?, self.algorithm()?)
+            .map_err(|e| ConfigError(e.to_string()))
     }
 
     /// A short label for headers and messages: the profile name, or `(no profile)`.

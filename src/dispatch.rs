@@ -13,16 +13,18 @@ use tokio::sync::{Semaphore, mpsc};
 use crate::audit::AuditLog;
 use crate::client::{AssignClient, AttemptResult};
 use crate::listener::CallbackSummary;
-use crate::outcome::{DEFAULT_RETRY_AFTER, Outcome};
+use crate::outcome::Outcome;
 use crate::pacer::{Pacer, Priority, Slot};
 use crate::request::Target;
+use crate::verify::Verified;
 
 /// When an attempt is tried again by itself (SPEC §4).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Retries after the first attempt, for rate limits and for requests never delivered.
     pub max_retries: u32,
-    /// The wait after a rate-limit answer without a `Retry-After`.
+    /// An extra wait after a rate-limit answer without a `Retry-After`, beyond the pacer's: the
+    /// pacer already holds the retry until the rolling window has room (at the lowered limit).
     pub default_retry_after: Duration,
     /// The first wait after a request that was never delivered; it doubles each time.
     pub undelivered_backoff: Duration,
@@ -32,7 +34,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 3,
-            default_retry_after: DEFAULT_RETRY_AFTER,
+            default_retry_after: Duration::ZERO,
             undelivered_backoff: Duration::from_secs(1),
         }
     }
@@ -68,6 +70,11 @@ pub struct Report {
     pub latency_ms: Option<u64>,
     pub attempts: u32,
     pub callback: Option<CallbackSummary>,
+    /// What the server showed after the move: `verified`, `not moved` or `unverified`; `None`
+    /// when it was not checked.
+    pub verified: Option<Verified>,
+    /// Where the server shows it, or why it could not tell.
+    pub verified_detail: Option<String>,
 }
 
 impl Report {
@@ -82,7 +89,14 @@ impl Report {
             latency_ms: None,
             attempts: 0,
             callback: None,
+            verified: None,
+            verified_detail: None,
         }
+    }
+
+    /// Whether the platform may have moved it, so the server's view can tell.
+    pub fn may_have_moved(&self) -> bool {
+        matches!(self.outcome, Some(Outcome::Transferred | Outcome::Unknown))
     }
 
     /// The outcome word, or `not sent`.
@@ -245,11 +259,12 @@ impl Dispatcher {
         let mut attempt = 0u32;
         let mut slot = Some(first_slot);
         loop {
-            match slot.take() {
+            let permit = match slot.take() {
                 Some(reserved) => reserved.wait().await,
                 None => self.pacer.acquire(Priority::Assign).await,
-            }
+            };
             if stop.is_stopped() && attempt == 0 {
+                permit.cancel();
                 return self.settle_unsent(session, target, STOPPED_REASON, &report_progress);
             }
             attempt += 1;
@@ -268,6 +283,7 @@ impl Dispatcher {
                     "not sent: cannot write the audit log {}: {e}",
                     self.audit.path().display()
                 );
+                permit.cancel();
                 return self.settle_unsent(session, target, &reason, &report_progress);
             }
             report_progress(Progress::Attempting {
@@ -276,6 +292,11 @@ impl Dispatcher {
                 attempt,
             });
             let result = self.client.attempt(session, target).await;
+            // The call is over: from its end, the budget counts it out a window later.
+            drop(permit);
+            if result.outcome == Outcome::RateLimited {
+                self.pacer.rate_limited();
+            }
             let latency_ms = result.latency.as_millis() as u64;
             let _ = self.audit.record(
                 "outcome",
@@ -325,6 +346,8 @@ impl Dispatcher {
                 latency_ms: Some(latency_ms),
                 attempts: attempt,
                 callback: None,
+                verified: None,
+                verified_detail: None,
             };
             report_progress(Progress::Settled(report.clone()));
             return report;
@@ -418,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn rate_limits_wait_for_retry_after_else_a_minute_three_times() {
+    fn rate_limits_wait_for_retry_after_else_only_for_the_pacer_three_times() {
         let p = RetryPolicy::default();
         assert_eq!(
             p.retry_delay(&result(Outcome::RateLimited, true, Some(5)), 0),
@@ -426,7 +449,8 @@ mod tests {
         );
         assert_eq!(
             p.retry_delay(&result(Outcome::RateLimited, true, None), 2),
-            Some(Duration::from_secs(60))
+            Some(Duration::ZERO),
+            "the pacer holds the retry until the window has room"
         );
         assert_eq!(
             p.retry_delay(&result(Outcome::RateLimited, true, None), 3),

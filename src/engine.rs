@@ -10,10 +10,9 @@ use crate::audit::AuditLog;
 use crate::client::AssignClient;
 use crate::config::{ConfigError, Settings};
 use crate::dispatch::{Dispatcher, RetryPolicy};
-use crate::pacer::Pacer;
+use crate::pacer::{Pacer, PacerOptions};
 use crate::request::{CallbackRoute, Endpoint};
 use crate::secret::{Secret, random_hex};
-use crate::token::TokenMaker;
 
 /// The callback token of this run: the configured one, so that a separate `switchboard listen` can
 /// accept the callbacks, else a fresh random one.
@@ -44,8 +43,7 @@ pub fn client(settings: &Settings, route: CallbackRoute) -> Result<AssignClient,
 /// The platform API for the configured endpoint and credential.
 pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
     let endpoint = Endpoint::from_settings(settings)?;
-    let tokens = TokenMaker::new(settings.credential()?, settings.enforce_jti()?)
-        .map_err(|e| ConfigError(e.to_string()))?;
+    let tokens = settings.token_maker()?;
     Api::new(
         endpoint,
         tokens,
@@ -88,8 +86,24 @@ pub fn dispatcher(
     ))
 }
 
-/// The process's one pacer, at the configured rate. Every call of the run, assignment or read,
-/// takes its slots from it.
+/// The process's one pacer, at the configured rate, sharing the account's budget with its other
+/// switchboard processes on this machine. Every call of the run, assignment or read, takes its slots
+/// from it. When the budget file cannot be shared, the pacer paces this process alone and says so
+/// in the log and on stderr.
 pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
-    Ok(Pacer::new(settings.rate_per_minute()?))
+    // The endpoint first: a run with no host has nothing to pace, and that is the error to show.
+    settings.host()?;
+    let options = PacerOptions {
+        per_minute: settings.sending_rate()?,
+        window: settings.rate_window()?,
+    };
+    if options.per_minute == 0 {
+        return Ok(Pacer::with_options(options));
+    }
+    let (pacer, warning) = Pacer::shared(options, &settings.budget_file()?);
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+        eprintln!("switchboard: warning: {w}");
+    }
+    Ok(pacer)
 }

@@ -10,6 +10,7 @@ pub mod token;
 
 pub mod api;
 pub mod audit;
+pub mod check;
 pub mod client;
 pub mod console;
 pub mod demo;
@@ -22,3 +23,4 @@ pub mod live;
 pub mod logging;
 pub mod mock;
 pub mod request;
+pub mod verify;

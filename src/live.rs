@@ -103,6 +103,8 @@ pub const CAPACITY_KINDS: [&str; 5] = ["liveChat", "messaging", "email", "voice"
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AgentPresence {
     pub availability: Option<Availability>,
+    /// The `u-` user id conversations name the agent by.
+    pub user_id: Option<String>,
     /// Per channel kind (`liveChat`, `messaging`, ...), when Kore gives it.
     pub capacity: Vec<(String, Capacity)>,
 }
@@ -231,14 +233,30 @@ pub const OPEN_STATUSES: &[&str] = &["ACTIVE", "OPEN", "IDLE", "OVERDUE"];
 /// A bound on pages, so a server that always says `hasMore` cannot keep a refresh going forever.
 const MAX_PAGES: usize = 1000;
 
+#[derive(Clone)]
 pub struct LiveClient {
     api: Arc<Api>,
     pacer: Pacer,
+    /// Where its calls stand in the pacer's queue: behind assignments.
+    priority: Priority,
 }
 
 impl LiveClient {
+    /// A client for refresh reads.
     pub fn new(api: Arc<Api>, pacer: Pacer) -> LiveClient {
-        LiveClient { api, pacer }
+        LiveClient {
+            api,
+            pacer,
+            priority: Priority::Refresh,
+        }
+    }
+
+    /// The same client for the reads that verify a move: ahead of refreshes, behind assignments.
+    pub fn for_verification(&self) -> LiveClient {
+        LiveClient {
+            priority: Priority::Verify,
+            ..self.clone()
+        }
     }
 
     /// Reads everything: every page of open conversations and of agents, availability for the agents
@@ -318,6 +336,35 @@ impl LiveClient {
             calls,
         )
         .await
+    }
+
+    /// One page of List of Conversations with these statuses, from `skip`.
+    pub async fn conversations_page(
+        &self,
+        statuses: &[&str],
+        skip: usize,
+        calls: &mut usize,
+    ) -> Result<Page<Conversation>, LiveError> {
+        let api = KoreApi::ListOfConversations.name();
+        let filter: String = statuses
+            .iter()
+            .map(|s| format!("status={}&", urlencode(s)))
+            .collect();
+        let path = format!("/conversations?{filter}skip={skip}&limit={CONVERSATIONS_PER_PAGE}");
+        let body = self.call(api, Method::GET, &path, None, calls).await?;
+        parse_conversations(&body).map_err(unreadable(api))
+    }
+
+    /// Get Conversation Details for one session.
+    pub async fn conversation_details(
+        &self,
+        session: &str,
+        calls: &mut usize,
+    ) -> Result<Conversation, LiveError> {
+        let api = KoreApi::GetConversationDetails.name();
+        let path = format!("/conversations/sessions/{}", urlencode(session));
+        let body = self.call(api, Method::GET, &path, None, calls).await?;
+        parse_conversation_details(session, &body).map_err(unreadable(api))
     }
 
     /// Every page of List All Agents, with their queues (paged by page number, from 1).
@@ -424,9 +471,9 @@ impl LiveClient {
         Ok(out)
     }
 
-    /// One read: a pacer slot behind any waiting assignment, then the request; a non-2xx answer is
-    /// an error with the server's own words.
-    async fn call(
+    /// One call: a pacer slot at this client's priority, then the request; a non-2xx answer is an
+    /// error with the server's own words.
+    pub async fn call(
         &self,
         api: &'static str,
         method: Method,
@@ -439,7 +486,8 @@ impl LiveClient {
             status,
             message,
         };
-        self.pacer.acquire(Priority::Refresh).await;
+        // Held until the answer is read: the budget counts the call out a window after its end.
+        let _permit = self.pacer.acquire(self.priority).await;
         *calls += 1;
         let mut request = self
             .api
@@ -519,8 +567,28 @@ struct RawConversation {
     queues: Vec<RawConversationQueue>,
     #[serde(deserialize_with = "lenient::list")]
     participants: Vec<RawParticipant>,
+    #[serde(rename = "transferDetails", deserialize_with = "lenient::list")]
+    transfers: Vec<RawTransfer>,
     #[serde(rename = "waitTime", deserialize_with = "lenient::number")]
     wait_time: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTransfer {
+    #[serde(rename = "transferredTo", deserialize_with = "lenient::list")]
+    to: Vec<RawTransferTarget>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTransferTarget {
+    #[serde(rename = "type", deserialize_with = "lenient::string")]
+    kind: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    name: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -564,6 +632,11 @@ impl RawParticipant {
     }
 }
 
+fn is_queue(kind: &Option<String>) -> bool {
+    kind.as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("QUEUE"))
+}
+
 fn is_active(status: &Option<String>) -> bool {
     status
         .as_deref()
@@ -572,7 +645,13 @@ fn is_active(status: &Option<String>) -> bool {
 
 impl RawConversation {
     fn into_conversation(self) -> Option<Conversation> {
-        let session = self.bot_session_id.filter(|s| !s.is_empty())?;
+        let session = self.bot_session_id.clone().filter(|s| !s.is_empty())?;
+        Some(self.into_conversation_of(session))
+    }
+
+    /// Get Conversation Details names no `botSessionId` (the path did) and, in its sample, no
+    /// `queues`: where the conversation is then shows in its participants and its last transfer.
+    fn into_conversation_of(self, session: String) -> Conversation {
         // The agent it is with now: the last participant still in the chat. When every agent has
         // left, the conversation is waiting, not held.
         let agent = self.participants.iter().rev().find(|p| p.still_in_chat());
@@ -583,12 +662,26 @@ impl RawConversation {
             .rev()
             .find(|q| is_active(&q.status))
             .or(self.queues.last());
-        let (queue_id, queue_name) = match (queue, agent) {
-            (Some(q), _) => (q.id.clone(), q.name.clone()),
-            (None, Some(p)) => (p.queue_id.clone(), p.queue_name.clone()),
-            (None, None) => (None, None),
+        let last_transfer = self
+            .transfers
+            .iter()
+            .rev()
+            .find_map(|t| t.to.iter().find(|to| to.id.is_some()));
+        let (queue_id, queue_name) = match (queue, agent, last_transfer) {
+            (Some(q), _, _) => (q.id.clone(), q.name.clone()),
+            (None, Some(p), _) if p.queue_id.is_some() => {
+                (p.queue_id.clone(), p.queue_name.clone())
+            }
+            (None, _, Some(t)) if is_queue(&t.kind) => (t.id.clone(), t.name.clone()),
+            (None, _, _) => self
+                .participants
+                .iter()
+                .rev()
+                .find(|p| p.queue_id.is_some())
+                .map(|p| (p.queue_id.clone(), p.queue_name.clone()))
+                .unwrap_or((None, None)),
         };
-        Some(Conversation {
+        Conversation {
             session,
             conversation_id: self.id,
             status: self.status,
@@ -598,7 +691,7 @@ impl RawConversation {
             agent_user_id: agent.and_then(|p| p.agent_id.clone()),
             agent_name: agent.and_then(|p| p.name.clone()),
             wait: self.wait_time.map(Duration::from_millis),
-        })
+        }
     }
 }
 
@@ -676,6 +769,8 @@ impl RawAgent {
 struct RawAvailable {
     #[serde(rename = "_id", deserialize_with = "lenient::string")]
     id: Option<String>,
+    #[serde(rename = "userId", deserialize_with = "lenient::string")]
+    user_id: Option<String>,
     #[serde(rename = "channelCapacity")]
     channel_capacity: Option<HashMap<String, Value>>,
 }
@@ -728,6 +823,12 @@ fn not_json(e: serde_json::Error) -> String {
 pub fn parse_conversations(body: &[u8]) -> Result<Page<Conversation>, String> {
     let page: RawPage<RawConversation> = serde_json::from_slice(body).map_err(not_json)?;
     Ok(Page::from_raw(page, RawConversation::into_conversation))
+}
+
+/// Get Conversation Details: one conversation, for the session the path named.
+pub fn parse_conversation_details(session: &str, body: &[u8]) -> Result<Conversation, String> {
+    let raw: RawConversation = serde_json::from_slice(body).map_err(not_json)?;
+    Ok(raw.into_conversation_of(session.to_string()))
 }
 
 pub fn parse_agents(body: &[u8]) -> Result<Page<LiveAgent>, String> {
@@ -784,6 +885,7 @@ pub fn parse_availability(body: &[u8]) -> Result<HashMap<String, AgentPresence>,
                 id,
                 AgentPresence {
                     availability: Some(availability.clone()),
+                    user_id: agent.user_id,
                     capacity,
                 },
             );

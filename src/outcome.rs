@@ -62,10 +62,6 @@ pub struct Classified {
     pub retry_after: Option<Duration>,
 }
 
-/// How long to wait after a rate-limit answer that carries no usable `Retry-After`: Kore counts its
-/// limit per minute, so a minute is always enough.
-pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
-
 /// Longest server message kept from a raw (non-JSON) body.
 const MAX_RAW_MESSAGE: usize = 300;
 

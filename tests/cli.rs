@@ -705,3 +705,177 @@ async fn assign_can_take_what_an_agent_or_a_queue_holds_from_live_data() {
         "an unknown agent is an error, not an empty move"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pacing_off_is_for_a_stand_in_on_loopback_only() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let mut c = home.against(&server);
+    // The same settings aimed at Kore's host: nothing may be sent unpaced there.
+    c.env("SWITCHBOARD_HOST", "https://platform.kore.ai");
+    let out = run(
+        c,
+        &["assign", "--session", &ok_session(1), "--queue", QUEUE],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("rate 0")
+            && stderr.contains("SWITCHBOARD_RATE")
+            && stderr.contains("loopback"),
+        "{stderr}"
+    );
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_HOST", "https://platform.kore.ai")
+        .env("SWITCHBOARD_RATE", "60")
+        .env("SWITCHBOARD_RATE_WINDOW_MS", "1000");
+    let out = run(
+        c,
+        &["assign", "--session", &ok_session(1), "--queue", QUEUE],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rate_window_ms"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(server.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
+    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
+    let server = start_mock(MockOptions {
+        center: Some(center),
+        ..quick_mock_options()
+    })
+    .await;
+    let home = Home::new();
+    let out = run(home.against(&server), &["check"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for (api, scope) in [
+        ("assign-conversation", "Routing"),
+        ("List of Conversations", "SmartAssist Analytics"),
+        ("List All Agents", "SmartAssist Analytics"),
+        ("Check Agent Availability", "Configuration"),
+        ("Get a List of Queues", "Configuration"),
+        ("Queue Size", "SmartAssist Analytics"),
+        ("Get Conversation Details", "SmartAssist Analytics"),
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(api))
+            .unwrap_or_else(|| panic!("no row for {api}:\n{table}"));
+        assert!(row.contains(scope) && row.contains(" ok "), "{row}");
+    }
+    // The assign probe named a session that cannot exist; nothing moved.
+    let probes = server.received();
+    assert_eq!(probes.len(), 1);
+    assert_eq!(
+        probes[0].session.as_deref(),
+        Some("000000000000000000000000")
+    );
+    assert_eq!(probes[0].answered, Some(404));
+    assert_eq!(server.reads(), 6, "each read API once");
+
+    let denied = start_mock(MockOptions {
+        denied_scopes: vec![
+            switchboard::api::Scope::Configuration,
+            switchboard::api::Scope::Routing,
+        ],
+        ..quick_mock_options()
+    })
+    .await;
+    let out = run(home.against(&denied), &["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for api in [
+        "assign-conversation",
+        "Check Agent Availability",
+        "Get a List of Queues",
+    ] {
+        let row = table.lines().find(|l| l.starts_with(api)).unwrap();
+        assert!(
+            row.contains("scope missing") && row.contains("HTTP 401") && row.contains("scope"),
+            "{row}"
+        );
+    }
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("List All Agents"))
+        .unwrap();
+    assert!(row.contains(" ok "), "{row}");
+
+    // Nobody listening: unreachable, exit 1.
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_HOST", "http://127.0.0.1:9");
+    let out = run(c, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout).matches("unreachable").count(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_prints_what_the_console_shows() {
+    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
+    let server = start_mock(MockOptions {
+        center: Some(center),
+        ..quick_mock_options()
+    })
+    .await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let out = run(home.against(&server), &["live", "sessions", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let sessions = json_objects(&out.stdout);
+    let open = center.conversations.iter().filter(|c| c.is_open()).count();
+    assert_eq!(sessions.len(), open);
+    for status in ["ACTIVE", "OPEN", "IDLE", "OVERDUE"] {
+        assert!(
+            sessions.iter().any(|s| s["status"] == status),
+            "no {status} in {sessions:?}"
+        );
+    }
+    let held = sessions.iter().find(|s| s["status"] == "OVERDUE").unwrap();
+    assert!(
+        held["agentUserId"].as_str().unwrap().starts_with("u-"),
+        "an overdue conversation is still held: {held}"
+    );
+    let out = run(
+        home.against(&server),
+        &["live", "sessions", "--status", "closed"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert_eq!(table.lines().count(), 1 + 3, "{table}");
+    assert!(
+        table.lines().skip(1).all(|l| l.contains("CLOSED")),
+        "{table}"
+    );
+
+    let out = run(home.against(&server), &["live", "agents"]).await;
+    let table = text(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("Hiro Tanaka") && l.contains("SYSTEM_BUSY")),
+        "{table}"
+    );
+    assert!(text(&out.stderr).contains("call(s)"));
+    let out = run(home.against(&server), &["live", "queues", "--json"]).await;
+    let queues = json_objects(&out.stdout);
+    assert_eq!(queues.len(), 4);
+    assert!(queues.iter().all(|q| q["waiting"].is_u64()));
+
+    let out = run(
+        home.against(&server),
+        &["live", "sessions", "--status", "STUCK"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("OVERDUE"));
+    assert!(server.received().is_empty(), "reads only");
+}

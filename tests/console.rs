@@ -118,6 +118,8 @@ fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) 
         latency_ms: Some(12),
         attempts: 1,
         callback: None,
+        verified: None,
+        verified_detail: None,
     };
     update(
         app,
@@ -993,12 +995,38 @@ fn screen_with_live_data() {
             now: t0 + Duration::from_secs(12),
             pacer: PacerStatus {
                 per_minute: 60,
+                limit: 60,
                 used_last_minute: 9,
                 refresh_last_minute: 5,
                 waiting: 0,
+                shared: true,
             },
         },
     );
     app.status = None;
     insta::assert_snapshot!("live_120x35", screen(&app, 120, 35));
+}
+
+#[test]
+fn the_header_says_when_the_server_allows_less_than_configured() {
+    let mut app = app();
+    update(
+        &mut app,
+        Msg::Tick {
+            now: Instant::now(),
+            pacer: PacerStatus {
+                per_minute: 60,
+                limit: 45,
+                used_last_minute: 46,
+                refresh_last_minute: 0,
+                waiting: 3,
+                shared: true,
+            },
+        },
+    );
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("pacer 46/45 (server allows less than 60)"),
+        "{text}"
+    );
 }

@@ -255,6 +255,8 @@ async fn a_callback_without_a_readable_status_is_received_and_an_error_envelope_
         latency_ms: Some(1),
         attempts: 1,
         callback: None,
+        verified: None,
+        verified_detail: None,
     }];
     post(ok_session(3), json!({"note": "moved"})).await;
     listener::await_callbacks(&mut l.events, &mut reports, Duration::from_secs(2)).await;

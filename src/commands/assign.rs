@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use switchboard::config::Settings;
-use switchboard::dispatch::{Progress, Report, RetryPolicy};
+use switchboard::dispatch::{Dispatcher, Progress, Report, RetryPolicy};
 use switchboard::engine;
 use switchboard::ids::IdKind;
 use switchboard::input;
@@ -18,6 +18,7 @@ use switchboard::live::{self, LiveClient};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
+use switchboard::verify::{Verified, Verifier, VerifyPolicy};
 
 use super::{Failure, exit_for};
 use crate::cli::AssignArgs;
@@ -27,6 +28,7 @@ struct AssignOptions {
     dry_run: bool,
     json: bool,
     wait_callbacks: Option<Duration>,
+    verify: bool,
     policy: RetryPolicy,
 }
 
@@ -73,6 +75,7 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
         dry_run: args.dry_run,
         json: args.json,
         wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
+        verify: !args.no_verify,
         policy: RetryPolicy::default(),
     };
     execute(settings, sessions, target, options, pacer).await
@@ -240,6 +243,16 @@ async fn execute(
         }
     }
 
+    if options.verify {
+        verify(
+            &dispatcher,
+            &mut reports,
+            options.wait_callbacks.is_some(),
+            show,
+        )
+        .await;
+    }
+
     if options.json {
         let mut out = std::io::stdout().lock();
         for r in &reports {
@@ -257,11 +270,62 @@ async fn execute(
         summary(&reports, &target),
         dispatcher.audit().path().display()
     );
-    Ok(exit_for(
-        reports
-            .iter()
-            .all(|r| r.outcome == Some(Outcome::Transferred)),
-    ))
+    // `not moved` is a failure; `unverified` leaves the exit code to the outcomes.
+    Ok(exit_for(reports.iter().all(|r| {
+        r.outcome == Some(Outcome::Transferred) && r.verified != Some(Verified::NotMoved)
+    })))
+}
+
+/// Asks the server where each session that may have moved is now, and records what it says. The
+/// first look waits for the callbacks (when they were awaited) or a few seconds past the answers.
+async fn verify(
+    dispatcher: &Dispatcher,
+    reports: &mut [Report],
+    waited_for_callbacks: bool,
+    show: bool,
+) {
+    let moved: Vec<usize> = (0..reports.len())
+        .filter(|&i| reports[i].may_have_moved())
+        .collect();
+    if moved.is_empty() {
+        return;
+    }
+    let live = LiveClient::new(
+        dispatcher.client().api().clone(),
+        dispatcher.pacer().clone(),
+    );
+    let verifier = Verifier::new(&live, VerifyPolicy::default());
+    if show {
+        eprint!(
+            "\r\x1b[2Kchecking with the server where {} session(s) are now…",
+            moved.len()
+        );
+    }
+    if !waited_for_callbacks {
+        tokio::time::sleep(verifier.policy.first_after).await;
+    }
+    let checks: Vec<(String, Target)> = moved
+        .iter()
+        .map(|&i| (reports[i].session.clone(), reports[i].target.clone()))
+        .collect();
+    let results = verifier.verify_all(&checks).await;
+    for (&i, result) in moved.iter().zip(results) {
+        let r = &mut reports[i];
+        let _ = dispatcher.audit().record(
+            "verify",
+            &serde_json::json!({
+                "botSessionId": r.session,
+                "target": r.target,
+                "verified": result.verified,
+                "detail": result.detail,
+            }),
+        );
+        r.verified = Some(result.verified);
+        r.verified_detail = Some(result.detail);
+    }
+    if show {
+        eprint!("\r\x1b[2K");
+    }
 }
 
 fn rate_label(per_minute: u32) -> String {
@@ -324,8 +388,8 @@ fn print_table(reports: &[Report]) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  MESSAGE",
-        "SESSION", "OUTCOME", "HTTP", "TRIES", "LATENCY", "CALLBACK"
+        "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {:<10}  MESSAGE",
+        "SESSION", "OUTCOME", "HTTP", "TRIES", "LATENCY", "CALLBACK", "VERIFIED"
     );
     for r in reports {
         let callback = r
@@ -333,9 +397,22 @@ fn print_table(reports: &[Report]) {
             .as_ref()
             .map(|c| c.state)
             .unwrap_or(CallbackState::None);
+        let verified = r.verified.map(|v| v.as_str()).unwrap_or("-");
+        // The server's view says more than the answer did when it differs.
+        let message = match (&r.verified, &r.verified_detail) {
+            (Some(Verified::NotMoved | Verified::Unverified), Some(why))
+                if r.message.is_empty() =>
+            {
+                why.clone()
+            }
+            (Some(Verified::NotMoved | Verified::Unverified), Some(why)) => {
+                format!("{} · {why}", r.message)
+            }
+            _ => r.message.clone(),
+        };
         let _ = writeln!(
             out,
-            "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {}",
+            "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {:<10}  {}",
             r.session,
             r.outcome_word(),
             r.http_status
@@ -346,7 +423,8 @@ fn print_table(reports: &[Report]) {
                 .map(|ms| format!("{ms} ms"))
                 .unwrap_or_else(|| "-".into()),
             callback.as_str(),
-            one_line(&r.message),
+            verified,
+            one_line(&message),
         );
     }
 }

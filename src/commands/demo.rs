@@ -43,6 +43,8 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
         // A simulated center whose state moves: transfers change it, and customers come and go.
         center: Some(Center::demo(tokio::time::Instant::now())),
         churn: Some(Duration::from_secs(8)),
+        // A transfer shows in the read APIs a moment after it is answered, as on the platform.
+        apply_delay: Duration::from_millis(1000),
         ..MockOptions::default()
     };
     let server = mock::start(
@@ -74,20 +76,23 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             .join("audit.jsonl");
         overrides.set(&keys::AUDIT_LOG, Some(path.display()));
     }
+    // The demo's call budget is its own (its account is the stand-in's), beside its audit log.
+    let budget = std::env::temp_dir()
+        .join("switchboard-demo")
+        .join("budget.ledger")
+        .display()
+        .to_string();
     let env = config::env_from(&[
         (ENV_CLIENT_SECRET, secret.expose()),
         ("SWITCHBOARD_CALLBACK_WAIT_SECS", "10"),
+        ("SWITCHBOARD_BUDGET_FILE", &budget),
     ]);
     let settings = Settings::load(&overrides, env)?;
     start_logging(&settings, global.verbose);
     let startup = Startup {
         files,
         preloaded: sample_data()?,
-        // A rate-limited session waits 2 s, not a minute, between its retries in the demo.
-        policy: RetryPolicy {
-            default_retry_after: Duration::from_secs(2),
-            ..RetryPolicy::default()
-        },
+        policy: RetryPolicy::default(),
         label: Some("demo".into()),
         live: true,
         greeting: Some(format!(

@@ -39,12 +39,19 @@ pub async fn run(global: &GlobalArgs, args: MockArgs) -> Result<ExitCode, Failur
         &mut identity.account_id,
     );
     pick(&global.app_id, &keys::APP_ID, &mut identity.app_id);
+    if let Some(path) = &args.public_key_file {
+        identity.public_key_pem = Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("--public-key-file {}: {e}", path.display())))?,
+        );
+    }
     let options = MockOptions {
         rate_limit_per_minute: args.rate_limit,
         rate_window: Duration::from_millis(args.rate_window_ms),
         denied_scopes: args.deny_scope.clone(),
         apply_delay: Duration::from_millis(args.apply_delay_ms),
         latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
         slow: Duration::from_millis(args.slow_ms),
         callback_delay: Duration::from_millis(args.callback_delay_ms),
         callbacks: match args.callbacks {

@@ -2,8 +2,10 @@
 //! prints the result. An `Err` means nothing was sent, and exits 2.
 
 mod assign;
+mod check;
 mod demo;
 mod listen;
+mod live;
 mod mock;
 
 use std::fmt;
@@ -11,7 +13,6 @@ use std::process::ExitCode;
 
 use switchboard::config::{self, ConfigError, Settings};
 use switchboard::console::{self, Startup, app::Pane};
-use switchboard::token::TokenMaker;
 
 use crate::cli::{Cli, Command, ConfigAction, GlobalArgs};
 
@@ -58,6 +59,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let settings = settings(&cli.global)?;
             assign::run(&settings, args).await
         }
+        Some(Command::Check) => {
+            let settings = settings(&cli.global)?;
+            check::run(&settings).await
+        }
+        Some(Command::Live(args)) => {
+            let settings = settings(&cli.global)?;
+            live::run(&settings, args).await
+        }
         Some(Command::Listen) => {
             let settings = settings(&cli.global)?;
             listen::run(&settings).await
@@ -65,8 +74,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Mock(args)) => mock::run(&cli.global, args).await,
         Some(Command::Token) => {
             let settings = settings(&cli.global)?;
-            let maker = TokenMaker::new(settings.credential()?, settings.enforce_jti()?)
-                .map_err(|e| Failure(e.to_string()))?;
+            let maker = settings.token_maker()?;
             println!(
                 "{}",
                 maker.next().map_err(|e| Failure(e.to_string()))?.expose()
@@ -80,7 +88,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 ConfigAction::Init => {
                     config::write_template(&path)?;
                     println!(
-                        "wrote {}; edit the prod profile, then try `switchboard token`",
+                        "wrote {}; edit the prod profile, then run `switchboard check`",
                         path.display()
                     );
                 }

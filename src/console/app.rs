@@ -330,6 +330,7 @@ impl App {
         let refresh_every = ctx.refresh_every;
         let pacer = PacerStatus {
             per_minute: ctx.per_minute,
+            limit: ctx.per_minute,
             ..PacerStatus::default()
         };
         App {
@@ -583,6 +584,7 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
             };
             let first = app.live.last_ok.is_none();
             app.live.last_ok = Some(now);
+            app.live.last_cost = Some(snapshot.calls);
             app.live.failure = None;
             if !snapshot.warnings.is_empty() {
                 app.note(

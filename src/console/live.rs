@@ -26,6 +26,8 @@ pub struct LiveState {
     pub last_ok: Option<Instant>,
     /// The last refresh's failure, if the last refresh failed: when, and why.
     pub failure: Option<(Instant, String)>,
+    /// How many API calls the last whole refresh took.
+    pub last_cost: Option<usize>,
 }
 
 impl LiveState {
@@ -37,6 +39,7 @@ impl LiveState {
             next_due: None,
             last_ok: None,
             failure: None,
+            last_cost: None,
         }
     }
 

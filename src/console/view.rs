@@ -135,10 +135,23 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     } else {
         String::new()
     };
+    // After a 429 under the configured rate, the limit in force is lower: another integration of
+    // the account spends the rest, and the header says so.
+    let limit = if p.lowered() {
+        format!("{} (server allows less than {})", p.limit, p.per_minute)
+    } else {
+        p.per_minute.to_string()
+    };
+    let cost = app
+        .live
+        .last_cost
+        .filter(|_| app.live.enabled)
+        .map(|n| format!(" · refresh = {n} calls"))
+        .unwrap_or_default();
     let pacer = if p.per_minute == 0 {
         format!("pacer off{split}")
     } else {
-        format!("pacer {}/{}{split}", p.used_last_minute, p.per_minute)
+        format!("pacer {}/{limit}{split}{cost}", p.used_last_minute)
     };
     let flight = (app.in_flight > 0)
         .then(|| format!("{} in flight · ETA {}", app.in_flight, clock(app.eta())));

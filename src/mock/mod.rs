@@ -25,16 +25,13 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::time::Instant;
 
 use crate::api::{KoreApi, Scope};
+use crate::check::PROBE_SESSION;
 use crate::ids::IdKind;
 
 pub mod center;
 use crate::secret::Secret;
 use crate::token::unix_now;
 pub use center::Center;
-
-/// The session id `switchboard check` probes assign-conversation with: 24 zeros, which no session
-/// has, so the platform can only answer not found (the scope works) or refuse the app.
-pub const PROBE_SESSION: &str = "000000000000000000000000";
 
 /// Kore's documented words when the per-minute limit is exceeded (kore-api.md §4).
 pub const RATE_LIMIT_MESSAGE: &str =
@@ -48,6 +45,8 @@ pub struct MockIdentity {
     pub account_id: String,
     pub app_id: String,
     pub secret: Secret,
+    /// The JWT app's public key (PEM), when the app signs with RS256 or RS512.
+    pub public_key_pem: Option<String>,
 }
 
 impl MockIdentity {
@@ -59,6 +58,7 @@ impl MockIdentity {
             account_id: "64f1c0ffee0ddba11c0ffee1".into(),
             app_id: "cs-3b9e1c57-2d4a-5e8f-9b61-7c0a4d2e8f13".into(),
             secret,
+            public_key_pem: None,
         }
     }
 }
@@ -87,6 +87,9 @@ pub struct MockOptions {
     pub apply_delay: Duration,
     /// Added before every answer.
     pub latency: Duration,
+    /// Up to this much more, at random, before every answer (and before the limit counts the call):
+    /// the network jitter a real account sees.
+    pub latency_jitter: Duration,
     /// How long a session ending in `0408` waits before answering.
     pub slow: Duration,
     pub callback_delay: Duration,
@@ -112,6 +115,7 @@ impl Default for MockOptions {
             denied_scopes: Vec::new(),
             apply_delay: Duration::ZERO,
             latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
             slow: Duration::from_secs(30),
             callback_delay: Duration::from_millis(300),
             callbacks: CallbackMode::Ok,
@@ -404,8 +408,9 @@ async fn assign(
         });
         received.len() - 1
     };
-    if !state.options.latency.is_zero() {
-        tokio::time::sleep(state.options.latency).await;
+    let delay = state.options.latency + jitter(state.options.latency_jitter);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let (response, message) = match answer(&state, &stream_id, &headers, &body).await {
         Ok((response, message)) => (response, message),
@@ -560,21 +565,35 @@ fn verify_token(state: &MockState, headers: &HeaderMap) -> Result<(), Refusal> {
             "auth header (JWT) is missing",
         ));
     };
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    let claims = jsonwebtoken::decode::<Map<String, Value>>(
-        token,
-        &DecodingKey::from_secret(state.identity.secret.expose().as_bytes()),
-        &validation,
-    )
-    .map_err(|e| {
+    // The JWT app's algorithm: HS256 or HS512 with the Client Secret, RS256 or RS512 with the public
+    // key the app holds (when the stand-in was given one).
+    let bad = |e: &dyn std::fmt::Display| {
         refuse(
             StatusCode::UNAUTHORIZED,
             &format!("error verifying the jwt: {e}"),
         )
-    })?
-    .claims;
+    };
+    let algorithm = jsonwebtoken::decode_header(token).map_err(|e| bad(&e))?.alg;
+    let key = match (algorithm, &state.identity.public_key_pem) {
+        (Algorithm::HS256 | Algorithm::HS512, _) => {
+            DecodingKey::from_secret(state.identity.secret.expose().as_bytes())
+        }
+        (Algorithm::RS256 | Algorithm::RS512, Some(pem)) => {
+            DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| bad(&e))?
+        }
+        (other, _) => return Err(bad(&format!("the app does not sign with {other:?}"))),
+    };
+    let mut validation = Validation::new(algorithm);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+        .map_err(|e| {
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                &format!("error verifying the jwt: {e}"),
+            )
+        })?
+        .claims;
     if claims.get("appId").and_then(Value::as_str) != Some(state.identity.app_id.as_str()) {
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
@@ -630,11 +649,11 @@ fn check_rate_limit(state: &MockState) -> Result<(), Refusal> {
         window.pop_front();
     }
     if window.len() >= limit {
-        let frees_at = *window.front().expect("non-empty") + window_length;
+        // Kore documents the words, not a Retry-After (nor the status: 429 is the stand-in's choice).
         return Err(Refusal {
             status: StatusCode::TOO_MANY_REQUESTS,
             msg: RATE_LIMIT_MESSAGE.into(),
-            retry_after: Some(frees_at.duration_since(now).as_secs().max(1)),
+            retry_after: None,
         });
     }
     window.push_back(now);
@@ -815,6 +834,16 @@ fn forced(state: &MockState) -> Option<(Response, String)> {
         );
     }
     state.options.non_json.then(not_json)
+}
+
+/// A random delay up to `most`.
+fn jitter(most: Duration) -> Duration {
+    if most.is_zero() {
+        return Duration::ZERO;
+    }
+    let mut buf = [0u8; 8];
+    let _ = getrandom::fill(&mut buf);
+    most.mul_f64((u64::from_le_bytes(buf) % 10_000) as f64 / 10_000.0)
 }
 
 /// Applies an answered transfer to the center after `apply_delay`.

@@ -71,7 +71,11 @@ pub fn settings_with_env(
     for (key, value) in extra {
         o.set(key, Some(value));
     }
-    Settings::load(&o, config::env_from(env)).expect("test settings load")
+    // Each test's call budget is its own, beside its audit log.
+    let budget = audit.with_file_name("budget.ledger").display().to_string();
+    let mut env = env.to_vec();
+    env.push(("SWITCHBOARD_BUDGET_FILE", &budget));
+    Settings::load(&o, config::env_from(&env)).expect("test settings load")
 }
 
 /// Retries as in production, but with waits short enough for a test.

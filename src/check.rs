@@ -1,0 +1,235 @@
+//! `switchboard check`: each platform API switchboard uses, called once with the active profile
+//! through the pacer, and what came of it — so a missing scope shows before an incident, not in one.
+//!
+//! Nothing can move: assign-conversation is probed with a session id no session has (24 zeros) and
+//! a queue id of zeros, so the platform can only answer not found (the Routing scope works) or
+//! refuse the app (401/403: it is missing). Get Conversation Details is probed the same way.
+
+use std::fmt;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::{KoreApi, Scope};
+use crate::live::{LiveClient, LiveError, parse_agents, parse_queues};
+use crate::request::{Target, body};
+
+/// The session id no conversation can have.
+pub const PROBE_SESSION: &str = "000000000000000000000000";
+/// The queue id the assign probe names: a well-formed id no queue has.
+pub const PROBE_QUEUE: &str = "qu-0000000-0000-0000-0000-000000000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    /// 401 or 403: the JWT app lacks the API's scope (or the credential is refused outright; the
+    /// server's words tell which).
+    ScopeMissing,
+    /// No answer: the host could not be reached.
+    Unreachable,
+    /// Another answer: the server's words say what.
+    Error,
+    /// Not called (read-only mode never calls assign).
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::ScopeMissing => "scope missing",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub api: KoreApi,
+    pub verdict: Verdict,
+    pub http_status: Option<u16>,
+    /// The server's words, or what happened.
+    pub detail: String,
+}
+
+impl Checked {
+    pub fn scope(&self) -> Scope {
+        self.api.scope()
+    }
+}
+
+/// Calls each API once, in Kore's API-list order, through the client's pacer.
+pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) -> Vec<Checked> {
+    let mut calls = 0;
+    let mut rows = Vec::new();
+    let assign_body: Value = serde_json::from_slice(&body(
+        org_id,
+        PROBE_SESSION,
+        &Target::queue(PROBE_QUEUE),
+        callback_url,
+    ))
+    .expect("the assign body is JSON");
+    let probe = |api: KoreApi, result: Result<Vec<u8>, LiveError>, not_found_is_ok: bool| {
+        judge(api, result, not_found_is_ok)
+    };
+
+    let r = client
+        .call(
+            KoreApi::AssignConversation.name(),
+            Method::POST,
+            "/assign-conversation",
+            Some(assign_body),
+            &mut calls,
+        )
+        .await;
+    rows.push(probe(KoreApi::AssignConversation, r, true));
+
+    let r = client
+        .call(
+            KoreApi::ListOfConversations.name(),
+            Method::GET,
+            "/conversations?status=ACTIVE&skip=0&limit=1",
+            None,
+            &mut calls,
+        )
+        .await;
+    rows.push(probe(KoreApi::ListOfConversations, r, false));
+
+    let org: String = url::form_urlencoded::byte_serialize(org_id.as_bytes()).collect();
+    let r = client
+        .call(
+            KoreApi::ListAllAgents.name(),
+            Method::GET,
+            &format!("/organizations/{org}/agents?page=1"),
+            None,
+            &mut calls,
+        )
+        .await;
+    let agent = r
+        .as_ref()
+        .ok()
+        .and_then(|b| parse_agents(b).ok())
+        .and_then(|page| page.results.into_iter().next())
+        .map(|a| a.id);
+    rows.push(probe(KoreApi::ListAllAgents, r, false));
+
+    let r = client
+        .call(
+            KoreApi::CheckAgentAvailability.name(),
+            Method::POST,
+            "/agents/availability",
+            Some(json!({ "agentIds": agent.into_iter().collect::<Vec<_>>() })),
+            &mut calls,
+        )
+        .await;
+    rows.push(probe(KoreApi::CheckAgentAvailability, r, false));
+
+    let r = client
+        .call(
+            KoreApi::GetListOfQueues.name(),
+            Method::GET,
+            "/queues?page=1",
+            None,
+            &mut calls,
+        )
+        .await;
+    let queue = r
+        .as_ref()
+        .ok()
+        .and_then(|b| parse_queues(b).ok())
+        .and_then(|page| page.results.into_iter().next())
+        .map(|q| q.id);
+    rows.push(probe(KoreApi::GetListOfQueues, r, false));
+
+    // A real queue when the list gave one; else a made-up one, where not found proves the scope.
+    let (queue, made_up) = match queue {
+        Some(q) => (q, false),
+        None => (PROBE_QUEUE.to_string(), true),
+    };
+    let queue: String = url::form_urlencoded::byte_serialize(queue.as_bytes()).collect();
+    let r = client
+        .call(
+            KoreApi::QueueSize.name(),
+            Method::POST,
+            &format!("/monitor/queueStatsById/{queue}"),
+            Some(json!({})),
+            &mut calls,
+        )
+        .await;
+    rows.push(probe(KoreApi::QueueSize, r, made_up));
+
+    let r = client
+        .call(
+            KoreApi::GetConversationDetails.name(),
+            Method::GET,
+            &format!("/conversations/sessions/{PROBE_SESSION}"),
+            None,
+            &mut calls,
+        )
+        .await;
+    rows.push(probe(KoreApi::GetConversationDetails, r, true));
+    rows
+}
+
+/// What one answer says of the API and its scope.
+pub fn judge(api: KoreApi, result: Result<Vec<u8>, LiveError>, not_found_is_ok: bool) -> Checked {
+    let (verdict, http_status, detail) = match result {
+        Ok(_) => (Verdict::Ok, Some(200), String::new()),
+        Err(e) => match e.status {
+            Some(s @ (401 | 403)) => (Verdict::ScopeMissing, Some(s), e.message),
+            Some(404) if not_found_is_ok => (
+                Verdict::Ok,
+                Some(404),
+                format!("not found, as a made-up id must be: {}", e.message),
+            ),
+            Some(s) => (Verdict::Error, Some(s), e.message),
+            None => (Verdict::Unreachable, None, e.message),
+        },
+    };
+    Checked {
+        api,
+        verdict,
+        http_status,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: Option<u16>) -> Result<Vec<u8>, LiveError> {
+        Err(LiveError {
+            api: "x",
+            status,
+            message: "words".into(),
+        })
+    }
+
+    #[test]
+    fn answers_are_judged_by_status() {
+        let api = KoreApi::AssignConversation;
+        assert_eq!(judge(api, Ok(vec![]), true).verdict, Verdict::Ok);
+        assert_eq!(judge(api, error(Some(404)), true).verdict, Verdict::Ok);
+        assert_eq!(judge(api, error(Some(404)), false).verdict, Verdict::Error);
+        assert_eq!(
+            judge(api, error(Some(401)), true).verdict,
+            Verdict::ScopeMissing
+        );
+        assert_eq!(
+            judge(api, error(Some(403)), true).verdict,
+            Verdict::ScopeMissing
+        );
+        assert_eq!(judge(api, error(None), true).verdict, Verdict::Unreachable);
+        assert_eq!(judge(api, error(Some(500)), true).detail, "words");
+    }
+}

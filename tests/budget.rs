@@ -1,0 +1,131 @@
+//! The account's call budget over real HTTP: the stand-in refuses any call that would put more than
+//! its limit in a strict rolling window, after a random network delay, and the pacer never trips it,
+//! alone or shared between two runs; when the server allows less than configured, the pacer slows.
+//! The window is shortened so the tests take seconds; the benchmark `budget` runs Kore's minute.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use switchboard::config::keys;
+use switchboard::mock::MockOptions;
+use switchboard::outcome::Outcome;
+use switchboard::request::Target;
+
+const WINDOW_MS: &str = "2000";
+
+/// A stand-in that allows `limit` calls in any 2 s, answering each after 20–220 ms.
+async fn strict_stand_in(limit: u32) -> switchboard::mock::MockServer {
+    start_mock(MockOptions {
+        rate_limit_per_minute: limit,
+        rate_window: Duration::from_millis(2000),
+        latency: Duration::from_millis(20),
+        latency_jitter: Duration::from_millis(200),
+        ..quick_mock_options()
+    })
+    .await
+}
+
+fn paced_settings(
+    server: &switchboard::mock::MockServer,
+    dir: &std::path::Path,
+    audit: &str,
+    rate: &str,
+) -> switchboard::config::Settings {
+    settings_with_env(
+        &server.base_url(),
+        &dir.join(audit),
+        &[(&keys::RATE, rate), (&keys::CONCURRENCY, "8")],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_RATE_WINDOW_MS", WINDOW_MS),
+        ],
+    )
+}
+
+fn refusals(server: &switchboard::mock::MockServer) -> usize {
+    server
+        .received()
+        .iter()
+        .filter(|r| r.answered == Some(429))
+        .count()
+}
+
+fn sessions(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(ok_session).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paced_run_never_trips_a_strict_rolling_window_despite_jitter() {
+    let server = strict_stand_in(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = paced_settings(&server, dir.path(), "a.jsonl", "5");
+    let d = quick_dispatcher(&settings);
+    let reports = d
+        .assign_all(&sessions(1..16), &Target::queue(QUEUE), None)
+        .await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred) && r.attempts == 1),
+        "{reports:?}"
+    );
+    assert_eq!(refusals(&server), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_of_one_account_share_one_budget() {
+    let server = strict_stand_in(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Two runs with their own audit logs and pacers, as two processes have; one budget file.
+    let first = quick_dispatcher(&paced_settings(&server, dir.path(), "a.jsonl", "5"));
+    let second = quick_dispatcher(&paced_settings(&server, dir.path(), "b.jsonl", "5"));
+    let (ours, theirs, target) = (sessions(1..9), sessions(101..109), Target::queue(QUEUE));
+    let started = Instant::now();
+    let (a, b) = tokio::join!(
+        first.assign_all(&ours, &target, None),
+        second.assign_all(&theirs, &target, None),
+    );
+    assert!(
+        a.iter()
+            .chain(&b)
+            .all(|r| r.outcome == Some(Outcome::Transferred) && r.attempts == 1),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(refusals(&server), 0);
+    // Sixteen calls at five a window cannot go in less than three windows.
+    assert!(started.elapsed() >= Duration::from_millis(3 * 2000));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_server_allows_less_the_pacer_slows_and_waits_only_for_the_window() {
+    // The account's limit is 3 a window (another integration spends the rest); we think it is 6.
+    let server = strict_stand_in(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = paced_settings(&server, dir.path(), "a.jsonl", "6");
+    let d = quick_dispatcher(&settings);
+    let started = Instant::now();
+    let reports = d
+        .assign_all(&sessions(1..10), &Target::queue(QUEUE), None)
+        .await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred)),
+        "{reports:?}"
+    );
+    let status = d.pacer().status();
+    assert!(status.lowered() && status.limit <= 3, "{status:?}");
+    assert_eq!(
+        refusals(&server),
+        1,
+        "one refusal teaches the pacer the limit"
+    );
+    // Nine calls at three a window: three windows and a little, not a flat minute per refusal.
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+}
