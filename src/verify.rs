@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::api::KoreApi;
 use crate::live::{Conversation, LiveClient, LiveError, OPEN_STATUSES};
 use crate::request::{Target, TargetKind};
 
@@ -295,9 +296,14 @@ impl Verifier {
 }
 
 fn unreadable(e: &LiveError) -> String {
+    let scope = KoreApi::ALL
+        .into_iter()
+        .find(|a| a.name() == e.api)
+        .map(|a| a.scope().name())
+        .unwrap_or("its");
     match e.status {
         Some(401 | 403) => format!(
-            "{}: refused ({}), so the app's scope for it is missing",
+            "{} was refused ({}): the app's {scope} scope is missing",
             e.api, e.message
         ),
         _ => e.to_string(),

@@ -879,3 +879,84 @@ async fn live_prints_what_the_console_shows() {
     assert!(text(&out.stderr).contains("OVERDUE"));
     assert!(server.received().is_empty(), "reads only");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_checks_with_the_server_where_each_session_went() {
+    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
+    let server = start_mock(MockOptions {
+        center: Some(center),
+        ..quick_mock_options()
+    })
+    .await;
+    let c = server.center().unwrap();
+    let moved = c.conversations[0].session.clone();
+    let refused_by_agent = "66c2f6939489bfffc7910cf0";
+    let queue_of = |session: &str| {
+        c.conversations
+            .iter()
+            .find(|x| x.session == session)
+            .unwrap()
+            .queue_id
+            .clone()
+    };
+    let to = c
+        .queues
+        .iter()
+        .find(|q| q.id != queue_of(&moved) && q.id != queue_of(refused_by_agent))
+        .unwrap()
+        .id
+        .clone();
+    let home = Home::new();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &moved,
+            "--session",
+            refused_by_agent,
+            "--queue",
+            &to,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not moved is a failure: {}",
+        text(&out.stderr)
+    );
+    let lines = json_objects(&out.stdout);
+    assert_eq!(lines[0]["outcome"], "transferred");
+    assert_eq!(lines[0]["verified"], "verified", "{}", lines[0]);
+    assert_eq!(lines[1]["outcome"], "transferred");
+    assert_eq!(lines[1]["verified"], "not moved", "{}", lines[1]);
+    assert!(
+        lines[1]["verified_detail"]
+            .as_str()
+            .unwrap()
+            .contains("the server shows it in queue"),
+        "{}",
+        lines[1]
+    );
+    let audit = json_lines(&home.audit());
+    let verify_lines: Vec<_> = audit.iter().filter(|l| l["event"] == "verify").collect();
+    assert_eq!(verify_lines.len(), 2, "{audit:?}");
+
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &moved,
+            "--queue",
+            &to,
+            "--json",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(json_objects(&out.stdout)[0]["verified"].is_null());
+}
