@@ -125,7 +125,7 @@ fn main() {
     )
     .unwrap();
     let live = Arc::new(LiveClient::new(api, dispatcher.pacer().clone()));
-    let workers = Workers { dispatcher, live };
+    let workers = Workers::new(dispatcher, live);
     let ctx = Context {
         profile: "bench".into(),
         host: endpoint.host.clone(),

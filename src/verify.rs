@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::api::KoreApi;
+use crate::audit::AuditLog;
 use crate::live::{Conversation, LiveClient, LiveError, OPEN_STATUSES};
 use crate::request::{Target, TargetKind};
 
@@ -293,6 +294,24 @@ impl Verifier {
             }
         }
     }
+}
+
+/// The audit line of one verification.
+pub fn record(
+    audit: &AuditLog,
+    session: &str,
+    target: &Target,
+    result: &Verification,
+) -> std::io::Result<()> {
+    audit.record(
+        "verify",
+        &serde_json::json!({
+            "botSessionId": session,
+            "target": target,
+            "verified": result.verified,
+            "detail": result.detail,
+        }),
+    )
 }
 
 fn unreadable(e: &LiveError) -> String {

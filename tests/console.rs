@@ -1030,3 +1030,84 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
         "{text}"
     );
 }
+
+#[test]
+fn with_live_data_a_move_is_checked_with_the_server_once_its_callback_came_or_soon_after() {
+    use switchboard::verify::{Verification, Verified};
+    let tick = |app: &mut App, now: Instant| {
+        update(
+            app,
+            Msg::Tick {
+                now,
+                pacer: PacerStatus::default(),
+            },
+        )
+    };
+    let mut app = app();
+    let (first, second) = (session_id(&app, 0), session_id(&app, 1));
+    let t0 = Instant::now();
+    settle(&mut app, &first, Some(Outcome::Transferred), t0);
+    settle(&mut app, &second, Some(Outcome::Transferred), t0);
+    // Without live data nothing is asked of the server.
+    assert!(tick(&mut app, t0 + Duration::from_secs(10)).is_empty());
+
+    let mut app = self::app();
+    app.live.enabled = true;
+    app.live.refreshing = true; // keep refreshes out of the way
+    settle(&mut app, &first, Some(Outcome::Transferred), t0);
+    settle(&mut app, &second, Some(Outcome::Transferred), t0);
+    assert!(tick(&mut app, t0 + Duration::from_secs(1)).is_empty());
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&first, "transferred"),
+        },
+    );
+    let effects = tick(&mut app, t0 + Duration::from_secs(1));
+    let [Effect::Verify { moves, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        moves,
+        &[(first.clone(), Target::queue(QUEUE))],
+        "the callback came"
+    );
+    // The other, a few seconds after its answer; neither is asked twice.
+    let effects = tick(&mut app, t0 + Duration::from_secs(4));
+    let [Effect::Verify { moves, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(moves, &[(second.clone(), Target::queue(QUEUE))]);
+    assert!(tick(&mut app, t0 + Duration::from_secs(9)).is_empty());
+    update(
+        &mut app,
+        Msg::Verified {
+            at: AT.into(),
+            results: vec![
+                (
+                    first.clone(),
+                    Verification {
+                        verified: Verified::Verified,
+                        detail: "in queue Billing, with no agent".into(),
+                    },
+                ),
+                (
+                    second.clone(),
+                    Verification {
+                        verified: Verified::NotMoved,
+                        detail: "the server shows it in queue Payments, with Bruno Costa".into(),
+                    },
+                ),
+            ],
+        },
+    );
+    let text = screen(&app, 160, 45);
+    let row = |id: &str| text.lines().find(|l| l.contains(id)).unwrap().to_string();
+    assert!(row(&first).contains("verified"), "{}", row(&first));
+    assert!(row(&second).contains("not moved"), "{}", row(&second));
+    assert!(
+        text.contains("not moved: the server shows it in queue Payments"),
+        "the Activity pane says where it is: {text}"
+    );
+}

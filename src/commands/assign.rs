@@ -18,7 +18,7 @@ use switchboard::live::{self, LiveClient};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
-use switchboard::verify::{Verified, Verifier, VerifyPolicy};
+use switchboard::verify::{self, Verified, Verifier, VerifyPolicy};
 
 use super::{Failure, exit_for};
 use crate::cli::AssignArgs;
@@ -311,15 +311,7 @@ async fn verify(
     let results = verifier.verify_all(&checks).await;
     for (&i, result) in moved.iter().zip(results) {
         let r = &mut reports[i];
-        let _ = dispatcher.audit().record(
-            "verify",
-            &serde_json::json!({
-                "botSessionId": r.session,
-                "target": r.target,
-                "verified": result.verified,
-                "detail": result.detail,
-            }),
-        );
+        let _ = verify::record(dispatcher.audit(), &r.session, &r.target, &result);
         r.verified = Some(result.verified);
         r.verified_detail = Some(result.detail);
     }

@@ -20,6 +20,7 @@ use crate::live::LiveSnapshot;
 use crate::outcome::Outcome;
 use crate::pacer::PacerStatus;
 use crate::request::{CallbackRoute, Endpoint, Preview, Target};
+use crate::verify::Verification;
 
 use super::activity::{ActivityEntry, ActivityKind};
 use super::keys::{Action, KeyMap};
@@ -91,6 +92,10 @@ pub struct SendState {
     pub target: Option<Target>,
     pub callback: Option<CallbackState>,
     pub settled_at: Option<Instant>,
+    /// What the server showed after the move (with live data on).
+    pub verified: Option<Verification>,
+    /// A verification is under way.
+    pub verifying: bool,
 }
 
 impl SendState {
@@ -102,6 +107,22 @@ impl SendState {
             (false, Some(None)) => "not sent",
             (false, None) => "",
         }
+    }
+
+    /// The server's word on the move, when it was checked: `verified`, `not moved`, `unverified`.
+    pub fn verified_word(&self) -> Option<&'static str> {
+        self.verified.as_ref().map(|v| v.verified.as_str())
+    }
+
+    /// Whether the server's view can say where it went: it may have moved, and is not checked yet.
+    fn wants_verifying(&self) -> bool {
+        !self.in_flight
+            && !self.verifying
+            && self.verified.is_none()
+            && matches!(
+                self.outcome,
+                Some(Some(Outcome::Transferred | Outcome::Unknown))
+            )
     }
 
     pub fn callback_word(&self) -> &'static str {
@@ -281,6 +302,11 @@ pub enum Msg {
         now: Instant,
         result: Result<LiveSnapshot, String>,
     },
+    /// What the server showed of moved sessions.
+    Verified {
+        at: String,
+        results: Vec<(String, Verification)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -299,6 +325,12 @@ pub enum Effect {
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
+    /// Ask the server where these moved sessions are now; `users` maps the target agents' `a-` ids
+    /// to the `u-` ids conversations name them by, as far as the Agents pane knows.
+    Verify {
+        moves: Vec<(String, Target)>,
+        users: Vec<(String, String)>,
+    },
     Quit,
 }
 
@@ -468,9 +500,28 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     s.state.callback = Some(CallbackState::Late);
                 }
             }
+            let mut effects = verifications_due(app, now);
             if app.live.due(now) {
                 app.live.refreshing = true;
-                return vec![Effect::Refresh];
+                effects.push(Effect::Refresh);
+            }
+            effects
+        }
+        Msg::Verified { at, results } => {
+            for (session, result) in results {
+                let detail = format!("{}: {}", result.verified, result.detail);
+                if let Some(s) = app.sessions.by_id_mut(&session) {
+                    s.state.verifying = false;
+                    s.state.verified = Some(result);
+                }
+                if let Some(i) = app.sessions.find(&session) {
+                    app.sessions.refresh(i);
+                }
+                app.log(
+                    at.clone(),
+                    Some(session),
+                    ActivityKind::Note { text: detail },
+                );
             }
             vec![]
         }
@@ -509,6 +560,45 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
     }
 }
+
+/// With live data on, moves that settled as `transferred` (or `unknown`) are checked with the server
+/// once their callback came or `VERIFY_AFTER` after the answer, in one batch per tick.
+fn verifications_due(app: &mut App, now: Instant) -> Vec<Effect> {
+    if !app.live.enabled {
+        return vec![];
+    }
+    let mut moves = Vec::new();
+    for s in app.sessions.rows_mut() {
+        let heard = matches!(
+            s.state.callback,
+            Some(CallbackState::Ok | CallbackState::Failed | CallbackState::Received)
+        );
+        let waited = s
+            .state
+            .settled_at
+            .is_some_and(|t| now.saturating_duration_since(t) >= VERIFY_AFTER);
+        if s.state.wants_verifying()
+            && (heard || waited)
+            && let Some(target) = s.state.target.clone()
+        {
+            s.state.verifying = true;
+            moves.push((s.row.id.clone(), target));
+        }
+    }
+    if moves.is_empty() {
+        return vec![];
+    }
+    let users = app
+        .agents
+        .rows()
+        .iter()
+        .filter_map(|a| a.user_id.clone().map(|u| (a.id.clone(), u)))
+        .collect();
+    vec![Effect::Verify { moves, users }]
+}
+
+/// How long after the answer a move without a callback is checked with the server.
+pub const VERIFY_AFTER: Duration = Duration::from_secs(3);
 
 fn on_progress(app: &mut App, at: String, now: Instant, progress: Progress) {
     match progress {
@@ -648,6 +738,9 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
         s.state.message = report.message;
         s.state.attempt = report.attempts;
         s.state.settled_at = Some(now);
+        s.state.target = Some(report.target.clone());
+        // A new answer: what the server showed of an earlier move no longer speaks for this one.
+        s.state.verified = None;
         // A callback can beat the answer; keep it. Otherwise wait for one where one may come.
         let arrived = matches!(
             s.state.callback,

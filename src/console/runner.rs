@@ -20,6 +20,7 @@ use crate::dispatch::{Dispatcher, RetryPolicy};
 use crate::live::LiveClient;
 use crate::outcome::Outcome;
 use crate::request::Target;
+use crate::verify::{self, Verifier, VerifyPolicy};
 use crate::{engine, input, listener};
 
 use super::app::{App, Context, Effect, Level, LoadedRows, Msg, Pane, Status, update};
@@ -47,6 +48,19 @@ pub struct Startup {
 pub struct Workers {
     pub dispatcher: Dispatcher,
     pub live: Arc<LiveClient>,
+    /// Checks moves with the server, behind assignments.
+    pub verifier: Arc<Verifier>,
+}
+
+impl Workers {
+    pub fn new(dispatcher: Dispatcher, live: Arc<LiveClient>) -> Workers {
+        let verifier = Arc::new(Verifier::new(&live, VerifyPolicy::default()));
+        Workers {
+            dispatcher,
+            live,
+            verifier,
+        }
+    }
 }
 
 /// Sets everything up (any failure is an error before the terminal is touched), runs the console
@@ -71,7 +85,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let live = Arc::new(LiveClient::new(client.api().clone(), pacer.clone()));
     let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
         .map_err(|e| e.0)?;
-    let workers = Workers { dispatcher, live };
+    let workers = Workers::new(dispatcher, live);
     let ctx = Context {
         profile: startup
             .label
@@ -224,6 +238,21 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                     at: timestamp(),
                     now: Instant::now(),
                     result,
+                });
+            });
+        }
+        Effect::Verify { moves, users } => {
+            let verifier = workers.verifier.clone();
+            let audit = workers.dispatcher.audit().clone();
+            tokio::spawn(async move {
+                verifier.know_users(users.iter().map(|(a, u)| (a.as_str(), u.as_str())));
+                let results = verifier.verify_all(&moves).await;
+                for ((session, target), result) in moves.iter().zip(&results) {
+                    let _ = verify::record(&audit, session, target, result);
+                }
+                let _ = tx.send(Msg::Verified {
+                    at: timestamp(),
+                    results: moves.into_iter().map(|(s, _)| s).zip(results).collect(),
                 });
             });
         }

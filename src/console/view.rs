@@ -53,6 +53,15 @@ impl Theme {
         }
     }
 
+    fn verified(self, word: &str) -> Style {
+        match word {
+            "verified" => self.fg(Color::Green),
+            "not moved" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            "checking" => self.fg(Color::Cyan),
+            _ => self.fg(Color::Yellow),
+        }
+    }
+
     fn level(self, level: Level) -> Style {
         match level {
             Level::Info => self.fg(Color::Cyan),
@@ -380,10 +389,26 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 format!("{cb:<7}"),
                 base.patch(theme.callback(cb)),
             ));
-            // After a move, its message (the server's words) matters more than the file's columns.
-            if !s.state.message.is_empty() && !s.state.in_flight {
+            // What the server shows now, once it was asked (live data on).
+            let verified = s
+                .state
+                .verified_word()
+                .or(s.state.verifying.then_some("checking"));
+            if let Some(v) = verified {
                 spans.push(Span::styled(
-                    format!(" {}", s.state.message),
+                    format!(" {v:<10}"),
+                    base.patch(theme.verified(v)),
+                ));
+            }
+            // After a move, its message (the server's words) matters more than the file's columns;
+            // where the server's view disagrees with its answer, what it shows now matters most.
+            let message = match &s.state.verified {
+                Some(v) if v.verified != crate::verify::Verified::Verified => v.detail.as_str(),
+                _ => s.state.message.as_str(),
+            };
+            if !message.is_empty() && !s.state.in_flight {
+                spans.push(Span::styled(
+                    format!(" {message}"),
                     base.patch(theme.outcome(word)),
                 ));
             }
