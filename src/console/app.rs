@@ -509,7 +509,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Verified { at, results } => {
             for (session, result) in results {
-                let detail = format!("{}: {}", result.verified, result.detail);
+                let detail = format!("{session} {}: {}", result.verified, result.detail);
                 if let Some(s) = app.sessions.by_id_mut(&session) {
                     s.state.verifying = false;
                     s.state.verified = Some(result);
