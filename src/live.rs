@@ -1,6 +1,6 @@
-//! Live data (kore-api.md §5): the active conversations, the agents with their availability, and the
-//! queues with their load, read from Kore's public APIs through the run's one pacer, behind every
-//! assignment (`Priority::Refresh`).
+//! Live data (kore-api.md §5, §9): the open conversations (every status but CLOSED and TERMINATED),
+//! the agents with their availability and capacity, and the queues with their load, read from Kore's
+//! public APIs through the account's call budget, behind every assignment (`Priority::Refresh`).
 //!
 //! Kore's samples vary from page to page (a field that is a string in one is null or a number in
 //! another), so every field is read leniently: unknown fields are ignored, a missing or odd one is

@@ -76,10 +76,11 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             .join("audit.jsonl");
         overrides.set(&keys::AUDIT_LOG, Some(path.display()));
     }
-    // The demo's call budget is its own (its account is the stand-in's), beside its audit log.
+    // The demo's call budget is its own stand-in's (each demo serves its own account), beside its
+    // audit log.
     let budget = std::env::temp_dir()
         .join("switchboard-demo")
-        .join("budget.ledger")
+        .join(format!("budget-{}.ledger", server.addr.port()))
         .display()
         .to_string();
     let env = config::env_from(&[

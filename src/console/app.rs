@@ -685,7 +685,7 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
                 app.note(
                     Level::Info,
                     format!(
-                        "live: {} active conversations, {} agents, {} queues ({} calls)",
+                        "live: {} open conversations, {} agents, {} queues ({} calls)",
                         snapshot.conversations.len(),
                         snapshot.agents.len(),
                         snapshot.queues.len(),

@@ -151,35 +151,40 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     } else {
         p.per_minute.to_string()
     };
+    let pacer = if p.per_minute == 0 {
+        format!("pacer off{split}")
+    } else {
+        format!("pacer {}/{limit}{split}", p.used_last_minute)
+    };
     let cost = app
         .live
         .last_cost
         .filter(|_| app.live.enabled)
-        .map(|n| format!(" · refresh = {n} calls"))
-        .unwrap_or_default();
-    let pacer = if p.per_minute == 0 {
-        format!("pacer off{split}")
-    } else {
-        format!("pacer {}/{limit}{split}{cost}", p.used_last_minute)
-    };
+        .map(|n| format!("refresh = {n} calls"));
     let flight = (app.in_flight > 0)
         .then(|| format!("{} in flight · ETA {}", app.in_flight, clock(app.eta())));
     let listener = format!("listener {}", app.ctx.listener);
-    // Everything when it fits; on a narrow terminal the name and then the listener give way first.
-    let full: Vec<&str> = ["switchboard", &app.ctx.profile, host, &listener, &pacer]
-        .into_iter()
-        .chain(flight.as_deref())
-        .collect();
+    // Everything when it fits; on a narrow terminal the name, then the listener, then what a refresh
+    // costs give way first. The pacer and the run in flight always stay.
+    let name: &str = "switchboard";
+    let optional = [Some(name), Some(listener.as_str()), cost.as_deref()];
+    let parts = |dropped: usize| -> Vec<&str> {
+        let keep = |i: usize| optional[i].filter(|_| i >= dropped);
+        keep(0)
+            .into_iter()
+            .chain([app.ctx.profile.as_str(), host])
+            .chain(keep(1))
+            .chain([pacer.as_str()])
+            .chain(keep(2))
+            .chain(flight.as_deref())
+            .collect()
+    };
     let fits = |parts: &[&str]| parts.join(" · ").chars().count() < area.width as usize;
-    let text = [
-        full.clone(),
-        full[1..].to_vec(),
-        [&full[1..3], &full[4..]].concat(),
-    ]
-    .into_iter()
-    .find(|parts| fits(parts))
-    .unwrap_or_else(|| [&full[1..3], &full[4..]].concat())
-    .join(" · ");
+    let text = (0..=optional.len())
+        .map(parts)
+        .find(|p| fits(p))
+        .unwrap_or_else(|| parts(optional.len()))
+        .join(" · ");
     let style = if theme.color {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     } else {
