@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::api::{KoreApi, Scope};
-use crate::live::{LiveClient, LiveError, parse_agents, parse_queues};
+use crate::live::{LiveClient, LiveError, parse_agents, parse_queues, paths};
 use crate::request::{Target, body};
 
 /// The session id no conversation can have.
@@ -78,9 +78,6 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
         callback_url,
     ))
     .expect("the assign body is JSON");
-    let probe = |api: KoreApi, result: Result<Vec<u8>, LiveError>, not_found_is_ok: bool| {
-        judge(api, result, not_found_is_ok)
-    };
 
     let r = client
         .call(
@@ -91,25 +88,24 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
             &mut calls,
         )
         .await;
-    rows.push(probe(KoreApi::AssignConversation, r, true));
+    rows.push(judge(KoreApi::AssignConversation, r, true));
 
     let r = client
         .call(
             KoreApi::ListOfConversations.name(),
             Method::GET,
-            "/conversations?status=ACTIVE&skip=0&limit=1",
+            &paths::conversations(&["ACTIVE"], 0),
             None,
             &mut calls,
         )
         .await;
-    rows.push(probe(KoreApi::ListOfConversations, r, false));
+    rows.push(judge(KoreApi::ListOfConversations, r, false));
 
-    let org: String = url::form_urlencoded::byte_serialize(org_id.as_bytes()).collect();
     let r = client
         .call(
             KoreApi::ListAllAgents.name(),
             Method::GET,
-            &format!("/organizations/{org}/agents?page=1"),
+            &paths::agents(org_id, 1),
             None,
             &mut calls,
         )
@@ -120,24 +116,24 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
         .and_then(|b| parse_agents(b).ok())
         .and_then(|page| page.results.into_iter().next())
         .map(|a| a.id);
-    rows.push(probe(KoreApi::ListAllAgents, r, false));
+    rows.push(judge(KoreApi::ListAllAgents, r, false));
 
     let r = client
         .call(
             KoreApi::CheckAgentAvailability.name(),
             Method::POST,
-            "/agents/availability",
+            paths::AVAILABILITY,
             Some(json!({ "agentIds": agent.into_iter().collect::<Vec<_>>() })),
             &mut calls,
         )
         .await;
-    rows.push(probe(KoreApi::CheckAgentAvailability, r, false));
+    rows.push(judge(KoreApi::CheckAgentAvailability, r, false));
 
     let r = client
         .call(
             KoreApi::GetListOfQueues.name(),
             Method::GET,
-            "/queues?page=1",
+            &paths::queues(1),
             None,
             &mut calls,
         )
@@ -148,35 +144,34 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
         .and_then(|b| parse_queues(b).ok())
         .and_then(|page| page.results.into_iter().next())
         .map(|q| q.id);
-    rows.push(probe(KoreApi::GetListOfQueues, r, false));
+    rows.push(judge(KoreApi::GetListOfQueues, r, false));
 
     // A real queue when the list gave one; else a made-up one, where not found proves the scope.
     let (queue, made_up) = match queue {
         Some(q) => (q, false),
         None => (PROBE_QUEUE.to_string(), true),
     };
-    let queue: String = url::form_urlencoded::byte_serialize(queue.as_bytes()).collect();
     let r = client
         .call(
             KoreApi::QueueSize.name(),
             Method::POST,
-            &format!("/monitor/queueStatsById/{queue}"),
+            &paths::queue_size(&queue),
             Some(json!({})),
             &mut calls,
         )
         .await;
-    rows.push(probe(KoreApi::QueueSize, r, made_up));
+    rows.push(judge(KoreApi::QueueSize, r, made_up));
 
     let r = client
         .call(
             KoreApi::GetConversationDetails.name(),
             Method::GET,
-            &format!("/conversations/sessions/{PROBE_SESSION}"),
+            &paths::conversation_details(PROBE_SESSION),
             None,
             &mut calls,
         )
         .await;
-    rows.push(probe(KoreApi::GetConversationDetails, r, true));
+    rows.push(judge(KoreApi::GetConversationDetails, r, true));
     rows
 }
 

@@ -322,12 +322,7 @@ impl LiveClient {
         statuses: &[&str],
         calls: &mut usize,
     ) -> Result<Vec<Conversation>, LiveError> {
-        let filter: String = statuses
-            .iter()
-            .map(|s| format!("status={}&", urlencode(s)))
-            .collect();
-        let path =
-            |_, seen| format!("/conversations?{filter}skip={seen}&limit={CONVERSATIONS_PER_PAGE}");
+        let path = |_, seen| paths::conversations(statuses, seen);
         self.every_page(
             KoreApi::ListOfConversations.name(),
             path,
@@ -346,11 +341,7 @@ impl LiveClient {
         calls: &mut usize,
     ) -> Result<Page<Conversation>, LiveError> {
         let api = KoreApi::ListOfConversations.name();
-        let filter: String = statuses
-            .iter()
-            .map(|s| format!("status={}&", urlencode(s)))
-            .collect();
-        let path = format!("/conversations?{filter}skip={skip}&limit={CONVERSATIONS_PER_PAGE}");
+        let path = paths::conversations(statuses, skip);
         let body = self.call(api, Method::GET, &path, None, calls).await?;
         parse_conversations(&body).map_err(unreadable(api))
     }
@@ -362,7 +353,7 @@ impl LiveClient {
         calls: &mut usize,
     ) -> Result<Conversation, LiveError> {
         let api = KoreApi::GetConversationDetails.name();
-        let path = format!("/conversations/sessions/{}", urlencode(session));
+        let path = paths::conversation_details(session);
         let body = self.call(api, Method::GET, &path, None, calls).await?;
         parse_conversation_details(session, &body).map_err(unreadable(api))
     }
@@ -370,13 +361,7 @@ impl LiveClient {
     /// Every page of List All Agents, with their queues (paged by page number, from 1).
     pub async fn agents(&self, calls: &mut usize) -> Result<Vec<LiveAgent>, LiveError> {
         let org = self.api.endpoint().org_id.clone();
-        let path = |page: usize, _| {
-            format!(
-                "/organizations/{}/agents?page={}&includeQueues=true",
-                urlencode(&org),
-                page + 1
-            )
-        };
+        let path = |page: usize, _| paths::agents(&org, page + 1);
         self.every_page(
             KoreApi::ListAllAgents.name(),
             path,
@@ -399,7 +384,7 @@ impl LiveClient {
             .call(
                 API,
                 Method::POST,
-                "/agents/availability",
+                paths::AVAILABILITY,
                 Some(json!({ "agentIds": agent_ids })),
                 calls,
             )
@@ -410,7 +395,7 @@ impl LiveClient {
     /// Every page of Get a List of Queues (paged by page number, from 1; the page documents no query
     /// parameters, so the reader also stops at `totalPages` or at a page that brings nothing new).
     pub async fn queues(&self, calls: &mut usize) -> Result<Vec<LiveQueue>, LiveError> {
-        let path = |page: usize, _| format!("/queues?page={}", page + 1);
+        let path = |page: usize, _| paths::queues(page + 1);
         self.every_page(
             KoreApi::GetListOfQueues.name(),
             path,
@@ -428,7 +413,7 @@ impl LiveClient {
         calls: &mut usize,
     ) -> Result<Option<LiveQueue>, LiveError> {
         const API: &str = KoreApi::QueueSize.name();
-        let path = format!("/monitor/queueStatsById/{}", urlencode(queue_id));
+        let path = paths::queue_size(queue_id);
         let body = self
             .call(API, Method::POST, &path, Some(json!({})), calls)
             .await?;
@@ -516,6 +501,44 @@ impl LiveClient {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Where each read API lives under `{host}/agentassist/api/v1/public/{streamId}` (kore-api.md §5):
+/// one place for the paths, which `check` calls too.
+pub mod paths {
+    use super::{CONVERSATIONS_PER_PAGE, urlencode};
+
+    /// List of Conversations: `status` once per value (Kore documents it as an array).
+    pub fn conversations(statuses: &[&str], skip: usize) -> String {
+        let filter: String = statuses
+            .iter()
+            .map(|s| format!("status={}&", urlencode(s)))
+            .collect();
+        format!("/conversations?{filter}skip={skip}&limit={CONVERSATIONS_PER_PAGE}")
+    }
+
+    /// List All Agents, pages counted from 1.
+    pub fn agents(org_id: &str, page: usize) -> String {
+        format!(
+            "/organizations/{}/agents?page={page}&includeQueues=true",
+            urlencode(org_id)
+        )
+    }
+
+    pub const AVAILABILITY: &str = "/agents/availability";
+
+    /// Get a List of Queues, pages counted from 1.
+    pub fn queues(page: usize) -> String {
+        format!("/queues?page={page}")
+    }
+
+    pub fn queue_size(queue_id: &str) -> String {
+        format!("/monitor/queueStatsById/{}", urlencode(queue_id))
+    }
+
+    pub fn conversation_details(session: &str) -> String {
+        format!("/conversations/sessions/{}", urlencode(session))
+    }
 }
 
 /// A page of results as Kore's list APIs give them.
