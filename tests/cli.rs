@@ -586,12 +586,7 @@ async fn mock_serves_the_assign_endpoint_and_documents_its_faults() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn assign_can_take_what_an_agent_or_a_queue_holds_from_live_data() {
-    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
-    let server = start_mock(MockOptions {
-        center: Some(center),
-        ..quick_mock_options()
-    })
-    .await;
+    let server = start_center(quick_mock_options()).await;
     let center = server.center().unwrap();
     let queue = center.queues[0].id.clone();
     let other = center.queues[1].id.clone();
@@ -746,12 +741,7 @@ async fn pacing_off_is_for_a_stand_in_on_loopback_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
-    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
-    let server = start_mock(MockOptions {
-        center: Some(center),
-        ..quick_mock_options()
-    })
-    .await;
+    let server = start_center(quick_mock_options()).await;
     let home = Home::new();
     let out = run(home.against(&server), &["check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -819,12 +809,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn live_prints_what_the_console_shows() {
-    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
-    let server = start_mock(MockOptions {
-        center: Some(center),
-        ..quick_mock_options()
-    })
-    .await;
+    let server = start_center(quick_mock_options()).await;
     let center = server.center().unwrap();
     let home = Home::new();
     let out = run(home.against(&server), &["live", "sessions", "--json"]).await;
@@ -882,12 +867,7 @@ async fn live_prints_what_the_console_shows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn assign_checks_with_the_server_where_each_session_went() {
-    let center = switchboard::mock::Center::demo(tokio::time::Instant::now());
-    let server = start_mock(MockOptions {
-        center: Some(center),
-        ..quick_mock_options()
-    })
-    .await;
+    let server = start_center(quick_mock_options()).await;
     let c = server.center().unwrap();
     let moved = c.conversations[0].session.clone();
     let refused_by_agent = "66c2f6939489bfffc7910cf0";

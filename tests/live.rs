@@ -10,7 +10,6 @@ use common::*;
 use switchboard::dispatch::StopSignal;
 use switchboard::engine;
 use switchboard::live::{self, Availability, LiveClient};
-use switchboard::mock::{Center, MockOptions};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::Target;
@@ -254,11 +253,7 @@ async fn an_api_error_carries_the_servers_message() {
 
 #[tokio::test]
 async fn the_stand_ins_center_moves_when_a_session_is_transferred() {
-    let options = MockOptions {
-        center: Some(Center::demo(tokio::time::Instant::now())),
-        ..quick_mock_options()
-    };
-    let server = start_mock(options).await;
+    let server = start_center(quick_mock_options()).await;
     let (client, _dir) = live_client_for(&server.base_url()).await;
     let before = client.snapshot().await.unwrap();
     assert_eq!(before.conversations.len(), 44);
@@ -400,11 +395,7 @@ async fn a_list_that_always_says_has_more_costs_what_it_must_and_no_more() {
 
 #[tokio::test]
 async fn reads_ask_for_every_open_status_and_the_agents_shown() {
-    let server = start_mock(MockOptions {
-        center: Some(Center::demo(tokio::time::Instant::now())),
-        ..quick_mock_options()
-    })
-    .await;
+    let server = start_center(quick_mock_options()).await;
     let wire = MockServer::start().await;
     // What the client sends, as wiremock records it; then what it makes of the stand-in's answers.
     Mock::given(wiremock::matchers::any())

@@ -13,21 +13,13 @@ use switchboard::api::Scope;
 use switchboard::dispatch::StopSignal;
 use switchboard::engine;
 use switchboard::live::LiveClient;
-use switchboard::mock::{self, Center, MockOptions, MockServer};
+use switchboard::mock::{self, MockOptions, MockServer};
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::Target;
 use switchboard::verify::{Verified, Verifier, VerifyPolicy};
 
 const FAILS_ITS_CALLBACK: &str = "66c2f6939489bfffc7910cf0";
-
-async fn center(options: MockOptions) -> MockServer {
-    start_mock(MockOptions {
-        center: Some(Center::demo(tokio::time::Instant::now())),
-        ..options
-    })
-    .await
-}
 
 fn verifier(server: &MockServer, dir: &std::path::Path, policy: VerifyPolicy) -> Verifier {
     let settings = settings_for(&server.base_url(), &dir.join("a.jsonl"), &[]);
@@ -54,7 +46,7 @@ async fn transfer(server: &MockServer, dir: &std::path::Path, session: &str, tar
 
 #[tokio::test]
 async fn a_transfer_in_progress_is_looked_at_again_until_it_shows() {
-    let server = center(MockOptions {
+    let server = start_center(MockOptions {
         apply_delay: Duration::from_millis(700),
         ..quick_mock_options()
     })
@@ -86,7 +78,7 @@ async fn a_transfer_in_progress_is_looked_at_again_until_it_shows() {
 
 #[tokio::test]
 async fn a_transfer_whose_callback_failed_is_not_moved_and_says_where_it_is() {
-    let server = center(quick_mock_options()).await;
+    let server = start_center(quick_mock_options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = server.center().unwrap();
     let before = c
@@ -108,7 +100,7 @@ async fn a_transfer_whose_callback_failed_is_not_moved_and_says_where_it_is() {
 
 #[tokio::test]
 async fn an_agent_move_is_matched_through_the_agents_user_id() {
-    let server = center(quick_mock_options()).await;
+    let server = start_center(quick_mock_options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = server.center().unwrap();
     let session = c.conversations[1].session.clone();
@@ -130,7 +122,7 @@ async fn an_agent_move_is_matched_through_the_agents_user_id() {
 
 #[tokio::test]
 async fn a_batch_reads_the_list_when_it_is_cheaper_than_one_call_a_session() {
-    let server = center(quick_mock_options()).await;
+    let server = start_center(quick_mock_options()).await;
     let dir = tempfile::tempdir().unwrap();
     let c = server.center().unwrap();
     let to = c.queues[3].id.clone();
@@ -162,7 +154,7 @@ async fn a_batch_reads_the_list_when_it_is_cheaper_than_one_call_a_session() {
 
 #[tokio::test]
 async fn without_the_scope_a_move_is_unverified_and_says_why() {
-    let server = center(MockOptions {
+    let server = start_center(MockOptions {
         denied_scopes: vec![Scope::SmartAssistAnalytics],
         ..quick_mock_options()
     })

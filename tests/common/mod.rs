@@ -36,6 +36,15 @@ pub async fn start_mock(options: MockOptions) -> MockServer {
     .expect("the stand-in starts on loopback")
 }
 
+/// The stand-in with the demo's simulated contact center, on these options.
+pub async fn start_center(options: MockOptions) -> MockServer {
+    start_mock(MockOptions {
+        center: Some(mock::Center::demo(tokio::time::Instant::now())),
+        ..options
+    })
+    .await
+}
+
 /// Unpaced and without the stand-in's rate limit, so tests run at loopback speed.
 pub fn quick_mock_options() -> MockOptions {
     MockOptions {
