@@ -94,7 +94,8 @@ fn session_id(app: &App, n: usize) -> String {
 
 /// Marks the first two sessions and opens the confirmation for the first queue.
 fn confirm_two_to_queue(app: &mut App) {
-    chars(app, " j ");
+    // Space marks and moves down: the first two sessions.
+    chars(app, "  ");
     assert!(chars(app, "3").is_empty());
     assert!(
         key(app, KeyCode::Enter).is_empty(),
@@ -177,19 +178,63 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
         "a second y is not a second send"
     );
     assert_eq!(app.sessions.rows()[0].state.word(), "sending");
-    // Asking again while they are in flight opens nothing and sends nothing.
+    // Asking again for the same batch while it is in flight opens nothing and sends nothing.
+    chars(&mut app, "'3");
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
     assert_eq!(app.status.as_ref().unwrap().level, Level::Warn);
 }
 
 #[test]
-fn enter_in_the_confirmation_sends_too() {
+fn enter_in_the_confirmation_sends_nothing_and_says_press_y() {
     let mut app = app();
     confirm_two_to_queue(&mut app);
+    for _ in 0..3 {
+        assert!(
+            key(&mut app, KeyCode::Enter).is_empty(),
+            "Enter never sends"
+        );
+        assert!(matches!(app.mode, Mode::Confirm(_)), "the dialog stays");
+    }
     assert!(
-        matches!(key(&mut app, KeyCode::Enter).as_slice(), [Effect::Send { moves }] if moves.len() == 2)
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("press y to send")
     );
+    assert!(key(&mut app, KeyCode::Char('Y')).is_empty(), "only y sends");
+    assert!(matches!(
+        key(&mut app, KeyCode::Char('y')).as_slice(),
+        [Effect::Send { moves }] if moves.len() == 2
+    ));
+}
+
+#[test]
+fn marks_clear_after_a_send_and_quote_marks_the_last_batch_again() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        app.marked(),
+        0,
+        "the next move cannot take this batch along"
+    );
+    assert!(app.sessions.rows().iter().all(|s| !s.marked));
+    chars(&mut app, "'");
+    assert_eq!(app.marked(), 2);
+    let marked: Vec<&str> = app
+        .sessions
+        .rows()
+        .iter()
+        .filter(|s| s.marked)
+        .map(|s| s.row.id.as_str())
+        .collect();
+    assert_eq!(marked, [session_id(&app, 0), session_id(&app, 1)]);
+    chars(&mut app, "u");
+    chars(&mut app, ":select last");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.marked(), 2, ":select last does the same");
 }
 
 #[test]
@@ -309,6 +354,7 @@ fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
     settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
     settle(&mut app, &b, Some(Outcome::Rejected), Instant::now());
     key(&mut app, KeyCode::Char('1'));
+    chars(&mut app, "'");
     assert!(key(&mut app, KeyCode::Char('r')).is_empty());
     let Mode::Confirm(c) = &app.mode else {
         panic!("{:?}", app.mode)
@@ -326,7 +372,7 @@ fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
 #[test]
 fn marks_survive_filtering_and_star_marks_only_what_is_visible() {
     let mut app = app();
-    chars(&mut app, " j ");
+    chars(&mut app, "  ");
     chars(&mut app, "/0404");
     assert_eq!(app.sessions.visible().len(), 1);
     key(&mut app, KeyCode::Enter);
@@ -561,7 +607,7 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 /// A run in progress: two transferred (one with its callback), one rejected, one in flight.
 fn busy_app() -> App {
     let mut app = app();
-    chars(&mut app, " j j j ");
+    chars(&mut app, "    ");
     let ids: Vec<String> = (0..4).map(|i| session_id(&app, i)).collect();
     chars(&mut app, "3");
     key(&mut app, KeyCode::Enter);
@@ -941,6 +987,17 @@ fn an_offline_agent_asks_twice() {
         text.iter().any(|l| l.contains("Grace Obi is OFFLINE")),
         "{text:?}"
     );
+    assert!(
+        text.iter().any(|l| l.contains("Press y once more"))
+            && !text.iter().any(|l| l.contains("POST")),
+        "the second screen holds the warning alone: {text:?}"
+    );
+    for _ in 0..3 {
+        assert!(
+            key(&mut app, KeyCode::Enter).is_empty(),
+            "no run of Enter sends a warned move"
+        );
+    }
     assert!(matches!(
         key(&mut app, KeyCode::Char('y')).as_slice(),
         [Effect::Send { .. }]

@@ -103,7 +103,8 @@ fn row<'a>(screen: &'a str, session: &str) -> &'a str {
 fn mark_two_sessions_move_them_to_a_queue_and_watch_them_settle() {
     let t = Tmux::start("move", "--demo");
     t.wait_for("Sessions 44");
-    t.keys(&["Space", "j", "Space"]);
+    // Space marks and moves down.
+    t.keys(&["Space", "Space"]);
     t.wait_for("(2 marked)");
     t.keys(&["3", "Enter"]);
     let confirm = t.wait_for("nothing is sent until you press y");
@@ -112,11 +113,15 @@ fn mark_two_sessions_move_them_to_a_queue_and_watch_them_settle() {
         "{confirm}"
     );
     assert!(confirm.contains("auth: <redacted>"), "{confirm}");
+    // A hurried Enter (or three) sends nothing and says what does.
+    t.keys(&["Enter", "Enter", "Enter"]);
+    t.wait_for("press y to send");
     t.keys(&["y"]);
     let (a, b) = ("6538f8a3c9cf425ee5cf0001", "6538f8a3c9cf425ee5cf0002");
     let done = t.wait_until("both rows transferred with callback ok", |s| {
         [a, b].iter().all(|id| {
-            let r = row(s, &format!("[x] {id}"));
+            // The marks went with the send.
+            let r = row(s, &format!("[ ] {id}"));
             r.contains("transferred") && r.contains(" ok ")
         })
     });

@@ -347,6 +347,8 @@ pub struct App {
     pub pacer: PacerStatus,
     pub in_flight: usize,
     pub history: Vec<String>,
+    /// The sessions of the last confirmed batch, for `'` (mark them again).
+    pub last_batch: Vec<String>,
     /// Rows a page holds; the view sets it as it draws.
     pub page: std::cell::Cell<usize>,
     pub matcher: RefCell<Matcher>,
@@ -378,6 +380,7 @@ impl App {
             pacer,
             in_flight: 0,
             history: Vec::new(),
+            last_batch: Vec::new(),
             page: std::cell::Cell::new(10),
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
             live: LiveState::new(refresh_every),
@@ -899,15 +902,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 vec![]
             }
         },
+        // Only `y` sends. Enter, the key a hurried hand presses twice, sends nothing here; a warned
+        // move takes a second `y` on the warning's own screen.
         Mode::Confirm(mut confirm) => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+            KeyCode::Char('y')
                 if confirm.offline_agent.is_some() && !confirm.offline_acknowledged =>
             {
                 confirm.offline_acknowledged = true;
+                confirm.scroll = 0;
                 app.mode = Mode::Confirm(confirm);
                 vec![]
             }
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => send(app, confirm),
+            KeyCode::Char('y') => send(app, confirm),
+            KeyCode::Enter => {
+                app.mode = Mode::Confirm(confirm);
+                app.note(Level::Warn, "press y to send; n or Esc sends nothing");
+                vec![]
+            }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
                 app.note(Level::Info, "cancelled: nothing was sent");
                 vec![]
@@ -1007,7 +1018,13 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::PageUp => app.with_focused(|t| t.move_by(-page)),
         Action::Top => app.with_focused(|t| t.top()),
         Action::Bottom => app.with_focused(|t| t.bottom()),
-        Action::Mark => mark_selected(app),
+        Action::Mark => {
+            mark_selected(app);
+            if app.focus == Pane::Sessions {
+                app.sessions.move_by(1);
+            }
+        }
+        Action::MarkLast => mark_last_batch(app),
         Action::MarkVisible => mark_visible(app),
         Action::UnmarkAll => {
             for s in app.sessions.rows_mut() {
@@ -1073,6 +1090,31 @@ fn mark_selected(app: &mut App) {
             app.marked -= 1;
         }
     }
+}
+
+/// `'` or `:select last`: marks the last confirmed batch again (and nothing else), to look at it
+/// or to retry it.
+fn mark_last_batch(app: &mut App) {
+    if app.last_batch.is_empty() {
+        return app.note(Level::Warn, "no batch was sent yet");
+    }
+    for s in app.sessions.rows_mut() {
+        s.marked = false;
+    }
+    let ids = app.last_batch.clone();
+    let mut found = 0;
+    for id in &ids {
+        if let Some(s) = app.sessions.by_id_mut(id) {
+            s.marked = true;
+            found += 1;
+        }
+    }
+    app.marked = found;
+    app.focus = Pane::Sessions;
+    app.note(
+        Level::Info,
+        format!("marked the last batch again: {found} session(s)"),
+    );
 }
 
 fn mark_visible(app: &mut App) {
@@ -1243,7 +1285,20 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         return vec![];
     }
     app.in_flight += moves.len();
-    app.note(Level::Info, format!("sending {} request(s)", moves.len()));
+    // The marks were for this batch: they go, so the next move cannot take it along by accident.
+    // `'` marks it again.
+    for s in app.sessions.rows_mut() {
+        s.marked = false;
+    }
+    app.marked = 0;
+    app.last_batch = moves.iter().map(|(s, _)| s.clone()).collect();
+    app.note(
+        Level::Info,
+        format!(
+            "sending {} request(s); marks cleared (' marks this batch again)",
+            moves.len()
+        ),
+    );
     vec![Effect::Send { moves }]
 }
 
@@ -1389,8 +1444,7 @@ fn delete(app: &mut App) {
     }
 }
 
-pub const COMMANDS: &str =
-    "load sessions|agents|queues PATH · load live · assign agent|queue ID · export PATH · quit";
+pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · select last · export PATH · quit";
 
 fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
@@ -1446,6 +1500,10 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
                 path: PathBuf::from(path),
                 lines,
             }]
+        }
+        (Some("select"), Some("last")) if rest.is_empty() => {
+            mark_last_batch(app);
+            vec![]
         }
         (Some("quit" | "q"), None) => {
             if app.in_flight > 0 {

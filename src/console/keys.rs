@@ -24,6 +24,7 @@ pub enum Action {
     Mark,
     MarkVisible,
     UnmarkAll,
+    MarkLast,
     Filter,
     Select,
     Retry,
@@ -37,7 +38,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::NextPane,
         Action::PrevPane,
         Action::FocusSessions,
@@ -53,6 +54,7 @@ impl Action {
         Action::Mark,
         Action::MarkVisible,
         Action::UnmarkAll,
+        Action::MarkLast,
         Action::Filter,
         Action::Select,
         Action::Retry,
@@ -83,6 +85,7 @@ impl Action {
             Action::Mark => "mark",
             Action::MarkVisible => "mark_visible",
             Action::UnmarkAll => "unmark_all",
+            Action::MarkLast => "mark_last",
             Action::Filter => "filter",
             Action::Select => "select",
             Action::Retry => "retry",
@@ -114,6 +117,7 @@ impl Action {
             Action::Mark => "mark",
             Action::MarkVisible => "mark visible",
             Action::UnmarkAll => "unmark all",
+            Action::MarkLast => "mark last batch",
             Action::Filter => "filter",
             Action::Select => "assign / details",
             Action::Retry => "retry",
@@ -142,9 +146,12 @@ impl Action {
             Action::Bottom => "go to the last row",
             Action::PageUp => "a page up",
             Action::PageDown => "a page down",
-            Action::Mark => "mark or unmark the session",
+            Action::Mark => "mark or unmark the session, and move down",
             Action::MarkVisible => "mark every visible session",
             Action::UnmarkAll => "unmark all sessions",
+            Action::MarkLast => {
+                "mark the last confirmed batch again, to inspect or retry it (also :select last)"
+            }
             Action::Filter => "filter the focused pane (Enter keeps it, Esc clears it)",
             Action::Select => {
                 "on an agent or queue: assign the marked (or highlighted) sessions there; on activity: full bodies"
@@ -181,6 +188,7 @@ impl Action {
             Action::Mark => &["space"],
             Action::MarkVisible => &["*"],
             Action::UnmarkAll => &["u"],
+            Action::MarkLast => &["'"],
             Action::Filter => &["/"],
             Action::Select => &["enter"],
             Action::Retry => &["r"],

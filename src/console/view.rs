@@ -625,7 +625,7 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         Mode::Filter(_) => fixed(&[("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         Mode::Command { .. } => fixed(&[("Enter", "run"), ("↑/↓", "history"), ("Esc", "cancel")]),
         Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
-        Mode::Confirm(_) => fixed(&[("y/Enter", "send"), ("n/Esc", "cancel"), ("j/k", "scroll")]),
+        Mode::Confirm(_) => fixed(&[("y", "send"), ("n/Esc", "cancel"), ("j/k", "scroll")]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
         Mode::QuitConfirm => fixed(&[("y", "quit"), ("n/Esc", "stay")]),
         Mode::Normal => {
@@ -760,18 +760,25 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
     }
     if let Some((agent, presence)) = &confirm.offline_agent {
         let warning = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        let warned = format!(
+            "{agent} is {presence}, not AVAILABLE: the conversations may wait with nobody to take them."
+        );
+        if confirm.offline_acknowledged {
+            // The second screen: the warning alone, so the second `y` is given to it.
+            return vec![
+                lines.swap_remove(0),
+                Line::raw(""),
+                Line::styled(warned, warning),
+                Line::raw(""),
+                Line::styled(
+                    "Press y once more to send anyway; n or Esc sends nothing. Enter sends nothing.",
+                    warning,
+                ),
+            ];
+        }
+        lines.push(Line::styled(warned, warning));
         lines.push(Line::styled(
-            format!(
-                "{agent} is {presence}, not AVAILABLE: the conversations may wait with nobody to take them."
-            ),
-            warning,
-        ));
-        lines.push(Line::styled(
-            if confirm.offline_acknowledged {
-                "Press y once more to send anyway; n or Esc sends nothing."
-            } else {
-                "This asks twice: y, then y again."
-            },
+            "This asks twice: y, then y again on a second screen.",
             warning,
         ));
     }
@@ -840,7 +847,7 @@ fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
     let area = popup(frame, 90, frame.area().height.saturating_sub(4));
     let block = Block::bordered()
         .title(" Confirm: nothing is sent until you press y ")
-        .title_bottom(" y/Enter send · n/Esc cancel · j/k scroll ")
+        .title_bottom(" y send · n/Esc cancel · j/k scroll · Enter sends nothing ")
         .border_style(theme.fg(Color::Yellow).add_modifier(Modifier::BOLD));
     frame.render_widget(
         Paragraph::new(lines)
@@ -877,7 +884,7 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         "  In a text field every key types; only Enter, Esc and Ctrl-C act.",
     ));
     lines.push(Line::raw(
-        "  In the confirmation: y or Enter sends, n or Esc cancels.",
+        "  In the confirmation: only y sends (a warned move asks for a second y); Enter sends nothing; n or Esc cancels.",
     ));
     lines.push(Line::raw(format!(
         "  Commands (:): {}",
