@@ -14,13 +14,14 @@ use serde::Serialize;
 pub struct AuditLog {
     file: Arc<Mutex<File>>,
     path: PathBuf,
-    run: Arc<str>,
+    process: Arc<str>,
 }
 
 #[derive(Serialize)]
 struct Line<'a, T: Serialize> {
     ts: String,
-    run: &'a str,
+    /// This process's id; a run (one confirmed batch) names itself in its own lines as `run`.
+    process: &'a str,
     event: &'a str,
     #[serde(flatten)]
     fields: &'a T,
@@ -28,8 +29,8 @@ struct Line<'a, T: Serialize> {
 
 impl AuditLog {
     /// Opens (creating it and its directory if needed) the log at `path` for appending. Every line of
-    /// this process carries `run`, so one run's lines can be picked out of a shared log.
-    pub fn open(path: &Path, run: &str) -> io::Result<AuditLog> {
+    /// this process carries `process`, so one process's lines can be picked out of a shared log.
+    pub fn open(path: &Path, process: &str) -> io::Result<AuditLog> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -37,7 +38,7 @@ impl AuditLog {
         Ok(AuditLog {
             file: Arc::new(Mutex::new(file)),
             path: path.to_path_buf(),
-            run: run.into(),
+            process: process.into(),
         })
     }
 
@@ -45,8 +46,8 @@ impl AuditLog {
         &self.path
     }
 
-    pub fn run(&self) -> &str {
-        &self.run
+    pub fn process(&self) -> &str {
+        &self.process
     }
 
     /// Appends one line. It is handed to the operating system in a single unbuffered write before this
@@ -54,7 +55,7 @@ impl AuditLog {
     pub fn record(&self, event: &str, fields: &impl Serialize) -> io::Result<()> {
         let line = Line {
             ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-            run: &self.run,
+            process: &self.process,
             event,
             fields,
         };
@@ -93,7 +94,7 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["event"], "attempt");
-        assert_eq!(lines[0]["run"], "run-1");
+        assert_eq!(lines[0]["process"], "run-1");
         assert_eq!(lines[1]["outcome"], "failed");
         assert!(lines[1]["ts"].as_str().unwrap().ends_with('Z'));
     }

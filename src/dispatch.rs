@@ -3,12 +3,11 @@
 //! here, so they pace, retry, stop and record the same way.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::audit::AuditLog;
 use crate::client::{AssignClient, AttemptResult};
@@ -62,7 +61,7 @@ pub struct Report {
     #[serde(rename = "botSessionId")]
     pub session: String,
     pub target: Target,
-    /// The last attempt's outcome; `None` when nothing was sent.
+    /// The last attempt's outcome; `cancelled` when it was never sent.
     pub outcome: Option<Outcome>,
     pub http_status: Option<u16>,
     pub message: String,
@@ -78,11 +77,11 @@ pub struct Report {
 }
 
 impl Report {
-    fn not_sent(session: &str, target: &Target, reason: &str) -> Report {
+    fn cancelled(session: &str, target: &Target, reason: &str) -> Report {
         Report {
             session: session.to_string(),
             target: target.clone(),
-            outcome: None,
+            outcome: Some(Outcome::Cancelled),
             http_status: None,
             message: reason.to_string(),
             response: None,
@@ -99,9 +98,9 @@ impl Report {
         matches!(self.outcome, Some(Outcome::Transferred | Outcome::Unknown))
     }
 
-    /// The outcome word, or `not sent`.
+    /// The outcome word.
     pub fn outcome_word(&self) -> &'static str {
-        self.outcome.map(Outcome::as_str).unwrap_or("not sent")
+        self.outcome.map(Outcome::as_str).unwrap_or("cancelled")
     }
 }
 
@@ -136,24 +135,108 @@ pub enum Progress {
     Settled(Report),
 }
 
-/// Set when a bulk move must stop sending: after a 401/403, every later call would fail the same way.
-#[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
+/// Stops a run: `x` or quit in the console, a signal to `assign`, or a 401/403 (every later call would
+/// fail the same way). Moves not yet sent are cancelled at once — waiting for a pacer slot or a
+/// concurrency permit ends the moment it is stopped — and requests already on the wire settle.
+#[derive(Debug, Clone)]
+pub struct StopSignal(Arc<watch::Sender<Option<String>>>);
 
-impl StopSignal {
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal(Arc::new(watch::channel(None).0))
     }
 }
 
-pub const STOPPED_REASON: &str = "not sent: an earlier call was unauthorized, so the run stopped";
+impl StopSignal {
+    /// Stops, saying why (the first reason stays).
+    pub fn stop(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.0.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    /// Why it stopped, when it did.
+    pub fn reason(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Resolves once stopped.
+    pub async fn stopped(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(Option::is_some).await;
+    }
+}
+
+/// One confirmed batch — one `y`, one `assign`, one `apply` — with its own id on each of its audit
+/// lines, and the switch that stops it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    pub stop: StopSignal,
+}
+
+impl Run {
+    pub fn new() -> Run {
+        Run::with_stop(StopSignal::default())
+    }
+
+    pub fn with_stop(stop: StopSignal) -> Run {
+        Run {
+            id: crate::secret::random_hex(6),
+            stop,
+        }
+    }
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::new()
+    }
+}
+
+/// What a run came to, in one line: `12 sent: 9 transferred, 1 rejected, 2 unknown; 37 cancelled
+/// (stopped: 401 Invalid apikey)`.
+pub fn summarize(reports: &[Report], stopped: Option<&str>) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut add = |word: &'static str| match counts.iter_mut().find(|(w, _)| *w == word) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((word, 1)),
+    };
+    let mut sent = 0;
+    for r in reports.iter().filter(|r| r.attempts > 0) {
+        sent += 1;
+        add(r.outcome_word());
+    }
+    let cancelled = reports.len() - sent;
+    let mut text = format!("{sent} sent");
+    if !counts.is_empty() {
+        // In the order of SPEC §4's table.
+        counts.sort_by_key(|(w, _)| Outcome::ALL.iter().position(|o| o.as_str() == *w));
+        let parts: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        text.push_str(&format!(": {}", parts.join(", ")));
+    }
+    if cancelled > 0 {
+        text.push_str(&format!("; {cancelled} cancelled"));
+    }
+    if let Some(why) = stopped {
+        text.push_str(&format!(" (stopped: {why})"));
+    }
+    text
+}
 
 #[derive(Serialize)]
 struct AttemptLine<'a> {
+    run: &'a str,
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
@@ -165,6 +248,7 @@ struct AttemptLine<'a> {
 
 #[derive(Serialize)]
 struct OutcomeLine<'a> {
+    run: &'a str,
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
@@ -174,14 +258,6 @@ struct OutcomeLine<'a> {
     message: &'a str,
     latency_ms: u64,
     response: &'a Option<Value>,
-}
-
-#[derive(Serialize)]
-struct NotSentLine<'a> {
-    #[serde(rename = "botSessionId")]
-    session: &'a str,
-    target: &'a Target,
-    reason: &'a str,
 }
 
 #[derive(Clone)]
@@ -229,7 +305,8 @@ impl Dispatcher {
         self.concurrency
     }
 
-    /// Moves one session, retrying what SPEC §4 retries, and settles on the last attempt's outcome.
+    /// Moves one session as a run of its own, retrying what SPEC §4 retries, and settles on the last
+    /// attempt's outcome.
     pub async fn assign_one(
         &self,
         session: &str,
@@ -237,17 +314,18 @@ impl Dispatcher {
         stop: &StopSignal,
         progress: Option<&mpsc::UnboundedSender<Progress>>,
     ) -> Report {
+        let run = Run::with_stop(stop.clone());
         let slot = self.pacer.reserve(Priority::Assign);
-        self.assign_reserved(session, target, stop, progress, slot)
+        self.assign_reserved(&run, session, target, progress, slot)
             .await
     }
 
     /// `assign_one` with its first pacer slot already reserved, which keeps a bulk run in order.
     async fn assign_reserved(
         &self,
+        run: &Run,
         session: &str,
         target: &Target,
-        stop: &StopSignal,
         progress: Option<&mpsc::UnboundedSender<Progress>>,
         first_slot: Slot,
     ) -> Report {
@@ -256,20 +334,36 @@ impl Dispatcher {
                 let _ = tx.send(p);
             }
         };
+        let stop = &run.stop;
         let mut attempt = 0u32;
         let mut slot = Some(first_slot);
+        // The answer a stop mid-retry settles on: the session was sent, so it is not cancelled.
+        let mut last: Option<Report> = None;
         loop {
-            let permit = match slot.take() {
-                Some(reserved) => reserved.wait().await,
-                None => self.pacer.acquire(Priority::Assign).await,
+            let waiting = async {
+                match slot.take() {
+                    Some(reserved) => reserved.wait().await,
+                    None => self.pacer.acquire(Priority::Assign).await,
+                }
             };
-            if stop.is_stopped() && attempt == 0 {
-                permit.cancel();
-                return self.settle_unsent(session, target, STOPPED_REASON, &report_progress);
-            }
+            // A stop ends the wait at once: nothing drains through the pacer.
+            let permit = tokio::select! {
+                biased;
+                _ = stop.stopped() => None,
+                permit = waiting => Some(permit),
+            };
+            let permit = match permit {
+                Some(p) if !stop.is_stopped() => p,
+                Some(p) => {
+                    p.cancel();
+                    return self.settle_stopped(run, session, target, last, &report_progress);
+                }
+                None => return self.settle_stopped(run, session, target, last, &report_progress),
+            };
             attempt += 1;
             let preview = self.client.preview(session, target);
             let line = AttemptLine {
+                run: &run.id,
                 session,
                 target,
                 attempt,
@@ -284,7 +378,10 @@ impl Dispatcher {
                     self.audit.path().display()
                 );
                 permit.cancel();
-                return self.settle_unsent(session, target, &reason, &report_progress);
+                return match last {
+                    Some(report) => self.settle(report, &report_progress),
+                    None => self.settle_cancelled(run, session, target, &reason, &report_progress),
+                };
             }
             report_progress(Progress::Attempting {
                 session: session.to_string(),
@@ -301,6 +398,7 @@ impl Dispatcher {
             let _ = self.audit.record(
                 "outcome",
                 &OutcomeLine {
+                    run: &run.id,
                     session,
                     target,
                     attempt,
@@ -312,7 +410,11 @@ impl Dispatcher {
                 },
             );
             if result.outcome == Outcome::Unauthorized {
-                stop.stop();
+                let status = result
+                    .http_status
+                    .map(|s| format!("{s} "))
+                    .unwrap_or_default();
+                stop.stop(format!("{status}{}", result.message));
             }
             let retry_in = self
                 .policy
@@ -331,11 +433,6 @@ impl Dispatcher {
                 },
                 retry_in,
             });
-            if let Some(after) = retry_in {
-                tracing::info!(session, attempt, outcome = %result.outcome, ?after, "retrying");
-                tokio::time::sleep(after).await;
-                continue;
-            }
             let report = Report {
                 session: session.to_string(),
                 target: target.clone(),
@@ -349,61 +446,123 @@ impl Dispatcher {
                 verified: None,
                 verified_detail: None,
             };
-            report_progress(Progress::Settled(report.clone()));
-            return report;
+            let Some(after) = retry_in else {
+                return self.settle(report, &report_progress);
+            };
+            tracing::info!(session, attempt, outcome = ?report.outcome, ?after, "retrying");
+            last = Some(report);
+            tokio::select! {
+                biased;
+                _ = stop.stopped() => {}
+                _ = tokio::time::sleep(after) => {}
+            }
         }
     }
 
-    fn settle_unsent(
+    fn settle(&self, report: Report, report_progress: &impl Fn(Progress)) -> Report {
+        report_progress(Progress::Settled(report.clone()));
+        report
+    }
+
+    /// The run stopped before this session's next send: cancelled if it was never sent, else its
+    /// last answer stands.
+    fn settle_stopped(
         &self,
+        run: &Run,
+        session: &str,
+        target: &Target,
+        last: Option<Report>,
+        report_progress: &impl Fn(Progress),
+    ) -> Report {
+        match last {
+            Some(report) => self.settle(report, report_progress),
+            None => {
+                let reason = stopped_reason(run);
+                self.settle_cancelled(run, session, target, &reason, report_progress)
+            }
+        }
+    }
+
+    /// Records a session that was never sent as `cancelled`, with why.
+    fn settle_cancelled(
+        &self,
+        run: &Run,
         session: &str,
         target: &Target,
         reason: &str,
         report_progress: &impl Fn(Progress),
     ) -> Report {
         let _ = self.audit.record(
-            "not_sent",
-            &NotSentLine {
+            "outcome",
+            &OutcomeLine {
+                run: &run.id,
                 session,
                 target,
-                reason,
+                attempt: 0,
+                outcome: Outcome::Cancelled,
+                http_status: None,
+                message: reason,
+                latency_ms: 0,
+                response: &None,
             },
         );
-        let report = Report::not_sent(session, target, reason);
-        report_progress(Progress::Settled(report.clone()));
-        report
+        let report = Report::cancelled(session, target, reason);
+        self.settle(report, report_progress)
     }
 
-    /// Moves every session to `target` in order, with at most `concurrency` requests in flight across
-    /// every run of the process, and returns their reports in the same order. After a 401/403 nothing
-    /// more of this run is sent.
+    /// Moves every session to `target` in order as a run of its own; see `assign_run`.
     pub async fn assign_all(
         &self,
         sessions: &[String],
         target: &Target,
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Vec<Report> {
-        let stop = StopSignal::default();
+        self.assign_run(&Run::new(), sessions, target, progress)
+            .await
+    }
+
+    /// Moves every session to `target` in order, with at most `concurrency` requests in flight across
+    /// every run of the process, and returns their reports in the same order. Once the run is
+    /// stopped nothing more of it is sent: what waits is cancelled at once.
+    pub async fn assign_run(
+        &self,
+        run: &Run,
+        sessions: &[String],
+        target: &Target,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Vec<Report> {
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; sessions.len()];
+        let report_progress = |p: Progress| {
+            if let Some(tx) = &progress {
+                let _ = tx.send(p);
+            }
+        };
         for (index, session) in sessions.iter().enumerate() {
-            let permit = self
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
+            let permit = tokio::select! {
+                biased;
+                _ = run.stop.stopped() => None,
+                permit = self.permits.clone().acquire_owned() => {
+                    Some(permit.expect("the semaphore is never closed"))
+                }
+            };
+            let Some(permit) = permit else {
+                let reason = stopped_reason(run);
+                reports[index] =
+                    Some(self.settle_cancelled(run, session, target, &reason, &report_progress));
+                continue;
+            };
             let slot = self.pacer.reserve(Priority::Assign);
-            let (this, session, target, stop, progress) = (
+            let (this, run, session, target, progress) = (
                 self.clone(),
+                run.clone(),
                 session.clone(),
                 target.clone(),
-                stop.clone(),
                 progress.clone(),
             );
             tasks.spawn(async move {
                 let report = this
-                    .assign_reserved(&session, &target, &stop, progress.as_ref(), slot)
+                    .assign_reserved(&run, &session, &target, progress.as_ref(), slot)
                     .await;
                 drop(permit);
                 (index, report)
@@ -421,6 +580,14 @@ impl Dispatcher {
             .into_iter()
             .map(|r| r.expect("every session has a report"))
             .collect()
+    }
+}
+
+/// Why a never-sent session was cancelled.
+fn stopped_reason(run: &Run) -> String {
+    match run.stop.reason() {
+        Some(why) => format!("cancelled: the run stopped ({why})"),
+        None => "cancelled: the run stopped".into(),
     }
 }
 

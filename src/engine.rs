@@ -53,15 +53,15 @@ pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
     .map_err(ConfigError)
 }
 
-/// A fresh id for this process run, stamped on each of its audit lines.
-pub fn run_id() -> String {
+/// A fresh id for this process, stamped on each of its audit lines (each run names itself too).
+pub fn process_id() -> String {
     random_hex(6)
 }
 
-/// Opens this run's audit log, stamped with a fresh run id.
+/// Opens this process's audit log, stamped with a fresh process id.
 pub fn audit_log(settings: &Settings) -> Result<AuditLog, String> {
     let path = settings.audit_log().map_err(|e| e.0)?;
-    AuditLog::open(&path, &run_id()).map_err(|e| {
+    AuditLog::open(&path, &process_id()).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} (set --audit-log PATH)",
             path.display()

@@ -23,16 +23,19 @@ pub enum Outcome {
     /// It may have reached the platform and the result is not known (a timeout after sending, a cut
     /// connection, a 2xx that is not `transferred`); never retried by itself.
     Unknown,
+    /// Never sent: the run was stopped (`x`, quit, a signal, an `unauthorized`) or could not record it.
+    Cancelled,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Transferred,
         Outcome::Rejected,
         Outcome::Unauthorized,
         Outcome::RateLimited,
         Outcome::Failed,
         Outcome::Unknown,
+        Outcome::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Outcome {
             Outcome::RateLimited => "rate_limited",
             Outcome::Failed => "failed",
             Outcome::Unknown => "unknown",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -300,7 +304,8 @@ mod tests {
                 "unauthorized",
                 "rate_limited",
                 "failed",
-                "unknown"
+                "unknown",
+                "cancelled"
             ]
         );
         assert_eq!(

@@ -940,3 +940,64 @@ async fn assign_checks_with_the_server_where_each_session_went() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(json_objects(&out.stdout)[0]["verified"].is_null());
 }
+
+/// SIGINT in the middle of a paced run: it stops at once; the unsent are `cancelled`, on record and
+/// in the output; the exit code is 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let sessions: Vec<String> = (1..=30).map(ok_session).collect();
+    let mut c = home.against(&server);
+    // A minute a session's worth of pacing: without a stop this run would take half a minute.
+    c.env("SWITCHBOARD_RATE", "60");
+    c.args(["assign", "--queue", QUEUE, "--json", "--no-verify"]);
+    for s in &sessions {
+        c.args(["--session", s]);
+    }
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let pid = child.id().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while server.received().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("it stops at once")
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let lines = json_objects(&out.stdout);
+    assert_eq!(lines.len(), 30);
+    let sent = server.received().len();
+    let cancelled = lines.iter().filter(|l| l["outcome"] == "cancelled").count();
+    assert_eq!(sent + cancelled, 30, "each session was sent or cancelled");
+    assert!(cancelled >= 20, "{cancelled}");
+    assert!(
+        text(&out.stderr).contains("cancelled (stopped: interrupted by SIGINT)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let audit = json_lines(&home.audit());
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
+            .count(),
+        cancelled
+    );
+}

@@ -177,7 +177,7 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "a second y is not a second send"
     );
-    assert_eq!(app.sessions.rows()[0].state.word(), "sending");
+    assert_eq!(app.sessions.rows()[0].state.word(), "queued");
     // Asking again for the same batch while it is in flight opens nothing and sends nothing.
     chars(&mut app, "'3");
     assert!(key(&mut app, KeyCode::Enter).is_empty());
@@ -427,7 +427,100 @@ fn quitting_asks_while_requests_are_in_flight() {
     assert!(matches!(app.mode, Mode::QuitConfirm));
     assert!(key(&mut app, KeyCode::Char('n')).is_empty());
     key(&mut app, KeyCode::Char('q'));
-    assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Quit]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Effect::StopAndQuit],
+        "quitting during a run stops it first, so the unsent are on record"
+    );
+}
+
+#[test]
+fn x_stops_a_run_rows_waiting_say_queued_and_the_run_ends_with_a_summary() {
+    let mut app = app();
+    assert!(
+        key(&mut app, KeyCode::Char('x')).is_empty(),
+        "nothing to stop"
+    );
+    chars(&mut app, "   ");
+    chars(&mut app, "3");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('y'));
+    let ids: Vec<String> = (0..3).map(|i| session_id(&app, i)).collect();
+    let word = |app: &App, id: &str| {
+        app.sessions
+            .rows()
+            .iter()
+            .find(|s| s.row.id == id)
+            .unwrap()
+            .state
+            .word()
+    };
+    assert!(
+        ids.iter().all(|id| word(&app, id) == "queued"),
+        "waiting for a slot"
+    );
+    update(
+        &mut app,
+        Msg::Progress {
+            at: AT.into(),
+            now: Instant::now(),
+            progress: Progress::Attempting {
+                session: ids[0].clone(),
+                target: Target::queue(QUEUE),
+                attempt: 1,
+            },
+        },
+    );
+    assert_eq!(word(&app, &ids[0]), "sending", "on the wire");
+    assert_eq!(word(&app, &ids[1]), "queued");
+    let footer = screen(&app, 160, 45);
+    assert!(footer.contains("x stop the run"), "{footer}");
+    assert_eq!(key(&mut app, KeyCode::Char('x')), vec![Effect::Stop]);
+    settle(
+        &mut app,
+        &ids[0],
+        Some(Outcome::Transferred),
+        Instant::now(),
+    );
+    settle(&mut app, &ids[1], Some(Outcome::Cancelled), Instant::now());
+    settle(&mut app, &ids[2], Some(Outcome::Cancelled), Instant::now());
+    assert_eq!(word(&app, &ids[2]), "cancelled");
+    let reports: Vec<Report> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Report {
+            session: id.clone(),
+            target: Target::queue(QUEUE),
+            outcome: Some(if i == 0 {
+                Outcome::Transferred
+            } else {
+                Outcome::Cancelled
+            }),
+            http_status: None,
+            message: String::new(),
+            response: None,
+            latency_ms: None,
+            attempts: u32::from(i == 0),
+            callback: None,
+            verified: None,
+            verified_detail: None,
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::RunDone {
+            at: AT.into(),
+            reports,
+            stopped: Some("x pressed".into()),
+        },
+    );
+    let text =
+        "run done: 1 sent: 1 transferred; 2 cancelled (stopped: stopped by the operator (x))";
+    assert_eq!(app.status.as_ref().unwrap().text, text);
+    assert!(
+        screen(&app, 160, 45).contains(text),
+        "in the Activity pane too"
+    );
 }
 
 #[test]

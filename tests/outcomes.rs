@@ -132,13 +132,15 @@ async fn unauthorized_stops_a_bulk_run() {
         [
             Some(Outcome::Transferred),
             Some(Outcome::Unauthorized),
-            None,
-            None
+            Some(Outcome::Cancelled),
+            Some(Outcome::Cancelled)
         ]
     );
     assert_eq!(reports[2].attempts, 0);
     assert!(
-        reports[3].message.contains("unauthorized"),
+        reports[3]
+            .message
+            .contains("the run stopped (401 Invalid apikey)"),
         "{}",
         reports[3].message
     );
@@ -148,11 +150,82 @@ async fn unauthorized_stops_a_bulk_run() {
         .filter_map(|r| r.session)
         .collect();
     assert_eq!(sent, [ok_session(1), fault_session("0401")]);
-    let not_sent = json_lines(&audit)
+    // The never-sent are on record as the outcome `cancelled`, in the same run as the rest.
+    let lines = json_lines(&audit);
+    let cancelled: Vec<_> = lines
+        .iter()
+        .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 2);
+    assert!(cancelled.iter().all(|l| l["attempt"] == 0));
+    let run = &lines[0]["run"];
+    assert!(run.is_string());
+    assert!(
+        lines.iter().all(|l| &l["run"] == run),
+        "one run id: {lines:?}"
+    );
+    assert_eq!(
+        switchboard::dispatch::summarize(&reports, Some("401 Invalid apikey")),
+        "2 sent: 1 transferred, 1 unauthorized; 2 cancelled (stopped: 401 Invalid apikey)"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_run_cancels_what_waits_at_once_and_lets_the_wire_settle() {
+    // At one call a second, a 20-session run would take 19 s; stopped after the second answer, it
+    // ends at once, with the rest cancelled and on record, none of them drained through the pacer.
+    let server = start_mock(MockOptions {
+        latency: Duration::from_millis(300),
+        ..quick_mock_options()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let settings = settings_for(&server.base_url(), &audit, &[(&keys::RATE, "60")]);
+    let d = quick_dispatcher(&settings);
+    let run = switchboard::dispatch::Run::new();
+    let sessions: Vec<String> = (1..=20).map(ok_session).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stopper = run.stop.clone();
+    let watcher = tokio::spawn(async move {
+        let mut answered = 0;
+        while let Some(p) = rx.recv().await {
+            if let switchboard::dispatch::Progress::Attempting { .. } = p {
+                answered += 1;
+                if answered == 2 {
+                    // The second is on the wire: stop now.
+                    stopper.stop("x pressed");
+                }
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let reports = d
+        .assign_run(&run, &sessions, &Target::queue(QUEUE), Some(tx))
+        .await;
+    let _ = watcher.await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopping does not drain the pacer: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(reports[0].outcome, Some(Outcome::Transferred));
+    assert_eq!(
+        reports[1].outcome,
+        Some(Outcome::Transferred),
+        "the request on the wire settles"
+    );
+    assert!(
+        reports[2..]
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Cancelled) && r.attempts == 0)
+    );
+    assert_eq!(server.received().len(), 2);
+    let cancelled = json_lines(&audit)
         .into_iter()
-        .filter(|l| l["event"] == "not_sent")
+        .filter(|l| l["outcome"] == "cancelled" && l["run"] == run.id.as_str())
         .count();
-    assert_eq!(not_sent, 2);
+    assert_eq!(cancelled, 18);
 }
 
 #[tokio::test]

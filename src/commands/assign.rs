@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use switchboard::config::Settings;
-use switchboard::dispatch::{Dispatcher, Progress, Report, RetryPolicy};
+use switchboard::dispatch::{
+    Dispatcher, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
+};
 use switchboard::engine;
 use switchboard::ids::IdKind;
 use switchboard::input;
@@ -225,8 +228,17 @@ async fn execute(
         dispatcher.pacer().clone(),
         show,
     ));
+    // One run; a signal stops it like `x` in the console: what is not sent yet is cancelled and on
+    // record, what is on the wire settles, and the exit code says which signal (128 + n).
+    let run = Run::new();
+    let interrupted = Arc::new(AtomicU8::new(0));
+    let interrupt = StopSignal::default();
+    let watcher = tokio::spawn(stop_on_signal(
+        [run.stop.clone(), interrupt.clone()],
+        interrupted.clone(),
+    ));
     let mut reports = dispatcher
-        .assign_all(&sessions, &target, Some(progress_tx))
+        .assign_run(&run, &sessions, &target, Some(progress_tx))
         .await;
     let _ = progress.await;
 
@@ -237,21 +249,27 @@ async fn execute(
                 switchboard::format::duration(wait)
             );
         }
-        listener::await_callbacks(&mut l.events, &mut reports, wait).await;
+        // A signal ends the wait; what came is kept.
+        tokio::select! {
+            _ = listener::await_callbacks(&mut l.events, &mut reports, wait) => {}
+            _ = interrupt.stopped() => {}
+        }
         if show {
             eprint!("\r\x1b[2K");
         }
     }
 
-    if options.verify {
+    if options.verify && !interrupt.is_stopped() {
         verify(
             &dispatcher,
             &mut reports,
             options.wait_callbacks.is_some(),
             show,
+            &interrupt,
         )
         .await;
     }
+    watcher.abort();
 
     if options.json {
         let mut out = std::io::stdout().lock();
@@ -266,14 +284,51 @@ async fn execute(
         print_table(&reports);
     }
     eprintln!(
-        "{} · audit log {}",
-        summary(&reports, &target),
+        "{} session(s) to {target}: {} · run {} · audit log {}",
+        reports.len(),
+        summarize(&reports, run.stop.reason().as_deref()),
+        run.id,
         dispatcher.audit().path().display()
     );
+    let signal = interrupted.load(Ordering::SeqCst);
+    if signal > 0 {
+        return Ok(ExitCode::from(128 + signal));
+    }
     // `not moved` is a failure; `unverified` leaves the exit code to the outcomes.
     Ok(exit_for(reports.iter().all(|r| {
         r.outcome == Some(Outcome::Transferred) && r.verified != Some(Verified::NotMoved)
     })))
+}
+
+/// Stops the run (and the waits after it) on SIGINT or SIGTERM, and keeps the signal's number for
+/// the exit code.
+async fn stop_on_signal(stops: [StopSignal; 2], signal: Arc<AtomicU8>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal as on};
+        let (Ok(mut int), Ok(mut term)) =
+            (on(SignalKind::interrupt()), on(SignalKind::terminate()))
+        else {
+            return;
+        };
+        let (n, name) = tokio::select! {
+            _ = int.recv() => (2, "SIGINT"),
+            _ = term.recv() => (15, "SIGTERM"),
+        };
+        signal.store(n, Ordering::SeqCst);
+        for stop in &stops {
+            stop.stop(format!("interrupted by {name}"));
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            signal.store(2, Ordering::SeqCst);
+            for stop in &stops {
+                stop.stop("interrupted by Ctrl-C");
+            }
+        }
+    }
 }
 
 /// Asks the server where each session that may have moved is now, and records what it says. The
@@ -283,6 +338,7 @@ async fn verify(
     reports: &mut [Report],
     waited_for_callbacks: bool,
     show: bool,
+    interrupt: &StopSignal,
 ) {
     let moved: Vec<usize> = (0..reports.len())
         .filter(|&i| reports[i].may_have_moved())
@@ -308,7 +364,11 @@ async fn verify(
         .iter()
         .map(|&i| (reports[i].session.clone(), reports[i].target.clone()))
         .collect();
-    let results = verifier.verify_all(&checks).await;
+    // A signal ends the checking: the moves stay as they were answered, not verified.
+    let results = tokio::select! {
+        results = verifier.verify_all(&checks) => results,
+        _ = interrupt.stopped() => return,
+    };
     for (&i, result) in moved.iter().zip(results) {
         let r = &mut reports[i];
         let _ = verify::record(dispatcher.audit(), &r.session, &r.target, &result);
@@ -423,17 +483,4 @@ fn print_table(reports: &[Report]) {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn summary(reports: &[Report], target: &Target) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in reports {
-        *counts.entry(r.outcome_word()).or_default() += 1;
-    }
-    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    format!(
-        "{} session(s) to {target}: {}",
-        reports.len(),
-        parts.join(", ")
-    )
 }

@@ -84,6 +84,8 @@ impl Pane {
 pub struct SendState {
     /// Confirmed and not yet settled: it cannot be sent again until it is.
     pub in_flight: bool,
+    /// Its request is on the wire now (in flight, and past the pacer).
+    pub on_wire: bool,
     pub attempt: u32,
     pub retrying: bool,
     /// The last settled move: `Some(None)` when it was not sent at all.
@@ -102,7 +104,9 @@ impl SendState {
     /// The word in the row's outcome column.
     pub fn word(&self) -> &'static str {
         match (self.in_flight, self.outcome) {
-            (true, _) => "sending",
+            // Only a request on the wire is `sending`; the rest wait for a slot.
+            (true, _) if self.on_wire => "sending",
+            (true, _) => "queued",
             (false, Some(Some(o))) => o.as_str(),
             (false, Some(None)) => "not sent",
             (false, None) => "",
@@ -302,6 +306,13 @@ pub enum Msg {
         now: Instant,
         result: Result<LiveSnapshot, String>,
     },
+    /// A run (one confirmed batch) ended: every session settled or was cancelled.
+    RunDone {
+        at: String,
+        reports: Vec<Report>,
+        /// Why it was stopped, when it was.
+        stopped: Option<String>,
+    },
     /// What the server showed of moved sessions.
     Verified {
         at: String,
@@ -325,6 +336,10 @@ pub enum Effect {
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
+    /// Stop every run: what waits is cancelled at once; what is on the wire settles.
+    Stop,
+    /// Stop every run, wait for the cancelled to be on record and the wire to settle, then quit.
+    StopAndQuit,
     /// Ask the server where these moved sessions are now; `users` maps the target agents' `a-` ids
     /// to the `u-` ids conversations name them by, as far as the Agents pane knows.
     Verify {
@@ -510,6 +525,30 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             effects
         }
+        Msg::RunDone {
+            at,
+            reports,
+            stopped,
+        } => {
+            let summary = crate::dispatch::summarize(&reports, stopped.as_deref());
+            let level = if reports
+                .iter()
+                .all(|r| r.outcome == Some(Outcome::Transferred))
+            {
+                Level::Info
+            } else {
+                Level::Warn
+            };
+            app.note(level, format!("run done: {summary}"));
+            app.log(
+                at,
+                None,
+                ActivityKind::Note {
+                    text: format!("run done: {summary}"),
+                },
+            );
+            vec![]
+        }
         Msg::Verified { at, results } => {
             for (session, result) in results {
                 let detail = format!("{session} {}: {}", result.verified, result.detail);
@@ -614,6 +653,7 @@ fn on_progress(app: &mut App, at: String, now: Instant, progress: Progress) {
             if let Some(s) = app.sessions.by_id_mut(&session) {
                 s.state.attempt = attempt;
                 s.state.retrying = false;
+                s.state.on_wire = true;
             }
             app.seq += 1;
             let entry = ActivityEntry::request(app.seq, at, &session, &target, attempt, &preview);
@@ -628,6 +668,7 @@ fn on_progress(app: &mut App, at: String, now: Instant, progress: Progress) {
         } => {
             if let Some(s) = app.sessions.by_id_mut(&session) {
                 s.state.retrying = retry_in.is_some();
+                s.state.on_wire = false;
             }
             let kind = ActivityKind::Response {
                 target,
@@ -715,7 +756,7 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
 
 fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
     app.in_flight = app.in_flight.saturating_sub(1);
-    if report.outcome.is_none() {
+    if report.outcome == Some(Outcome::Cancelled) {
         app.log(
             at,
             Some(report.session.clone()),
@@ -728,14 +769,9 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
     let Some(i) = app.sessions.find(&report.session) else {
         return;
     };
-    if app.in_flight == 0 {
-        app.note(
-            Level::Info,
-            "every request has settled; Enter on an Activity entry shows its bodies",
-        );
-    }
     if let Some(s) = app.sessions.by_id_mut(&report.session) {
         s.state.in_flight = false;
+        s.state.on_wire = false;
         s.state.retrying = false;
         s.state.outcome = Some(report.outcome);
         s.state.message = report.message;
@@ -977,7 +1013,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Mode::QuitConfirm => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::Quit],
+            KeyCode::Char('y') => vec![Effect::StopAndQuit],
             _ => {
                 app.note(Level::Info, "still running");
                 vec![]
@@ -1025,6 +1061,17 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Action::MarkLast => mark_last_batch(app),
+        Action::Stop => {
+            if app.in_flight == 0 {
+                app.note(Level::Info, "no run is going: nothing to stop");
+            } else {
+                app.note(
+                    Level::Warn,
+                    "stopping: what waits is cancelled, what is on the wire settles",
+                );
+                return vec![Effect::Stop];
+            }
+        }
         Action::MarkVisible => mark_visible(app),
         Action::UnmarkAll => {
             for s in app.sessions.rows_mut() {

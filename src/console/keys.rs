@@ -25,6 +25,7 @@ pub enum Action {
     MarkVisible,
     UnmarkAll,
     MarkLast,
+    Stop,
     Filter,
     Select,
     Retry,
@@ -38,7 +39,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::NextPane,
         Action::PrevPane,
         Action::FocusSessions,
@@ -55,6 +56,7 @@ impl Action {
         Action::MarkVisible,
         Action::UnmarkAll,
         Action::MarkLast,
+        Action::Stop,
         Action::Filter,
         Action::Select,
         Action::Retry,
@@ -86,6 +88,7 @@ impl Action {
             Action::MarkVisible => "mark_visible",
             Action::UnmarkAll => "unmark_all",
             Action::MarkLast => "mark_last",
+            Action::Stop => "stop",
             Action::Filter => "filter",
             Action::Select => "select",
             Action::Retry => "retry",
@@ -118,6 +121,7 @@ impl Action {
             Action::MarkVisible => "mark visible",
             Action::UnmarkAll => "unmark all",
             Action::MarkLast => "mark last batch",
+            Action::Stop => "stop the run",
             Action::Filter => "filter",
             Action::Select => "assign / details",
             Action::Retry => "retry",
@@ -151,6 +155,9 @@ impl Action {
             Action::UnmarkAll => "unmark all sessions",
             Action::MarkLast => {
                 "mark the last confirmed batch again, to inspect or retry it (also :select last)"
+            }
+            Action::Stop => {
+                "stop the run: moves not yet sent are cancelled at once and on record; requests on the wire settle"
             }
             Action::Filter => "filter the focused pane (Enter keeps it, Esc clears it)",
             Action::Select => {
@@ -189,6 +196,7 @@ impl Action {
             Action::MarkVisible => &["*"],
             Action::UnmarkAll => &["u"],
             Action::MarkLast => &["'"],
+            Action::Stop => &["x"],
             Action::Filter => &["/"],
             Action::Select => &["enter"],
             Action::Retry => &["r"],

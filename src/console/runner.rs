@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::config::Settings;
-use crate::dispatch::{Dispatcher, RetryPolicy};
+use crate::dispatch::{Dispatcher, RetryPolicy, Run};
 use crate::live::LiveClient;
 use crate::outcome::Outcome;
 use crate::request::Target;
@@ -50,7 +50,12 @@ pub struct Workers {
     pub live: Arc<LiveClient>,
     /// Checks moves with the server, behind assignments.
     pub verifier: Arc<Verifier>,
+    /// The runs going now, each with the task that ends when its last session has settled.
+    runs: Arc<Mutex<Vec<Going>>>,
 }
+
+/// A run going, and the task that ends when its last session has settled.
+type Going = (Run, tokio::task::JoinHandle<()>);
 
 impl Workers {
     pub fn new(dispatcher: Dispatcher, live: Arc<LiveClient>) -> Workers {
@@ -59,7 +64,31 @@ impl Workers {
             dispatcher,
             live,
             verifier,
+            runs: Arc::default(),
         }
+    }
+
+    /// Stops every run going: what waits is cancelled at once (and on record); the wire settles.
+    pub fn stop_all(&self, reason: &str) {
+        let mut runs = self.runs.lock().expect("runs");
+        runs.retain(|(_, task)| !task.is_finished());
+        for (run, _) in runs.iter() {
+            run.stop.stop(reason);
+        }
+    }
+
+    /// Stops every run and waits until each has ended (its cancelled on record, its requests on the
+    /// wire answered), at most `wait`.
+    pub async fn stop_all_and_wait(&self, reason: &str, wait: Duration) {
+        self.stop_all(reason);
+        let tasks: Vec<_> = self
+            .runs
+            .lock()
+            .expect("runs")
+            .drain(..)
+            .map(|(_, task)| task)
+            .collect();
+        let _ = tokio::time::timeout(wait, futures_util::future::join_all(tasks)).await;
     }
 }
 
@@ -205,10 +234,24 @@ async fn event_loop(
         }
         for msg in batch {
             for effect in update(app, msg) {
-                if effect == Effect::Quit {
-                    return Ok(());
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    Effect::StopAndQuit => {
+                        // The unsent are cancelled and on record before the console goes; requests
+                        // on the wire get their answer, up to the HTTP timeout.
+                        app.status = Some(Status {
+                            level: Level::Warn,
+                            text: "stopping: recording the cancelled, letting the wire settle…"
+                                .into(),
+                        });
+                        terminal.draw(|frame| view::draw(frame, app, theme))?;
+                        let wait =
+                            workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
+                        workers.stop_all_and_wait("quit during the run", wait).await;
+                        return Ok(());
+                    }
+                    effect => run_effect(effect, workers, tx),
                 }
-                run_effect(effect, workers, tx);
             }
         }
     }
@@ -294,29 +337,46 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                     None => groups.push((target, vec![session])),
                 }
             }
-            for (target, sessions) in groups {
-                let dispatcher = workers.dispatcher.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
-                    let forward = tokio::spawn(async move {
-                        while let Some(p) = progress_rx.recv().await {
-                            let msg = Msg::Progress {
-                                at: timestamp(),
-                                now: Instant::now(),
-                                progress: p,
-                            };
-                            if tx.send(msg).is_err() {
-                                break;
-                            }
+            // One confirmed batch is one run, whatever its targets: one id, one stop.
+            let run = Run::new();
+            let dispatcher = workers.dispatcher.clone();
+            let this_run = run.clone();
+            let task = tokio::spawn(async move {
+                let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+                let forward_tx = tx.clone();
+                let forward = tokio::spawn(async move {
+                    while let Some(p) = progress_rx.recv().await {
+                        let msg = Msg::Progress {
+                            at: timestamp(),
+                            now: Instant::now(),
+                            progress: p,
+                        };
+                        if forward_tx.send(msg).is_err() {
+                            break;
                         }
-                    });
-                    dispatcher
-                        .assign_all(&sessions, &target, Some(progress_tx))
-                        .await;
-                    let _ = forward.await;
+                    }
                 });
-            }
+                let groups = groups.iter().map(|(target, sessions)| {
+                    dispatcher.assign_run(&this_run, sessions, target, Some(progress_tx.clone()))
+                });
+                let reports: Vec<_> = futures_util::future::join_all(groups)
+                    .await
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                drop(progress_tx);
+                let _ = forward.await;
+                let _ = tx.send(Msg::RunDone {
+                    at: timestamp(),
+                    reports,
+                    stopped: this_run.stop.reason(),
+                });
+            });
+            let mut runs = workers.runs.lock().expect("runs");
+            runs.retain(|(_, task)| !task.is_finished());
+            runs.push((run, task));
         }
+        Effect::Stop => workers.stop_all("x pressed"),
+        Effect::StopAndQuit => workers.stop_all("quit during the run"),
     }
 }

@@ -627,7 +627,7 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
         Mode::Confirm(_) => fixed(&[("y", "send"), ("n/Esc", "cancel"), ("j/k", "scroll")]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
-        Mode::QuitConfirm => fixed(&[("y", "quit"), ("n/Esc", "stay")]),
+        Mode::QuitConfirm => fixed(&[("y", "stop the run and quit"), ("n/Esc", "stay")]),
         Mode::Normal => {
             let actions: &[Action] = match app.focus {
                 Pane::Sessions => &[
@@ -671,7 +671,13 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                     (app.keys.keys_of(*a), label)
                 })
                 .collect();
-            let right = [Action::Help, Action::Quit]
+            // While a run goes, how to stop it stays in sight at any width.
+            let everywhere: &[Action] = if app.in_flight > 0 {
+                &[Action::Stop, Action::Help, Action::Quit]
+            } else {
+                &[Action::Help, Action::Quit]
+            };
+            let right = everywhere
                 .iter()
                 .map(|a| (app.keys.keys_of(*a), a.label()))
                 .collect();
@@ -970,16 +976,16 @@ fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {
 }
 
 fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
-    let area = popup(frame, 50, 5);
+    let area = popup(frame, 60, 6);
     let text = vec![
-        Line::raw(format!("{} request(s) in flight.", app.in_flight)),
+        Line::raw(format!("{} move(s) not settled yet.", app.in_flight)),
         Line::raw(
-            "Quit anyway? Their outcomes still go to the audit log only if they finish first.",
+            "y stops the run and quits: what is not sent yet is cancelled and on record; requests on the wire get their answer first.",
         ),
     ];
     let block = Block::bordered()
-        .title(" Quit? ")
-        .title_bottom(" y quit · n/Esc stay ")
+        .title(" Stop the run and quit? ")
+        .title_bottom(" y stop and quit · n/Esc stay ")
         .border_style(theme.fg(Color::Yellow));
     frame.render_widget(
         Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
