@@ -514,8 +514,7 @@ fn x_stops_a_run_rows_waiting_say_queued_and_the_run_ends_with_a_summary() {
             stopped: Some("x pressed".into()),
         },
     );
-    let text =
-        "run done: 1 sent: 1 transferred; 2 cancelled (stopped: stopped by the operator (x))";
+    let text = "run done: 1 sent: 1 transferred; 2 cancelled (stopped: x pressed)";
     assert_eq!(app.status.as_ref().unwrap().text, text);
     assert!(
         screen(&app, 160, 45).contains(text),
