@@ -1,5 +1,9 @@
-//! Kore's id formats (kore-api.md §6). Used to warn, never to refuse: Kore's own docs mask ids with `xxxx`,
-//! and a supervisor in an incident must be able to send what the platform shows them.
+//! Kore's id formats (kore-api.md §6). Two levels:
+//! - **refused** everywhere before anything is sent: an id with whitespace, control characters or
+//!   URL-reserved characters (`/ ? # % &`), an agent or queue id without Kore's shape (`a-…`, `qu-…`;
+//!   a `u-` user id gets its own word), and a session id that is an agent, queue or user id;
+//! - **warned** about: a session id that is not 24 hex digits, since Kore's own docs mask ids with
+//!   `xxxx` and a supervisor in an incident must be able to send what the platform shows.
 
 /// What kind of id a value is meant to be; each has a documented shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +41,58 @@ impl IdKind {
         }
     }
 
+    /// Why `id` cannot be sent as this kind of id; `None` when it can.
+    pub fn refusal(self, id: &str) -> Option<String> {
+        let noun = self.noun();
+        if id.is_empty() {
+            return Some(format!("the {noun} is empty"));
+        }
+        if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            let what = if c.is_whitespace() {
+                "a space"
+            } else {
+                "a control character"
+            };
+            return Some(format!(
+                "{noun} {} holds {what}; ids never do",
+                id.escape_debug()
+            ));
+        }
+        if let Some(c) = id.chars().find(|c| RESERVED.contains(*c)) {
+            return Some(format!(
+                "{noun} {id:?} holds {c:?}, which would change the request's URL; ids never do"
+            ));
+        }
+        match self {
+            IdKind::Agent if id.starts_with("u-") => Some(format!(
+                "{id} is a user id (u-); agents are moved to by their agent id (a-…), as the Agents pane and List All Agents show it"
+            )),
+            // A target names the one place a conversation goes: its id must have Kore's shape,
+            // so a typo (`qu-nope`) is caught here, not by the platform after the session moved.
+            IdKind::Agent | IdKind::Queue if !self.looks_valid(id) => {
+                let prefix = if self == IdKind::Agent { "a-" } else { "qu-" };
+                let start = if id.starts_with(prefix) {
+                    String::new()
+                } else {
+                    format!(" does not start with {prefix} and")
+                };
+                Some(format!(
+                    "{noun} {id:?}{start} is not Kore's shape {}",
+                    self.shape()
+                ))
+            }
+            IdKind::Session
+                if id.starts_with("a-") || id.starts_with("qu-") || id.starts_with("u-") =>
+            {
+                Some(format!(
+                    "{id} is an agent, queue or user id, not a session id ({})",
+                    self.shape()
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// A warning to show when `id` does not have this kind's shape; `None` when it does.
     pub fn warning(self, id: &str) -> Option<String> {
         if self.looks_valid(id) {
@@ -54,6 +110,9 @@ impl IdKind {
         ))
     }
 }
+
+/// Characters that would change the meaning of a URL an id is put into.
+const RESERVED: &str = "/?#%&";
 
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -103,6 +162,41 @@ mod tests {
             .warning("u-8cd2673-0cb7-462d-9453-0ee60e520001")
             .unwrap();
         assert!(w.contains("user id"), "{w}");
+    }
+
+    #[test]
+    fn ids_that_cannot_be_sent_are_refused_with_why() {
+        for (kind, id, says) in [
+            (IdKind::Session, "hello world", "a space"),
+            (IdKind::Session, "abc\u{1b}[2J", "a control character"),
+            (IdKind::Session, "6538f8a3c9cf/425ee5cf", "URL"),
+            (
+                IdKind::Session,
+                "a-8cd2673-0cb7-462d-9453-0ee60e520001",
+                "not a session id",
+            ),
+            (IdKind::Queue, "qu-nope?x=1", "URL"),
+            (IdKind::Queue, "billing", "does not start with qu-"),
+            (IdKind::Queue, "qu-nope", "is not Kore's shape"),
+            (
+                IdKind::Agent,
+                "u-8cd2673-0cb7-462d-9453-0ee60e520001",
+                "user id",
+            ),
+            (IdKind::Agent, "alice", "does not start with a-"),
+            (IdKind::Agent, "", "empty"),
+        ] {
+            let why = kind
+                .refusal(id)
+                .unwrap_or_else(|| panic!("{id:?} was not refused"));
+            assert!(why.contains(says), "{id:?}: {why}");
+        }
+        // Masked or odd but harmless ids are only warned about.
+        assert_eq!(IdKind::Session.refusal("6538f8a3c9cf425ee5cfxxxx"), None);
+        assert_eq!(
+            IdKind::Queue.refusal("qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001"),
+            None
+        );
     }
 
     #[test]

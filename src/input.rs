@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::ids::IdKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
@@ -148,7 +150,7 @@ pub fn parse_sessions(
 ) -> Result<Loaded<SessionRow>, LoadError> {
     let mut rows = Vec::new();
     for_each_record(file, text, format, &mut |mut r| {
-        let (_, id) = required_id(file, &r, SESSION_ID)?;
+        let id = checked_id(file, &r, SESSION_ID, IdKind::Session)?;
         if let Some(i) = r.position(SESSION_ID) {
             r.fields.remove(i);
         }
@@ -178,7 +180,7 @@ pub fn parse_sessions(
 pub fn parse_agents(file: &str, text: &str, format: Format) -> Result<Loaded<AgentRow>, LoadError> {
     let mut rows = Vec::new();
     for_each_record(file, text, format, &mut |r| {
-        let (_, id) = required_id(file, &r, AGENT_ID)?;
+        let id = checked_id(file, &r, AGENT_ID, IdKind::Agent)?;
         let max_chats = whole_number(file, &r, "maxChatSupport")?;
         let row = AgentRow {
             name: optional(&r, &["name"]).unwrap_or_default(),
@@ -199,7 +201,7 @@ pub fn parse_agents(file: &str, text: &str, format: Format) -> Result<Loaded<Age
 pub fn parse_queues(file: &str, text: &str, format: Format) -> Result<Loaded<QueueRow>, LoadError> {
     let mut rows = Vec::new();
     for_each_record(file, text, format, &mut |r| {
-        let (_, id) = required_id(file, &r, QUEUE_ID)?;
+        let id = checked_id(file, &r, QUEUE_ID, IdKind::Queue)?;
         let row = QueueRow {
             name: optional(&r, &["name"]).unwrap_or_default(),
             waiting: whole_number(file, &r, "waiting")?,
@@ -423,6 +425,25 @@ fn display(v: &Value) -> String {
     }
 }
 
+/// The row's id, which must be one that can be sent as `kind` (`IdKind::refusal`).
+fn checked_id(
+    file: &str,
+    record: &Record,
+    names: &[&str],
+    kind: IdKind,
+) -> Result<String, LoadError> {
+    let (key, id) = required_id(file, record, names)?;
+    match kind.refusal(&id) {
+        Some(why) => Err(LoadError {
+            file: file.into(),
+            line: Some(record.line),
+            field: Some(key.into()),
+            message: why,
+        }),
+        None => Ok(id),
+    }
+}
+
 fn required_id<'r>(
     file: &str,
     record: &'r Record,
@@ -601,14 +622,14 @@ mod tests {
         assert_eq!(agents.rows[0].queues.as_deref(), Some("Billing, Sales"));
         let queues = parse_queues(
             "q.csv",
-            "queueId,name,waiting\nqu-1,Billing,4\n",
+            "queueId,name,waiting\nqu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001,Billing,4\n",
             Format::Csv,
         )
         .unwrap();
         assert_eq!(queues.rows[0].waiting, Some(4));
         let e = parse_queues(
             "q.csv",
-            "queueId,name,waiting\nqu-1,Billing,many\n",
+            "queueId,name,waiting\nqu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001,Billing,many\n",
             Format::Csv,
         )
         .unwrap_err();
@@ -616,6 +637,38 @@ mod tests {
             e.to_string(),
             "q.csv line 2, field waiting: \"many\" is not a whole number"
         );
+    }
+
+    #[test]
+    fn ids_that_cannot_be_sent_stop_the_file_at_their_line() {
+        let e = parse_sessions(
+            "s.csv",
+            "botSessionId\n6538f8a3c9cf425ee5cf0001\nhello world\n",
+            Format::Csv,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("botSessionId"))
+        );
+        assert!(e.message.contains("a space"), "{e}");
+        // An agents file loaded as sessions is refused at its first row.
+        let agents_file = "id,name\na-8cd2673-0cb7-462d-9453-0ee60e520001,Alice\n";
+        let e = parse_sessions("agents.csv", agents_file, Format::Csv).unwrap_err();
+        assert!(
+            e.to_string().starts_with("agents.csv line 2, field id:")
+                && e.message.contains("not a session id"),
+            "{e}"
+        );
+        let e = parse_queues("q.csv", "id,name\nqu-nope,Billing\n", Format::Csv).unwrap_err();
+        assert!(e.message.contains("not Kore's shape"), "{e}");
+        let e = parse_agents(
+            "a.csv",
+            "id\nu-8cd2673-0cb7-462d-9453-0ee60e520001\n",
+            Format::Csv,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("user id"), "{e}");
     }
 
     #[test]

@@ -41,15 +41,15 @@ impl Target {
         }
     }
 
-    /// Why this target must never be sent: `aId` takes the `a-` agent id, and a `u-` user id (the
-    /// way conversations name agents) is not one.
+    /// Why this target must never be sent (`IdKind::refusal`): `aId` takes an `a-` agent id (a `u-`
+    /// user id, the way conversations name agents, is not one), `queueId` a `qu-` queue id, and
+    /// neither may hold what would change the URL.
     pub fn refusal(&self) -> Option<String> {
-        (self.kind == TargetKind::Agent && self.id.starts_with("u-")).then(|| {
-            format!(
-                "{} is a user id (u-); agents are moved to by their agent id (a-…), as the Agents pane and List All Agents show it",
-                self.id
-            )
-        })
+        let kind = match self.kind {
+            TargetKind::Agent => crate::ids::IdKind::Agent,
+            TargetKind::Queue => crate::ids::IdKind::Queue,
+        };
+        kind.refusal(&self.id)
     }
 }
 

@@ -1001,3 +1001,39 @@ async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
         cancelled
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_refuses_ids_that_cannot_be_sent() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    for (args, says) in [
+        (
+            vec!["--session", "hello world", "--queue", QUEUE],
+            "--session number 1",
+        ),
+        (
+            vec![
+                "--session",
+                "6538f8a3c9cf425ee5cf0001",
+                "--queue",
+                "qu-nope",
+            ],
+            "not Kore's shape",
+        ),
+        (
+            vec!["--session", "6538f8a3c9cf425ee5cf0001", "--agent", "alice"],
+            "does not start with a-",
+        ),
+    ] {
+        let mut all = vec!["assign"];
+        all.extend(args);
+        let out = run(home.against(&server), &all).await;
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{all:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(server.received().is_empty());
+}

@@ -1260,3 +1260,35 @@ fn with_live_data_a_move_is_checked_with_the_server_once_its_callback_came_or_so
         "the Activity pane says where it is: {text}"
     );
 }
+
+#[test]
+fn ids_that_cannot_be_sent_are_refused_where_they_are_typed() {
+    let mut app = app();
+    let before = app.sessions.rows().len();
+    chars(&mut app, "n");
+    chars(&mut app, "hello world");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.sessions.rows().len(), before, "nothing added");
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.level == Level::Error && status.text.contains("a space"),
+        "{status:?}"
+    );
+    for (command, says) in [
+        (":assign queue qu-nope", "not Kore's shape"),
+        (
+            ":assign queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc3/../x",
+            "would change the request's URL",
+        ),
+        (":assign agent alice", "does not start with a-"),
+    ] {
+        chars(&mut app, command);
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        assert!(
+            matches!(app.mode, Mode::Normal),
+            "{command}: no confirmation opens"
+        );
+        let status = app.status.clone().unwrap();
+        assert!(status.text.contains(says), "{command}: {status:?}");
+    }
+}

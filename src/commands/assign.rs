@@ -43,10 +43,14 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
     };
     refuse_user_id("--agent", &target)?;
     let mut sessions: Vec<String> = args.session.iter().map(|s| s.trim().to_string()).collect();
-    if let Some(empty) = args.session.iter().position(|s| s.trim().is_empty()) {
+    if let Some((i, why)) = sessions
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| IdKind::Session.refusal(s).map(|why| (i, why)))
+    {
         return Err(Failure(format!(
-            "--session number {} is empty; nothing was sent",
-            empty + 1
+            "--session number {}: {why}; nothing was sent",
+            i + 1
         )));
     }
     if let Some(path) = &args.sessions {

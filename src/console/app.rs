@@ -1404,6 +1404,10 @@ fn submit_form(app: &mut App, form: Form) -> Vec<Effect> {
                 Pane::Queues => IdKind::Queue,
                 _ => IdKind::Session,
             };
+            if let Some(why) = kind.refusal(&id) {
+                app.note(Level::Error, format!("not added: {why}"));
+                return vec![];
+            }
             let warning = kind.warning(&id);
             let mut matcher = app.matcher.borrow_mut();
             let pushed = match pane {
