@@ -1292,3 +1292,56 @@ fn ids_that_cannot_be_sent_are_refused_where_they_are_typed() {
         assert!(status.text.contains(says), "{command}: {status:?}");
     }
 }
+
+#[test]
+fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let (a, b) = (session_id(&app, 0), session_id(&app, 1));
+    settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
+    settle(&mut app, &b, Some(Outcome::Rejected), Instant::now());
+    // `a` is moved again, and this time the platform rejects it: it was still transferred once.
+    chars(&mut app, "1g3");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.already_moved, vec![a.clone()], "the dialog warns");
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "a second y is needed"
+    );
+    assert_eq!(key(&mut app, KeyCode::Char('y')).len(), 1);
+    settle(&mut app, &a, Some(Outcome::Rejected), Instant::now());
+    let state = &app.sessions.rows()[0].state;
+    assert_eq!(state.outcome_cell(), "transferred · then rejected");
+    assert_eq!(
+        state.history,
+        vec![Some(Outcome::Transferred), Some(Outcome::Rejected)]
+    );
+    assert!(screen(&app, 160, 45).contains("transferred · then rejected"));
+    // `r` on the last batch: only `b`, never transferred, unless `a` is marked explicitly.
+    chars(&mut app, "1g");
+    key(&mut app, KeyCode::Char('r'));
+    assert!(
+        matches!(app.mode, Mode::Normal),
+        "the highlighted a is skipped"
+    );
+    chars(&mut app, "j");
+    key(&mut app, KeyCode::Char('r'));
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.moves, vec![(b.clone(), Target::queue(QUEUE))]);
+    assert!(c.already_moved.is_empty());
+    key(&mut app, KeyCode::Esc);
+    chars(&mut app, "g  ");
+    key(&mut app, KeyCode::Char('r'));
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.moves.len(), 2, "marked, a goes too");
+    assert_eq!(c.already_moved, vec![a]);
+    assert!(c.warned());
+}

@@ -94,6 +94,10 @@ pub struct SendState {
     pub target: Option<Target>,
     pub callback: Option<CallbackState>,
     pub settled_at: Option<Instant>,
+    /// It was `transferred` at some point: a later attempt does not undo that.
+    pub ever_transferred: bool,
+    /// Every settled attempt's outcome, oldest first (the Activity pane has the bodies).
+    pub history: Vec<Option<Outcome>>,
     /// What the server showed after the move (with live data on).
     pub verified: Option<Verification>,
     /// A verification is under way.
@@ -110,6 +114,17 @@ impl SendState {
             (false, Some(Some(o))) => o.as_str(),
             (false, Some(None)) => "not sent",
             (false, None) => "",
+        }
+    }
+
+    /// The row's outcome cell: the outcome, and when it was ever transferred before a later
+    /// attempt that was not, both (`transferred · then rejected`).
+    pub fn outcome_cell(&self) -> String {
+        let word = self.word();
+        if self.ever_transferred && word != "transferred" && !word.is_empty() {
+            format!("transferred · then {word}")
+        } else {
+            word.to_string()
         }
     }
 
@@ -138,6 +153,9 @@ impl SendState {
 pub struct SessionItem {
     pub row: SessionRow,
     pub marked: bool,
+    /// Marked by `'` with the rest of its batch, not chosen on its own: `r` then leaves it out if
+    /// it was ever transferred.
+    pub marked_with_batch: bool,
     pub state: SendState,
     /// It is in the live data now (and its live columns are kept up to date).
     pub live: bool,
@@ -151,6 +169,7 @@ impl SessionItem {
         SessionItem {
             row,
             marked: false,
+            marked_with_batch: false,
             state: SendState::default(),
             live: false,
             from_live: false,
@@ -238,12 +257,19 @@ pub struct Confirm {
     pub skipped_in_flight: usize,
     pub retry: bool,
     pub scroll: u16,
-    /// The target is an agent the live data shows offline: this names them, and the operator must
-    /// say yes twice.
     /// The target agent's name and presence, when it is not AVAILABLE: the send asks twice.
     pub offline_agent: Option<(String, String)>,
-    /// The first yes to an offline agent has been given.
+    /// Sessions in the batch that were transferred before: sending them again asks twice.
+    pub already_moved: Vec<String>,
+    /// The first yes to a warned move has been given.
     pub offline_acknowledged: bool,
+}
+
+impl Confirm {
+    /// Whether this move is warned, and so takes a second `y` on a screen of its own.
+    pub fn warned(&self) -> bool {
+        self.offline_agent.is_some() || !self.already_moved.is_empty()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -375,6 +401,15 @@ pub struct App {
 }
 
 impl App {
+    /// Clears every session's mark.
+    pub fn unmark_all(&mut self) {
+        for s in self.sessions.rows_mut() {
+            s.marked = false;
+            s.marked_with_batch = false;
+        }
+        self.marked = 0;
+    }
+
     pub fn new(ctx: Context, keys: KeyMap) -> App {
         let refresh_every = ctx.refresh_every;
         let pacer = PacerStatus {
@@ -774,6 +809,8 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
         s.state.on_wire = false;
         s.state.retrying = false;
         s.state.outcome = Some(report.outcome);
+        s.state.history.push(report.outcome);
+        s.state.ever_transferred |= report.outcome == Some(Outcome::Transferred);
         s.state.message = report.message;
         s.state.attempt = report.attempts;
         s.state.settled_at = Some(now);
@@ -941,9 +978,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         // Only `y` sends. Enter, the key a hurried hand presses twice, sends nothing here; a warned
         // move takes a second `y` on the warning's own screen.
         Mode::Confirm(mut confirm) => match key.code {
-            KeyCode::Char('y')
-                if confirm.offline_agent.is_some() && !confirm.offline_acknowledged =>
-            {
+            KeyCode::Char('y') if confirm.warned() && !confirm.offline_acknowledged => {
                 confirm.offline_acknowledged = true;
                 confirm.scroll = 0;
                 app.mode = Mode::Confirm(confirm);
@@ -1073,12 +1108,7 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Action::MarkVisible => mark_visible(app),
-        Action::UnmarkAll => {
-            for s in app.sessions.rows_mut() {
-                s.marked = false;
-            }
-            app.marked = 0;
-        }
+        Action::UnmarkAll => app.unmark_all(),
         Action::Filter => app.mode = Mode::Filter(Input::new(app.focused_query().to_string())),
         Action::Select => return select(app),
         Action::Retry => retry(app),
@@ -1131,6 +1161,7 @@ fn mark_selected(app: &mut App) {
         .unwrap_or_default();
     if let Some(s) = app.sessions.by_id_mut(&id) {
         s.marked = !s.marked;
+        s.marked_with_batch = false;
         if s.marked {
             app.marked += 1;
         } else {
@@ -1145,14 +1176,13 @@ fn mark_last_batch(app: &mut App) {
     if app.last_batch.is_empty() {
         return app.note(Level::Warn, "no batch was sent yet");
     }
-    for s in app.sessions.rows_mut() {
-        s.marked = false;
-    }
+    app.unmark_all();
     let ids = app.last_batch.clone();
     let mut found = 0;
     for id in &ids {
         if let Some(s) = app.sessions.by_id_mut(id) {
             s.marked = true;
+            s.marked_with_batch = true;
             found += 1;
         }
     }
@@ -1232,10 +1262,15 @@ fn open_confirm(app: &mut App, target: Target) {
             "every chosen session has a request in flight; wait for it to settle",
         );
     }
-    let moves = free
+    let chosen: Vec<&SessionItem> = free.iter().filter_map(|&i| app.sessions.get(i)).collect();
+    let moves = chosen
         .iter()
-        .filter_map(|&i| app.sessions.get(i))
         .map(|s| (s.row.id.clone(), target.clone()))
+        .collect();
+    let already_moved = chosen
+        .iter()
+        .filter(|s| s.state.ever_transferred)
+        .map(|s| s.row.id.clone())
         .collect();
     let offline_agent = offline_agent(app, &target);
     app.mode = Mode::Confirm(Confirm {
@@ -1244,6 +1279,7 @@ fn open_confirm(app: &mut App, target: Target) {
         retry: false,
         scroll: 0,
         offline_agent,
+        already_moved,
         offline_acknowledged: false,
     });
 }
@@ -1270,10 +1306,14 @@ fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
     })
 }
 
+/// `r`: the chosen sessions that were never `transferred` go again where they were sent. One that
+/// was ever transferred is left out unless it is explicitly marked; then it goes, with a warning
+/// and a second `y`.
 fn retry(app: &mut App) {
     let chosen = app.chosen_sessions();
     let mut moves = Vec::new();
-    let mut skipped = 0;
+    let mut already_moved = Vec::new();
+    let (mut skipped, mut left_out) = (0, 0);
     for i in chosen {
         let Some(s) = app.sessions.get(i) else {
             continue;
@@ -1282,15 +1322,26 @@ fn retry(app: &mut App) {
             skipped += 1;
             continue;
         }
-        match (&s.state.outcome, &s.state.target) {
-            (Some(Some(Outcome::Transferred)), _) | (None, _) | (_, None) => {}
-            (Some(_), Some(target)) => moves.push((s.row.id.clone(), target.clone())),
+        let Some(target) = s.state.target.clone().filter(|_| s.state.outcome.is_some()) else {
+            continue;
+        };
+        if s.state.ever_transferred {
+            if !s.marked || s.marked_with_batch {
+                left_out += 1;
+                continue;
+            }
+            already_moved.push(s.row.id.clone());
         }
+        moves.push((s.row.id.clone(), target));
     }
     if moves.is_empty() {
         return app.note(
             Level::Warn,
-            "nothing to retry: no chosen session has a last outcome other than transferred",
+            if left_out > 0 {
+                "nothing to retry: it was transferred before; mark it with Space to send it again"
+            } else {
+                "nothing to retry: no chosen session was sent and not transferred"
+            },
         );
     }
     // A retry goes where each session was sent before; an offline agent among them asks twice.
@@ -1301,6 +1352,7 @@ fn retry(app: &mut App) {
         retry: true,
         scroll: 0,
         offline_agent,
+        already_moved,
         offline_acknowledged: false,
     });
 }
@@ -1316,10 +1368,13 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         if s.state.in_flight {
             continue;
         }
+        // A new send starts a new state, but the session's history stays.
         s.state = SendState {
             in_flight: true,
             target: Some(target.clone()),
             callback: None,
+            ever_transferred: s.state.ever_transferred,
+            history: std::mem::take(&mut s.state.history),
             ..SendState::default()
         };
         moves.push((session, target));
@@ -1334,10 +1389,7 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
     app.in_flight += moves.len();
     // The marks were for this batch: they go, so the next move cannot take it along by accident.
     // `'` marks it again.
-    for s in app.sessions.rows_mut() {
-        s.marked = false;
-    }
-    app.marked = 0;
+    app.unmark_all();
     app.last_batch = moves.iter().map(|(s, _)| s.clone()).collect();
     app.note(
         Level::Info,

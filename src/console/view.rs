@@ -368,11 +368,12 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         Some(empty),
         |s, look| {
             let base = look.base;
-            let word = if s.state.retrying {
-                "retrying"
+            let cell = if s.state.retrying {
+                "retrying".to_string()
             } else {
-                s.state.word()
+                s.state.outcome_cell()
             };
+            let word = s.state.word();
             let mark = if s.marked { "[x] " } else { "[ ] " };
             let mut spans = vec![Span::styled(
                 mark,
@@ -385,7 +386,7 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             spans.extend(highlighted(&s.row.id, 0, look.positions, base, theme));
             spans.push(Span::styled(" ", base));
             spans.push(Span::styled(
-                format!("{word:<12}"),
+                format!("{cell:<12}"),
                 base.patch(theme.outcome(word)),
             ));
             spans.push(Span::styled(" ", base));
@@ -764,25 +765,33 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
             confirm.skipped_in_flight
         )));
     }
+    let mut warnings: Vec<String> = Vec::new();
     if let Some((agent, presence)) = &confirm.offline_agent {
-        let warning = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
-        let warned = format!(
+        warnings.push(format!(
             "{agent} is {presence}, not AVAILABLE: the conversations may wait with nobody to take them."
-        );
+        ));
+    }
+    if !confirm.already_moved.is_empty() {
+        let n = confirm.already_moved.len();
+        warnings.push(format!(
+            "{n} of these session(s) were transferred before and may have moved already: {}",
+            confirm.already_moved.join(", ")
+        ));
+    }
+    if confirm.warned() {
+        let warning = theme_warning();
         if confirm.offline_acknowledged {
-            // The second screen: the warning alone, so the second `y` is given to it.
-            return vec![
-                lines.swap_remove(0),
-                Line::raw(""),
-                Line::styled(warned, warning),
-                Line::raw(""),
-                Line::styled(
-                    "Press y once more to send anyway; n or Esc sends nothing. Enter sends nothing.",
-                    warning,
-                ),
-            ];
+            // The second screen: the warnings alone, so the second `y` is given to them.
+            let mut second = vec![lines.swap_remove(0), Line::raw("")];
+            second.extend(warnings.into_iter().map(|w| Line::styled(w, warning)));
+            second.push(Line::raw(""));
+            second.push(Line::styled(
+                "Press y once more to send anyway; n or Esc sends nothing. Enter sends nothing.",
+                warning,
+            ));
+            return second;
         }
-        lines.push(Line::styled(warned, warning));
+        lines.extend(warnings.into_iter().map(|w| Line::styled(w, warning)));
         lines.push(Line::styled(
             "This asks twice: y, then y again on a second screen.",
             warning,
@@ -991,6 +1000,11 @@ fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
         Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// How a warning in the confirmation stands out (reversed, so it shows with NO_COLOR too).
+fn theme_warning() -> Style {
+    Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
 }
 
 /// `text` in at most `width` characters, its end replaced by `…` when it is cut.
