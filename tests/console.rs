@@ -1345,3 +1345,34 @@ fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
     assert_eq!(c.already_moved, vec![a]);
     assert!(c.warned());
 }
+
+#[test]
+fn the_filter_ranks_the_exact_id_then_id_parts_then_words_and_the_cursor_lands_on_the_best() {
+    let highlighted = |app: &App| app.sessions.selected_row().unwrap().row.id.clone();
+    let mut app = app();
+    // A pasted full id: that session, first, highlighted — not one that merely shares digits.
+    chars(&mut app, "/66c2f6939489bfffc7910408");
+    assert_eq!(highlighted(&app), "66c2f6939489bfffc7910408");
+    key(&mut app, KeyCode::Enter);
+    // `/` opens on the kept query, selected: typing replaces it.
+    chars(&mut app, "/0cf0");
+    assert_eq!(app.sessions.query(), "0cf0", "the old query was replaced");
+    assert_eq!(
+        highlighted(&app),
+        "66c2f6939489bfffc7910cf0",
+        "an id holding it comes first"
+    );
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "/ava patel");
+    assert_eq!(
+        app.sessions.selected_row().unwrap().row.extra[0].1,
+        "Ava Patel",
+        "whole words in other columns before fuzzy matches"
+    );
+    // Esc in normal mode clears a kept filter.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.sessions.visible().len(), 1);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.sessions.query(), "");
+    assert_eq!(app.sessions.visible().len(), 44);
+}

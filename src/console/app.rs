@@ -390,6 +390,8 @@ pub struct App {
     pub history: Vec<String>,
     /// The sessions of the last confirmed batch, for `'` (mark them again).
     pub last_batch: Vec<String>,
+    /// The filter line opened on a kept query, still selected: the first key typed replaces it.
+    pub filter_fresh: bool,
     /// Rows a page holds; the view sets it as it draws.
     pub page: std::cell::Cell<usize>,
     pub matcher: RefCell<Matcher>,
@@ -431,6 +433,7 @@ impl App {
             in_flight: 0,
             history: Vec::new(),
             last_batch: Vec::new(),
+            filter_fresh: false,
             page: std::cell::Cell::new(10),
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
             live: LiveState::new(refresh_every),
@@ -919,11 +922,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             normal_key(app, key)
         }
         Mode::Filter(mut input) => {
+            // `/` opens on the kept query, selected: the first key typed replaces it.
+            let fresh = std::mem::take(&mut app.filter_fresh);
             match key.code {
                 KeyCode::Enter => {}
                 KeyCode::Esc => app.set_filter(""),
                 _ => {
-                    input.handle_event(&ratatui::crossterm::event::Event::Key(key));
+                    if fresh
+                        && matches!(
+                            key.code,
+                            KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
+                        )
+                    {
+                        input = Input::default();
+                    }
+                    if !(fresh && matches!(key.code, KeyCode::Backspace | KeyCode::Delete)) {
+                        input.handle_event(&ratatui::crossterm::event::Event::Key(key));
+                    }
                     let query = input.value().to_string();
                     app.set_filter(&query);
                     app.mode = Mode::Filter(input);
@@ -1070,6 +1085,11 @@ fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
 
 fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.code == KeyCode::Esc {
+        // Esc clears a kept filter.
+        if !app.focused_query().is_empty() {
+            app.set_filter("");
+            app.note(Level::Info, "filter cleared");
+        }
         return vec![];
     }
     let Some(action) = app.keys.action(&key) else {
@@ -1109,7 +1129,11 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         Action::MarkVisible => mark_visible(app),
         Action::UnmarkAll => app.unmark_all(),
-        Action::Filter => app.mode = Mode::Filter(Input::new(app.focused_query().to_string())),
+        Action::Filter => {
+            let kept = app.focused_query().to_string();
+            app.filter_fresh = !kept.is_empty();
+            app.mode = Mode::Filter(Input::new(kept));
+        }
         Action::Select => return select(app),
         Action::Retry => retry(app),
         Action::Add => add_form(app),

@@ -176,19 +176,35 @@ impl<T: Row> Table<T> {
             (0..self.rows.len()).collect()
         };
         self.query = query.to_string();
-        self.visible = if query.trim().is_empty() {
-            candidates
+        if query.trim().is_empty() {
+            // Back to every row, in order: the highlighted row stays highlighted.
+            self.visible = candidates;
+            self.cursor = previous
+                .and_then(|p| self.visible.iter().position(|&i| i == p))
+                .unwrap_or(0);
         } else {
             let filter = Filter::new(query, matcher);
+            let needle = query.trim().to_lowercase();
             let mut buf = Vec::new();
-            candidates
+            // Each match packed into one sortable number — rank, then score, then the pane's own
+            // order — so 100,000 of them sort in a few milliseconds.
+            let newest_first = self.newest_first;
+            let mut ranked: Vec<u64> = candidates
                 .into_iter()
-                .filter(|&i| filter.matches(&self.haystacks[i], matcher, &mut buf))
-                .collect()
-        };
-        self.cursor = previous
-            .and_then(|p| self.visible.iter().position(|&i| i == p))
-            .unwrap_or(0);
+                .filter_map(|i| {
+                    let score = filter.score(&self.haystacks[i], matcher, &mut buf)?;
+                    let rank = rank(self.rows[i].id(), &self.haystacks[i], &needle, score);
+                    Some(sort_key(rank, i, newest_first))
+                })
+                .collect();
+            ranked.sort_unstable();
+            self.visible = ranked
+                .into_iter()
+                .map(|key| row_of(key, newest_first))
+                .collect();
+            // The cursor lands on the best match, and follows it as the query changes.
+            self.cursor = 0;
+        }
         self.offset.set(0);
     }
 
@@ -240,6 +256,88 @@ impl<T: Row> Table<T> {
     }
 }
 
+/// How well a row matches, best first: the exact id, an id that starts with the query, an id that
+/// holds it, a row whose other columns hold each word of it whole, then fuzzy matches by score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    ExactId,
+    IdPrefix,
+    IdSubstring,
+    Words,
+    /// A fuzzy match; a higher score is better, so it is kept negated.
+    Fuzzy(std::cmp::Reverse<u32>),
+}
+
+/// A row's rank for `needle` (the trimmed, lowercased query), given its fuzzy score.
+pub fn rank(id: &str, haystack: &str, needle: &str, score: u32) -> Rank {
+    // Kore's ids are lower-case already; only an odd one costs a copy.
+    let id: std::borrow::Cow<str> = if id.chars().any(char::is_uppercase) {
+        id.to_lowercase().into()
+    } else {
+        id.into()
+    };
+    if id == needle {
+        Rank::ExactId
+    } else if id.starts_with(needle) {
+        Rank::IdPrefix
+    } else if id.contains(needle) {
+        Rank::IdSubstring
+    } else if needle
+        .split_whitespace()
+        .all(|word| has_word(haystack, word))
+    {
+        Rank::Words
+    } else {
+        Rank::Fuzzy(std::cmp::Reverse(score))
+    }
+}
+
+/// Rows a pane can rank: the low 24 bits of a sort key hold the row.
+const ROW_BITS: u32 = 24;
+const ROW_MASK: u64 = (1 << ROW_BITS) - 1;
+
+/// `rank`, score and row in one number that sorts best first: 8 bits of rank, 32 of the inverted
+/// score, 24 of the row (inverted for a newest-first pane).
+fn sort_key(rank: Rank, row: usize, newest_first: bool) -> u64 {
+    let (tier, inverted_score) = match rank {
+        Rank::ExactId => (0u64, 0u64),
+        Rank::IdPrefix => (1, 0),
+        Rank::IdSubstring => (2, 0),
+        Rank::Words => (3, 0),
+        Rank::Fuzzy(std::cmp::Reverse(score)) => (4, u64::from(u32::MAX - score)),
+    };
+    let row = (row as u64) & ROW_MASK;
+    let row = if newest_first { ROW_MASK - row } else { row };
+    (tier << 56) | (inverted_score << ROW_BITS) | row
+}
+
+fn row_of(key: u64, newest_first: bool) -> usize {
+    let row = key & ROW_MASK;
+    (if newest_first { ROW_MASK - row } else { row }) as usize
+}
+
+/// Whether `haystack` holds `word` (lower-case) as a whole word, ignoring ASCII case: one pass over
+/// the bytes, no allocation, since it runs for every row a keystroke matches.
+fn has_word(haystack: &str, word: &str) -> bool {
+    if !word.is_ascii() {
+        return haystack
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w.to_lowercase() == word);
+    }
+    let (hay, word) = (haystack.as_bytes(), word.as_bytes());
+    let Some(&first) = word.first() else {
+        return true;
+    };
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b >= 0x80;
+    // memchr finds each place the word could start (either case of its first letter) fast.
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
+        hay.get(i..i + word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+            && (i == 0 || !is_word_byte(hay[i - 1]))
+            && hay.get(i + word.len()).is_none_or(|&b| !is_word_byte(b))
+    })
+}
+
 fn pattern(query: &str) -> Pattern {
     Pattern::parse(query, CaseMatching::Smart, Normalization::Smart)
 }
@@ -269,22 +367,25 @@ impl Filter {
     }
 
     pub fn matches(&self, haystack: &str, matcher: &mut Matcher, buf: &mut Vec<char>) -> bool {
+        self.score(haystack, matcher, buf).is_some()
+    }
+
+    /// `None` when the row does not match; else a score to order fuzzy matches by (the greedy
+    /// matcher's, so ranking stays linear).
+    pub fn score(&self, haystack: &str, matcher: &mut Matcher, buf: &mut Vec<char>) -> Option<u32> {
         let haystack = Utf32Str::new(haystack, buf);
-        self.pattern
-            .atoms
-            .iter()
-            .zip(&self.settings)
-            .all(|(atom, &(ignore_case, normalize))| {
-                if atom.kind == AtomKind::Fuzzy && !atom.negative {
-                    matcher.config.ignore_case = ignore_case;
-                    matcher.config.normalize = normalize;
-                    matcher
-                        .fuzzy_match_greedy(haystack, atom.needle_text())
-                        .is_some()
-                } else {
-                    atom.score(haystack, matcher).is_some()
-                }
-            })
+        let mut total = 0u32;
+        for (atom, &(ignore_case, normalize)) in self.pattern.atoms.iter().zip(&self.settings) {
+            let score = if atom.kind == AtomKind::Fuzzy && !atom.negative {
+                matcher.config.ignore_case = ignore_case;
+                matcher.config.normalize = normalize;
+                matcher.fuzzy_match_greedy(haystack, atom.needle_text())?
+            } else {
+                atom.score(haystack, matcher)?
+            };
+            total += u32::from(score);
+        }
+        Some(total)
     }
 }
 
@@ -317,6 +418,28 @@ mod tests {
             assert!(t.push(r, &mut m).is_ok());
         }
         (t, m)
+    }
+
+    #[test]
+    fn matches_rank_exact_id_then_id_parts_then_words_then_fuzzy() {
+        assert_eq!(rank("abc123", "abc123 x", "abc123", 9), Rank::ExactId);
+        assert_eq!(rank("abc123", "abc123 x", "abc", 9), Rank::IdPrefix);
+        assert_eq!(rank("abc123", "abc123 x", "c12", 9), Rank::IdSubstring);
+        assert_eq!(rank("zz", "zz Ava Patel web", "ava patel", 9), Rank::Words);
+        assert_eq!(
+            rank("zz", "zz Avalon Patella", "ava patel", 9),
+            Rank::Fuzzy(std::cmp::Reverse(9)),
+            "parts of words are not whole words"
+        );
+        let mut keys = [
+            sort_key(Rank::Fuzzy(std::cmp::Reverse(5)), 1, false),
+            sort_key(Rank::Fuzzy(std::cmp::Reverse(50)), 2, false),
+            sort_key(Rank::Words, 3, false),
+            sort_key(Rank::ExactId, 4, false),
+        ];
+        keys.sort_unstable();
+        let rows: Vec<usize> = keys.iter().map(|k| row_of(*k, false)).collect();
+        assert_eq!(rows, [4, 3, 2, 1], "best first, higher fuzzy scores first");
     }
 
     #[test]
@@ -372,11 +495,17 @@ mod tests {
     }
 
     #[test]
-    fn the_highlighted_row_survives_filtering_when_shown() {
+    fn the_cursor_lands_on_the_best_match_and_returns_when_the_filter_clears() {
         let (mut t, mut m) = table();
         t.move_by(2);
+        t.set_filter("chen", &mut m);
+        assert_eq!(t.selected(), Some(2), "the best match");
+        t.set_filter("c3", &mut m);
+        assert_eq!(t.selected(), Some(2), "the exact id");
+        t.set_filter("", &mut m);
+        assert_eq!(t.selected(), Some(2), "the row it was on");
         t.set_filter("billing", &mut m);
-        assert_eq!(t.selected(), Some(2));
+        assert_eq!(t.selected(), Some(0), "the first of equal matches");
     }
 
     #[test]

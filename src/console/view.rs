@@ -594,8 +594,17 @@ fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     match &app.mode {
         Mode::Filter(input) => {
-            let text = format!("/{}", input.value());
-            frame.render_widget(Paragraph::new(text), area);
+            // A kept query shows selected until the first key replaces it.
+            let style = if app.filter_fresh {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new()
+            };
+            let line = Line::from(vec![
+                Span::raw("/"),
+                Span::styled(input.value().to_string(), style),
+            ]);
+            frame.render_widget(Paragraph::new(line), area);
             frame.set_cursor_position((area.x + 1 + input.visual_cursor() as u16, area.y));
         }
         Mode::Command { input, .. } => {
