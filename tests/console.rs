@@ -1067,7 +1067,10 @@ fn an_offline_agent_asks_twice() {
     };
     assert_eq!(
         c.offline_agent,
-        Some(("Grace Obi".to_string(), "OFFLINE".to_string()))
+        Some((
+            "Grace Obi".to_string(),
+            "is OFFLINE, not AVAILABLE".to_string()
+        ))
     );
     assert!(
         key(&mut app, KeyCode::Char('y')).is_empty(),
@@ -1111,7 +1114,10 @@ fn an_offline_agent_asks_twice() {
     };
     assert_eq!(
         c.offline_agent,
-        Some(("Hiro Tanaka".to_string(), "SYSTEM_BUSY".to_string()))
+        Some((
+            "Hiro Tanaka".to_string(),
+            "is SYSTEM_BUSY, not AVAILABLE".to_string()
+        ))
     );
     assert!(key(&mut app, KeyCode::Char('y')).is_empty());
 }
@@ -1375,4 +1381,63 @@ fn the_filter_ranks_the_exact_id_then_id_parts_then_words_and_the_cursor_lands_o
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.sessions.query(), "");
     assert_eq!(app.sessions.visible().len(), 44);
+}
+
+#[test]
+fn the_confirmation_warns_about_an_unknown_target_a_full_agent_and_a_session_that_may_have_moved() {
+    let mut app = app();
+    let first = session_id(&app, 0);
+    // The first session's last answer was `unknown`: it may already have moved.
+    settle(&mut app, &first, Some(Outcome::Unknown), Instant::now());
+    chars(
+        &mut app,
+        ":assign queue qu-0000000-0000-0000-0000-00000000beef",
+    );
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.maybe_moved, vec![first.clone()]);
+    assert!(c.warned(), "a session that may have moved asks twice");
+    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("is not in the loaded agents and queues")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|l| l.contains("may already have moved")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|l| l.contains(&first) && l.contains("Ava Patel")),
+        "each session says who it is: {text:?}"
+    );
+    key(&mut app, KeyCode::Esc);
+    // An available agent with every chat slot taken is a warned move too.
+    let alice = app
+        .agents
+        .find("a-8cd2673-0cb7-462d-9453-0ee60e520001")
+        .unwrap();
+    if let Some(a) = app
+        .agents
+        .by_id_mut("a-8cd2673-0cb7-462d-9453-0ee60e520001")
+    {
+        a.active_chats = Some(5);
+        a.max_chats = Some(5);
+    }
+    app.agents.refresh(alice);
+    chars(&mut app, "2g");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(
+        c.offline_agent,
+        Some((
+            "Alice Moreau".to_string(),
+            "has no free capacity (5/5 chats)".to_string()
+        ))
+    );
 }

@@ -257,10 +257,13 @@ pub struct Confirm {
     pub skipped_in_flight: usize,
     pub retry: bool,
     pub scroll: u16,
-    /// The target agent's name and presence, when it is not AVAILABLE: the send asks twice.
+    /// The target agent's name and what is wrong (not AVAILABLE, or no free capacity): the send
+    /// asks twice.
     pub offline_agent: Option<(String, String)>,
     /// Sessions in the batch that were transferred before: sending them again asks twice.
     pub already_moved: Vec<String>,
+    /// Sessions whose last outcome was `unknown`: they may already have moved; asks twice.
+    pub maybe_moved: Vec<String>,
     /// The first yes to a warned move has been given.
     pub offline_acknowledged: bool,
 }
@@ -268,7 +271,9 @@ pub struct Confirm {
 impl Confirm {
     /// Whether this move is warned, and so takes a second `y` on a screen of its own.
     pub fn warned(&self) -> bool {
-        self.offline_agent.is_some() || !self.already_moved.is_empty()
+        self.offline_agent.is_some()
+            || !self.already_moved.is_empty()
+            || !self.maybe_moved.is_empty()
     }
 }
 
@@ -1296,6 +1301,7 @@ fn open_confirm(app: &mut App, target: Target) {
         .filter(|s| s.state.ever_transferred)
         .map(|s| s.row.id.clone())
         .collect();
+    let maybe_moved = maybe_moved(chosen.iter().copied());
     let offline_agent = offline_agent(app, &target);
     app.mode = Mode::Confirm(Confirm {
         moves,
@@ -1304,12 +1310,22 @@ fn open_confirm(app: &mut App, target: Target) {
         scroll: 0,
         offline_agent,
         already_moved,
+        maybe_moved,
         offline_acknowledged: false,
     });
 }
 
-/// The agent's name and presence, when the target is an agent shown as anything but AVAILABLE
-/// (OFFLINE, BUSY, AWAY, or a presence Kore does not document such as System Busy).
+/// The sessions whose last outcome was `unknown`: the platform may have moved them already.
+fn maybe_moved<'a>(sessions: impl Iterator<Item = &'a SessionItem>) -> Vec<String> {
+    sessions
+        .filter(|s| s.state.outcome == Some(Some(Outcome::Unknown)))
+        .map(|s| s.row.id.clone())
+        .collect()
+}
+
+/// The agent's name and what is wrong, when the target is an agent shown as anything but
+/// AVAILABLE (OFFLINE, BUSY, AWAY, or a presence Kore does not document such as System Busy), or
+/// with no free capacity.
 fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
     if target.kind != crate::request::TargetKind::Agent {
         return None;
@@ -1318,16 +1334,22 @@ fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
         .agents
         .find(&target.id)
         .and_then(|i| app.agents.get(i))?;
-    let status = agent.status.as_deref().filter(|s| !s.trim().is_empty())?;
-    let available = crate::live::Availability::parse(status).is_some_and(|a| a.is_available());
-    (!available).then(|| {
-        let name = if agent.name.is_empty() {
-            agent.id.clone()
-        } else {
-            agent.name.clone()
-        };
-        (name, status.to_string())
-    })
+    let name = if agent.name.is_empty() {
+        agent.id.clone()
+    } else {
+        agent.name.clone()
+    };
+    if let Some(status) = agent.status.as_deref().filter(|s| !s.trim().is_empty())
+        && !crate::live::Availability::parse(status).is_some_and(|a| a.is_available())
+    {
+        return Some((name, format!("is {status}, not AVAILABLE")));
+    }
+    match (agent.active_chats, agent.max_chats) {
+        (Some(now), Some(most)) if now >= most => {
+            Some((name, format!("has no free capacity ({now}/{most} chats)")))
+        }
+        _ => None,
+    }
 }
 
 /// `r`: the chosen sessions that were never `transferred` go again where they were sent. One that
@@ -1370,6 +1392,11 @@ fn retry(app: &mut App) {
     }
     // A retry goes where each session was sent before; an offline agent among them asks twice.
     let offline_agent = moves.iter().find_map(|(_, t)| offline_agent(app, t));
+    let maybe_moved = maybe_moved(
+        moves
+            .iter()
+            .filter_map(|(id, _)| app.sessions.find(id).and_then(|i| app.sessions.get(i))),
+    );
     app.mode = Mode::Confirm(Confirm {
         moves,
         skipped_in_flight: skipped,
@@ -1377,6 +1404,7 @@ fn retry(app: &mut App) {
         scroll: 0,
         offline_agent,
         already_moved,
+        maybe_moved,
         offline_acknowledged: false,
     });
 }

@@ -775,9 +775,16 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
         )));
     }
     let mut warnings: Vec<String> = Vec::new();
-    if let Some((agent, presence)) = &confirm.offline_agent {
+    if let Some((agent, why)) = &confirm.offline_agent {
         warnings.push(format!(
-            "{agent} is {presence}, not AVAILABLE: the conversations may wait with nobody to take them."
+            "{agent} {why}: the conversations may wait with nobody to take them."
+        ));
+    }
+    if !confirm.maybe_moved.is_empty() {
+        warnings.push(format!(
+            "{} session(s) had an unknown outcome and may already have moved: {}",
+            confirm.maybe_moved.len(),
+            confirm.maybe_moved.join(", ")
         ));
     }
     if !confirm.already_moved.is_empty() {
@@ -834,13 +841,66 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::raw(""));
     }
     for ((session, target), preview) in confirm.moves.iter().zip(&previews) {
+        // Who and where each session is, so the wrong one shows before it moves.
+        let about = app
+            .sessions
+            .find(session)
+            .and_then(|i| app.sessions.get(i))
+            .map(|s| describe_session(&s.row.extra))
+            .filter(|d| !d.is_empty())
+            .map(|d| format!(" · {d}"))
+            .unwrap_or_default();
         lines.push(Line::styled(
-            format!("{session} → {target}"),
+            format!("{session} → {target}{about}"),
             Style::new().add_modifier(Modifier::BOLD),
         ));
         lines.push(Line::raw(format!("  {}", preview.body)));
     }
+    if let Some(missing) = target_missing(app, confirm) {
+        lines.insert(1, Line::styled(missing, theme_warning()));
+    }
     lines
+}
+
+/// A session's customer or name, channel, status, queue and agent, from its columns (the file's
+/// and the live data's), in that order.
+fn describe_session(extra: &[(std::sync::Arc<str>, String)]) -> String {
+    const ABOUT: [(&[&str], &str); 5] = [
+        (&["customer", "name"], ""),
+        (&["channel", "source"], ""),
+        (&["status"], ""),
+        (&["queue"], "queue "),
+        (&["agent"], "agent "),
+    ];
+    ABOUT
+        .iter()
+        .filter_map(|(names, label)| {
+            let value = names.iter().find_map(|n| {
+                extra
+                    .iter()
+                    .find(|(k, v)| k.eq_ignore_ascii_case(n) && !v.trim().is_empty())
+                    .map(|(_, v)| v.as_str())
+            })?;
+            Some(format!("{label}{value}"))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// A warning when the target is not among the agents or queues the console knows (live data or
+/// files): a typed id may be a typo.
+fn target_missing(app: &App, confirm: &super::app::Confirm) -> Option<String> {
+    let (_, target) = confirm.moves.first()?;
+    let known = match target.kind {
+        TargetKind::Agent => app.agents.find(&target.id).is_some(),
+        TargetKind::Queue => app.queues.find(&target.id).is_some(),
+    };
+    let source = if app.live.enabled {
+        "the live data"
+    } else {
+        "the loaded agents and queues"
+    };
+    (!known).then(|| format!("{target} is not in {source}: check the id before you send."))
 }
 
 fn target_name(app: &App, confirm: &super::app::Confirm) -> Option<String> {
