@@ -1441,3 +1441,23 @@ fn the_confirmation_warns_about_an_unknown_target_a_full_agent_and_a_session_tha
         ))
     );
 }
+
+#[test]
+fn a_background_refresh_does_not_overwrite_the_answer_to_what_you_just_did() {
+    let mut app = app();
+    app.live.enabled = true;
+    chars(&mut app, ":assign queue qu-nope");
+    key(&mut app, KeyCode::Enter);
+    let answer = app.status.clone().unwrap();
+    assert!(answer.text.contains("not Kore's shape"));
+    let mut snap = snapshot(vec![]);
+    snap.warnings = vec!["Queue Size: HTTP 404: Queue stats unavailable".into()];
+    live(&mut app, Instant::now(), Ok(snap));
+    assert_eq!(app.status.as_ref(), Some(&answer), "the answer stays");
+    assert!(
+        screen(&app, 160, 45).contains("live data read, but: Queue Size"),
+        "the refresh's news is in Activity"
+    );
+    live(&mut app, Instant::now(), Err("connection refused".into()));
+    assert_eq!(app.status.as_ref(), Some(&answer));
+}

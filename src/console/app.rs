@@ -397,6 +397,8 @@ pub struct App {
     pub last_batch: Vec<String>,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
+    /// The status line holds a background message, which the next one may replace.
+    pub status_from_background: bool,
     /// Rows a page holds; the view sets it as it draws.
     pub page: std::cell::Cell<usize>,
     pub matcher: RefCell<Matcher>,
@@ -439,6 +441,7 @@ impl App {
             history: Vec::new(),
             last_batch: Vec::new(),
             filter_fresh: false,
+            status_from_background: false,
             page: std::cell::Cell::new(10),
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
             live: LiveState::new(refresh_every),
@@ -462,6 +465,17 @@ impl App {
             level,
             text: text.into(),
         });
+        self.status_from_background = false;
+    }
+
+    /// A message from background work (a refresh): it takes the status line only when that line
+    /// is free or holds another background message, so the answer to what the operator just did
+    /// stays. The Activity pane keeps every one.
+    fn background_note(&mut self, level: Level, text: impl Into<String>) {
+        if self.status.is_none() || self.status_from_background {
+            self.note(level, text);
+            self.status_from_background = true;
+        }
     }
 
     fn log(&mut self, at: String, session: Option<String>, kind: ActivityKind) {
@@ -741,6 +755,8 @@ fn refresh_now(app: &mut App) -> Vec<Effect> {
         Level::Info,
         "refreshing the live data (behind any assignments)",
     );
+    // What the refresh finds is the answer to this: it may take the line.
+    app.status_from_background = true;
     vec![Effect::Refresh]
 }
 
@@ -764,12 +780,11 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
             app.live.last_cost = Some(snapshot.calls);
             app.live.failure = None;
             if !snapshot.warnings.is_empty() {
-                app.note(
-                    Level::Warn,
-                    format!("live data read, but: {}", snapshot.warnings.join("; ")),
-                );
+                let text = format!("live data read, but: {}", snapshot.warnings.join("; "));
+                app.background_note(Level::Warn, text.clone());
+                app.log(at, None, ActivityKind::Note { text });
             } else if first {
-                app.note(
+                app.background_note(
                     Level::Info,
                     format!(
                         "live: {} open conversations, {} agents, {} queues ({} calls)",
@@ -791,7 +806,7 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
         Err(why) => {
             app.live.failure = Some((now, why.clone()));
             let text = format!("live data not refreshed, the panes show the last data: {why}");
-            app.note(Level::Error, text.clone());
+            app.background_note(Level::Error, text.clone());
             app.log(at, None, ActivityKind::Note { text });
         }
     }

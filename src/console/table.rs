@@ -26,6 +26,8 @@ pub struct Table<T> {
     newest_first: bool,
     /// Position in `visible`.
     pub cursor: usize,
+    /// Rows that arrived above the cursor of a newest-first pane scrolled away from the top.
+    unseen: usize,
     /// First visible line; the view moves it to keep the cursor on screen.
     pub offset: Cell<usize>,
 }
@@ -40,6 +42,7 @@ impl<T: Row> Table<T> {
             query: String::new(),
             newest_first,
             cursor: 0,
+            unseen: 0,
             offset: Cell::new(0),
         }
     }
@@ -108,9 +111,11 @@ impl<T: Row> Table<T> {
         if shown {
             if self.newest_first {
                 self.visible.insert(0, i);
-                // Keep the same row highlighted unless the cursor sits on the newest.
+                // Keep the same row highlighted unless the cursor sits on the newest (then it
+                // follows the newest); count what arrives above a scrolled cursor.
                 if self.cursor > 0 {
                     self.cursor += 1;
+                    self.unseen += 1;
                 }
             } else {
                 self.visible.push(i);
@@ -241,10 +246,17 @@ impl<T: Row> Table<T> {
     pub fn move_by(&mut self, delta: isize) {
         let last = self.visible.len().saturating_sub(1) as isize;
         self.cursor = (self.cursor as isize + delta).clamp(0, last.max(0)) as usize;
+        self.unseen = self.unseen.min(self.cursor);
     }
 
     pub fn top(&mut self) {
         self.cursor = 0;
+        self.unseen = 0;
+    }
+
+    /// New rows above the cursor not looked at yet (a newest-first pane scrolled down).
+    pub fn unseen(&self) -> usize {
+        self.unseen
     }
 
     pub fn bottom(&mut self) {
@@ -518,6 +530,27 @@ mod tests {
         t.remove(0);
         assert_eq!(t.find("c3"), Some(1));
         assert_eq!(t.visible(), &[0, 1]);
+    }
+
+    #[test]
+    fn a_newest_first_pane_follows_the_newest_unless_scrolled_and_counts_what_came() {
+        let mut m = Matcher::new(nucleo::Config::DEFAULT);
+        let mut t = Table::new(true);
+        t.push(R("1", ""), &mut m).ok();
+        t.push(R("2", ""), &mut m).ok();
+        assert_eq!(
+            (t.selected(), t.unseen()),
+            (Some(1), 0),
+            "at the top: the newest"
+        );
+        t.move_by(1);
+        assert_eq!(t.selected(), Some(0));
+        t.push(R("3", ""), &mut m).ok();
+        t.push(R("4", ""), &mut m).ok();
+        assert_eq!(t.selected(), Some(0), "scrolled: it stays on its row");
+        assert_eq!(t.unseen(), 2);
+        t.top();
+        assert_eq!((t.selected(), t.unseen()), (Some(3), 0));
     }
 
     #[test]

@@ -353,9 +353,10 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         marked.push_str(&format!(" · {live}"));
     }
     let empty = format!(
-        "No sessions yet: {} loads a file, {} adds one.",
+        "No sessions yet: {} loads a file, {} adds one, {} (or :load live) reads Kore's live data.",
         app.keys.keys_of(Action::Load),
-        app.keys.keys_of(Action::Add)
+        app.keys.keys_of(Action::Add),
+        app.keys.keys_of(Action::Refresh)
     );
     draw_pane(
         frame,
@@ -564,7 +565,10 @@ fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         theme,
         Pane::Activity,
         &app.activity,
-        " · newest first".into(),
+        match app.activity.unseen() {
+            0 => " · newest first".into(),
+            n => format!(" · newest first · {n} new ↑ (g)"),
+        },
         Some(empty),
         |e, look| {
             let base = look.base;
