@@ -223,3 +223,48 @@ fn the_demo_shows_live_data_from_the_stand_ins_center() {
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
+
+#[test]
+fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
+    let t = Tmux::start("stop", "--demo");
+    t.wait_for("Sessions 44");
+    // Every session to one queue: at 60 a minute, 44 moves would take most of a minute.
+    t.keys(&["*", "3", "Enter"]);
+    t.wait_for("nothing is sent until you press y");
+    t.keys(&["y"]);
+    t.wait_for("queued");
+    t.wait_for("x stop the run");
+    t.wait_until("a move on the wire or done", |s| {
+        s.contains("sending") || s.contains("transferred")
+    });
+    t.keys(&["x"]);
+    let done = t.wait_for("run done:");
+    let summary = done
+        .lines()
+        .find(|l| l.contains("run done:") && !l.contains('│'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        summary.contains("cancelled (stopped: x pressed)"),
+        "the summary says what was cancelled and why:\n{done}"
+    );
+    assert!(
+        row(&done, "6538f8a3c9cf425ee5cf0013").contains("cancelled"),
+        "{done}"
+    );
+    // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let attempts = lines.iter().filter(|l| l["event"] == "attempt").count();
+    let cancelled = lines
+        .iter()
+        .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
+        .count();
+    assert_eq!(attempts + cancelled, 44, "{audit}");
+    assert!(cancelled >= 30, "stopped early: {cancelled} cancelled");
+    t.keys(&["q"]);
+    t.wait_for("console exited 1");
+}
