@@ -8,7 +8,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
-use switchboard::console::app::{App, Context, Effect, Level, LoadedRows, Mode, Msg, Pane, update};
+use switchboard::console::app::{
+    App, Context, DetailOf, Effect, Level, LoadedRows, Mode, Msg, Pane, update,
+};
 use switchboard::console::keys::KeyMap;
 use switchboard::console::view::{self, Theme, confirm_lines, footer_hints, help_lines};
 use switchboard::dispatch::{AttemptSummary, Progress, Report};
@@ -1460,4 +1462,51 @@ fn a_background_refresh_does_not_overwrite_the_answer_to_what_you_just_did() {
     );
     live(&mut app, Instant::now(), Err("connection refused".into()));
     assert_eq!(app.status.as_ref(), Some(&answer));
+}
+
+#[test]
+fn enter_on_a_session_opens_its_detail_with_every_column_its_state_and_its_history() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let first = session_id(&app, 0);
+    update(
+        &mut app,
+        Msg::Progress {
+            at: AT.into(),
+            now: Instant::now(),
+            progress: Progress::Attempting {
+                session: first.clone(),
+                target: Target::queue(QUEUE),
+                attempt: 1,
+            },
+        },
+    );
+    settle(&mut app, &first, Some(Outcome::Transferred), Instant::now());
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&first, "transferred"),
+        },
+    );
+    chars(&mut app, "1g");
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&app.mode, Mode::Detail { of: DetailOf::Session(id), .. } if *id == first),
+        "{:?}",
+        app.mode
+    );
+    let text = screen(&app, 160, 45);
+    for expected in [
+        "Ava Patel",
+        "move          transferred",
+        "callback      ok",
+        "history (oldest first):",
+        "callback",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Normal));
 }

@@ -291,10 +291,19 @@ pub enum Mode {
         scroll: u16,
     },
     Detail {
-        entry: usize,
+        of: DetailOf,
         scroll: u16,
     },
     QuitConfirm,
+}
+
+/// What a detail view shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetailOf {
+    /// One Activity entry, with its full bodies.
+    Entry(usize),
+    /// One session: every column, its state now, and its whole history.
+    Session(String),
 }
 
 /// Rows of any pane, as a loaded file gives them.
@@ -1059,27 +1068,16 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             };
             vec![]
         }
-        Mode::Detail { entry, scroll } => {
-            app.mode = match key.code {
-                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => Mode::Normal,
-                KeyCode::Char('j') | KeyCode::Down => Mode::Detail {
-                    entry,
-                    scroll: scroll.saturating_add(1),
-                },
-                KeyCode::Char('k') | KeyCode::Up => Mode::Detail {
-                    entry,
-                    scroll: scroll.saturating_sub(1),
-                },
-                KeyCode::PageDown => Mode::Detail {
-                    entry,
-                    scroll: scroll.saturating_add(10),
-                },
-                KeyCode::PageUp => Mode::Detail {
-                    entry,
-                    scroll: scroll.saturating_sub(10),
-                },
-                _ => Mode::Detail { entry, scroll },
+        Mode::Detail { of, scroll } => {
+            let scroll = match key.code {
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return vec![],
+                KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
+                KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+                KeyCode::PageDown => scroll.saturating_add(10),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                _ => scroll,
             };
+            app.mode = Mode::Detail { of, scroll };
             vec![]
         }
         Mode::QuitConfirm => match key.code {
@@ -1274,13 +1272,20 @@ fn select(app: &mut App) -> Vec<Effect> {
         }
         Pane::Activity => {
             if let Some(entry) = app.activity.selected() {
-                app.mode = Mode::Detail { entry, scroll: 0 };
+                app.mode = Mode::Detail {
+                    of: DetailOf::Entry(entry),
+                    scroll: 0,
+                };
             }
         }
-        Pane::Sessions => app.note(
-            Level::Info,
-            "mark sessions with Space, then Enter on an agent or a queue",
-        ),
+        Pane::Sessions => {
+            if let Some(s) = app.sessions.selected_row() {
+                app.mode = Mode::Detail {
+                    of: DetailOf::Session(s.row.id.clone()),
+                    scroll: 0,
+                };
+            }
+        }
     }
     vec![]
 }

@@ -161,7 +161,7 @@ impl Action {
             }
             Action::Filter => "filter the focused pane (Enter keeps it, Esc clears it)",
             Action::Select => {
-                "on an agent or queue: assign the marked (or highlighted) sessions there; on activity: full bodies"
+                "on an agent or queue: assign the marked (or highlighted) sessions there; on a session: its detail and history; on activity: full bodies"
             }
             Action::Retry => {
                 "retry the marked or highlighted sessions whose last outcome was not transferred"

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::request::TargetKind;
 
 use super::activity::ActivityKind;
-use super::app::{App, FormPurpose, Level, Mode, Pane};
+use super::app::{App, DetailOf, FormPurpose, Level, Mode, Pane};
 use super::keys::Action;
 use super::table::{Row, Table};
 
@@ -125,7 +125,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     match &app.mode {
         Mode::Confirm(_) => draw_confirm(frame, app, theme),
         Mode::Help { scroll } => draw_help(frame, app, *scroll, theme),
-        Mode::Detail { entry, scroll } => draw_detail(frame, app, *entry, *scroll, theme),
+        Mode::Detail { of, scroll } => draw_detail(frame, app, of, *scroll, theme),
         Mode::Form(_) => draw_form(frame, app, theme),
         Mode::QuitConfirm => draw_quit(frame, app, theme),
         _ => {}
@@ -995,14 +995,20 @@ fn draw_help(frame: &mut Frame, app: &App, scroll: u16, theme: Theme) {
     );
 }
 
-fn draw_detail(frame: &mut Frame, app: &App, entry: usize, scroll: u16, theme: Theme) {
-    let Some(e) = app.activity.get(entry) else {
-        return;
+fn draw_detail(frame: &mut Frame, app: &App, of: &DetailOf, scroll: u16, theme: Theme) {
+    let (title, text) = match of {
+        DetailOf::Entry(entry) => {
+            let Some(e) = app.activity.get(*entry) else {
+                return;
+            };
+            (" Activity entry ", e.detail())
+        }
+        DetailOf::Session(id) => (" Session ", session_detail(app, id)),
     };
-    let lines: Vec<Line> = e.detail().into_iter().map(Line::raw).collect();
+    let lines: Vec<Line> = text.into_iter().map(Line::raw).collect();
     let area = popup(frame, 90, frame.area().height.saturating_sub(2));
     let block = Block::bordered()
-        .title(" Activity entry ")
+        .title(title)
         .title_bottom(" Esc close · j/k scroll ")
         .border_style(theme.border(true));
     frame.render_widget(
@@ -1012,6 +1018,54 @@ fn draw_detail(frame: &mut Frame, app: &App, entry: usize, scroll: u16, theme: T
             .scroll((scroll, 0)),
         area,
     );
+}
+
+/// One session, whole: every column, where its move stands, and every attempt, response, callback
+/// and verification the Activity pane holds for it, oldest first.
+pub fn session_detail(app: &App, id: &str) -> Vec<String> {
+    let Some(s) = app.sessions.find(id).and_then(|i| app.sessions.get(i)) else {
+        return vec![format!("{id}: no longer in the Sessions pane")];
+    };
+    let mut out = vec![format!("botSessionId  {id}"), String::new()];
+    for (k, v) in &s.row.extra {
+        out.push(format!("{k:<13} {v}"));
+    }
+    if s.live {
+        out.push("(in the live data now)".into());
+    }
+    out.push(String::new());
+    let state = &s.state;
+    let now = match state.outcome_cell().as_str() {
+        "" => "never sent".to_string(),
+        cell => cell.to_string(),
+    };
+    out.push(format!("move          {now}"));
+    if let Some(target) = &state.target {
+        out.push(format!("target        {target}"));
+    }
+    out.push(format!("callback      {}", state.callback_word()));
+    if let Some(v) = &state.verified {
+        out.push(format!("server shows  {}: {}", v.verified, v.detail));
+    }
+    if !state.message.is_empty() {
+        out.push(format!("message       {}", state.message));
+    }
+    out.push(String::new());
+    out.push("history (oldest first):".into());
+    // The pane's rows are kept in the order they came.
+    let entries: Vec<&super::activity::ActivityEntry> = app
+        .activity
+        .rows()
+        .iter()
+        .filter(|e| e.session.as_deref() == Some(id))
+        .collect();
+    if entries.is_empty() {
+        out.push("  nothing yet".into());
+    }
+    for e in entries {
+        out.push(format!("  {}  {}", e.at, e.summary()));
+    }
+    out
 }
 
 fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {
