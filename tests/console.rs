@@ -134,6 +134,22 @@ fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) 
     );
 }
 
+/// The first attempt of `session` to the test queue is on the wire.
+fn attempting(app: &mut App, session: &str) {
+    update(
+        app,
+        Msg::Progress {
+            at: AT.into(),
+            now: Instant::now(),
+            progress: Progress::Attempting {
+                session: session.into(),
+                target: Target::queue(QUEUE),
+                attempt: 1,
+            },
+        },
+    );
+}
+
 fn callback(session: &str, status: &str) -> CallbackEvent {
     CallbackEvent {
         received_at: AT.into(),
@@ -461,18 +477,7 @@ fn x_stops_a_run_rows_waiting_say_queued_and_the_run_ends_with_a_summary() {
         ids.iter().all(|id| word(&app, id) == "queued"),
         "waiting for a slot"
     );
-    update(
-        &mut app,
-        Msg::Progress {
-            at: AT.into(),
-            now: Instant::now(),
-            progress: Progress::Attempting {
-                session: ids[0].clone(),
-                target: Target::queue(QUEUE),
-                attempt: 1,
-            },
-        },
-    );
+    attempting(&mut app, &ids[0]);
     assert_eq!(word(&app, &ids[0]), "sending", "on the wire");
     assert_eq!(word(&app, &ids[1]), "queued");
     let footer = screen(&app, 160, 45);
@@ -1470,18 +1475,7 @@ fn enter_on_a_session_opens_its_detail_with_every_column_its_state_and_its_histo
     confirm_two_to_queue(&mut app);
     key(&mut app, KeyCode::Char('y'));
     let first = session_id(&app, 0);
-    update(
-        &mut app,
-        Msg::Progress {
-            at: AT.into(),
-            now: Instant::now(),
-            progress: Progress::Attempting {
-                session: first.clone(),
-                target: Target::queue(QUEUE),
-                attempt: 1,
-            },
-        },
-    );
+    attempting(&mut app, &first);
     settle(&mut app, &first, Some(Outcome::Transferred), Instant::now());
     update(
         &mut app,
