@@ -90,6 +90,32 @@ pub fn is_loopback_url(url: &str) -> bool {
     }
 }
 
+/// What went wrong with a request, cause first and short: `connection refused 127.0.0.1:8080`,
+/// `DNS: no such host notaurl`, `timeout after 15 s`. Anything else is the whole chain.
+pub fn short_cause(e: &reqwest::Error, timeout: std::time::Duration) -> String {
+    let chain = error_chain(e);
+    let lower = chain.to_ascii_lowercase();
+    let place = e.url().map(|u| {
+        let host = u.host_str().unwrap_or("?");
+        match u.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    });
+    let host = e.url().and_then(|u| u.host_str()).unwrap_or("?");
+    if e.is_timeout() {
+        format!("timeout after {} s", timeout.as_secs())
+    } else if lower.contains("connection refused") {
+        format!("connection refused {}", place.unwrap_or_default())
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        format!("DNS: no such host {host}")
+    } else if e.is_connect() {
+        format!("could not connect to {}", place.unwrap_or_default())
+    } else {
+        chain
+    }
+}
+
 /// An error with its causes, which is where reqwest keeps "connection refused".
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];

@@ -207,6 +207,7 @@ mod tests {
             api: "x",
             status,
             message: "words".into(),
+            chain: None,
         })
     }
 

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{Api, KoreApi, error_chain};
+use crate::api::{Api, KoreApi, error_chain, short_cause};
 use crate::outcome::server_message;
 use crate::pacer::{Pacer, Priority};
 
@@ -199,7 +199,20 @@ impl LiveSnapshot {
 pub struct LiveError {
     pub api: &'static str,
     pub status: Option<u16>,
+    /// The cause, first and short (`connection refused 127.0.0.1:8080`).
     pub message: String,
+    /// The whole chain of causes, when `message` is the short form of it.
+    pub chain: Option<String>,
+}
+
+impl LiveError {
+    /// The short form, then the whole chain on the lines after it when there is more to say.
+    pub fn with_chain(&self) -> String {
+        match &self.chain {
+            Some(chain) if *chain != self.message => format!("{self}\n{chain}"),
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for LiveError {
@@ -219,6 +232,7 @@ fn unreadable(api: &'static str) -> impl Fn(String) -> LiveError {
         api,
         status: None,
         message,
+        chain: None,
     }
 }
 
@@ -470,6 +484,13 @@ impl LiveClient {
             api,
             status,
             message,
+            chain: None,
+        };
+        let broken = |status, e: reqwest::Error| LiveError {
+            api,
+            status,
+            message: short_cause(&e, self.api.timeout()),
+            chain: Some(error_chain(&e)),
         };
         // Held until the answer is read: the budget counts the call out a window after its end.
         let _permit = self.pacer.acquire(self.priority).await;
@@ -481,16 +502,13 @@ impl LiveClient {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| fail(None, error_chain(&e)))?;
+        let response = request.send().await.map_err(|e| broken(None, e))?;
         let status = response.status().as_u16();
         // A page of conversations runs to hundreds of kilobytes (Kore's samples are kilobytes each).
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| fail(Some(status), error_chain(&e)))?;
+            .map_err(|e| broken(Some(status), e))?;
         if !(200..300).contains(&status) {
             return Err(fail(Some(status), server_message(&bytes)));
         }

@@ -1504,3 +1504,26 @@ fn enter_on_a_session_opens_its_detail_with_every_column_its_state_and_its_histo
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.mode, Mode::Normal));
 }
+
+#[test]
+fn a_failed_refresh_says_the_cause_short_and_keeps_the_chain_one_enter_away() {
+    let mut app = app();
+    app.live.enabled = true;
+    live(
+        &mut app,
+        Instant::now(),
+        Err("List of Conversations: connection refused 127.0.0.1:9\nerror sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into()),
+    );
+    let status = app.status.clone().unwrap();
+    assert_eq!(
+        status.text,
+        "live data not refreshed, the panes show the last data: List of Conversations: connection refused 127.0.0.1:9"
+    );
+    chars(&mut app, "4");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("tcp connect error"),
+        "the detail holds the chain:\n{text}"
+    );
+}

@@ -489,3 +489,23 @@ async fn reads_ask_for_every_open_status_and_the_agents_shown() {
     assert_eq!(alice.capacity_of("liveChat").unwrap().total, Some(5));
     assert!(snapshot.warnings.is_empty(), "{:?}", snapshot.warnings);
 }
+
+#[tokio::test]
+async fn a_failed_read_says_the_cause_first_and_short_and_keeps_the_whole_chain() {
+    // Nothing listens on port 9 (discard) on loopback.
+    let (client, _dir) = live_client_for("http://127.0.0.1:9").await;
+    let e = client.snapshot().await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "List of Conversations: connection refused 127.0.0.1:9"
+    );
+    let full = e.with_chain();
+    let mut lines = full.lines();
+    assert_eq!(lines.next(), Some(e.to_string().as_str()));
+    assert!(
+        lines
+            .next()
+            .is_some_and(|chain| chain.contains("error sending request")),
+        "{full}"
+    );
+}

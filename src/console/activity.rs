@@ -160,7 +160,8 @@ impl ActivityEntry {
                     )
                 }
             }
-            ActivityKind::Note { text } => format!("· {text}"),
+            // A note's first line; the rest (an error's whole chain) is in the detail.
+            ActivityKind::Note { text } => format!("· {}", text.lines().next().unwrap_or_default()),
         }
     }
 
@@ -207,7 +208,7 @@ impl ActivityEntry {
                     v => out.extend(pretty(v).lines().map(str::to_owned)),
                 }
             }
-            ActivityKind::Note { .. } => {}
+            ActivityKind::Note { text } => out.extend(text.lines().skip(1).map(str::to_owned)),
         }
         out
     }

@@ -813,10 +813,21 @@ fn on_live(app: &mut App, at: String, now: Instant, result: Result<LiveSnapshot,
             }
         }
         Err(why) => {
-            app.live.failure = Some((now, why.clone()));
-            let text = format!("live data not refreshed, the panes show the last data: {why}");
-            app.background_note(Level::Error, text.clone());
-            app.log(at, None, ActivityKind::Note { text });
+            // The cause first and short on screen; the whole chain (the lines after the first)
+            // in the Activity entry, one Enter away.
+            let short = why.lines().next().unwrap_or_default().to_string();
+            app.live.failure = Some((now, short.clone()));
+            app.background_note(
+                Level::Error,
+                format!("live data not refreshed, the panes show the last data: {short}"),
+            );
+            app.log(
+                at,
+                None,
+                ActivityKind::Note {
+                    text: format!("live data not refreshed: {why}"),
+                },
+            );
         }
     }
 }

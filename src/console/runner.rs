@@ -276,7 +276,8 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
         Effect::Refresh => {
             let live = workers.live.clone();
             tokio::spawn(async move {
-                let result = live.snapshot().await.map_err(|e| e.to_string());
+                // The short cause for the status line, the whole chain after it for Activity.
+                let result = live.snapshot().await.map_err(|e| e.with_chain());
                 let _ = tx.send(Msg::Live {
                     at: timestamp(),
                     now: Instant::now(),

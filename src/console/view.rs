@@ -220,8 +220,15 @@ fn pane_block<'a, T: Row>(
     } else {
         format!(" · /{}", table.query())
     };
+    let title = format!(" {} {count}{extra}{filter} ", pane.title());
+    // Data that could not be refreshed is a warning, not a footnote.
+    let title = if app.live.failure.is_some() && pane != Pane::Activity {
+        Line::styled(title, theme.level(Level::Warn))
+    } else {
+        Line::raw(title)
+    };
     Block::bordered()
-        .title(format!(" {} {count}{extra}{filter} ", pane.title()))
+        .title(title)
         .border_style(theme.border(app.focus == pane))
 }
 
