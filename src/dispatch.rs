@@ -354,11 +354,20 @@ impl Dispatcher {
             };
             let permit = match permit {
                 Some(p) if !stop.is_stopped() => p,
-                Some(p) => {
-                    p.cancel();
-                    return self.settle_stopped(run, session, target, last, &report_progress);
+                unused => {
+                    if let Some(p) = unused {
+                        p.cancel();
+                    }
+                    let reason = stopped_reason(run);
+                    return self.settle_unsent(
+                        run,
+                        session,
+                        target,
+                        last,
+                        &reason,
+                        &report_progress,
+                    );
                 }
-                None => return self.settle_stopped(run, session, target, last, &report_progress),
             };
             attempt += 1;
             let preview = self.client.preview(session, target);
@@ -378,10 +387,7 @@ impl Dispatcher {
                     self.audit.path().display()
                 );
                 permit.cancel();
-                return match last {
-                    Some(report) => self.settle(report, &report_progress),
-                    None => self.settle_cancelled(run, session, target, &reason, &report_progress),
-                };
+                return self.settle_unsent(run, session, target, last, &reason, &report_progress);
             }
             report_progress(Progress::Attempting {
                 session: session.to_string(),
@@ -464,22 +470,20 @@ impl Dispatcher {
         report
     }
 
-    /// The run stopped before this session's next send: cancelled if it was never sent, else its
-    /// last answer stands.
-    fn settle_stopped(
+    /// This session's next send will not happen (the run stopped, or its attempt could not be put
+    /// on record): `cancelled` for `reason` if it was never sent, else its last answer stands.
+    fn settle_unsent(
         &self,
         run: &Run,
         session: &str,
         target: &Target,
         last: Option<Report>,
+        reason: &str,
         report_progress: &impl Fn(Progress),
     ) -> Report {
         match last {
             Some(report) => self.settle(report, report_progress),
-            None => {
-                let reason = stopped_reason(run);
-                self.settle_cancelled(run, session, target, &reason, report_progress)
-            }
+            None => self.settle_cancelled(run, session, target, reason, report_progress),
         }
     }
 
