@@ -459,7 +459,7 @@ impl Clock {
                     end: None,
                 });
             }
-            (decision, snapshot(entries, now))
+            (decision, snapshot(entries))
         });
         let (decision, recent) = match result {
             Ok(r) => r,
@@ -503,7 +503,7 @@ impl Clock {
             } else if let Some(e) = entries.iter_mut().find(|e| e.pid == pid && e.id == id) {
                 e.end = Some(now);
             }
-            snapshot(entries, now)
+            snapshot(entries)
         });
         if let Ok(recent) = result {
             self.remember(recent);
@@ -569,7 +569,7 @@ impl Clock {
 }
 
 /// What the status shows: each call on record, counted at its start.
-fn snapshot(entries: &[Entry], _now: u64) -> Vec<(u64, Priority)> {
+fn snapshot(entries: &[Entry]) -> Vec<(u64, Priority)> {
     entries.iter().map(|e| (e.start, e.priority)).collect()
 }
 
