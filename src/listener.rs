@@ -52,6 +52,14 @@ impl CallbackState {
         }
     }
 
+    /// Whether a callback came (whatever it said), as opposed to none yet, or none expected.
+    pub fn came(self) -> bool {
+        matches!(
+            self,
+            CallbackState::Ok | CallbackState::Failed | CallbackState::Received
+        )
+    }
+
     /// What a callback says of the transfer. Kore documents no schema (kore-api.md §3), so: an error
     /// envelope (`errors`) or a status with a failure word is `failed`, another status is `ok`, and a
     /// body with no readable status is `received` — never guessed to be a success.

@@ -677,10 +677,7 @@ fn verifications_due(app: &mut App, now: Instant) -> Vec<Effect> {
     }
     let mut moves = Vec::new();
     for s in app.sessions.rows_mut() {
-        let heard = matches!(
-            s.state.callback,
-            Some(CallbackState::Ok | CallbackState::Failed | CallbackState::Received)
-        );
+        let heard = s.state.callback.is_some_and(CallbackState::came);
         let waited = s
             .state
             .settled_at
@@ -861,10 +858,7 @@ fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
         // A new answer: what the server showed of an earlier move no longer speaks for this one.
         s.state.verified = None;
         // A callback can beat the answer; keep it. Otherwise wait for one where one may come.
-        let arrived = matches!(
-            s.state.callback,
-            Some(CallbackState::Ok | CallbackState::Failed | CallbackState::Received)
-        );
+        let arrived = s.state.callback.is_some_and(CallbackState::came);
         if !arrived {
             s.state.callback = match report.outcome {
                 Some(Outcome::Transferred | Outcome::Unknown) => Some(CallbackState::Waiting),
