@@ -1,0 +1,142 @@
+//! The command line (`:`): `load`, `assign`, `select last`, `export`, `quit`, with a history on
+//! Up and Down.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use crate::ids::IdKind;
+use crate::request::Target;
+
+use super::{App, Effect, Level, Mode, Pane, confirm, events, normal};
+
+pub(super) fn open(app: &mut App) {
+    app.mode = Mode::Command {
+        input: Input::default(),
+        history_pos: None,
+    };
+}
+
+pub(super) fn key(
+    app: &mut App,
+    mut input: Input,
+    history_pos: Option<usize>,
+    key: KeyEvent,
+) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Enter => {
+            let line = input.value().trim().to_string();
+            if !line.is_empty() && app.history.last() != Some(&line) {
+                app.history.push(line.clone());
+            }
+            run_command(app, &line)
+        }
+        KeyCode::Esc => vec![],
+        KeyCode::Up | KeyCode::Down => {
+            let pos = step_history(app.history.len(), history_pos, key.code == KeyCode::Up);
+            input = Input::new(pos.map(|p| app.history[p].clone()).unwrap_or_default());
+            app.mode = Mode::Command {
+                input,
+                history_pos: pos,
+            };
+            vec![]
+        }
+        _ => {
+            input.handle_event(&Event::Key(key));
+            app.mode = Mode::Command { input, history_pos };
+            vec![]
+        }
+    }
+}
+
+fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
+    match (pos, older) {
+        (_, _) if len == 0 => None,
+        (None, true) => Some(len - 1),
+        (Some(p), true) => Some(p.saturating_sub(1)),
+        (None, false) => None,
+        (Some(p), false) if p + 1 < len => Some(p + 1),
+        (Some(_), false) => None,
+    }
+}
+
+fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
+    let mut words = line.split_whitespace();
+    let (verb, first) = (words.next(), words.next());
+    let rest: Vec<&str> = words.collect();
+    let rest = rest.join(" ");
+    match (verb, first) {
+        (None, _) => vec![],
+        (Some("load"), Some("live")) if rest.is_empty() => events::refresh_now(app),
+        (Some("load"), Some(what)) if !rest.is_empty() => {
+            let pane = match what {
+                "sessions" => Pane::Sessions,
+                "agents" => Pane::Agents,
+                "queues" => Pane::Queues,
+                _ => {
+                    app.note(
+                        Level::Error,
+                        format!("load what? {what:?}: sessions, agents or queues"),
+                    );
+                    return vec![];
+                }
+            };
+            vec![Effect::Load {
+                pane,
+                path: PathBuf::from(rest),
+            }]
+        }
+        (Some("assign"), Some(kind @ ("agent" | "queue"))) if !rest.is_empty() => {
+            let target = if kind == "agent" {
+                Target::agent(rest.clone())
+            } else {
+                Target::queue(rest.clone())
+            };
+            let shape = if kind == "agent" {
+                IdKind::Agent
+            } else {
+                IdKind::Queue
+            };
+            confirm::open(app, target);
+            if let (Some(w), Mode::Confirm(_)) = (shape.warning(&rest), &app.mode) {
+                app.note(Level::Warn, w);
+            }
+            vec![]
+        }
+        (Some("export"), Some(_)) => {
+            let path = line["export".len()..].trim();
+            let mut lines = String::new();
+            for entry in app.activity.rows() {
+                lines.push_str(&serde_json::to_string(entry).expect("activity serializes"));
+                lines.push('\n');
+            }
+            vec![Effect::Export {
+                path: PathBuf::from(path),
+                lines,
+            }]
+        }
+        (Some("select"), Some("last")) if rest.is_empty() => {
+            normal::mark_last_batch(app);
+            vec![]
+        }
+        (Some("quit" | "q"), None) => {
+            if app.in_flight > 0 {
+                app.mode = Mode::QuitConfirm;
+                vec![]
+            } else {
+                vec![Effect::Quit]
+            }
+        }
+        _ => {
+            app.note(
+                Level::Error,
+                format!("unknown command {line:?}; commands: {COMMANDS}"),
+            );
+            vec![]
+        }
+    }
+}
+
+pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · select last · export PATH · quit";

@@ -1,0 +1,535 @@
+//! The console's state and its one transition function, `update(&mut App, Msg) -> Vec<Effect>`. It is
+//! pure: no IO and no clock (messages carry the time), so every key and every answer can be tested
+//! by feeding messages in and reading effects out. Only the runner (`console::run`) does IO.
+
+mod command;
+mod confirm;
+mod detail;
+mod events;
+mod filter;
+mod form;
+mod normal;
+mod session;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nucleo::Matcher;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::time::Instant;
+use tui_input::Input;
+
+use crate::dispatch::{Progress, Report};
+use crate::input::{AgentRow, Loaded, QueueRow, SessionRow};
+use crate::listener::{CallbackEvent, CallbackState};
+use crate::live::LiveSnapshot;
+use crate::outcome::Outcome;
+use crate::pacer::PacerStatus;
+use crate::request::{CallbackRoute, Endpoint, Preview, Target};
+use crate::verify::Verification;
+
+use super::activity::{ActivityEntry, ActivityKind};
+use super::keys::{self, KeyMap};
+use super::live::LiveState;
+use super::table::{Row, Table};
+
+pub use command::COMMANDS;
+pub use confirm::Confirm;
+pub use detail::DetailOf;
+pub use events::VERIFY_AFTER;
+pub use form::{Form, FormPurpose};
+pub use session::{SendState, SessionItem};
+
+/// What the console shows of its run and needs to restate a call; fixed for the run.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub profile: String,
+    pub host: String,
+    pub listener: String,
+    pub config_path: String,
+    pub log_path: String,
+    pub audit_path: String,
+    pub endpoint: Endpoint,
+    pub callbacks: CallbackRoute,
+    pub per_minute: u32,
+    pub callback_wait: Duration,
+    pub refresh_every: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Sessions,
+    Agents,
+    Queues,
+    Activity,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Sessions, Pane::Agents, Pane::Queues, Pane::Activity];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Sessions => "Sessions",
+            Pane::Agents => "Agents",
+            Pane::Queues => "Queues",
+            Pane::Activity => "Activity",
+        }
+    }
+
+    /// The word `load` and the files use.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Pane::Sessions => "sessions",
+            Pane::Agents => "agents",
+            Pane::Queues => "queues",
+            Pane::Activity => "activity",
+        }
+    }
+
+    fn step(self, by: isize) -> Pane {
+        let i = Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        Pane::ALL[(i + by).rem_euclid(Pane::ALL.len() as isize) as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Normal,
+    Filter(Input),
+    Command {
+        input: Input,
+        history_pos: Option<usize>,
+    },
+    Form(Form),
+    Confirm(Confirm),
+    Help {
+        scroll: u16,
+    },
+    Detail {
+        of: DetailOf,
+        scroll: u16,
+    },
+    QuitConfirm,
+}
+
+/// Rows of any pane, as a loaded file gives them.
+#[derive(Debug, Clone)]
+pub enum LoadedRows {
+    Sessions(Loaded<SessionRow>),
+    Agents(Loaded<AgentRow>),
+    Queues(Loaded<QueueRow>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The clock and the pacer, every quarter second.
+    Tick {
+        now: Instant,
+        pacer: PacerStatus,
+    },
+    Loaded {
+        source: String,
+        result: Result<LoadedRows, String>,
+    },
+    /// What a move reports as it goes, stamped when it arrived.
+    Progress {
+        at: String,
+        now: Instant,
+        progress: Progress,
+    },
+    Callback {
+        at: String,
+        event: CallbackEvent,
+    },
+    Exported {
+        path: String,
+        result: Result<usize, String>,
+    },
+    /// A refresh of live data came back.
+    Live {
+        at: String,
+        now: Instant,
+        result: Result<LiveSnapshot, String>,
+    },
+    /// A run (one confirmed batch) ended: every session settled or was cancelled.
+    RunDone {
+        at: String,
+        reports: Vec<Report>,
+        /// Why it was stopped, when it was.
+        stopped: Option<String>,
+    },
+    /// What the server showed of moved sessions.
+    Verified {
+        at: String,
+        results: Vec<(String, Verification)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load {
+        pane: Pane,
+        path: PathBuf,
+    },
+    /// Send these moves, through the pacer, as one confirmed batch.
+    Send {
+        moves: Vec<(String, Target)>,
+    },
+    Export {
+        path: PathBuf,
+        lines: String,
+    },
+    /// Read the live data again (through the pacer, behind any assignments).
+    Refresh,
+    /// Stop every run: what waits is cancelled at once; what is on the wire settles.
+    Stop,
+    /// Stop every run, wait for the cancelled to be on record and the wire to settle, then quit.
+    StopAndQuit,
+    /// Ask the server where these moved sessions are now; `users` maps the target agents' `a-` ids
+    /// to the `u-` ids conversations name them by, as far as the Agents pane knows.
+    Verify {
+        moves: Vec<(String, Target)>,
+        users: Vec<(String, String)>,
+    },
+    Quit,
+}
+
+pub struct App {
+    pub ctx: Context,
+    pub keys: KeyMap,
+    pub focus: Pane,
+    pub sessions: Table<SessionItem>,
+    pub agents: Table<AgentRow>,
+    pub queues: Table<QueueRow>,
+    pub activity: Table<ActivityEntry>,
+    pub mode: Mode,
+    pub status: Option<Status>,
+    pub pacer: PacerStatus,
+    pub in_flight: usize,
+    pub history: Vec<String>,
+    /// The sessions of the last confirmed batch, for `'` (mark them again).
+    pub last_batch: Vec<String>,
+    /// The filter line opened on a kept query, still selected: the first key typed replaces it.
+    pub filter_fresh: bool,
+    /// The status line holds a background message, which the next one may replace.
+    pub status_from_background: bool,
+    /// Rows a page holds; the view sets it as it draws.
+    pub page: std::cell::Cell<usize>,
+    pub matcher: RefCell<Matcher>,
+    pub live: LiveState,
+    /// The time of the last tick, for ages on screen.
+    pub now: Option<Instant>,
+    marked: usize,
+    seq: usize,
+}
+
+impl App {
+    /// Clears every session's mark.
+    pub fn unmark_all(&mut self) {
+        for s in self.sessions.rows_mut() {
+            s.marked = false;
+            s.marked_with_batch = false;
+        }
+        self.marked = 0;
+    }
+
+    pub fn new(ctx: Context, keys: KeyMap) -> App {
+        let refresh_every = ctx.refresh_every;
+        let pacer = PacerStatus {
+            per_minute: ctx.per_minute,
+            limit: ctx.per_minute,
+            ..PacerStatus::default()
+        };
+        App {
+            ctx,
+            keys,
+            focus: Pane::Sessions,
+            sessions: Table::new(false),
+            agents: Table::new(false),
+            queues: Table::new(false),
+            activity: Table::new(true),
+            mode: Mode::Normal,
+            status: None,
+            pacer,
+            in_flight: 0,
+            history: Vec::new(),
+            last_batch: Vec::new(),
+            filter_fresh: false,
+            status_from_background: false,
+            page: std::cell::Cell::new(10),
+            matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
+            live: LiveState::new(refresh_every),
+            now: None,
+            marked: 0,
+            seq: 0,
+        }
+    }
+
+    pub fn marked(&self) -> usize {
+        self.marked
+    }
+
+    /// How long the moves still in flight will take at the pacer's rate.
+    pub fn eta(&self) -> Duration {
+        crate::pacer::Pacer::eta_at(self.ctx.per_minute, self.in_flight + 1)
+    }
+
+    fn note(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some(Status {
+            level,
+            text: text.into(),
+        });
+        self.status_from_background = false;
+    }
+
+    /// A message from background work (a refresh): it takes the status line only when that line
+    /// is free or holds another background message, so the answer to what the operator just did
+    /// stays. The Activity pane keeps every one.
+    fn background_note(&mut self, level: Level, text: impl Into<String>) {
+        if self.status.is_none() || self.status_from_background {
+            self.note(level, text);
+            self.status_from_background = true;
+        }
+    }
+
+    fn log(&mut self, at: String, session: Option<String>, kind: ActivityKind) {
+        self.seq += 1;
+        let entry = ActivityEntry::new(self.seq, at, session, kind);
+        let _ = self.activity.push(entry, &mut self.matcher.borrow_mut());
+    }
+
+    fn with_focused<R>(&mut self, f: impl FnOnce(&mut dyn Cursor) -> R) -> R {
+        match self.focus {
+            Pane::Sessions => f(&mut self.sessions),
+            Pane::Agents => f(&mut self.agents),
+            Pane::Queues => f(&mut self.queues),
+            Pane::Activity => f(&mut self.activity),
+        }
+    }
+
+    /// The focused pane's filter query.
+    pub fn focused_query(&self) -> &str {
+        match self.focus {
+            Pane::Sessions => self.sessions.query(),
+            Pane::Agents => self.agents.query(),
+            Pane::Queues => self.queues.query(),
+            Pane::Activity => self.activity.query(),
+        }
+    }
+
+    fn set_filter(&mut self, query: &str) {
+        let mut matcher = self.matcher.borrow_mut();
+        match self.focus {
+            Pane::Sessions => self.sessions.set_filter(query, &mut matcher),
+            Pane::Agents => self.agents.set_filter(query, &mut matcher),
+            Pane::Queues => self.queues.set_filter(query, &mut matcher),
+            Pane::Activity => self.activity.set_filter(query, &mut matcher),
+        }
+    }
+
+    /// The sessions a move applies to: every marked one (filtered out or not), else the highlighted.
+    fn chosen_sessions(&self) -> Vec<usize> {
+        if self.marked > 0 {
+            self.sessions
+                .rows()
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.marked)
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            self.sessions.selected().into_iter().collect()
+        }
+    }
+
+    /// The calls a confirmation restates, redacted: one preview per move.
+    pub fn previews(&self, confirm: &Confirm) -> Vec<Preview> {
+        confirm
+            .moves
+            .iter()
+            .map(|(session, target)| {
+                Preview::new(&self.ctx.endpoint, &self.ctx.callbacks, session, target)
+            })
+            .collect()
+    }
+}
+
+/// Cursor moves, whatever the pane's rows.
+trait Cursor {
+    fn move_by(&mut self, delta: isize);
+    fn top(&mut self);
+    fn bottom(&mut self);
+}
+
+impl<T: Row> Cursor for Table<T> {
+    fn move_by(&mut self, delta: isize) {
+        Table::move_by(self, delta)
+    }
+    fn top(&mut self) {
+        Table::top(self)
+    }
+    fn bottom(&mut self) {
+        Table::bottom(self)
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Tick { now, pacer } => {
+            app.pacer = pacer;
+            app.now = Some(now);
+            let wait = app.ctx.callback_wait;
+            for s in app.sessions.rows_mut() {
+                if s.state.callback == Some(CallbackState::Waiting)
+                    && s.state
+                        .settled_at
+                        .is_some_and(|t| now.saturating_duration_since(t) >= wait)
+                {
+                    s.state.callback = Some(CallbackState::Late);
+                }
+            }
+            let mut effects = events::verifications_due(app, now);
+            if app.live.due(now) {
+                app.live.refreshing = true;
+                effects.push(Effect::Refresh);
+            }
+            effects
+        }
+        Msg::RunDone {
+            at,
+            reports,
+            stopped,
+        } => {
+            let summary = crate::dispatch::summarize(&reports, stopped.as_deref());
+            let level = if reports
+                .iter()
+                .all(|r| r.outcome == Some(Outcome::Transferred))
+            {
+                Level::Info
+            } else {
+                Level::Warn
+            };
+            app.note(level, format!("run done: {summary}"));
+            app.log(
+                at,
+                None,
+                ActivityKind::Note {
+                    text: format!("run done: {summary}"),
+                },
+            );
+            vec![]
+        }
+        Msg::Verified { at, results } => {
+            for (session, result) in results {
+                let detail = format!("{session} {}: {}", result.verified, result.detail);
+                if let Some(s) = app.sessions.by_id_mut(&session) {
+                    s.state.verifying = false;
+                    s.state.verified = Some(result);
+                }
+                if let Some(i) = app.sessions.find(&session) {
+                    app.sessions.refresh(i);
+                }
+                app.log(
+                    at.clone(),
+                    Some(session),
+                    ActivityKind::Note { text: detail },
+                );
+            }
+            vec![]
+        }
+        Msg::Live { at, now, result } => {
+            events::on_live(app, at, now, result);
+            vec![]
+        }
+        Msg::Loaded { source, result } => {
+            events::on_loaded(app, &source, result);
+            vec![]
+        }
+        Msg::Progress { at, now, progress } => {
+            events::on_progress(app, at, now, progress);
+            vec![]
+        }
+        Msg::Callback { at, event } => {
+            if event.accepted
+                && let Some(session) = &event.session
+                && let Some(s) = app.sessions.by_id_mut(session)
+            {
+                s.state.callback = Some(event.state());
+            }
+            let session = event.session.clone();
+            app.log(at, session, ActivityKind::Callback { event });
+            vec![]
+        }
+        Msg::Exported { path, result } => {
+            match result {
+                Ok(n) => app.note(
+                    Level::Info,
+                    format!("exported {n} activity entries to {path}"),
+                ),
+                Err(e) => app.note(Level::Error, format!("export to {path} failed: {e}")),
+            }
+            vec![]
+        }
+    }
+}
+
+fn is_ctrl_c(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'))
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if is_ctrl_c(&key) {
+        return vec![Effect::Quit];
+    }
+    let mode = std::mem::replace(&mut app.mode, Mode::Normal);
+    match mode {
+        Mode::Normal => {
+            app.status = None;
+            normal::key(app, key)
+        }
+        Mode::Filter(input) => filter::key(app, input, key),
+        Mode::Command { input, history_pos } => command::key(app, input, history_pos, key),
+        Mode::Form(form) => form::key(app, form, key),
+        Mode::Confirm(confirm) => confirm::key(app, confirm, key),
+        Mode::Help { scroll } => {
+            app.mode = match key.code {
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter => {
+                    Mode::Normal
+                }
+                KeyCode::Char('j') | KeyCode::Down => Mode::Help {
+                    scroll: scroll.saturating_add(1),
+                },
+                KeyCode::Char('k') | KeyCode::Up => Mode::Help {
+                    scroll: scroll.saturating_sub(1),
+                },
+                _ => Mode::Help { scroll },
+            };
+            vec![]
+        }
+        Mode::Detail { of, scroll } => detail::key(app, of, scroll, key),
+        Mode::QuitConfirm => match key.code {
+            KeyCode::Char('y') => vec![Effect::StopAndQuit],
+            _ => {
+                app.note(Level::Info, "still running");
+                vec![]
+            }
+        },
+    }
+}
