@@ -138,6 +138,7 @@ fn main() {
         per_minute: 0,
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
+        zone: jiff::tz::TimeZone::UTC,
     };
     let mut app = App::new(ctx, KeyMap::defaults());
 

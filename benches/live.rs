@@ -81,6 +81,7 @@ fn context() -> Context {
         per_minute: 60,
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
+        zone: jiff::tz::TimeZone::UTC,
     }
 }
 

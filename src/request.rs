@@ -18,6 +18,15 @@ pub enum TargetKind {
     Queue,
 }
 
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Agent => "agent",
+            TargetKind::Queue => "queue",
+        }
+    }
+}
+
 /// Where sessions are moved: an agent (`aId`, an `a-` id) or a queue (`queueId`, a `qu-` id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Target {
@@ -55,10 +64,7 @@ impl Target {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            TargetKind::Agent => write!(f, "agent {}", self.id),
-            TargetKind::Queue => write!(f, "queue {}", self.id),
-        }
+        write!(f, "{} {}", self.kind.as_str(), self.id)
     }
 }
 

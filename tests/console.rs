@@ -46,6 +46,7 @@ fn context() -> Context {
         per_minute: 60,
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
+        zone: jiff::tz::TimeZone::UTC,
     }
 }
 
@@ -238,15 +239,14 @@ fn marks_clear_after_a_send_and_quote_marks_the_last_batch_again() {
         0,
         "the next move cannot take this batch along"
     );
-    assert!(app.sessions.rows().iter().all(|s| !s.marked));
+    assert!(app.sessions.marked_rows().is_empty());
     chars(&mut app, "'");
     assert_eq!(app.marked(), 2);
     let marked: Vec<&str> = app
         .sessions
-        .rows()
-        .iter()
-        .filter(|s| s.marked)
-        .map(|s| s.row.id.as_str())
+        .marked_rows()
+        .into_iter()
+        .map(|i| app.sessions.rows()[i].row.id.as_str())
         .collect();
     assert_eq!(marked, [session_id(&app, 0), session_id(&app, 1)]);
     chars(&mut app, "u");
@@ -1333,7 +1333,13 @@ fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
         state.history,
         vec![Some(Outcome::Transferred), Some(Outcome::Rejected)]
     );
-    assert!(screen(&app, 160, 45).contains("transferred · then rejected"));
+    let wide = screen(&app, 160, 45);
+    assert!(wide.contains("transferred · then rejected"), "{wide}");
+    let narrow = screen(&app, 60, 20);
+    assert!(
+        narrow.contains("…then rejected"),
+        "narrower, the outcome now shows first: {narrow}"
+    );
     // `r` on the last batch: only `b`, never transferred, unless `a` is marked explicitly.
     chars(&mut app, "1g");
     key(&mut app, KeyCode::Char('r'));
@@ -1526,4 +1532,140 @@ fn a_failed_refresh_says_the_cause_short_and_keeps_the_chain_one_enter_away() {
         text.contains("tcp connect error"),
         "the detail holds the chain:\n{text}"
     );
+}
+
+#[test]
+fn space_star_and_u_mark_in_the_focused_pane_only() {
+    let mut app = app();
+    chars(&mut app, " ");
+    assert_eq!(app.marked(), 1);
+    chars(&mut app, "2");
+    assert_eq!(app.focus, Pane::Agents);
+    chars(&mut app, " ");
+    assert_eq!(app.agents.marked(), 1, "Space marks an agent");
+    assert_eq!(app.agents.selected(), Some(1), "…and moves down");
+    chars(&mut app, "*");
+    assert_eq!(app.agents.marked(), 8, "* marks every agent shown");
+    assert_eq!(app.marked(), 1, "…and no session");
+    assert!(screen(&app, 160, 45).contains("Agents 8 (8 marked)"));
+    chars(&mut app, "u");
+    assert_eq!(app.agents.marked(), 0, "u unmarks the agents");
+    assert_eq!(app.marked(), 1, "…and leaves the sessions' marks");
+    chars(&mut app, "3 ");
+    assert_eq!(app.queues.marked(), 1, "queues take marks too");
+    chars(&mut app, "4");
+    let before = app.activity.len();
+    chars(&mut app, " *");
+    assert_eq!(app.activity.len(), before);
+    assert_eq!(
+        app.status.as_ref().map(|s| s.text.as_str()),
+        Some("Activity entries are not marked")
+    );
+}
+
+#[test]
+fn activity_names_agents_and_queues_and_the_detail_gives_the_zone() {
+    let mut app = app();
+    confirm_two_to_queue(&mut app);
+    key(&mut app, KeyCode::Char('y'));
+    let a = session_id(&app, 0);
+    attempting(&mut app, &a);
+    settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
+    let summaries: Vec<String> = app.activity.rows().iter().map(|e| e.summary()).collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains(&format!("→ POST {a} to queue Billing"))),
+        "{summaries:?}"
+    );
+    let shown = screen(&app, 160, 45);
+    assert!(shown.contains("03:00:00 → POST"), "{shown}");
+    // The zone the console shows times in is the operator's; the test's context says UTC.
+    app.focus = Pane::Activity;
+    app.activity.bottom();
+    key(&mut app, KeyCode::Enter);
+    let detail = screen(&app, 160, 45);
+    assert!(
+        detail.contains("2026-11-27 03:00:00 UTC (+00:00)"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("to queue {QUEUE} (Billing)")),
+        "the detail gives the id beside the name: {detail}"
+    );
+}
+
+/// The column headers of a screen's Sessions pane: the third line.
+fn sessions_header(screen: &str) -> String {
+    screen.lines().nth(2).unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_table_has_headers_drops_columns_by_priority_and_does_not_move_when_live_data_arrives() {
+    let mut app = app();
+    let wide = screen(&app, 160, 45);
+    let header = sessions_header(&wide);
+    for column in [
+        "session", "customer", "channel", "wait", "outcome", "callback",
+    ] {
+        assert!(header.contains(column), "{column} in {header}");
+    }
+    assert!(
+        wide.contains("6538f8a3c9cf425ee5cf0001"),
+        "the whole id fits"
+    );
+    let narrow = screen(&app, 60, 20);
+    let header = sessions_header(&narrow);
+    for column in ["session", "customer", "outcome", "callback"] {
+        assert!(header.contains(column), "{column} in {header} at 60x20");
+    }
+    assert!(narrow.contains("…e5cf0001"), "the id's last 8 characters");
+    assert!(!narrow.contains("6538f8a3c9cf425ee5cf0001"));
+
+    // Live data on: its columns are there before its first answer, and it moves nothing.
+    chars(&mut app, "R");
+    let before = screen(&app, 160, 45);
+    update(
+        &mut app,
+        Msg::Live {
+            at: AT.into(),
+            now: Instant::now(),
+            result: Ok(switchboard::live::LiveSnapshot::default()),
+        },
+    );
+    let after = screen(&app, 160, 45);
+    assert_eq!(sessions_header(&before), sessions_header(&after));
+    let column = |s: &str, word: &str| sessions_header(s).find(word);
+    assert_eq!(column(&before, "outcome"), column(&after, "outcome"));
+}
+
+#[test]
+fn after_a_resize_the_cursor_stays_visible_and_the_pane_fills() {
+    let mut app = app();
+    chars(&mut app, "G");
+    let small = screen(&app, 80, 24);
+    assert!(small.contains(">[ ] …e5cf002c"), "{small}");
+    let big = screen(&app, 160, 45);
+    assert!(big.contains(">[ ] 6538f8a3c9cf425ee5cf002c"), "{big}");
+    // The pane is full: its last line holds a row, not blank space under the last session.
+    let last_row = big
+        .lines()
+        .take_while(|l| !l.starts_with('└'))
+        .last()
+        .unwrap_or_default();
+    assert!(last_row.contains("6538f8a3c9cf425ee5cf002c"), "{big}");
+    let rows = |screen: &str| {
+        screen
+            .lines()
+            .filter(|l| l.starts_with("│>[") || l.starts_with("│ ["))
+            .count()
+    };
+    assert!(
+        rows(&big) > 3 * rows(&small),
+        "the taller pane shows more rows: {} and {}",
+        rows(&big),
+        rows(&small)
+    );
+    chars(&mut app, "g");
+    assert!(screen(&app, 60, 20).contains(">[ ] …e5cf0001"));
 }

@@ -18,6 +18,9 @@ pub struct ActivityEntry {
     pub session: Option<String>,
     #[serde(flatten)]
     pub kind: ActivityKind,
+    /// The name of the agent or queue the entry's move went to, as the panes knew it then.
+    #[serde(rename = "targetName", skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
     /// Unique within the run: entries have no id of their own.
     #[serde(skip)]
     pub seq: String,
@@ -82,6 +85,7 @@ impl ActivityEntry {
                 body: serde_json::from_str(&preview.body)
                     .unwrap_or(Value::String(preview.body.clone())),
             },
+            target_name: None,
             seq: seq.to_string(),
         }
     }
@@ -96,13 +100,31 @@ impl ActivityEntry {
             at,
             session,
             kind,
+            target_name: None,
             seq: seq.to_string(),
         }
     }
 
-    /// The time of day, for the list.
-    pub fn clock(&self) -> &str {
-        self.at.get(11..19).unwrap_or(&self.at)
+    /// The time of day in `zone`, for the list.
+    pub fn clock(&self, zone: &jiff::tz::TimeZone) -> String {
+        crate::format::clock_in(&self.at, zone)
+    }
+
+    /// The target as the list names it: by its name when the panes knew one (the id is in the
+    /// detail), else by its id.
+    fn target_text(&self, target: &Target) -> String {
+        match &self.target_name {
+            Some(name) => format!("{} {name}", target.kind.as_str()),
+            None => target.to_string(),
+        }
+    }
+
+    /// The target's id beside its name, for the detail.
+    fn target_full(&self, target: &Target) -> String {
+        match &self.target_name {
+            Some(name) => format!("{target} ({name})"),
+            None => target.to_string(),
+        }
     }
 
     /// One line for the list.
@@ -120,9 +142,11 @@ impl ActivityEntry {
                 } else {
                     String::new()
                 };
+                let target = self.target_text(target);
                 format!("→ {method} {session} to {target}{retry}")
             }
             ActivityKind::Response {
+                target,
                 outcome,
                 http_status,
                 message,
@@ -130,6 +154,7 @@ impl ActivityEntry {
                 retry_in_ms,
                 ..
             } => {
+                let target = self.target_text(target);
                 let status = http_status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "---".into());
@@ -141,9 +166,12 @@ impl ActivityEntry {
                 } else {
                     format!(": {message}")
                 };
-                format!("← {status} {outcome} {session} {latency_ms} ms{retry}{message}")
+                format!(
+                    "← {status} {outcome} {session} to {target} {latency_ms} ms{retry}{message}"
+                )
             }
             ActivityKind::NotSent { target, reason } => {
+                let target = self.target_text(target);
                 format!("· not sent {session} to {target}: {reason}")
             }
             ActivityKind::Callback { event } => {
@@ -166,8 +194,18 @@ impl ActivityEntry {
     }
 
     /// Everything, for the details view: headers and full bodies, pretty-printed.
-    pub fn detail(&self) -> Vec<String> {
-        let mut out = vec![format!("{}  {}", self.at, self.summary()), String::new()];
+    pub fn detail(&self, zone: &jiff::tz::TimeZone) -> Vec<String> {
+        let when = crate::format::stamp_in(&self.at, zone);
+        let mut out = vec![format!("{when}  {}", self.summary())];
+        match &self.kind {
+            ActivityKind::Request { target, .. }
+            | ActivityKind::Response { target, .. }
+            | ActivityKind::NotSent { target, .. } => {
+                out.push(format!("to {}", self.target_full(target)))
+            }
+            _ => {}
+        }
+        out.push(String::new());
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
         match &self.kind {
             ActivityKind::Request {

@@ -150,9 +150,9 @@ impl Action {
             Action::Bottom => "go to the last row",
             Action::PageUp => "a page up",
             Action::PageDown => "a page down",
-            Action::Mark => "mark or unmark the session, and move down",
-            Action::MarkVisible => "mark every visible session",
-            Action::UnmarkAll => "unmark all sessions",
+            Action::Mark => "mark or unmark the row (session, agent or queue), and move down",
+            Action::MarkVisible => "mark every row the focused pane shows",
+            Action::UnmarkAll => "unmark every row of the focused pane",
             Action::MarkLast => {
                 "mark the last confirmed batch again, to inspect or retry it (also :select last)"
             }

@@ -69,6 +69,11 @@ impl LiveState {
 /// The columns a live session shows, in order.
 pub const LIVE_COLUMNS: [&str; 5] = ["channel", "queue", "agent", "status", "wait"];
 
+/// The names of the live columns, as rows carry them.
+pub fn live_column_names() -> Vec<Arc<str>> {
+    LIVE_COLUMNS.iter().map(|n| Arc::from(*n)).collect()
+}
+
 fn columns(c: &Conversation, names: &[Arc<str>]) -> Vec<(Arc<str>, String)> {
     let values = [
         c.source.clone(),
@@ -99,7 +104,7 @@ pub fn merge(
     snapshot: &LiveSnapshot,
     matcher: &mut Matcher,
 ) -> Merged {
-    let names: Vec<Arc<str>> = LIVE_COLUMNS.iter().map(|n| Arc::from(*n)).collect();
+    let names = live_column_names();
     let mut merged = Merged::default();
     let mut active: HashMap<&str, ()> = HashMap::with_capacity(snapshot.conversations.len());
     for c in &snapshot.conversations {
@@ -109,8 +114,8 @@ pub fn merge(
             Some(i) => {
                 if let Some(item) = sessions.by_id_mut(&c.session) {
                     item.live = true;
-                    // The live columns first (where it is, who has it, how long it waited), then the
-                    // file's own.
+                    // The live columns replace their old values; the file's own stay. (Each has a
+                    // fixed place on screen, whatever the order here.)
                     let mut extra = live_columns;
                     extra.extend(
                         item.row
@@ -149,8 +154,9 @@ pub fn merge(
         let Some(i) = sessions.find(&id) else {
             continue;
         };
+        let marked = sessions.is_marked(i);
         let keep = sessions.get(i).is_some_and(|s| {
-            !s.from_live || s.marked || s.state.in_flight || s.state.outcome.is_some()
+            !s.from_live || marked || s.state.in_flight || s.state.outcome.is_some()
         });
         if keep {
             if let Some(item) = sessions.by_id_mut(&id) {

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod app;
+pub mod columns;
 pub mod keys;
 pub mod live;
 pub mod runner;

@@ -133,6 +133,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         per_minute: settings.rate_per_minute().map_err(|e| e.0)?,
         callback_wait: settings.callback_wait().map_err(|e| e.0)?,
         refresh_every: settings.refresh_every().map_err(|e| e.0)?,
+        zone: jiff::tz::TimeZone::system(),
     };
     let mut app = App::new(ctx, keys);
     app.live.enabled = startup.live || settings.live().map_err(|e| e.0)?;

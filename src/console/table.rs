@@ -18,6 +18,9 @@ pub trait Row {
 pub struct Table<T> {
     rows: Vec<T>,
     haystacks: Vec<String>,
+    /// Marks (Space), beside the rows so a replaced row keeps its mark.
+    marks: Vec<bool>,
+    marked: usize,
     index: HashMap<String, usize>,
     /// Row indices shown, in display order.
     visible: Vec<usize>,
@@ -37,6 +40,8 @@ impl<T: Row> Table<T> {
         Table {
             rows: Vec::new(),
             haystacks: Vec::new(),
+            marks: Vec::new(),
+            marked: 0,
             index: HashMap::new(),
             visible: Vec::new(),
             query: String::new(),
@@ -79,6 +84,10 @@ impl<T: Row> Table<T> {
         self.index.get(id).copied()
     }
 
+    pub fn by_id(&self, id: &str) -> Option<&T> {
+        self.rows.get(*self.index.get(id)?)
+    }
+
     pub fn by_id_mut(&mut self, id: &str) -> Option<&mut T> {
         let i = *self.index.get(id)?;
         self.rows.get_mut(i)
@@ -107,6 +116,7 @@ impl<T: Row> Table<T> {
         let haystack = row.haystack();
         let shown = self.query.is_empty() || matches(&self.query, &haystack, matcher);
         self.haystacks.push(haystack);
+        self.marks.push(false);
         self.rows.push(row);
         if shown {
             if self.newest_first {
@@ -147,6 +157,9 @@ impl<T: Row> Table<T> {
     pub fn remove(&mut self, index: usize) -> T {
         let row = self.rows.remove(index);
         self.haystacks.remove(index);
+        if self.marks.remove(index) {
+            self.marked -= 1;
+        }
         self.index.remove(row.id());
         for i in self.index.values_mut() {
             if *i > index {
@@ -161,6 +174,57 @@ impl<T: Row> Table<T> {
         }
         self.clamp();
         row
+    }
+
+    pub fn is_marked(&self, index: usize) -> bool {
+        self.marks.get(index).copied().unwrap_or(false)
+    }
+
+    /// Marks or unmarks a row; true when that changed it.
+    pub fn set_mark(&mut self, index: usize, on: bool) -> bool {
+        match self.marks.get_mut(index) {
+            Some(m) if *m != on => {
+                *m = on;
+                if on {
+                    self.marked += 1;
+                } else {
+                    self.marked -= 1;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// How many rows are marked (shown or filtered out).
+    pub fn marked(&self) -> usize {
+        self.marked
+    }
+
+    /// The marked rows' indices, in the pane's order of arrival.
+    pub fn marked_rows(&self) -> Vec<usize> {
+        if self.marked == 0 {
+            return Vec::new();
+        }
+        (0..self.marks.len()).filter(|&i| self.marks[i]).collect()
+    }
+
+    /// Marks every row the filter shows; how many were newly marked.
+    pub fn mark_visible(&mut self) -> usize {
+        let mut added = 0;
+        for &i in &self.visible {
+            if !self.marks[i] {
+                self.marks[i] = true;
+                added += 1;
+            }
+        }
+        self.marked += added;
+        added
+    }
+
+    pub fn unmark_all(&mut self) {
+        self.marks.iter_mut().for_each(|m| *m = false);
+        self.marked = 0;
     }
 
     /// Shows only the rows that match `query`, fuzzily; an empty query shows all.

@@ -13,6 +13,7 @@ use crate::request::TargetKind;
 
 use super::activity::ActivityKind;
 use super::app::{App, DetailOf, FormPurpose, Level, Mode, Pane};
+use super::columns::{self, Column, SessionCell, SessionColumn};
 use super::keys::Action;
 use super::table::{Row, Table};
 
@@ -99,23 +100,32 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     ])
     .areas(area);
     draw_header(frame, app, header, theme);
-    let (sessions, agents, queues) = if body.width >= 120 {
+    let (sessions, agents, queues) = if body.width >= 150 {
         let [s, a, q] = Layout::horizontal([
-            Constraint::Percentage(50),
-            Constraint::Percentage(28),
-            Constraint::Percentage(22),
+            Constraint::Percentage(52),
+            Constraint::Percentage(27),
+            Constraint::Percentage(21),
         ])
         .areas(body);
         (s, a, q)
-    } else {
+    } else if body.width >= 100 {
         let [s, right] =
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
                 .areas(body);
         let [a, q] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
         (s, a, q)
+    } else {
+        // Narrow: Sessions takes the whole width, so its vital columns fit; Agents and Queues
+        // share the row below.
+        let [s, below] =
+            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        let [a, q] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(below);
+        (s, a, q)
     };
-    app.page.set(sessions.height.saturating_sub(2) as usize);
+    // Borders and the header line.
+    app.page.set(sessions.height.saturating_sub(3) as usize);
     draw_sessions(frame, app, sessions, theme);
     draw_agents(frame, app, agents, theme);
     draw_queues(frame, app, queues, theme);
@@ -274,10 +284,11 @@ fn highlighted<'a>(
     spans
 }
 
-/// The rows of `table` that fit in `height`, scrolled to keep the cursor in view.
+/// The rows of `table` that fit in `height`, scrolled to keep the cursor in view and, after the
+/// pane grew, to fill it.
 fn window<T: Row>(table: &Table<T>, height: usize) -> std::ops::Range<usize> {
     let len = table.visible().len();
-    let mut offset = table.offset.get().min(len.saturating_sub(1));
+    let mut offset = table.offset.get().min(len.saturating_sub(height.max(1)));
     if table.cursor < offset {
         offset = table.cursor;
     } else if height > 0 && table.cursor >= offset + height {
@@ -295,14 +306,72 @@ fn row_style(app: &App, pane: Pane, selected: bool) -> Style {
     }
 }
 
-/// What drawing one row needs: its style (highlighted or not) and where the filter matched.
-struct RowLook<'a> {
-    base: Style,
-    positions: &'a [u32],
+/// One cell of a row: its text, where that text starts in the row's filter haystack (to show
+/// what the filter matched), and its own style over the row's.
+struct Cell {
+    text: String,
+    hay: Option<usize>,
+    style: Style,
 }
 
-/// A pane: its bordered title, then the rows that fit, scrolled to the cursor, each drawn by `line`
-/// after the cursor mark. An empty pane shows `empty` instead.
+impl Cell {
+    fn new(text: impl Into<String>, hay: Option<usize>) -> Cell {
+        Cell {
+            text: text.into(),
+            hay,
+            style: Style::new(),
+        }
+    }
+
+    fn plain(text: impl Into<String>) -> Cell {
+        Cell::new(text, None)
+    }
+
+    fn styled(mut self, style: Style) -> Cell {
+        self.style = style;
+        self
+    }
+}
+
+/// A cell drawn in `width` characters: cut (with `…`) or padded, with the filter's matches lit.
+fn cell_spans(
+    cell: &Cell,
+    width: usize,
+    column: &Column,
+    base: Style,
+    positions: &[u32],
+    theme: Theme,
+) -> Vec<Span<'static>> {
+    let style = base.patch(cell.style);
+    let (shown, skipped, before, after) = columns::cut(&cell.text, width, column.keep_end);
+    let mut spans = Vec::new();
+    if !before.is_empty() {
+        spans.push(Span::styled(before, style));
+    }
+    match cell.hay {
+        Some(offset) => spans.extend(highlighted(
+            &shown,
+            offset + skipped,
+            positions,
+            style,
+            theme,
+        )),
+        None => spans.push(Span::styled(shown.clone(), style)),
+    }
+    if !after.is_empty() {
+        spans.push(Span::styled(after, style));
+    }
+    let used = shown.chars().count() + before.chars().count() + after.chars().count();
+    if used < width {
+        spans.push(Span::styled(" ".repeat(width - used), base));
+    }
+    spans
+}
+
+/// A pane: its bordered title, a line of column headers, then the rows that fit, scrolled to the
+/// cursor. Each row is the cursor mark, its own mark (except in Activity), then `cells`, one per
+/// column; columns a narrow pane has no room for are left out by their priority. An empty pane
+/// shows `empty` instead.
 #[allow(clippy::too_many_arguments)]
 fn draw_pane<T: Row>(
     frame: &mut Frame,
@@ -313,7 +382,8 @@ fn draw_pane<T: Row>(
     table: &Table<T>,
     title_extra: String,
     empty: Option<String>,
-    line: impl Fn(&T, &RowLook) -> Vec<Span<'static>>,
+    columns: &[Column],
+    cells: impl Fn(&T) -> Vec<Cell>,
 ) {
     let block = pane_block(app, pane, table, title_extra, theme);
     let inner = block.inner(area);
@@ -329,24 +399,54 @@ fn draw_pane<T: Row>(
         }
         return;
     }
+    let marks = pane != Pane::Activity;
+    // The cursor mark, and `[x] `.
+    let lead = 1 + if marks { 4 } else { 0 };
+    let widths = columns::fit(columns, (inner.width as usize).saturating_sub(lead));
+    let gap = |spans: &mut Vec<Span<'static>>, first: &mut bool, style: Style| {
+        if !std::mem::take(first) {
+            spans.push(Span::styled(" ", style));
+        }
+    };
+    let header_style = theme.dim().add_modifier(Modifier::BOLD);
+    let mut header = vec![Span::styled(" ".repeat(lead), header_style)];
+    let mut first = true;
+    for (column, width) in columns.iter().zip(&widths) {
+        if let Some(w) = width {
+            gap(&mut header, &mut first, header_style);
+            let (text, ..) = columns::cut(column.header, *w, false);
+            header.push(Span::styled(format!("{text:<w$}"), header_style));
+        }
+    }
+    let mut lines = vec![Line::from(header)];
     let mut matcher = app.matcher.borrow_mut();
-    let lines: Vec<Line> = window(table, inner.height as usize)
-        .map(|pos| {
-            let i = table.visible()[pos];
-            let selected = pos == table.cursor;
-            let base = row_style(app, pane, selected);
-            let positions = table.match_positions(i, &mut matcher);
-            let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
-            spans.extend(line(
-                &table.rows()[i],
-                &RowLook {
-                    base,
-                    positions: &positions,
+    let height = (inner.height as usize).saturating_sub(1);
+    for pos in window(table, height) {
+        let i = table.visible()[pos];
+        let selected = pos == table.cursor;
+        let base = row_style(app, pane, selected);
+        let positions = table.match_positions(i, &mut matcher);
+        let mut spans = vec![Span::styled(if selected { ">" } else { " " }, base)];
+        if marks {
+            let marked = table.is_marked(i);
+            spans.push(Span::styled(
+                if marked { "[x] " } else { "[ ] " },
+                if marked {
+                    base.add_modifier(Modifier::BOLD)
+                } else {
+                    base
                 },
             ));
-            Line::from(spans)
-        })
-        .collect();
+        }
+        let mut first = true;
+        for ((column, width), cell) in columns.iter().zip(&widths).zip(cells(&table.rows()[i])) {
+            if let Some(w) = width {
+                gap(&mut spans, &mut first, base);
+                spans.extend(cell_spans(&cell, *w, column, base, &positions, theme));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -365,6 +465,8 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         app.keys.keys_of(Action::Add),
         app.keys.keys_of(Action::Refresh)
     );
+    let layout = app.session_columns.columns(app.live.enabled);
+    let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
     draw_pane(
         frame,
         app,
@@ -374,83 +476,81 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         &app.sessions,
         marked,
         Some(empty),
-        |s, look| {
-            let base = look.base;
-            let cell = if s.state.retrying {
-                "retrying".to_string()
-            } else {
-                s.state.outcome_cell()
-            };
+        &columns,
+        |s| {
             let word = s.state.word();
-            let mark = if s.marked { "[x] " } else { "[ ] " };
-            let mut spans = vec![Span::styled(
-                mark,
-                if s.marked {
-                    base.add_modifier(Modifier::BOLD)
-                } else {
-                    base
-                },
-            )];
-            spans.extend(highlighted(&s.row.id, 0, look.positions, base, theme));
-            spans.push(Span::styled(" ", base));
-            spans.push(Span::styled(
-                format!("{cell:<12}"),
-                base.patch(theme.outcome(word)),
-            ));
-            spans.push(Span::styled(" ", base));
-            let cb = s.state.callback_word();
-            spans.push(Span::styled(
-                format!("{cb:<7}"),
-                base.patch(theme.callback(cb)),
-            ));
-            // What the server shows now, once it was asked (live data on).
-            let verified = s
-                .state
-                .verified_word()
-                .or(s.state.verifying.then_some("checking"));
-            if let Some(v) = verified {
-                spans.push(Span::styled(
-                    format!(" {v:<10}"),
-                    base.patch(theme.verified(v)),
-                ));
+            // Where each of the file's (or the live data's) values starts in the haystack: the id,
+            // then each value after a space.
+            let mut at = s.row.id.chars().count() + 1;
+            let mut values = Vec::with_capacity(s.row.extra.len());
+            for (name, value) in &s.row.extra {
+                values.push((SessionColumn::of(name), value.as_str(), at));
+                at += value.chars().count() + 1;
             }
-            // After a move, its message (the server's words) matters more than the file's columns;
-            // where the server's view disagrees with its answer, what it shows now matters most.
-            let message = match &s.state.verified {
-                Some(v) if v.verified != crate::verify::Verified::Verified => v.detail.as_str(),
-                _ => s.state.message.as_str(),
-            };
-            if !message.is_empty() && !s.state.in_flight {
-                spans.push(Span::styled(
-                    format!(" {message}"),
-                    base.patch(theme.outcome(word)),
-                ));
-            }
-            let extras: Vec<&str> = s.row.extra.iter().map(|(_, v)| v.as_str()).collect();
-            if !extras.is_empty() {
-                spans.push(Span::styled(" ", base));
-                spans.extend(highlighted(
-                    &extras.join(" "),
-                    s.row.id.len() + 1,
-                    look.positions,
-                    base,
-                    theme,
-                ));
-            }
-            spans
+            layout
+                .iter()
+                .map(|(_, what)| match what {
+                    SessionCell::Id => Cell::new(s.row.id.clone(), Some(0)),
+                    SessionCell::Fixed(kind) => values
+                        .iter()
+                        .find(|(k, ..)| k == kind)
+                        .map(|(_, v, at)| Cell::new(*v, Some(*at)))
+                        .unwrap_or_else(|| Cell::plain("")),
+                    SessionCell::Outcome => {
+                        let cell = if s.state.retrying {
+                            "retrying".to_string()
+                        } else {
+                            s.state.outcome_cell()
+                        };
+                        Cell::plain(cell).styled(theme.outcome(word))
+                    }
+                    SessionCell::Callback => {
+                        let cb = s.state.callback_word();
+                        Cell::plain(cb).styled(theme.callback(cb))
+                    }
+                    SessionCell::Verified => {
+                        // What the server shows now, once it was asked (live data on).
+                        let v = s
+                            .state
+                            .verified_word()
+                            .or(s.state.verifying.then_some("checking"))
+                            .unwrap_or("");
+                        Cell::plain(v).styled(theme.verified(v))
+                    }
+                    SessionCell::Details => {
+                        // After a move, its message (the server's words) matters more than the
+                        // file's other columns; where the server's view disagrees with its answer,
+                        // what it shows now matters most.
+                        let message = match &s.state.verified {
+                            Some(v) if v.verified != crate::verify::Verified::Verified => {
+                                v.detail.as_str()
+                            }
+                            _ => s.state.message.as_str(),
+                        };
+                        if !message.is_empty() && !s.state.in_flight {
+                            Cell::plain(message).styled(theme.outcome(word))
+                        } else {
+                            let others: Vec<&(SessionColumn, &str, usize)> = values
+                                .iter()
+                                .filter(|(k, ..)| *k == SessionColumn::Other)
+                                .collect();
+                            let text = others
+                                .iter()
+                                .map(|(_, v, _)| *v)
+                                .collect::<Vec<_>>()
+                                .join(" ");
+                            // Lit as one run only when the values sit together in the haystack.
+                            let hay = others
+                                .first()
+                                .map(|(.., at)| *at)
+                                .filter(|_| others.len() == 1);
+                            Cell::new(text, hay)
+                        }
+                    }
+                })
+                .collect()
         },
     );
-}
-
-/// The first group of a Kore id (`a-8cd2673`), which is how people tell them apart.
-fn short_id(id: &str) -> &str {
-    let cut = id
-        .char_indices()
-        .filter(|(_, c)| *c == '-')
-        .nth(1)
-        .map(|(i, _)| i)
-        .unwrap_or(id.len());
-    &id[..cut]
 }
 
 /// Agents and queues from live data that could not be refreshed say so.
@@ -462,6 +562,28 @@ fn stale_flag(app: &App) -> String {
     }
 }
 
+/// The title's count of marks, when there are any.
+fn marks_flag<T: Row>(table: &Table<T>) -> String {
+    match table.marked() {
+        0 => String::new(),
+        n => format!(" ({n} marked)"),
+    }
+}
+
+/// People tell agents and queues apart by name: on a narrow pane the id goes (the confirmation
+/// and the detail show it) before the load does.
+const AGENT_COLUMNS: [Column; 6] = [
+    Column::id("agent", 38).dropped_at(3),
+    Column {
+        narrow: 12,
+        ..Column::new("name", 14, 0)
+    },
+    Column::new("status", 9, 0),
+    Column::new("chats", 5, 1),
+    Column::new("queues", 14, 4),
+    Column::rest("skills"),
+];
+
 fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     draw_pane(
         frame,
@@ -470,10 +592,10 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         theme,
         Pane::Agents,
         &app.agents,
-        stale_flag(app),
+        format!("{}{}", marks_flag(&app.agents), stale_flag(app)),
         None,
-        |a, look| {
-            let base = look.base;
+        &AGENT_COLUMNS,
+        |a| {
             let status = a.status.as_deref().unwrap_or("");
             let status_style = match status {
                 "AVAILABLE" => theme.fg(Color::Green),
@@ -484,35 +606,55 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 // A presence Kore does not document (System Busy, Login Prep...): not available.
                 _ => theme.fg(Color::Yellow),
             };
-            let mut spans = highlighted(short_id(&a.id), 0, look.positions, base, theme);
-            spans.push(Span::styled(" ", base));
-            spans.push(Span::styled(
-                format!("{:<9}", fit(status, 9)),
-                base.patch(status_style),
-            ));
             // Load: chats now / chats at once, when the live data says.
             let load = match (a.active_chats, a.max_chats) {
-                (Some(now), Some(max)) => format!(" {now}/{max}"),
-                (None, Some(max)) => format!(" -/{max}"),
+                (Some(now), Some(max)) => format!("{now}/{max}"),
+                (None, Some(max)) => format!("-/{max}"),
                 _ => String::new(),
             };
-            spans.push(Span::styled(format!("{load} "), base));
-            spans.extend(highlighted(
-                &a.name,
-                a.id.len() + 1,
-                look.positions,
-                base,
-                theme,
-            ));
-            for extra in [&a.queues, &a.skills].into_iter().flatten() {
-                spans.push(Span::styled(format!("  {extra}"), base.patch(theme.dim())));
-            }
-            spans
+            // The haystack: id, name, status, queues, skills, a space apart.
+            let name_at = a.id.chars().count() + 1;
+            let status_at = name_at + a.name.chars().count() + 1;
+            let queues_at = status_at + a.status.as_ref().map_or(0, |s| s.chars().count() + 1);
+            let skills_at = queues_at + a.queues.as_ref().map_or(0, |q| q.chars().count() + 1);
+            vec![
+                Cell::new(a.id.clone(), Some(0)),
+                Cell::new(a.name.clone(), Some(name_at)),
+                Cell::new(status, a.status.as_ref().map(|_| status_at)).styled(status_style),
+                Cell::plain(load),
+                Cell::new(
+                    a.queues.clone().unwrap_or_default(),
+                    a.queues.as_ref().map(|_| queues_at),
+                )
+                .styled(theme.dim()),
+                Cell::new(
+                    a.skills.clone().unwrap_or_default(),
+                    a.skills.as_ref().map(|_| skills_at),
+                )
+                .styled(theme.dim()),
+            ]
         },
     );
 }
 
+const QUEUE_COLUMNS: [Column; 6] = [
+    Column::id("queue", 38).dropped_at(3),
+    Column {
+        narrow: 10,
+        ..Column::new("name", 16, 0)
+    },
+    Column::new("waiting", 7, 0),
+    Column::new("engaged", 7, 1),
+    Column::new("avg", 6, 2),
+    Column::new("max", 6, 2),
+];
+
 fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
+    let wait = |ms: Option<u64>| {
+        ms.map(|ms| crate::format::duration(Duration::from_millis(ms)))
+            .unwrap_or_default()
+    };
+    let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
     draw_pane(
         frame,
         app,
@@ -520,48 +662,23 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         theme,
         Pane::Queues,
         &app.queues,
-        stale_flag(app),
+        format!("{}{}", marks_flag(&app.queues), stale_flag(app)),
         None,
-        |q, look| {
-            let base = look.base;
-            let mut spans = highlighted(short_id(&q.id), 0, look.positions, base, theme);
-            spans.push(Span::styled(" ", base));
-            spans.extend(highlighted(
-                &q.name,
-                q.id.len() + 1,
-                look.positions,
-                base,
-                theme,
-            ));
-            let mut load = Vec::new();
-            if let Some(w) = q.waiting {
-                load.push(format!("{w} waiting"));
-            }
-            if let Some(e) = q.engaged {
-                load.push(format!("{e} engaged"));
-            }
-            if let Some(avg) = q.avg_wait {
-                load.push(format!(
-                    "avg {}",
-                    crate::format::duration(Duration::from_millis(avg))
-                ));
-            }
-            if let Some(max) = q.max_wait {
-                load.push(format!(
-                    "max {}",
-                    crate::format::duration(Duration::from_millis(max))
-                ));
-            }
-            if !load.is_empty() {
-                spans.push(Span::styled(
-                    format!("  {}", load.join(" · ")),
-                    base.patch(theme.dim()),
-                ));
-            }
-            spans
+        &QUEUE_COLUMNS,
+        |q| {
+            vec![
+                Cell::new(q.id.clone(), Some(0)),
+                Cell::new(q.name.clone(), Some(q.id.chars().count() + 1)),
+                Cell::plain(count(q.waiting)),
+                Cell::plain(count(q.engaged)),
+                Cell::plain(wait(q.avg_wait)).styled(theme.dim()),
+                Cell::plain(wait(q.max_wait)).styled(theme.dim()),
+            ]
         },
     );
 }
+
+const ACTIVITY_COLUMNS: [Column; 2] = [Column::new("time", 8, 0), Column::rest("event")];
 
 fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let empty = "Each request, its response and its callbacks will show here.".to_string();
@@ -577,27 +694,19 @@ fn draw_activity(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             n => format!(" · newest first · {n} new ↑ (g)"),
         },
         Some(empty),
-        |e, look| {
-            let base = look.base;
+        &ACTIVITY_COLUMNS,
+        |e| {
             let style = match &e.kind {
-                ActivityKind::Response { outcome, .. } => {
-                    base.patch(theme.outcome(outcome.as_str()))
-                }
-                ActivityKind::Callback { event } if !event.accepted => {
-                    base.patch(theme.outcome("failed"))
-                }
-                ActivityKind::Callback { event } => {
-                    base.patch(theme.callback(event.state().as_str()))
-                }
-                ActivityKind::NotSent { .. } => base.patch(theme.outcome("not sent")),
-                _ => base,
+                ActivityKind::Response { outcome, .. } => theme.outcome(outcome.as_str()),
+                ActivityKind::Callback { event } if !event.accepted => theme.outcome("failed"),
+                ActivityKind::Callback { event } => theme.callback(event.state().as_str()),
+                ActivityKind::NotSent { .. } => theme.outcome("not sent"),
+                _ => Style::new(),
             };
-            let mut spans = vec![Span::styled(
-                format!("{} ", e.clock()),
-                base.patch(theme.dim()),
-            )];
-            spans.extend(highlighted(&e.summary(), 0, look.positions, style, theme));
-            spans
+            vec![
+                Cell::plain(e.clock(&app.ctx.zone)).styled(theme.dim()),
+                Cell::new(e.summary(), Some(0)).styled(style),
+            ]
         },
     );
 }
@@ -666,6 +775,7 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                 ],
                 Pane::Agents | Pane::Queues => &[
                     Action::Select,
+                    Action::Mark,
                     Action::Filter,
                     Action::Refresh,
                     Action::Load,
@@ -1008,7 +1118,7 @@ fn draw_detail(frame: &mut Frame, app: &App, of: &DetailOf, scroll: u16, theme: 
             let Some(e) = app.activity.get(*entry) else {
                 return;
             };
-            (" Activity entry ", e.detail())
+            (" Activity entry ", e.detail(&app.ctx.zone))
         }
         DetailOf::Session(id) => (" Session ", session_detail(app, id)),
     };
@@ -1048,7 +1158,10 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
     };
     out.push(format!("move          {now}"));
     if let Some(target) = &state.target {
-        out.push(format!("target        {target}"));
+        match app.name_of(target) {
+            Some(name) => out.push(format!("target        {target} ({name})")),
+            None => out.push(format!("target        {target}")),
+        }
     }
     out.push(format!("callback      {}", state.callback_word()));
     if let Some(v) = &state.verified {
@@ -1070,7 +1183,8 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
         out.push("  nothing yet".into());
     }
     for e in entries {
-        out.push(format!("  {}  {}", e.at, e.summary()));
+        let when = crate::format::stamp_in(&e.at, &app.ctx.zone);
+        out.push(format!("  {when}  {}", e.summary()));
     }
     out
 }
@@ -1139,14 +1253,4 @@ fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
 /// How a warning in the confirmation stands out (reversed, so it shows with NO_COLOR too).
 fn theme_warning() -> Style {
     Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-}
-
-/// `text` in at most `width` characters, its end replaced by `…` when it is cut.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }

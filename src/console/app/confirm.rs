@@ -174,7 +174,7 @@ pub(super) fn retry(app: &mut App) {
             continue;
         };
         if s.state.ever_transferred {
-            if !s.marked || s.marked_with_batch {
+            if !app.sessions.is_marked(i) || s.marked_with_batch {
                 left_out += 1;
                 continue;
             }

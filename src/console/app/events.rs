@@ -65,7 +65,7 @@ pub(super) fn on_progress(app: &mut App, at: String, now: Instant, progress: Pro
             }
             app.seq += 1;
             let entry = ActivityEntry::request(app.seq, at, &session, &target, attempt, &preview);
-            let _ = app.activity.push(entry, &mut app.matcher.borrow_mut());
+            app.push_activity(entry);
         }
         Progress::Attempted {
             session,
@@ -131,6 +131,9 @@ pub(super) fn on_live(
                     &mut matcher,
                 )
             };
+            if !snapshot.conversations.is_empty() {
+                app.session_columns.note(&live::live_column_names());
+            }
             let first = app.live.last_ok.is_none();
             app.live.last_ok = Some(now);
             app.live.last_cost = Some(snapshot.calls);
@@ -201,6 +204,9 @@ pub(super) fn on_settled(app: &mut App, at: String, now: Instant, report: Report
         s.state.outcome = Some(report.outcome);
         s.state.history.push(report.outcome);
         s.state.ever_transferred |= report.outcome == Some(Outcome::Transferred);
+        if s.state.ever_transferred && report.outcome != Some(Outcome::Transferred) {
+            app.session_columns.history = true;
+        }
         s.state.message = report.message;
         s.state.attempt = report.attempts;
         s.state.settled_at = Some(now);
@@ -229,6 +235,7 @@ pub(super) fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, 
         LoadedRows::Sessions(l) => {
             let (mut added, mut merged) = (0, 0);
             for row in l.rows {
+                app.session_columns.note(row.extra.iter().map(|(k, _)| k));
                 let item = SessionItem::new(row);
                 match app.sessions.push(item, &mut matcher) {
                     Ok(_) => added += 1,

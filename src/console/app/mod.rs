@@ -26,10 +26,11 @@ use crate::listener::{CallbackEvent, CallbackState};
 use crate::live::LiveSnapshot;
 use crate::outcome::Outcome;
 use crate::pacer::PacerStatus;
-use crate::request::{CallbackRoute, Endpoint, Preview, Target};
+use crate::request::{CallbackRoute, Endpoint, Preview, Target, TargetKind};
 use crate::verify::Verification;
 
 use super::activity::{ActivityEntry, ActivityKind};
+use super::columns::SessionColumns;
 use super::keys::{self, KeyMap};
 use super::live::LiveState;
 use super::table::{Row, Table};
@@ -55,6 +56,8 @@ pub struct Context {
     pub per_minute: u32,
     pub callback_wait: Duration,
     pub refresh_every: Duration,
+    /// The zone times are shown in: the operator's own (the records keep UTC).
+    pub zone: jiff::tz::TimeZone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,20 +235,20 @@ pub struct App {
     pub page: std::cell::Cell<usize>,
     pub matcher: RefCell<Matcher>,
     pub live: LiveState,
+    /// The session columns that have had a value: they show, in fixed places.
+    pub session_columns: SessionColumns,
     /// The time of the last tick, for ages on screen.
     pub now: Option<Instant>,
-    marked: usize,
     seq: usize,
 }
 
 impl App {
     /// Clears every session's mark.
     pub fn unmark_all(&mut self) {
+        self.sessions.unmark_all();
         for s in self.sessions.rows_mut() {
-            s.marked = false;
             s.marked_with_batch = false;
         }
-        self.marked = 0;
     }
 
     pub fn new(ctx: Context, keys: KeyMap) -> App {
@@ -274,14 +277,15 @@ impl App {
             page: std::cell::Cell::new(10),
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
             live: LiveState::new(refresh_every),
+            session_columns: SessionColumns::default(),
             now: None,
-            marked: 0,
             seq: 0,
         }
     }
 
+    /// Marked sessions.
     pub fn marked(&self) -> usize {
-        self.marked
+        self.sessions.marked()
     }
 
     /// How long the moves still in flight will take at the pacer's rate.
@@ -310,7 +314,27 @@ impl App {
     fn log(&mut self, at: String, session: Option<String>, kind: ActivityKind) {
         self.seq += 1;
         let entry = ActivityEntry::new(self.seq, at, session, kind);
+        self.push_activity(entry);
+    }
+
+    /// Adds an entry to Activity, naming its move's agent or queue as the panes know it.
+    fn push_activity(&mut self, mut entry: ActivityEntry) {
+        if let ActivityKind::Request { target, .. }
+        | ActivityKind::Response { target, .. }
+        | ActivityKind::NotSent { target, .. } = &entry.kind
+        {
+            entry.target_name = self.name_of(target);
+        }
         let _ = self.activity.push(entry, &mut self.matcher.borrow_mut());
+    }
+
+    /// The name the Agents or Queues pane gives a target, if it has one.
+    pub fn name_of(&self, target: &Target) -> Option<String> {
+        let name = match target.kind {
+            TargetKind::Agent => self.agents.by_id(&target.id).map(|a| a.name.as_str()),
+            TargetKind::Queue => self.queues.by_id(&target.id).map(|q| q.name.as_str()),
+        };
+        name.filter(|n| !n.trim().is_empty()).map(str::to_owned)
     }
 
     fn with_focused<R>(&mut self, f: impl FnOnce(&mut dyn Cursor) -> R) -> R {
@@ -344,14 +368,8 @@ impl App {
 
     /// The sessions a move applies to: every marked one (filtered out or not), else the highlighted.
     fn chosen_sessions(&self) -> Vec<usize> {
-        if self.marked > 0 {
-            self.sessions
-                .rows()
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.marked)
-                .map(|(i, _)| i)
-                .collect()
+        if self.sessions.marked() > 0 {
+            self.sessions.marked_rows()
         } else {
             self.sessions.selected().into_iter().collect()
         }
@@ -369,11 +387,14 @@ impl App {
     }
 }
 
-/// Cursor moves, whatever the pane's rows.
+/// Cursor moves and marks, whatever the pane's rows.
 trait Cursor {
     fn move_by(&mut self, delta: isize);
     fn top(&mut self);
     fn bottom(&mut self);
+    fn toggle_selected_mark(&mut self);
+    fn mark_visible(&mut self) -> usize;
+    fn unmark_all(&mut self);
 }
 
 impl<T: Row> Cursor for Table<T> {
@@ -385,6 +406,18 @@ impl<T: Row> Cursor for Table<T> {
     }
     fn bottom(&mut self) {
         Table::bottom(self)
+    }
+    fn toggle_selected_mark(&mut self) {
+        if let Some(i) = self.selected() {
+            let on = !self.is_marked(i);
+            self.set_mark(i, on);
+        }
+    }
+    fn mark_visible(&mut self) -> usize {
+        Table::mark_visible(self)
+    }
+    fn unmark_all(&mut self) {
+        Table::unmark_all(self)
     }
 }
 
@@ -438,6 +471,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Verified { at, results } => {
             for (session, result) in results {
                 let detail = format!("{session} {}: {}", result.verified, result.detail);
+                app.session_columns.verified = true;
                 if let Some(s) = app.sessions.by_id_mut(&session) {
                     s.state.verifying = false;
                     s.state.verified = Some(result);

@@ -33,12 +33,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::PageUp => app.with_focused(|t| t.move_by(-page)),
         Action::Top => app.with_focused(|t| t.top()),
         Action::Bottom => app.with_focused(|t| t.bottom()),
-        Action::Mark => {
-            mark_selected(app);
-            if app.focus == Pane::Sessions {
-                app.sessions.move_by(1);
-            }
-        }
+        Action::Mark => mark_selected(app),
         Action::MarkLast => mark_last_batch(app),
         Action::Stop => {
             if app.in_flight == 0 {
@@ -52,7 +47,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Action::MarkVisible => mark_visible(app),
-        Action::UnmarkAll => app.unmark_all(),
+        Action::UnmarkAll => unmark_focused(app),
         Action::Filter => filter::open(app),
         Action::Select => return select(app),
         Action::Retry => confirm::retry(app),
@@ -73,27 +68,23 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     vec![]
 }
 
+/// Space: marks or unmarks the highlighted row of the focused pane, and moves down (Activity
+/// entries are not marked: Space only moves down there).
 fn mark_selected(app: &mut App) {
-    if app.focus != Pane::Sessions {
-        return app.note(Level::Warn, "marks are for sessions: focus Sessions first");
-    }
-    let Some(i) = app.sessions.selected() else {
-        return;
-    };
-    let id = app
-        .sessions
-        .get(i)
-        .map(|s| s.row.id.clone())
-        .unwrap_or_default();
-    if let Some(s) = app.sessions.by_id_mut(&id) {
-        s.marked = !s.marked;
+    if app.focus == Pane::Sessions
+        && let Some(s) = app.sessions.selected_row().map(|s| s.row.id.clone())
+        && let Some(s) = app.sessions.by_id_mut(&s)
+    {
+        // Chosen by hand now, not as part of the last batch.
         s.marked_with_batch = false;
-        if s.marked {
-            app.marked += 1;
-        } else {
-            app.marked -= 1;
-        }
     }
+    let marks = app.focus != Pane::Activity;
+    app.with_focused(|t| {
+        if marks {
+            t.toggle_selected_mark();
+        }
+        t.move_by(1);
+    });
 }
 
 /// `'` or `:select last`: marks the last confirmed batch again (and nothing else), to look at it
@@ -106,13 +97,14 @@ pub(super) fn mark_last_batch(app: &mut App) {
     let ids = app.last_batch.clone();
     let mut found = 0;
     for id in &ids {
-        if let Some(s) = app.sessions.by_id_mut(id) {
-            s.marked = true;
-            s.marked_with_batch = true;
+        if let Some(i) = app.sessions.find(id) {
+            app.sessions.set_mark(i, true);
+            if let Some(s) = app.sessions.by_id_mut(id) {
+                s.marked_with_batch = true;
+            }
             found += 1;
         }
     }
-    app.marked = found;
     app.focus = Pane::Sessions;
     app.note(
         Level::Info,
@@ -120,24 +112,25 @@ pub(super) fn mark_last_batch(app: &mut App) {
     );
 }
 
+/// `*`: marks every row the focused pane's filter shows.
 fn mark_visible(app: &mut App) {
-    if app.focus != Pane::Sessions {
-        return app.note(Level::Warn, "marks are for sessions: focus Sessions first");
+    if app.focus == Pane::Activity {
+        return app.note(Level::Warn, "Activity entries are not marked");
     }
-    let ids: Vec<String> = app
-        .sessions
-        .visible()
-        .iter()
-        .filter_map(|&i| app.sessions.get(i))
-        .filter(|s| !s.marked)
-        .map(|s| s.row.id.clone())
-        .collect();
-    for id in &ids {
-        if let Some(s) = app.sessions.by_id_mut(id) {
-            s.marked = true;
-        }
+    let added = app.with_focused(|t| t.mark_visible());
+    app.note(
+        Level::Info,
+        format!("marked {added} more {}", app.focus.noun()),
+    );
+}
+
+/// `u`: clears the focused pane's marks.
+fn unmark_focused(app: &mut App) {
+    if app.focus == Pane::Sessions {
+        app.unmark_all();
+    } else {
+        app.with_focused(|t| t.unmark_all());
     }
-    app.marked += ids.len();
 }
 
 fn select(app: &mut App) -> Vec<Effect> {
@@ -182,9 +175,6 @@ fn delete(app: &mut App) {
                 );
             }
             let removed = app.sessions.remove(i);
-            if removed.marked {
-                app.marked -= 1;
-            }
             app.note(Level::Info, format!("removed {}", removed.row.id));
         }
         Pane::Agents => {

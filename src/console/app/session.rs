@@ -84,7 +84,6 @@ impl SendState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionItem {
     pub row: SessionRow,
-    pub marked: bool,
     /// Marked by `'` with the rest of its batch, not chosen on its own: `r` then leaves it out if
     /// it was ever transferred.
     pub marked_with_batch: bool,
@@ -100,7 +99,6 @@ impl SessionItem {
     pub fn new(row: SessionRow) -> SessionItem {
         SessionItem {
             row,
-            marked: false,
             marked_with_batch: false,
             state: SendState::default(),
             live: false,
