@@ -663,7 +663,10 @@ fn footer_and_help_come_from_the_same_key_map() {
 fn the_confirmation_restates_the_exact_call_redacted() {
     let mut app = app();
     confirm_two_to_queue(&mut app);
-    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
     let all = text.join("\n");
     assert!(
         all.contains("Move 2 sessions to queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001?"),
@@ -1084,7 +1087,10 @@ fn an_offline_agent_asks_twice() {
         "the first yes does not send"
     );
     assert!(matches!(&app.mode, Mode::Confirm(c) if c.offline_acknowledged));
-    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
     assert!(
         text.iter().any(|l| l.contains("Grace Obi is OFFLINE")),
         "{text:?}"
@@ -1093,6 +1099,18 @@ fn an_offline_agent_asks_twice() {
         text.iter().any(|l| l.contains("Press y once more"))
             && !text.iter().any(|l| l.contains("POST")),
         "the second screen holds the warning alone: {text:?}"
+    );
+    // The warning stands out in colour (and reversed, for NO_COLOR).
+    let warning = confirm_lines(&app, Theme { color: true })
+        .into_iter()
+        .find(|l| l.to_string().contains("Grace Obi is OFFLINE"))
+        .unwrap();
+    assert_eq!(warning.style.fg, Some(ratatui::style::Color::Yellow));
+    assert!(
+        warning
+            .style
+            .add_modifier
+            .contains(ratatui::style::Modifier::REVERSED)
     );
     for _ in 0..3 {
         assert!(
@@ -1412,7 +1430,10 @@ fn the_confirmation_warns_about_an_unknown_target_a_full_agent_and_a_session_tha
     };
     assert_eq!(c.maybe_moved, vec![first.clone()]);
     assert!(c.warned(), "a session that may have moved asks twice");
-    let text: Vec<String> = confirm_lines(&app).iter().map(|l| l.to_string()).collect();
+    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
     assert!(
         text.iter()
             .any(|l| l.contains("is not in the loaded agents and queues")),

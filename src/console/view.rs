@@ -84,6 +84,12 @@ impl Theme {
             .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
+    /// A warning in the confirmation: yellow, and reversed so it stands out with NO_COLOR too.
+    fn warning(self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    }
+
     fn dim(self) -> Style {
         self.fg(Color::DarkGray)
     }
@@ -865,7 +871,7 @@ fn popup(frame: &mut Frame, width_pct: u16, height: u16) -> Rect {
 }
 
 /// The confirmation's text: the exact calls, redacted, and how long the pacer will take.
-pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
+pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     let Mode::Confirm(confirm) = &app.mode else {
         return vec![];
     };
@@ -916,7 +922,7 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
         ));
     }
     if confirm.warned() {
-        let warning = theme_warning();
+        let warning = theme.warning();
         if confirm.offline_acknowledged {
             // The second screen: the warnings alone, so the second `y` is given to them.
             let mut second = vec![lines.swap_remove(0), Line::raw("")];
@@ -978,7 +984,7 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::raw(format!("  {}", preview.body)));
     }
     if let Some(missing) = target_missing(app, confirm) {
-        lines.insert(1, Line::styled(missing, theme_warning()));
+        lines.insert(1, Line::styled(missing, theme.warning()));
     }
     lines
 }
@@ -986,22 +992,19 @@ pub fn confirm_lines(app: &App) -> Vec<Line<'static>> {
 /// A session's customer or name, channel, status, queue and agent, from its columns (the file's
 /// and the live data's), in that order.
 fn describe_session(extra: &[(std::sync::Arc<str>, String)]) -> String {
-    const ABOUT: [(&[&str], &str); 5] = [
-        (&["customer", "name"], ""),
-        (&["channel", "source"], ""),
-        (&["status"], ""),
-        (&["queue"], "queue "),
-        (&["agent"], "agent "),
+    const ABOUT: [(SessionColumn, &str); 5] = [
+        (SessionColumn::Customer, ""),
+        (SessionColumn::Channel, ""),
+        (SessionColumn::Status, ""),
+        (SessionColumn::Queue, "queue "),
+        (SessionColumn::Agent, "agent "),
     ];
     ABOUT
         .iter()
-        .filter_map(|(names, label)| {
-            let value = names.iter().find_map(|n| {
-                extra
-                    .iter()
-                    .find(|(k, v)| k.eq_ignore_ascii_case(n) && !v.trim().is_empty())
-                    .map(|(_, v)| v.as_str())
-            })?;
+        .filter_map(|(kind, label)| {
+            let (_, value) = extra
+                .iter()
+                .find(|(k, v)| SessionColumn::of(k) == *kind && !v.trim().is_empty())?;
             Some(format!("{label}{value}"))
         })
         .collect::<Vec<_>>()
@@ -1029,26 +1032,14 @@ fn target_name(app: &App, confirm: &super::app::Confirm) -> Option<String> {
     if confirm.moves.iter().any(|(_, t)| t != target) {
         return None;
     }
-    let name = match target.kind {
-        TargetKind::Agent => app
-            .agents
-            .find(&target.id)
-            .and_then(|i| app.agents.get(i))
-            .map(|a| a.name.clone()),
-        TargetKind::Queue => app
-            .queues
-            .find(&target.id)
-            .and_then(|i| app.queues.get(i))
-            .map(|q| q.name.clone()),
-    };
-    name.filter(|n| !n.is_empty())
+    app.name_of(target)
 }
 
 fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
     let Mode::Confirm(confirm) = &app.mode else {
         return;
     };
-    let lines = confirm_lines(app);
+    let lines = confirm_lines(app, theme);
     let area = popup(frame, 90, frame.area().height.saturating_sub(4));
     let block = Block::bordered()
         .title(" Confirm: nothing is sent until you press y ")
@@ -1248,9 +1239,4 @@ fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
         Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
         area,
     );
-}
-
-/// How a warning in the confirmation stands out (reversed, so it shows with NO_COLOR too).
-fn theme_warning() -> Style {
-    Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
 }
