@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::Value;
 
-use crate::api::{Api, error_chain};
+use crate::api::{Api, error_chain, short_cause};
 use crate::outcome::{Outcome, classify};
 use crate::request::{CallbackRoute, Endpoint, Preview, Target, body};
 
@@ -131,33 +131,39 @@ impl AssignClient {
     /// No usable answer. Only a failure to connect proves nothing was delivered; anything later (a
     /// timeout, a cut connection) may have reached the platform, so it is `unknown` and never resent.
     fn transport_failure(&self, e: &reqwest::Error, latency: Duration) -> AttemptResult {
-        let detail = error_chain(e);
+        // The cause first and short (`connection refused 127.0.0.1:8080`); the whole chain on the
+        // lines after it, for the detail view and the audit log.
+        let timeout = self.api.timeout();
+        let chain = error_chain(e);
+        let with_chain = |first: String| {
+            if first.contains(&chain) {
+                first
+            } else {
+                format!("{first}\n{chain}")
+            }
+        };
         let (outcome, delivered, message) = if e.is_connect() {
-            (
-                Outcome::Failed,
-                false,
-                format!("could not connect: {detail}"),
-            )
+            (Outcome::Failed, false, with_chain(short_cause(e, timeout)))
         } else if e.is_builder() {
             (
                 Outcome::Failed,
                 false,
-                format!("could not build the request: {detail}"),
+                with_chain("could not build the request".into()),
             )
         } else if e.is_timeout() {
             (
                 Outcome::Unknown,
                 true,
                 format!(
-                    "no answer within {} s; the platform may have acted (watch for the callback)",
-                    self.api.timeout().as_secs()
+                    "timeout after {} s: the platform may have acted (watch for the callback)",
+                    timeout.as_secs()
                 ),
             )
         } else {
             (
                 Outcome::Unknown,
                 true,
-                format!("connection cut before the answer: {detail}"),
+                with_chain("connection cut before the answer: the platform may have acted".into()),
             )
         };
         AttemptResult {

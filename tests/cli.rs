@@ -808,6 +808,39 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_move_that_cannot_connect_says_the_cause_first_and_the_audit_keeps_the_chain() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_HOST", "http://127.0.0.1:9");
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--queue",
+            "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let table = text(&out.stdout);
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(row.contains("failed"), "{table}");
+    assert!(
+        row.trim_end().ends_with("connection refused 127.0.0.1:9"),
+        "the cause, short: {table}"
+    );
+    let audit = std::fs::read_to_string(home.audit()).unwrap();
+    assert!(
+        audit.contains("connection refused 127.0.0.1:9\\n"),
+        "the audit log has the whole chain after it: {audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn live_prints_what_the_console_shows() {
     let server = start_center(quick_mock_options()).await;
     let center = server.center().unwrap();

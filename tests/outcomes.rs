@@ -364,7 +364,15 @@ async fn connection_refused_is_failed_after_retries() {
         (Some(Outcome::Failed), None, 4),
         "{r:?}"
     );
-    assert!(r.message.contains("could not connect"), "{}", r.message);
+    // The cause first and short; the whole chain after it.
+    let first = r.message.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!("connection refused 127.0.0.1:{port}"),
+        "{}",
+        r.message
+    );
+    assert!(r.message.lines().count() > 1, "{}", r.message);
 }
 
 #[tokio::test]

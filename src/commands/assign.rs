@@ -485,6 +485,13 @@ fn print_table(reports: &[Report]) {
     }
 }
 
+/// A message's first line (a transport failure's cause; its whole chain is in the audit log),
+/// its runs of blanks made one.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -161,10 +161,10 @@ impl ActivityEntry {
                 let retry = retry_in_ms
                     .map(|ms| format!(", retry in {}", seconds(ms)))
                     .unwrap_or_default();
-                let message = if message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {message}")
+                // The cause's first line; the whole chain is in the detail.
+                let message = match message.lines().next() {
+                    Some(first) if !first.is_empty() => format!(": {first}"),
+                    _ => String::new(),
                 };
                 format!(
                     "← {status} {outcome} {session} to {target} {latency_ms} ms{retry}{message}"

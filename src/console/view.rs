@@ -534,7 +534,8 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                             _ => s.state.message.as_str(),
                         };
                         if !message.is_empty() && !s.state.in_flight {
-                            Cell::plain(message).styled(theme.outcome(word))
+                            let first = message.lines().next().unwrap_or_default();
+                            Cell::plain(first).styled(theme.outcome(word))
                         } else {
                             let others: Vec<&(SessionColumn, &str, usize)> = values
                                 .iter()
