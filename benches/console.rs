@@ -159,16 +159,44 @@ fn main() {
     let frames: Vec<Duration> = (0..50).map(|_| draw(&mut terminal, &app)).collect();
     let frame = median(frames);
 
-    // One keystroke of a filter: "/", then each key re-filters 100,000 rows (the first is the widest).
-    key(&mut app, '/');
-    let mut keystrokes = Vec::new();
-    for c in "billing 42".chars() {
-        let t = Instant::now();
-        key(&mut app, c);
-        keystrokes.push(t.elapsed());
+    // A filter keystroke: each key re-ranks 100,000 rows and the frame is drawn again. Three
+    // queries: words, an id's digits (`/99999` once matched 8,149 rows with the exact one buried),
+    // and an exact id typed or pasted. The machine is shared, so each keystroke is timed over five
+    // rounds and its median kept: the worst of those is the figure.
+    let exact = app.sessions.rows()[77_777].row.id.clone();
+    let queries = ["billing 42", "99999", exact.as_str()];
+    let keys_per_round: usize = queries.iter().map(|q| q.chars().count()).sum();
+    let mut rounds: Vec<Vec<Duration>> = vec![Vec::new(); keys_per_round];
+    for _ in 0..5 {
+        let mut n = 0;
+        for query in queries {
+            key(&mut app, '/');
+            for c in query.chars() {
+                let t = Instant::now();
+                key(&mut app, c);
+                draw(&mut terminal, &app);
+                rounds[n].push(t.elapsed());
+                n += 1;
+            }
+            update(
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            );
+            if query == exact {
+                assert_eq!(
+                    app.sessions.selected_row().map(|s| s.row.id.as_str()),
+                    Some(exact.as_str()),
+                    "the pasted id is the row the cursor is on"
+                );
+            }
+        }
+    }
+    let keystrokes: Vec<Duration> = rounds.into_iter().map(median).collect();
+    if std::env::var_os("BENCH_KEYS").is_some() {
+        eprintln!("keystrokes: {keystrokes:?}");
     }
     let worst_keystroke = *keystrokes.iter().max().unwrap();
-    eprintln!("keystrokes: {:?}", keystrokes);
+    let median_keystroke = median(keystrokes.clone());
     let filtered_frame = median((0..20).map(|_| draw(&mut terminal, &app)).collect());
     update(
         &mut app,
@@ -234,9 +262,10 @@ fn main() {
         filtered_frame.as_secs_f64() * 1000.0
     );
     println!(
-        "filter keystroke:      {:>8.2} ms worst of {} (goal < 16)",
+        "filter keystroke:      {:>8.2} ms worst of {}, median {:.2} ms, ranked and redrawn (goal ≤ 16)",
         worst_keystroke.as_secs_f64() * 1000.0,
-        keystrokes.len()
+        keystrokes.len(),
+        median_keystroke.as_secs_f64() * 1000.0
     );
     println!("peak memory:           {:>8.1} MB (goal < 100)", peak);
     println!(

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use nucleo::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo::{Matcher, Utf32Str};
 
-/// What a pane needs of its rows.
-pub trait Row {
+/// What a pane needs of its rows. (`Sync`, so a filter can search them on every core.)
+pub trait Row: Sync {
     /// The key rows are merged and found by.
     fn id(&self) -> &str;
     /// The text the filter matches against.
@@ -18,6 +18,9 @@ pub trait Row {
 pub struct Table<T> {
     rows: Vec<T>,
     haystacks: Vec<String>,
+    /// Where a row's id ends in its haystack, when the haystack starts with it (Sessions, Agents,
+    /// Queues): ranking then reads one string a row, front to back, and not the rows themselves.
+    id_ends: Vec<Option<u32>>,
     /// Marks (Space), beside the rows so a replaced row keeps its mark.
     marks: Vec<bool>,
     marked: usize,
@@ -40,6 +43,7 @@ impl<T: Row> Table<T> {
         Table {
             rows: Vec::new(),
             haystacks: Vec::new(),
+            id_ends: Vec::new(),
             marks: Vec::new(),
             marked: 0,
             index: HashMap::new(),
@@ -115,6 +119,7 @@ impl<T: Row> Table<T> {
         self.index.insert(row.id().to_string(), i);
         let haystack = row.haystack();
         let shown = self.query.is_empty() || matches(&self.query, &haystack, matcher);
+        self.id_ends.push(id_end(row.id(), &haystack));
         self.haystacks.push(haystack);
         self.marks.push(false);
         self.rows.push(row);
@@ -150,13 +155,16 @@ impl<T: Row> Table<T> {
     /// Replaces the haystack of a row whose text changed.
     pub fn refresh(&mut self, index: usize) {
         if let Some(row) = self.rows.get(index) {
-            self.haystacks[index] = row.haystack();
+            let haystack = row.haystack();
+            self.id_ends[index] = id_end(row.id(), &haystack);
+            self.haystacks[index] = haystack;
         }
     }
 
     pub fn remove(&mut self, index: usize) -> T {
         let row = self.rows.remove(index);
         self.haystacks.remove(index);
+        self.id_ends.remove(index);
         if self.marks.remove(index) {
             self.marked -= 1;
         }
@@ -238,7 +246,13 @@ impl<T: Row> Table<T> {
             && !query.contains(['!', '\\'])
             && !self.query.contains('$');
         let candidates: Vec<usize> = if narrowing {
-            std::mem::take(&mut self.visible)
+            // In row order again, so the search reads the rows front to back rather than in the
+            // last ranking's scattered order (the final sort puts them in order of rank anyway).
+            let mut shown = vec![false; self.rows.len()];
+            for i in std::mem::take(&mut self.visible) {
+                shown[i] = true;
+            }
+            (0..shown.len()).filter(|&i| shown[i]).collect()
         } else if self.newest_first {
             (0..self.rows.len()).rev().collect()
         } else {
@@ -253,19 +267,64 @@ impl<T: Row> Table<T> {
                 .unwrap_or(0);
         } else {
             let filter = Filter::new(query, matcher);
-            let needle = query.trim().to_lowercase();
-            let mut buf = Vec::new();
+            let lowered = query.trim().to_lowercase();
+            let needle = Needle::new(&lowered);
+            // A plain lower-case query (no `'^$!\\` syntax): a row that holds each of its words
+            // matches it fuzzily too, so the cheap checks alone can rank that row, and only the
+            // rest pay for the fuzzy matcher.
+            let plain = lowered == query.trim() && !query.contains(['\'', '^', '$', '!', '\\']);
             // Each match packed into one sortable number — rank, then score, then the pane's own
             // order — so 100,000 of them sort in a few milliseconds.
             let newest_first = self.newest_first;
-            let mut ranked: Vec<u64> = candidates
-                .into_iter()
-                .filter_map(|i| {
-                    let score = filter.score(&self.haystacks[i], matcher, &mut buf)?;
-                    let rank = rank(self.rows[i].id(), &self.haystacks[i], &needle, score);
-                    Some(sort_key(rank, i, newest_first))
+            let (rows, haystacks, id_ends) = (&self.rows, &self.haystacks, &self.id_ends);
+            let rank_all = |chunk: &[usize], matcher: &mut Matcher| -> Vec<u64> {
+                let mut buf = Vec::new();
+                chunk
+                    .iter()
+                    .filter_map(|&i| {
+                        let haystack = haystacks[i].as_str();
+                        let (id, id_rank) = match id_ends[i] {
+                            Some(end) => (&haystack[..end as usize], plain_id_rank as RankId),
+                            None => (rows[i].id(), id_rank as RankId),
+                        };
+                        let rank = if plain {
+                            match id_rank(id, &needle) {
+                                Some(rank) => rank,
+                                None => plain_rank(haystack, &needle, &filter, matcher, &mut buf)?,
+                            }
+                        } else {
+                            let score = filter.score(haystack, matcher, &mut buf)?;
+                            quick_rank(id, haystack, &needle)
+                                .unwrap_or(Rank::Fuzzy(std::cmp::Reverse(score)))
+                        };
+                        Some(sort_key(rank, i, newest_first))
+                    })
+                    .collect()
+            };
+            // A big pane is searched on every core, each with a matcher of its own.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let parts = cores.min(candidates.len() / PER_THREAD).max(1);
+            let mut ranked = if parts == 1 {
+                rank_all(&candidates, matcher)
+            } else {
+                let size = candidates.len().div_ceil(parts);
+                let mut chunks = candidates.chunks(size);
+                let first = chunks.next().unwrap_or_default();
+                std::thread::scope(|scope| {
+                    let others: Vec<_> = chunks
+                        .map(|chunk| {
+                            scope.spawn(move || {
+                                rank_all(chunk, &mut Matcher::new(nucleo::Config::DEFAULT))
+                            })
+                        })
+                        .collect();
+                    let mut ranked = rank_all(first, matcher);
+                    for other in others {
+                        ranked.extend(other.join().expect("a filter thread does not panic"));
+                    }
+                    ranked
                 })
-                .collect();
+            };
             ranked.sort_unstable();
             self.visible = ranked
                 .into_iter()
@@ -333,40 +392,186 @@ impl<T: Row> Table<T> {
 }
 
 /// How well a row matches, best first: the exact id, an id that starts with the query, an id that
-/// holds it, a row whose other columns hold each word of it whole, then fuzzy matches by score.
+/// holds it, a row whose other columns hold each word of it whole, then each word as part of a
+/// word, then fuzzy matches by score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rank {
     ExactId,
     IdPrefix,
     IdSubstring,
     Words,
+    Substrings,
     /// A fuzzy match; a higher score is better, so it is kept negated.
     Fuzzy(std::cmp::Reverse<u32>),
 }
 
 /// A row's rank for `needle` (the trimmed, lowercased query), given its fuzzy score.
 pub fn rank(id: &str, haystack: &str, needle: &str, score: u32) -> Rank {
-    // Kore's ids are lower-case already; only an odd one costs a copy.
-    let id: std::borrow::Cow<str> = if id.chars().any(char::is_uppercase) {
-        id.to_lowercase().into()
-    } else {
-        id.into()
-    };
-    if id == needle {
-        Rank::ExactId
-    } else if id.starts_with(needle) {
-        Rank::IdPrefix
-    } else if id.contains(needle) {
-        Rank::IdSubstring
-    } else if needle
-        .split_whitespace()
-        .all(|word| has_word(haystack, word))
-    {
-        Rank::Words
-    } else {
-        Rank::Fuzzy(std::cmp::Reverse(score))
+    quick_rank(id, haystack, &Needle::new(needle)).unwrap_or(Rank::Fuzzy(std::cmp::Reverse(score)))
+}
+
+/// A query made ready to rank rows with, once per keystroke rather than once per row.
+pub struct Needle<'a> {
+    /// Trimmed and lower-case.
+    text: &'a str,
+    words: Vec<&'a str>,
+    finder: memchr::memmem::Finder<'a>,
+}
+
+impl<'a> Needle<'a> {
+    pub fn new(text: &'a str) -> Needle<'a> {
+        Needle {
+            text,
+            words: text.split_whitespace().collect(),
+            finder: memchr::memmem::Finder::new(text.as_bytes()),
+        }
     }
 }
+
+/// A row's rank when it is better than fuzzy, found without the fuzzy matcher.
+fn quick_rank(id: &str, haystack: &str, needle: &Needle) -> Option<Rank> {
+    id_rank(id, needle).or_else(|| {
+        let mut whole = true;
+        for word in &needle.words {
+            match find_word(haystack, word) {
+                Found::Whole => {}
+                Found::Part => whole = false,
+                Found::Nowhere => return None,
+            }
+        }
+        Some(if whole { Rank::Words } else { Rank::Substrings })
+    })
+}
+
+/// A row's rank for a plain query (lower-case, no `'^$!\\` syntax), whose words are the
+/// pattern's atoms one for one; `None` when it does not match. A word the row holds matches
+/// fuzzily too, so only the words it does not hold go through the fuzzy matcher — usually none.
+fn plain_rank(
+    haystack: &str,
+    needle: &Needle,
+    filter: &Filter,
+    matcher: &mut Matcher,
+    buf: &mut Vec<char>,
+) -> Option<Rank> {
+    let (mut whole, mut fuzzy, mut score) = (true, false, 0u32);
+    for (atom, word) in needle.words.iter().enumerate() {
+        // A held word scores as nucleo scores a run of matched characters (16 each), more at a
+        // word's start; it only orders rows among fuzzy matches.
+        let held = 16 * word.len() as u32;
+        match find_word(haystack, word) {
+            Found::Whole => score += held + 8,
+            Found::Part => {
+                whole = false;
+                score += held;
+            }
+            Found::Nowhere if haystack.is_ascii() && word.is_ascii() => {
+                fuzzy = true;
+                score += letters_in_order(haystack.as_bytes(), word.as_bytes())?;
+            }
+            Found::Nowhere => {
+                // Accents and other scripts: nucleo's own matcher, with its normalisation.
+                fuzzy = true;
+                let h = Utf32Str::new(haystack, buf);
+                score += u32::from(filter.atom_score(atom, h, matcher)?);
+            }
+        }
+    }
+    Some(match (fuzzy, whole) {
+        (true, _) => Rank::Fuzzy(std::cmp::Reverse(score)),
+        (false, true) => Rank::Words,
+        (false, false) => Rank::Substrings,
+    })
+}
+
+/// Whether an ASCII word's letters appear in an ASCII row in order, ignoring case — which is what
+/// nucleo's fuzzy match is for such text — and a score in nucleo's manner: 16 a letter, more for
+/// letters side by side and at a word's start, less for the gaps. One pass, leftmost letters.
+fn letters_in_order(hay: &[u8], word: &[u8]) -> Option<u32> {
+    let mut score = 0u32;
+    let mut at = 0;
+    let mut previous: Option<usize> = None;
+    for &letter in word {
+        // A short word: memchr finds each next letter many bytes at a time. A long one (a pasted
+        // id) has its letters close together: one pass over the bytes is cheaper than a call a
+        // letter.
+        let upper = letter.to_ascii_uppercase();
+        let rest = &hay[at..];
+        let found = at
+            + if word.len() <= 4 {
+                memchr::memchr2(letter, upper, rest)?
+            } else {
+                rest.iter().position(|&b| b == letter || b == upper)?
+            };
+        score += 16;
+        match previous {
+            Some(p) if p + 1 == found => score += 4,
+            Some(p) => score = score.saturating_sub((found - p - 1).min(8) as u32),
+            None => {}
+        }
+        if found == 0 || !is_word_byte(hay[found - 1]) {
+            score += 8;
+        }
+        previous = Some(found);
+        at = found + 1;
+    }
+    Some(score)
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b >= 0x80
+}
+
+/// How the id alone ranks a row: the exact id, its start, or a part of it.
+fn id_rank(id: &str, needle: &Needle) -> Option<Rank> {
+    let text = needle.text;
+    if is_plain_id(id) {
+        return plain_id_rank(id, needle);
+    } else {
+        // Only an odd one costs a copy.
+        let id = id.to_lowercase();
+        if id == text {
+            return Some(Rank::ExactId);
+        } else if id.starts_with(text) {
+            return Some(Rank::IdPrefix);
+        } else if id.contains(text) {
+            return Some(Rank::IdSubstring);
+        }
+    }
+    None
+}
+
+/// `id_rank` for an id known to be lower-case ASCII (as Kore's are): compared as it is.
+fn plain_id_rank(id: &str, needle: &Needle) -> Option<Rank> {
+    let text = needle.text;
+    if text.len() > id.len() {
+        None
+    } else if id == text {
+        Some(Rank::ExactId)
+    } else if id.starts_with(text) {
+        Some(Rank::IdPrefix)
+    } else if needle.finder.find(id.as_bytes()).is_some() {
+        Some(Rank::IdSubstring)
+    } else {
+        None
+    }
+}
+
+fn is_plain_id(id: &str) -> bool {
+    id.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+}
+
+/// Where `id` ends in `haystack`, when the haystack starts with it and it is lower-case ASCII:
+/// then ranking needs neither the row nor a check of the id.
+fn id_end(id: &str, haystack: &str) -> Option<u32> {
+    (haystack.starts_with(id) && is_plain_id(id))
+        .then(|| u32::try_from(id.len()).ok())
+        .flatten()
+}
+
+type RankId = fn(&str, &Needle) -> Option<Rank>;
+
+/// Rows below which a filter is not worth a second thread.
+const PER_THREAD: usize = 20_000;
 
 /// Rows a pane can rank: the low 24 bits of a sort key hold the row.
 const ROW_BITS: u32 = 24;
@@ -380,7 +585,8 @@ fn sort_key(rank: Rank, row: usize, newest_first: bool) -> u64 {
         Rank::IdPrefix => (1, 0),
         Rank::IdSubstring => (2, 0),
         Rank::Words => (3, 0),
-        Rank::Fuzzy(std::cmp::Reverse(score)) => (4, u64::from(u32::MAX - score)),
+        Rank::Substrings => (4, 0),
+        Rank::Fuzzy(std::cmp::Reverse(score)) => (5, u64::from(u32::MAX - score)),
     };
     let row = (row as u64) & ROW_MASK;
     let row = if newest_first { ROW_MASK - row } else { row };
@@ -392,26 +598,51 @@ fn row_of(key: u64, newest_first: bool) -> usize {
     (if newest_first { ROW_MASK - row } else { row }) as usize
 }
 
-/// Whether `haystack` holds `word` (lower-case) as a whole word, ignoring ASCII case: one pass over
-/// the bytes, no allocation, since it runs for every row a keystroke matches.
-fn has_word(haystack: &str, word: &str) -> bool {
+/// Where a word of the query is in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Whole,
+    Part,
+    Nowhere,
+}
+
+/// Whether `haystack` holds `word` (lower-case), ignoring ASCII case, and whether anywhere as a
+/// whole word: one pass over the bytes and no allocation, since it runs for every row a keystroke
+/// matches.
+fn find_word(haystack: &str, word: &str) -> Found {
     if !word.is_ascii() {
-        return haystack
+        let lower = haystack.to_lowercase();
+        return if lower
             .split(|c: char| !c.is_alphanumeric())
-            .any(|w| w.to_lowercase() == word);
+            .any(|w| w == word)
+        {
+            Found::Whole
+        } else if lower.contains(word) {
+            Found::Part
+        } else {
+            Found::Nowhere
+        };
     }
     let (hay, word) = (haystack.as_bytes(), word.as_bytes());
     let Some(&first) = word.first() else {
-        return true;
+        return Found::Whole;
     };
-    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b >= 0x80;
+    let mut found = Found::Nowhere;
     // memchr finds each place the word could start (either case of its first letter) fast.
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|i| {
-        hay.get(i..i + word.len())
+    for i in memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay) {
+        if hay
+            .get(i..i + word.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(word))
-            && (i == 0 || !is_word_byte(hay[i - 1]))
-            && hay.get(i + word.len()).is_none_or(|&b| !is_word_byte(b))
-    })
+        {
+            if (i == 0 || !is_word_byte(hay[i - 1]))
+                && hay.get(i + word.len()).is_none_or(|&b| !is_word_byte(b))
+            {
+                return Found::Whole;
+            }
+            found = Found::Part;
+        }
+    }
+    found
 }
 
 fn pattern(query: &str) -> Pattern {
@@ -451,17 +682,23 @@ impl Filter {
     pub fn score(&self, haystack: &str, matcher: &mut Matcher, buf: &mut Vec<char>) -> Option<u32> {
         let haystack = Utf32Str::new(haystack, buf);
         let mut total = 0u32;
-        for (atom, &(ignore_case, normalize)) in self.pattern.atoms.iter().zip(&self.settings) {
-            let score = if atom.kind == AtomKind::Fuzzy && !atom.negative {
-                matcher.config.ignore_case = ignore_case;
-                matcher.config.normalize = normalize;
-                matcher.fuzzy_match_greedy(haystack, atom.needle_text())?
-            } else {
-                atom.score(haystack, matcher)?
-            };
-            total += u32::from(score);
+        for atom in 0..self.pattern.atoms.len() {
+            total += u32::from(self.atom_score(atom, haystack, matcher)?);
         }
         Some(total)
+    }
+
+    /// One atom's score on a row, `None` when it does not match.
+    fn atom_score(&self, atom: usize, haystack: Utf32Str, matcher: &mut Matcher) -> Option<u16> {
+        let (ignore_case, normalize) = self.settings[atom];
+        let atom = &self.pattern.atoms[atom];
+        if atom.kind == AtomKind::Fuzzy && !atom.negative {
+            matcher.config.ignore_case = ignore_case;
+            matcher.config.normalize = normalize;
+            matcher.fuzzy_match_greedy(haystack, atom.needle_text())
+        } else {
+            atom.score(haystack, matcher)
+        }
     }
 }
 
@@ -504,8 +741,12 @@ mod tests {
         assert_eq!(rank("zz", "zz Ava Patel web", "ava patel", 9), Rank::Words);
         assert_eq!(
             rank("zz", "zz Avalon Patella", "ava patel", 9),
-            Rank::Fuzzy(std::cmp::Reverse(9)),
-            "parts of words are not whole words"
+            Rank::Substrings,
+            "parts of words are not whole words, but rank above scattered letters"
+        );
+        assert_eq!(
+            rank("zz", "zz Ava Pat el", "ava patel", 9),
+            Rank::Fuzzy(std::cmp::Reverse(9))
         );
         let mut keys = [
             sort_key(Rank::Fuzzy(std::cmp::Reverse(5)), 1, false),
@@ -567,6 +808,81 @@ mod tests {
                 let expected = p.score(Utf32Str::new(h, &mut buf), &mut m).is_some();
                 assert_eq!(matches(q, h, &mut m), expected, "query {q:?} on {h:?}");
             }
+        }
+    }
+
+    #[test]
+    fn letters_close_together_and_at_word_starts_score_higher() {
+        let close = letters_in_order(b"ab cd", b"bc").unwrap();
+        let far = letters_in_order(b"ab xxxxxx cd", b"bc").unwrap();
+        let start = letters_in_order(b"zz bill", b"bl").unwrap();
+        let inside = letters_in_order(b"zzbill", b"bl").unwrap();
+        assert!(close > far, "{close} {far}");
+        assert!(start > inside, "{start} {inside}");
+        assert_eq!(letters_in_order(b"abc", b"cb"), None, "in order only");
+        assert!(letters_in_order(b"ABC", b"ac").is_some(), "any case");
+    }
+
+    #[test]
+    fn the_quick_ranks_show_exactly_the_rows_nucleo_matches() {
+        struct H(String, &'static str);
+        impl Row for H {
+            fn id(&self) -> &str {
+                &self.0
+            }
+            fn haystack(&self) -> String {
+                format!("{} {}", self.0, self.1)
+            }
+        }
+        let texts = [
+            "Ava Patel web billing dispute",
+            "Avalon Patella sms",
+            "Ava Pat el voice",
+            "Zoë Café whatsapp refund",
+            "BILLING Payments",
+            "bi ll ing",
+            "Customer 4242 web billing dispute 42 Billing",
+        ];
+        let mut m = Matcher::new(nucleo::Config::DEFAULT);
+        let mut t = Table::new(false);
+        for (i, text) in texts.iter().enumerate() {
+            assert!(
+                t.push(H(format!("6538f8a3c9cf{i:012}"), text), &mut m)
+                    .is_ok()
+            );
+        }
+        for q in [
+            "ava patel",
+            "bil",
+            "billing",
+            "ing",
+            "6538",
+            "0003",
+            "zoe",
+            "café",
+            "pat el",
+            "xyz",
+            "a p",
+            "billing 1",
+            "42",
+            "b4",
+            "cfe",
+            "zoe cafe",
+            "6538f8a3c9cf0001",
+            "gnillib",
+        ] {
+            t.set_filter(q, &mut m);
+            let mut shown = t.visible().to_vec();
+            shown.sort_unstable();
+            let p = pattern(q);
+            let expected: Vec<usize> = (0..texts.len())
+                .filter(|&i| {
+                    let mut buf = Vec::new();
+                    p.score(Utf32Str::new(t.haystack(i), &mut buf), &mut m)
+                        .is_some()
+                })
+                .collect();
+            assert_eq!(shown, expected, "query {q:?}");
         }
     }
 
