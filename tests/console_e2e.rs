@@ -15,6 +15,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(test: &str, args: &str) -> Tmux {
+        Tmux::start_sized(test, args, 120, 35)
+    }
+
+    fn start_sized(test: &str, args: &str, width: u16, height: u16) -> Tmux {
+        let (width, height) = (width.to_string(), height.to_string());
         let home = tempfile::tempdir().unwrap();
         let socket = format!("sb-{test}-{}", std::process::id());
         let h = home.path().display();
@@ -31,9 +36,9 @@ impl Tmux {
                 "-s",
                 "t",
                 "-x",
-                "120",
+                &width,
                 "-y",
-                "35",
+                &height,
                 &command,
             ])
             .status()
@@ -273,4 +278,152 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
     assert!(cancelled >= 30, "stopped early: {cancelled} cancelled");
     t.keys(&["q"]);
     t.wait_for("console exited 1");
+}
+
+/// The lines of the screen that hold `text`.
+fn lines_with<'a>(screen: &'a str, text: &str) -> Vec<&'a str> {
+    screen.lines().filter(|l| l.contains(text)).collect()
+}
+
+#[test]
+fn a_pasted_id_is_the_highlighted_row_and_a_warned_move_takes_a_second_y_no_enter_can_give() {
+    let t = Tmux::start("paste", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["/"]);
+    t.keys(&["-l", "66c2f6939489bfffc7910408"]);
+    let found = t.wait_for("/66c2f6939489bfffc7910408");
+    // The exact id is first and highlighted, whatever else matches its letters.
+    assert!(
+        lines_with(&found, ">[ ]")
+            .iter()
+            .any(|l| words(l).contains("…c7910408 Dara Moreno")),
+        "{found}"
+    );
+    // Enter keeps the filter; Enter again opens the session's detail.
+    t.keys(&["Enter"]);
+    t.wait_until("the filter kept", |s| !s.contains("type filter"));
+    t.keys(&["Enter"]);
+    let detail = t.wait_for("botSessionId  66c2f6939489bfffc7910408");
+    assert!(detail.contains("history (oldest first):"), "{detail}");
+    t.keys(&["Escape"]);
+    t.wait_until("the detail to close", |s| {
+        !s.contains("history (oldest first)")
+    });
+    // Grace Obi is OFFLINE: the move warns in the dialog and asks twice.
+    t.keys(&["2", "j", "j", "j", "j", "j", "j"]);
+    t.wait_until("Grace Obi highlighted", |s| {
+        lines_with(s, ">[ ]")
+            .iter()
+            .any(|l| l.contains("Grace Obi"))
+    });
+    t.keys(&["Enter"]);
+    let confirm = t.wait_for("nothing is sent until you press y");
+    assert!(
+        confirm.contains("Dara Moreno"),
+        "it says who moves: {confirm}"
+    );
+    assert!(confirm.contains("Grace Obi is OFFLINE"), "{confirm}");
+    t.keys(&["y"]);
+    t.wait_for("Press y once more");
+    t.keys(&["Enter", "Enter", "Enter"]);
+    t.wait_for("press y to send");
+    t.keys(&["n"]);
+    t.wait_for("cancelled: nothing was sent");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap_or_default();
+    assert!(!audit.contains("\"event\":\"attempt\""), "{audit}");
+}
+
+#[test]
+fn marks_clear_after_a_send_and_quote_marks_the_batch_again() {
+    let t = Tmux::start("marks", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["Space", "Space"]);
+    t.wait_for("Sessions 44 (2 marked)");
+    t.keys(&["3", "Enter"]);
+    t.wait_for("nothing is sent until you press y");
+    t.keys(&["y"]);
+    let sent = t.wait_for("marks cleared");
+    assert!(!sent.contains("marked)"), "{sent}");
+    t.wait_for("run done:");
+    t.keys(&["'"]);
+    let again = t.wait_for("marked the last batch again: 2 session(s)");
+    assert!(again.contains("Sessions 44 (2 marked)"), "{again}");
+    assert_eq!(lines_with(&again, "[x]").len(), 2, "{again}");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
+
+#[test]
+fn agents_take_marks_and_star_and_u_act_on_the_focused_pane() {
+    let t = Tmux::start("agentmarks", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["Space"]);
+    t.wait_for("Sessions 44 (1 marked)");
+    t.keys(&["2", "Space"]);
+    t.wait_for("Agents 8 (1 marked)");
+    t.keys(&["*"]);
+    t.wait_for("Agents 8 (8 marked)");
+    t.keys(&["u"]);
+    let screen = t.wait_until("the agents unmarked", |s| !s.contains("Agents 8 (8"));
+    assert!(screen.contains("Sessions 44 (1 marked)"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
+
+#[test]
+fn a_malformed_id_is_refused_with_the_reason() {
+    let t = Tmux::start("ids", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["n"]);
+    t.wait_for("Add to Sessions");
+    t.keys(&["-l", "hello world"]);
+    t.keys(&["Enter"]);
+    t.wait_for("not added: session id hello world holds a space");
+    t.keys(&[":"]);
+    t.keys(&["-l", "assign queue qu-nope"]);
+    t.keys(&["Enter"]);
+    let refused = t.wait_for("not sent:");
+    assert!(
+        !refused.contains("nothing is sent until you press y"),
+        "{refused}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
+
+#[test]
+fn a_narrow_terminal_keeps_the_vital_columns_and_shortens_ids() {
+    let t = Tmux::start_sized("narrow", "--demo", 60, 20);
+    let screen = t.wait_for("Sessions 44");
+    let header = screen.lines().nth(2).unwrap_or_default();
+    for column in ["session", "customer", "status", "outcome", "callback"] {
+        assert!(header.contains(column), "{column}: {screen}");
+    }
+    assert!(words(&screen).contains("…e5cf0001 Ava Patel"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
+
+#[test]
+fn activity_follows_the_newest_unless_scrolled_and_then_counts_what_came() {
+    let t = Tmux::start("activity", "--demo");
+    t.wait_for("Sessions 44");
+    t.keys(&["Space", "Space", "Space", "Space", "3", "Enter"]);
+    t.wait_for("nothing is sent until you press y");
+    t.keys(&["y"]);
+    t.keys(&["4"]);
+    t.wait_until("two entries", |s| {
+        s.contains("→ POST") && s.contains("← 200")
+    });
+    t.keys(&["j"]);
+    let scrolled = t.wait_for("new ↑ (g)");
+    // It names the queue, not only its id.
+    assert!(scrolled.contains("to queue Billing"), "{scrolled}");
+    t.keys(&["g"]);
+    t.wait_until("the count to go", |s| !s.contains("new ↑"));
+    t.wait_for("run done:");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
 }
