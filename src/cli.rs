@@ -166,8 +166,8 @@ pub struct AssignArgs {
     /// One JSON object per session on stdout instead of the table
     #[arg(long)]
     pub json: bool,
-    /// Run the listener and wait up to SECS after the last answer for the callbacks
-    #[arg(long, value_name = "SECS")]
+    /// Run the listener and wait up to SECS (at most 3600) after the last answer for the callbacks
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub wait_callbacks: Option<u64>,
     /// Do not ask the server afterwards where each moved session is now
     #[arg(long)]

@@ -63,6 +63,7 @@ pub mod keys {
         RATE_WINDOW_MS = "rate_window_ms", None, Some("SWITCHBOARD_RATE_WINDOW_MS");
         ALGORITHM = "algorithm", None, Some("SWITCHBOARD_ALGORITHM");
         PRIVATE_KEY_FILE = "private_key_file", None, Some("SWITCHBOARD_PRIVATE_KEY_FILE");
+        MAX_RETRY_WAIT = "max_retry_wait_secs", None, Some("SWITCHBOARD_MAX_RETRY_WAIT_SECS");
     }
 }
 
@@ -77,6 +78,7 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 15;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8009";
 pub const DEFAULT_CALLBACK_WAIT_SECS: u64 = 60;
 pub const DEFAULT_REFRESH_SECS: u64 = 30;
+pub const DEFAULT_MAX_RETRY_WAIT_SECS: u64 = 120;
 
 /// The commented template that `config init` writes.
 pub const TEMPLATE: &str = include_str!("../assets/config.toml");
@@ -298,14 +300,28 @@ impl Settings {
                 }
             })
             .collect::<Result<_, _>>()?;
-        Ok(Settings {
+        let settings = Settings {
             config_exists: text.is_some(),
             config_path,
             profile,
             values,
             key_bindings,
             env,
-        })
+        };
+        settings.check_bounds()?;
+        Ok(settings)
+    }
+
+    /// Every number and duration, checked at once: an absurd one stops the command before it
+    /// does anything, naming where it came from, whether or not this command reads it.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        self.rate_per_minute()?;
+        self.concurrency()?;
+        self.timeout()?;
+        self.callback_wait()?;
+        self.refresh_every()?;
+        self.max_retry_wait()?;
+        Ok(())
     }
 
     fn choose_profile(
@@ -467,8 +483,8 @@ impl Settings {
         Ok(self
             .parsed(
                 &keys::RATE,
-                "a whole number of calls per minute (0 turns pacing off)",
-                |v| v.parse().ok(),
+                "a whole number of calls per minute from 0 to 600 (0 turns pacing off)",
+                |v| v.parse().ok().filter(|n| *n <= 600),
             )?
             .unwrap_or(DEFAULT_RATE_PER_MINUTE))
     }
@@ -544,8 +560,8 @@ impl Settings {
         Ok(Duration::from_secs(
             self.parsed(
                 &keys::TIMEOUT,
-                "a whole number of seconds, at least 1",
-                |v| v.parse().ok().filter(|n| *n >= 1),
+                "a whole number of seconds from 1 to 600",
+                |v| v.parse().ok().filter(|n| (1..=600).contains(n)),
             )?
             .unwrap_or(DEFAULT_TIMEOUT_SECS),
         ))
@@ -575,9 +591,11 @@ impl Settings {
 
     pub fn callback_wait(&self) -> Result<Duration, ConfigError> {
         Ok(Duration::from_secs(
-            self.parsed(&keys::CALLBACK_WAIT, "a whole number of seconds", |v| {
-                v.parse().ok()
-            })?
+            self.parsed(
+                &keys::CALLBACK_WAIT,
+                "a whole number of seconds from 0 to 3600",
+                |v| v.parse().ok().filter(|n| *n <= 3600),
+            )?
             .unwrap_or(DEFAULT_CALLBACK_WAIT_SECS),
         ))
     }
@@ -594,10 +612,22 @@ impl Settings {
         Ok(Duration::from_secs(
             self.parsed(
                 &keys::REFRESH_SECS,
-                "a whole number of seconds, at least 5",
-                |v| v.parse().ok().filter(|n| *n >= 5),
+                "a whole number of seconds from 5 to 3600",
+                |v| v.parse().ok().filter(|n| (5..=3600).contains(n)),
             )?
             .unwrap_or(DEFAULT_REFRESH_SECS),
+        ))
+    }
+
+    /// The longest `Retry-After` a run waits for.
+    pub fn max_retry_wait(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(
+            self.parsed(
+                &keys::MAX_RETRY_WAIT,
+                "a whole number of seconds from 1 to 3600",
+                |v| v.parse().ok().filter(|n| (1..=3600).contains(n)),
+            )?
+            .unwrap_or(DEFAULT_MAX_RETRY_WAIT_SECS),
         ))
     }
 
@@ -854,21 +884,24 @@ host = "staging-smartassist.kore.ai"
     #[test]
     fn bad_value_names_its_origin() {
         let (_d, path) = write("[profiles.prod]\nrate_per_minute = \"fast\"\n");
-        let err = load(&path, &[], |_| {})
-            .unwrap()
-            .rate_per_minute()
-            .unwrap_err()
-            .0;
+        // Every number is checked as the settings load, before anything uses them.
+        let err = load(&path, &[], |_| {}).err().unwrap().0;
         assert!(
             err.contains("line 2") && err.contains("profiles.prod.rate_per_minute"),
             "{err}"
         );
+        let (_d, path) = write("[profiles.prod]\n");
         let err = load(&path, &[], |o| o.set(&keys::TIMEOUT, Some("0")))
+            .err()
             .unwrap()
-            .timeout()
-            .unwrap_err()
             .0;
         assert!(err.contains("flag --timeout"), "{err}");
+        let (_d, path) = write("[profiles.prod]\nrefresh_secs = 99999999\n");
+        let err = load(&path, &[], |_| {}).err().unwrap().0;
+        assert!(
+            err.contains("line 2") && err.contains("from 5 to 3600"),
+            "{err}"
+        );
     }
 
     #[test]

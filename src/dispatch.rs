@@ -27,6 +27,9 @@ pub struct RetryPolicy {
     pub default_retry_after: Duration,
     /// The first wait after a request that was never delivered; it doubles each time.
     pub undelivered_backoff: Duration,
+    /// The longest `Retry-After` waited for: a server asking for more settles the move as
+    /// `rate_limited` at once, rather than a run sleeping for days.
+    pub max_retry_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +38,7 @@ impl Default for RetryPolicy {
             max_retries: 3,
             default_retry_after: Duration::ZERO,
             undelivered_backoff: Duration::from_secs(1),
+            max_retry_wait: Duration::from_secs(crate::config::DEFAULT_MAX_RETRY_WAIT_SECS),
         }
     }
 }
@@ -46,12 +50,20 @@ impl RetryPolicy {
             return None;
         }
         match result.outcome {
+            Outcome::RateLimited if self.asks_too_long(result).is_some() => None,
             Outcome::RateLimited => Some(result.retry_after.unwrap_or(self.default_retry_after)),
             Outcome::Failed if !result.delivered => {
                 Some(self.undelivered_backoff * 2u32.pow(retries_so_far))
             }
             _ => None,
         }
+    }
+
+    /// How long a rate-limit answer asked to wait, when that is longer than this policy waits.
+    pub fn asks_too_long(&self, result: &AttemptResult) -> Option<Duration> {
+        result
+            .retry_after
+            .filter(|wait| result.outcome == Outcome::RateLimited && *wait > self.max_retry_wait)
     }
 }
 
@@ -394,7 +406,19 @@ impl Dispatcher {
                 target: target.clone(),
                 attempt,
             });
-            let result = self.client.attempt(session, target).await;
+            let mut result = self.client.attempt(session, target).await;
+            if let Some(asked) = self.policy.asks_too_long(&result) {
+                let said = if result.message.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}; ", result.message)
+                };
+                result.message = format!(
+                    "{said}the server asked to wait {}, longer than max_retry_wait_secs ({}): not retried",
+                    crate::format::duration(asked),
+                    crate::format::duration(self.policy.max_retry_wait)
+                );
+            }
             // The call is over: from its end, the budget counts it out a window later.
             drop(permit);
             if result.outcome == Outcome::RateLimited {

@@ -75,8 +75,9 @@ pub fn dispatcher(
     client: AssignClient,
     audit: AuditLog,
     pacer: Pacer,
-    policy: RetryPolicy,
+    mut policy: RetryPolicy,
 ) -> Result<Dispatcher, ConfigError> {
+    policy.max_retry_wait = settings.max_retry_wait()?;
     Ok(Dispatcher::new(
         client,
         pacer,

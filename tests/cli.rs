@@ -808,6 +808,48 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn absurd_numbers_are_refused_before_anything_is_sent() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let session = ok_session(1);
+    let queue = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
+    let base = ["assign", "--session", &session, "--queue", queue];
+    let cases: [(&[&str], &[(&str, &str)], &str); 6] = [
+        (
+            &["--wait-callbacks", "18446744073709551615"],
+            &[],
+            "--wait-callbacks",
+        ),
+        (&["--timeout", "99999999"], &[], "--timeout"),
+        (&["--rate", "100000"], &[], "--rate"),
+        (&["--concurrency", "0"], &[], "--concurrency"),
+        (
+            &[],
+            &[("SWITCHBOARD_CALLBACK_WAIT_SECS", "99999999")],
+            "SWITCHBOARD_CALLBACK_WAIT_SECS",
+        ),
+        (
+            &[],
+            &[("SWITCHBOARD_MAX_RETRY_WAIT_SECS", "0")],
+            "SWITCHBOARD_MAX_RETRY_WAIT_SECS",
+        ),
+    ];
+    for (flags, env, named) in cases {
+        let mut c = home.against(&server);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let args: Vec<&str> = base.iter().chain(flags.iter()).copied().collect();
+        let out = run(c, &args).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{named}: {err}");
+        assert!(err.contains(named), "{named} is named: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_move_that_cannot_connect_says_the_cause_first_and_the_audit_keeps_the_chain() {
     let server = start_mock(quick_mock_options()).await;
     let home = Home::new();

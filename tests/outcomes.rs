@@ -242,6 +242,29 @@ async fn rate_limit_with_retry_after_is_retried_then_transferred() {
 }
 
 #[tokio::test]
+async fn a_retry_after_longer_than_max_retry_wait_settles_at_once_as_rate_limited() {
+    let options = MockOptions {
+        force_status: Some(429),
+        retry_after: Some(86_400),
+        ..quick_mock_options()
+    };
+    let started = std::time::Instant::now();
+    let (r, received) = assign(options, &ok_session(1), &[]).await;
+    assert_eq!(
+        (r.outcome, r.attempts, received.len()),
+        (Some(Outcome::RateLimited), 1, 1),
+        "{r:?}"
+    );
+    assert!(
+        r.message.contains("the server asked to wait 24h00m")
+            && r.message.contains("max_retry_wait_secs (2m00s)"),
+        "{}",
+        r.message
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
 async fn rate_limit_without_retry_after_waits_the_default_then_transfers() {
     let (r, received) = assign(quick_mock_options(), &fault_session("2429"), &[]).await;
     assert_eq!(

@@ -93,6 +93,7 @@ pub fn quick_policy() -> RetryPolicy {
         max_retries: 3,
         default_retry_after: Duration::from_millis(200),
         undelivered_backoff: Duration::from_millis(20),
+        ..RetryPolicy::default()
     }
 }
 
