@@ -814,7 +814,9 @@ async fn absurd_numbers_are_refused_before_anything_is_sent() {
     let session = ok_session(1);
     let queue = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
     let base = ["assign", "--session", &session, "--queue", queue];
-    let cases: [(&[&str], &[(&str, &str)], &str); 6] = [
+    // Flags, environment, and what the error must name.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
         (
             &["--wait-callbacks", "18446744073709551615"],
             &[],
