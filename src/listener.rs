@@ -295,12 +295,10 @@ fn session_in_path(path: &str) -> Option<String> {
     let mut segments = path.rsplit('/').filter(|s| !s.is_empty());
     let last = segments.next()?;
     let parent = segments.next()?;
-    (parent == "callback").then(|| {
-        url::form_urlencoded::parse(format!("x={last}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| last.to_string())
-    })
+    // A path segment is percent-decoded and nothing more: a `+` in it is a `+`, not a space as
+    // in a form.
+    (parent == "callback")
+        .then(|| percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
 }
 
 /// Waits up to `wait` for the callbacks of the reports that expect one (transferred, or unknown: a
@@ -352,6 +350,11 @@ mod tests {
         assert_eq!(
             session_in_path("/tunnel/callback/abc/").as_deref(),
             Some("abc")
+        );
+        assert_eq!(
+            session_in_path("/callback/a+b%2Bc%20d").as_deref(),
+            Some("a+b+c d"),
+            "a path, not a form: + stays +"
         );
         assert_eq!(session_in_path("/callback"), None);
         assert_eq!(session_in_path("/"), None);
