@@ -79,6 +79,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8009";
 pub const DEFAULT_CALLBACK_WAIT_SECS: u64 = 60;
 pub const DEFAULT_REFRESH_SECS: u64 = 30;
 pub const DEFAULT_MAX_RETRY_WAIT_SECS: u64 = 120;
+pub const MIN_CALLBACK_TOKEN_CHARS: usize = 16;
 
 /// The commented template that `config init` writes.
 pub const TEMPLATE: &str = include_str!("../assets/config.toml");
@@ -91,7 +92,13 @@ pub struct ConfigError(pub String);
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 pub fn process_env() -> EnvLookup {
-    Arc::new(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    // An empty variable counts as unset — except the callback token, where an empty one is a
+    // mistake (`SWITCHBOARD_CALLBACK_TOKEN=$UNSET`) to refuse rather than a token to ignore.
+    Arc::new(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty() || keys::CALLBACK_TOKEN.env == Some(name))
+    })
 }
 
 pub fn env_from(pairs: &[(&str, &str)]) -> EnvLookup {
@@ -321,6 +328,7 @@ impl Settings {
         self.callback_wait()?;
         self.refresh_every()?;
         self.max_retry_wait()?;
+        self.check_callback_token()?;
         Ok(())
     }
 
@@ -587,6 +595,24 @@ impl Settings {
     pub fn callback_token(&self) -> Option<Secret> {
         self.raw(&keys::CALLBACK_TOKEN)
             .map(|(v, _)| Secret::new(v.trim()))
+    }
+
+    /// A set callback token must be one worth guessing: an empty or short one would let anyone who
+    /// can reach the listener post callbacks (and fill the audit log).
+    fn check_callback_token(&self) -> Result<(), ConfigError> {
+        match self.raw(&keys::CALLBACK_TOKEN) {
+            Some((v, origin)) if v.trim().chars().count() < MIN_CALLBACK_TOKEN_CHARS => {
+                Err(ConfigError(format!(
+                    "`callback_token` from {origin} is {}: it must be at least {MIN_CALLBACK_TOKEN_CHARS} characters (or unset, for a random one per run)",
+                    if v.trim().is_empty() {
+                        "empty"
+                    } else {
+                        "too short"
+                    }
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn callback_wait(&self) -> Result<Duration, ConfigError> {

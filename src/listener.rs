@@ -297,8 +297,11 @@ fn session_in_path(path: &str) -> Option<String> {
     let parent = segments.next()?;
     // A path segment is percent-decoded and nothing more: a `+` in it is a `+`, not a space as
     // in a form.
-    (parent == "callback")
-        .then(|| percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned())
+    (parent == "callback").then(|| {
+        percent_encoding::percent_decode_str(last)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
 }
 
 /// Waits up to `wait` for the callbacks of the reports that expect one (transferred, or unknown: a

@@ -499,10 +499,30 @@ async fn first_line(reader: &mut (impl AsyncBufReadExt + Unpin)) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_empty_blank_or_short_callback_token_is_refused_at_start() {
+    let home = Home::new();
+    for token in ["", "   ", "short-token"] {
+        let mut c = home.command();
+        c.env("SWITCHBOARD_CALLBACK_TOKEN", token);
+        let out = run(c, &["listen", "--listen", "127.0.0.1:0"]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{token:?}: {err}");
+        assert!(
+            err.contains("callback_token") && err.contains("SWITCHBOARD_CALLBACK_TOKEN"),
+            "{err}"
+        );
+        assert!(err.contains("at least 16 characters"), "{err}");
+        if !token.trim().is_empty() {
+            assert!(!err.contains(token), "the token is not echoed: {err}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn listen_prints_each_callback_as_a_json_line() {
     let home = Home::new();
     let mut c = home.command();
-    c.env("SWITCHBOARD_CALLBACK_TOKEN", "shared-token")
+    c.env("SWITCHBOARD_CALLBACK_TOKEN", "shared-token-of-a-listener")
         .args(["listen", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -515,7 +535,10 @@ async fn listen_prints_each_callback_as_a_json_line() {
         .and_then(|r| r.split('/').next())
         .expect(&banner)
         .to_string();
-    let url = format!("http://{addr}/callback/{}?t=shared-token", ok_session(1));
+    let url = format!(
+        "http://{addr}/callback/{}?t=shared-token-of-a-listener",
+        ok_session(1)
+    );
     let answer = reqwest::Client::new()
         .post(&url)
         .json(&serde_json::json!({"status": "transferred"}))
