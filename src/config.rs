@@ -64,6 +64,7 @@ pub mod keys {
         ALGORITHM = "algorithm", None, Some("SWITCHBOARD_ALGORITHM");
         PRIVATE_KEY_FILE = "private_key_file", None, Some("SWITCHBOARD_PRIVATE_KEY_FILE");
         MAX_RETRY_WAIT = "max_retry_wait_secs", None, Some("SWITCHBOARD_MAX_RETRY_WAIT_SECS");
+        ALLOW_INSECURE_HTTP = "allow_insecure_http", None, Some("SWITCHBOARD_ALLOW_INSECURE_HTTP");
     }
 }
 
@@ -329,6 +330,14 @@ impl Settings {
         self.refresh_every()?;
         self.max_retry_wait()?;
         self.check_callback_token()?;
+        // The endpoint's parts, where they are set (not every command needs them).
+        if self.raw(&keys::HOST).is_some() {
+            self.host()?;
+        }
+        if self.raw(&keys::ACCOUNT_ID).is_some() {
+            self.account_id()?;
+        }
+        self.listen()?;
         Ok(())
     }
 
@@ -453,20 +462,42 @@ impl Settings {
         }
     }
 
-    /// The platform's base URL, without a trailing slash. A bare host name gets `https://`.
+    /// The platform's base URL, without a trailing slash. A bare host name gets `https://`. It is
+    /// a scheme, a host and maybe a port, nothing more: a path, query, fragment or `user:password@`
+    /// would change every request. Plain `http://` is for loopback, or with `allow_insecure_http`.
     pub fn host(&self) -> Result<String, ConfigError> {
         self.required_string(&keys::HOST)?;
-        self.parsed(&keys::HOST, "a URL such as https://platform.kore.ai", |v| {
-            let with_scheme = if v.contains("://") {
-                v.to_string()
-            } else {
-                format!("https://{v}")
-            };
-            let url = url::Url::parse(&with_scheme).ok()?;
-            (matches!(url.scheme(), "http" | "https") && url.host().is_some())
-                .then(|| with_scheme.trim_end_matches('/').to_string())
-        })
-        .map(|v| v.expect("checked present"))
+        let host = self
+            .parsed(
+                &keys::HOST,
+                "a URL such as https://platform.kore.ai: a scheme, a host and maybe a port, with no path, query, fragment or user:password@",
+                |v| {
+                    let with_scheme = if v.contains("://") {
+                        v.to_string()
+                    } else {
+                        format!("https://{v}")
+                    };
+                    let url = url::Url::parse(&with_scheme).ok()?;
+                    let bare = url.username().is_empty()
+                        && url.password().is_none()
+                        && url.query().is_none()
+                        && url.fragment().is_none()
+                        && matches!(url.path(), "" | "/");
+                    (matches!(url.scheme(), "http" | "https") && url.host().is_some() && bare)
+                        .then(|| with_scheme.trim_end_matches('/').to_string())
+                },
+            )?
+            .expect("checked present");
+        let insecure = self
+            .parsed(&keys::ALLOW_INSECURE_HTTP, "true or false", parse_bool)?
+            .unwrap_or(false);
+        if host.starts_with("http://") && !crate::api::is_loopback_url(&host) && !insecure {
+            let (_, origin) = self.raw(&keys::HOST).expect("checked present");
+            return Err(ConfigError(format!(
+                "`host` {host} from {origin} is plain http: the token would cross the network unencrypted. Use https://, or set allow_insecure_http = true if you must"
+            )));
+        }
+        Ok(host)
     }
 
     pub fn stream_id(&self) -> Result<String, ConfigError> {
@@ -483,8 +514,16 @@ impl Settings {
         self.required_string(&keys::ORG_ID)
     }
 
+    /// The `accountid` header's value: visible characters only, since a CR or LF would start
+    /// another header.
     pub fn account_id(&self) -> Result<String, ConfigError> {
-        self.required_string(&keys::ACCOUNT_ID)
+        self.required_string(&keys::ACCOUNT_ID)?;
+        self.parsed(
+            &keys::ACCOUNT_ID,
+            "an id of visible characters (no spaces, CR, LF or other control characters)",
+            |v| header_safe(v).then(|| v.to_string()),
+        )
+        .map(|v| v.expect("checked present"))
     }
 
     pub fn rate_per_minute(&self) -> Result<u32, ConfigError> {
@@ -575,12 +614,22 @@ impl Settings {
         ))
     }
 
+    /// The listener's address. One on every interface (`0.0.0.0`) needs `callback_url`: the
+    /// platform cannot call back to 0.0.0.0.
     pub fn listen(&self) -> Result<SocketAddr, ConfigError> {
-        Ok(self
+        let addr: SocketAddr = self
             .parsed(&keys::LISTEN, "an address such as 127.0.0.1:8009", |v| {
                 v.parse().ok()
             })?
-            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")))
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
+        if addr.ip().is_unspecified() && self.callback_url()?.is_none() {
+            let (_, origin) = self.raw(&keys::LISTEN).expect("the default is loopback");
+            return Err(ConfigError(format!(
+                "`listen` {addr} from {origin} is every interface, and the platform cannot call back to {}: set callback_url (--callback-url) to the address it can reach",
+                addr.ip()
+            )));
+        }
+        Ok(addr)
     }
 
     /// The public base URL the platform posts callbacks to, when the listener is not directly reachable.
@@ -681,7 +730,7 @@ impl Settings {
     /// `client_secret_file`). The environment wins over the profile, as everywhere.
     pub fn credential(&self) -> Result<Credential, ConfigError> {
         if let Some(token) = (self.env)(ENV_TOKEN) {
-            return Ok(Credential::Token(Secret::new(token.trim())));
+            return token_credential(&token, ENV_TOKEN);
         }
         if self.algorithm()?.is_rsa() {
             return self.private_key_credential();
@@ -719,7 +768,7 @@ impl Settings {
                     "token_env ({origin}) names the environment variable {var}, which is not set"
                 ))
             })?;
-            return Ok(Credential::Token(Secret::new(value.trim())));
+            return token_credential(&value, &format!("token_env ({origin}), {var}"));
         } else {
             None
         };
@@ -790,6 +839,23 @@ impl Settings {
     pub fn profile_label(&self) -> &str {
         self.profile.as_deref().unwrap_or("(no profile)")
     }
+}
+
+/// Whether a value can stand in an HTTP header as it is: visible ASCII, no spaces or control
+/// characters (a CR or LF would start a header of its own).
+fn header_safe(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A ready token for the `auth` header; one that could not stand in a header is refused without
+/// echoing it.
+fn token_credential(token: &str, from: &str) -> Result<Credential, ConfigError> {
+    if !header_safe(token.trim()) {
+        return Err(ConfigError(format!(
+            "the token from {from} holds a space, CR, LF or another character a header cannot carry"
+        )));
+    }
+    Ok(Credential::Token(Secret::new(token.trim())))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

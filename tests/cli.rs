@@ -875,6 +875,105 @@ async fn absurd_numbers_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn bad_settings_stop_before_the_first_request() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let session = ok_session(1);
+    let queue = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
+    let base = server.base_url();
+    let cases = [
+        (
+            "SWITCHBOARD_ACCOUNT_ID",
+            "650d9eb6\r\nx-evil: 1".to_string(),
+            "account_id",
+        ),
+        (
+            "SWITCHBOARD_TOKEN",
+            "eyJ\nabc".to_string(),
+            "SWITCHBOARD_TOKEN",
+        ),
+        ("SWITCHBOARD_HOST", format!("{base}/some/path"), "no path"),
+        ("SWITCHBOARD_HOST", format!("{base}?q=1"), "no path, query"),
+        ("SWITCHBOARD_HOST", format!("{base}#top"), "fragment"),
+        (
+            "SWITCHBOARD_HOST",
+            base.replace("http://", "http://user:pw@"),
+            "user:password@",
+        ),
+        (
+            "SWITCHBOARD_HOST",
+            "http://platform.kore.ai".to_string(),
+            "allow_insecure_http",
+        ),
+        (
+            "SWITCHBOARD_LISTEN",
+            "0.0.0.0:0".to_string(),
+            "callback_url",
+        ),
+    ];
+    for (var, value, says) in cases {
+        let mut c = home.against(&server);
+        c.env(var, &value);
+        let out = run(
+            c,
+            &[
+                "assign",
+                "--session",
+                &session,
+                "--queue",
+                queue,
+                "--wait-callbacks",
+                "1",
+            ],
+        )
+        .await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value:?}: {err}");
+        assert!(err.contains(says), "{var}={value:?}: {err}");
+        if var == "SWITCHBOARD_TOKEN" {
+            assert!(!err.contains("eyJ"), "the token is not echoed: {err}");
+        }
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+    // With callback_url, every interface is fine; and plain http needs saying so.
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_LISTEN", "0.0.0.0:0").env(
+        "SWITCHBOARD_CALLBACK_URL",
+        "https://tunnel.example.net/callback",
+    );
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &session,
+            "--queue",
+            queue,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_HOST", "http://platform.kore.ai")
+        .env("SWITCHBOARD_ALLOW_INSECURE_HTTP", "true")
+        .env("SWITCHBOARD_RATE", "60");
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &session,
+            "--queue",
+            queue,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_move_that_cannot_connect_says_the_cause_first_and_the_audit_keeps_the_chain() {
     let server = start_mock(quick_mock_options()).await;
     let home = Home::new();
