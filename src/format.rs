@@ -14,6 +14,35 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// Text for a terminal: control characters (ESC, BEL, CR, …) are shown escaped (`\u{1b}`), so
+/// text from a server, a file or an id cannot move the cursor, retitle the window or clear the
+/// screen. Newlines and tabs stay.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// A message for one cell of a table: its first line (a transport failure's cause; the whole chain
+/// is in the audit log), its blanks made one, its control characters escaped.
+pub fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    printable(&first.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
+}
+
 /// The time of day of an RFC 3339 instant in `zone`: `23:59:01`. Text that is not one is
 /// returned as it is.
 pub fn clock_in(at: &str, zone: &jiff::tz::TimeZone) -> String {
@@ -43,6 +72,15 @@ pub fn stamp_in(at: &str, zone: &jiff::tz::TimeZone) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(printable("ok"), "ok");
+        assert_eq!(printable("a\u{1b}[2Jb\u{7}"), "a\\u{1b}[2Jb\\u{7}");
+        assert_eq!(printable("two\nlines"), "two\nlines");
+        assert_eq!(one_line("cause  here\r\nchain"), "cause here");
+        assert_eq!(one_line("a\u{1b}]0;title\u{7}"), "a\\u{1b}]0;title\\u{7}");
+    }
 
     #[test]
     fn times_are_local_with_the_zone_said_in_full() {

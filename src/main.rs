@@ -8,6 +8,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A closed pipe (`switchboard assign … | head -1`) ends the process quietly, as it does any
+    // Unix tool, rather than a write failing into a panic. Everything a run must record is in the
+    // audit log before its results are printed.
+    // SAFETY: setting a signal's disposition to the default, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -22,7 +29,11 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("switchboard: {failure}");
+            // Errors can quote files and servers: shown, not obeyed.
+            eprintln!(
+                "switchboard: {}",
+                switchboard::format::printable(&failure.to_string())
+            );
             ExitCode::from(2)
         }
     }

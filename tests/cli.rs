@@ -1236,3 +1236,77 @@ async fn assign_refuses_ids_that_cannot_be_sent() {
     }
     assert!(server.received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_text_cannot_take_over_the_terminal_and_a_closed_pipe_ends_quietly() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, ResponseTemplate};
+    // A server whose message would clear the screen and retitle the window.
+    let hostile = wiremock::MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            serde_json::json!({"message": "bad\u{1b}[2J\u{1b}]0;owned\u{7} request"}),
+        ))
+        .mount(&hostile)
+        .await;
+    let home = Home::new();
+    let identity = MockIdentity::demo(Secret::new(SECRET));
+    let mut c = home.command();
+    c.env("SWITCHBOARD_HOST", hostile.uri())
+        .env("SWITCHBOARD_STREAM_ID", &identity.stream_id)
+        .env("SWITCHBOARD_ORG_ID", &identity.org_id)
+        .env("SWITCHBOARD_ACCOUNT_ID", &identity.account_id)
+        .env("SWITCHBOARD_APP_ID", &identity.app_id)
+        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
+        .env("SWITCHBOARD_RATE", "0");
+    let session = ok_session(1);
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &session,
+            "--queue",
+            "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+            "--no-verify",
+        ],
+    )
+    .await;
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("bad\\u{1b}[2J"), "shown, escaped: {shown}");
+
+    // `assign … | head -1`: the rest of the output has nowhere to go, and that is all.
+    let file = home.path("many.csv");
+    let mut csv = String::from("botSessionId\n");
+    for i in 0..500 {
+        csv.push_str(&format!("{}\n", ok_session(i)));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let line = format!(
+        "{BIN} assign --sessions {} --queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001 --dry-run | head -1; echo \"status ${{PIPESTATUS[0]}}\"",
+        file.display()
+    );
+    let mut c = tokio::process::Command::new("bash");
+    c.env("HOME", home.path(""))
+        .env("XDG_CONFIG_HOME", home.path("config"))
+        .env("XDG_DATA_HOME", home.path("data"))
+        .env("SWITCHBOARD_HOST", hostile.uri())
+        .env("SWITCHBOARD_STREAM_ID", &identity.stream_id)
+        .env("SWITCHBOARD_ORG_ID", &identity.org_id)
+        .env("SWITCHBOARD_ACCOUNT_ID", &identity.account_id)
+        .env("SWITCHBOARD_APP_ID", &identity.app_id)
+        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
+        .kill_on_drop(true);
+    let out = run(c, &["-c", &line]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let status = stdout.lines().last().unwrap_or_default();
+    assert!(
+        status == "status 0" || status == "status 141",
+        "{status}: {stderr}"
+    );
+}

@@ -14,6 +14,7 @@ use switchboard::dispatch::{
     Dispatcher, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
 };
 use switchboard::engine;
+use switchboard::format;
 use switchboard::ids::IdKind;
 use switchboard::input;
 use switchboard::listener::{self, CallbackState};
@@ -469,7 +470,7 @@ fn print_table(reports: &[Report]) {
         let _ = writeln!(
             out,
             "{:<session_w$}  {:<12}  {:>4}  {:>5}  {:>8}  {:<8}  {:<10}  {}",
-            r.session,
+            format::printable(&r.session),
             r.outcome_word(),
             r.http_status
                 .map(|s| s.to_string())
@@ -480,18 +481,7 @@ fn print_table(reports: &[Report]) {
                 .unwrap_or_else(|| "-".into()),
             callback.as_str(),
             verified,
-            one_line(&message),
+            format::one_line(&message),
         );
     }
-}
-
-/// A message's first line (a transport failure's cause; its whole chain is in the audit log),
-/// its runs of blanks made one.
-fn one_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }

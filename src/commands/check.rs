@@ -8,6 +8,7 @@ use std::sync::Arc;
 use switchboard::check::{self, Verdict};
 use switchboard::config::Settings;
 use switchboard::engine;
+use switchboard::format;
 use switchboard::live::LiveClient;
 
 use super::{Failure, exit_for};
@@ -45,9 +46,9 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
     );
     for r in &rows {
         let detail = match (r.http_status, r.detail.is_empty()) {
-            (Some(s), false) => format!("HTTP {s}: {}", one_line(&r.detail)),
+            (Some(s), false) => format!("HTTP {s}: {}", format::one_line(&r.detail)),
             (Some(s), true) => format!("HTTP {s}"),
-            (None, _) => one_line(&r.detail),
+            (None, _) => format::one_line(&r.detail),
         };
         let _ = writeln!(
             out,
@@ -73,8 +74,4 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
         );
     }
     Ok(exit_for(failing.is_empty()))
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use switchboard::config::Settings;
 use switchboard::engine;
+use switchboard::format;
 use switchboard::live::{self, LiveClient, LiveSnapshot};
 
 use super::Failure;
@@ -48,7 +49,7 @@ pub async fn run(settings: &Settings, args: LiveArgs) -> Result<ExitCode, Failur
         }
     }
     for w in &snapshot.warnings {
-        eprintln!("switchboard: warning: {w}");
+        eprintln!("switchboard: warning: {}", format::printable(w));
     }
     let rows = rows(&snapshot, args.what);
     let mut out = std::io::stdout().lock();
@@ -243,7 +244,7 @@ fn print_table(out: &mut impl Write, headings: &[&str], rows: &[Vec<String>]) {
         cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .map(|(c, w)| format!("{:<w$}", format::one_line(c)))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
