@@ -5,6 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -34,7 +35,13 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        // Private: it names every session moved. Read too, to see how the file ends.
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         Ok(AuditLog {
             file: Arc::new(Mutex::new(file)),
             path: path.to_path_buf(),
@@ -51,7 +58,10 @@ impl AuditLog {
     }
 
     /// Appends one line. It is handed to the operating system in a single unbuffered write before this
-    /// returns, which is what survives a kill of this process.
+    /// returns, which is what survives a kill of this process. The file is locked while it is
+    /// written (other switchboard processes may share it). If the file ends without a newline (a
+    /// crash, another writer), the line starts on a new one; a write that fails (a full disk) is
+    /// rolled back, so no fragment is left to swallow the next record.
     pub fn record(&self, event: &str, fields: &impl Serialize) -> io::Result<()> {
         let line = Line {
             ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -65,13 +75,62 @@ impl AuditLog {
             .file
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        file.write_all(&bytes)
+        file.lock()?;
+        let written = append_whole(&mut file, &bytes);
+        let _ = file.unlock();
+        written
+    }
+}
+
+/// Appends `bytes` on a line of its own, or leaves the file as it was.
+fn append_whole(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    let before = file.metadata()?.len();
+    let mut last = [0u8; 1];
+    let torn = before > 0 && file.read_at(&mut last, before - 1)? == 1 && last[0] != b'\n';
+    let mut whole = Vec::with_capacity(bytes.len() + 1);
+    if torn {
+        whole.push(b'\n');
+    }
+    whole.extend_from_slice(bytes);
+    match file.write_all(&whole) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = file.set_len(before);
+            Err(e)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_ends_mid_line_does_not_swallow_the_next_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"event\":\"attempt\",\"botSess").unwrap();
+        let log = AuditLog::open(&path, "p").unwrap();
+        log.record("outcome", &serde_json::json!({"botSessionId": "b"}))
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        let line: serde_json::Value = serde_json::from_str(last).unwrap();
+        assert_eq!(line["botSessionId"], "b");
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+
+    #[test]
+    fn the_log_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        AuditLog::open(&path, "p").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
 
     #[test]
     fn lines_are_stamped_and_appended() {

@@ -399,6 +399,11 @@ impl Dispatcher {
                     self.audit.path().display()
                 );
                 permit.cancel();
+                // Nor anything after it: the whole run stops, and what waits is cancelled.
+                stop.stop(format!(
+                    "cannot write the audit log {}: {e}",
+                    self.audit.path().display()
+                ));
                 return self.settle_unsent(run, session, target, last, &reason, &report_progress);
             }
             report_progress(Progress::Attempting {

@@ -1310,3 +1310,53 @@ async fn server_text_cannot_take_over_the_terminal_and_a_closed_pipe_ends_quietl
         "{status}: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_tears_no_audit_line_and_sends_nothing_unrecorded() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let file = home.path("sessions.csv");
+    let mut csv = String::from("botSessionId\n");
+    for i in 0..20 {
+        csv.push_str(&format!("{}\n", ok_session(i)));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let audit = home.path("audit.jsonl");
+    // A 4 KiB file size limit: the disk fills a few lines in, in the middle of one.
+    let line = format!(
+        "ulimit -f 4; exec {BIN} assign --sessions {} --queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001 --no-verify --audit-log {}",
+        file.display(),
+        audit.display()
+    );
+    let id = server.identity();
+    let mut c = tokio::process::Command::new("bash");
+    c.env("HOME", home.path(""))
+        .env("XDG_CONFIG_HOME", home.path("config"))
+        .env("XDG_DATA_HOME", home.path("data"))
+        .env("SWITCHBOARD_HOST", server.base_url())
+        .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
+        .env("SWITCHBOARD_ORG_ID", &id.org_id)
+        .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
+        .env("SWITCHBOARD_APP_ID", &id.app_id)
+        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
+        .env("SWITCHBOARD_RATE", "0")
+        .env("SWITCHBOARD_CONCURRENCY", "1")
+        .kill_on_drop(true);
+    let out = run(c, &["-c", &line]).await;
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.len() <= 4096, "{}", log.len());
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a torn line {l:?}: {e}")))
+        .collect();
+    let attempts = lines.iter().filter(|l| l["event"] == "attempt").count();
+    assert!(attempts < 20, "the disk filled before the end");
+    assert_eq!(
+        server.received().len(),
+        attempts,
+        "every request sent has its attempt line, and no more were sent"
+    );
+}
