@@ -232,11 +232,13 @@ impl Settings {
             }
         };
         let doc: ConfigDoc = match &text {
-            Some(t) => toml::from_str(t).map_err(|e| {
+            // The line and toml's words, but not the line's text: it may hold a secret.
+            Some(t) => toml::from_str(t).map_err(|e: toml::de::Error| {
+                let line = e.span().map(|s| line_of(t, s.start)).unwrap_or(1);
                 ConfigError(format!(
-                    "config file {}: {}",
+                    "config file {} line {line}: {}",
                     config_path.display(),
-                    e.to_string().trim_end()
+                    e.message().trim_end()
                 ))
             })?,
             None => ConfigDoc::default(),
@@ -694,6 +696,26 @@ impl Settings {
         ))
     }
 
+    /// Warnings for the files that hold secrets or lead to them, where others can read them.
+    pub fn privacy_warnings(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        if self.config_exists {
+            files.push((self.config_path.clone(), "the config file"));
+        }
+        for (key, what) in [
+            (&keys::CLIENT_SECRET_FILE, "client_secret_file"),
+            (&keys::PRIVATE_KEY_FILE, "private_key_file"),
+        ] {
+            if let Some((v, _)) = self.raw(key) {
+                files.push((PathBuf::from(v.trim()), what));
+            }
+        }
+        files
+            .iter()
+            .filter_map(|(path, what)| readable_by_others(path, what))
+            .collect()
+    }
+
     /// The longest `Retry-After` a run waits for.
     pub fn max_retry_wait(&self) -> Result<Duration, ConfigError> {
         Ok(Duration::from_secs(
@@ -874,12 +896,41 @@ pub fn write_template(path: &Path) -> Result<(), ConfigError> {
             path.display()
         )));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail = |what: &Path, e: std::io::Error| {
+        ConfigError(format!("cannot write {}: {e}", what.display()))
+    };
+    // Private whatever the umask: the file will name the tenant and where its secret is, and may
+    // come to hold a token.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| fail(dir, e))?;
     }
-    std::fs::write(path, TEMPLATE)
-        .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| fail(path, e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail(path, e))?;
+    std::io::Write::write_all(&mut file, TEMPLATE.as_bytes()).map_err(|e| fail(path, e))
+}
+
+/// A warning for a file that holds or leads to a secret and that others can read, naming the
+/// `chmod` that fixes it.
+pub fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{what} {} can be read by others (mode {:o}): run chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]

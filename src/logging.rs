@@ -3,6 +3,7 @@
 //! warnings, so no dependency's debug output can carry a header or a token into the file.
 
 use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -14,9 +15,11 @@ pub fn init(path: &Path, verbosity: u8) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    // Private: it names sessions, agents and the tenant.
     let file = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
     let level = match verbosity {

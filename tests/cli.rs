@@ -1360,3 +1360,84 @@ async fn a_full_disk_tears_no_audit_line_and_sends_nothing_unrecorded() {
         "every request sent has its attempt line, and no more were sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_are_private_and_secrets_stay_out_of_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let home = Home::new();
+    // `config init` under the loosest umask: still 0600 in a 0700 directory.
+    let mut c = tokio::process::Command::new("bash");
+    c.env("HOME", home.path(""))
+        .env("XDG_CONFIG_HOME", home.path("config"))
+        .env("XDG_DATA_HOME", home.path("data"))
+        .kill_on_drop(true);
+    let out = run(c, &["-c", &format!("umask 000; exec {BIN} config init")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let config = home.path("config/switchboard/config.toml");
+    assert_eq!(mode(&config), 0o600);
+    assert_eq!(mode(config.parent().unwrap()), 0o700);
+
+    // A secret file others can read is named, with the chmod that fixes it.
+    let secret_file = home.path("secret.txt");
+    std::fs::write(&secret_file, SECRET).unwrap();
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let profile = home.path("loose.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "[profiles.prod]\nhost = \"https://platform.kore.ai\"\napp_id = \"cs-1\"\nclient_secret_file = \"{}\"\n",
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&profile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CONFIG", &profile);
+    let out = run(c, &["token"]).await;
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "client_secret_file {} can be read by others",
+            secret_file.display()
+        )) && err.contains(&format!("chmod 600 {}", secret_file.display())),
+        "{err}"
+    );
+    assert!(
+        !err.contains("the config file"),
+        "the config is private: {err}"
+    );
+
+    // A TOML error names the line, and does not echo it.
+    let broken = home.path("broken.toml");
+    std::fs::write(
+        &broken,
+        "[profiles.prod]\ncallback_token = \"s3cr3t-callback-token-value\n",
+    )
+    .unwrap();
+    let mut c = home.command();
+    c.env("SWITCHBOARD_CONFIG", &broken);
+    let out = run(c, &["token"]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+
+    // The log file and the audit log are private.
+    let server = start_mock(quick_mock_options()).await;
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--queue",
+            "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(mode(&home.audit()), 0o600);
+    assert_eq!(mode(&home.path("data/switchboard/switchboard.log")), 0o600);
+}

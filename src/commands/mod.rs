@@ -125,6 +125,9 @@ fn start_files(cli: &Cli) -> Vec<(Pane, std::path::PathBuf)> {
 /// Loads the settings and starts the log file they name.
 fn settings(global: &GlobalArgs) -> Result<Settings, Failure> {
     let settings = Settings::load(&global.overrides(), config::process_env())?;
+    for warning in settings.privacy_warnings() {
+        eprintln!("switchboard: warning: {warning}");
+    }
     start_logging(&settings, global.verbose);
     Ok(settings)
 }
