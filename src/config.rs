@@ -65,6 +65,7 @@ pub mod keys {
         PRIVATE_KEY_FILE = "private_key_file", None, Some("SWITCHBOARD_PRIVATE_KEY_FILE");
         MAX_RETRY_WAIT = "max_retry_wait_secs", None, Some("SWITCHBOARD_MAX_RETRY_WAIT_SECS");
         ALLOW_INSECURE_HTTP = "allow_insecure_http", None, Some("SWITCHBOARD_ALLOW_INSECURE_HTTP");
+        MAX_INPUT_MB = "max_input_mb", None, Some("SWITCHBOARD_MAX_INPUT_MB");
     }
 }
 
@@ -331,6 +332,7 @@ impl Settings {
         self.callback_wait()?;
         self.refresh_every()?;
         self.max_retry_wait()?;
+        self.max_input_mb()?;
         self.check_callback_token()?;
         // The endpoint's parts, where they are set (not every command needs them).
         if self.raw(&keys::HOST).is_some() {
@@ -714,6 +716,17 @@ impl Settings {
             .iter()
             .filter_map(|(path, what)| readable_by_others(path, what))
             .collect()
+    }
+
+    /// The largest sessions, agents or queues file read, in megabytes.
+    pub fn max_input_mb(&self) -> Result<u64, ConfigError> {
+        Ok(self
+            .parsed(
+                &keys::MAX_INPUT_MB,
+                "a whole number of megabytes from 1 to 4096",
+                |v| v.parse().ok().filter(|n| (1..=4096).contains(n)),
+            )?
+            .unwrap_or(crate::input::DEFAULT_MAX_INPUT_MB))
     }
 
     /// The longest `Retry-After` a run waits for.

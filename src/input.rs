@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
@@ -124,6 +126,17 @@ impl Record {
     }
 }
 
+/// The largest file read, in bytes (`max_input_mb`): `--sessions /dev/zero` ends at once, with an
+/// error, rather than in gigabytes of memory. Set once at start from the settings.
+static MAX_INPUT_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_INPUT_MB * 1024 * 1024);
+pub const DEFAULT_MAX_INPUT_MB: u64 = 64;
+/// The longest value a field may hold: ids, names and notes are far shorter.
+pub const MAX_FIELD_BYTES: usize = 1024;
+
+pub fn set_max_input_mb(mb: u64) {
+    MAX_INPUT_BYTES.store(mb.saturating_mul(1024 * 1024), Ordering::Relaxed);
+}
+
 const SESSION_ID: &[&str] = &["botSessionId", "sessionId", "id"];
 const AGENT_ID: &[&str] = &["id", "aId", "agentId"];
 const QUEUE_ID: &[&str] = &["id", "queueId"];
@@ -215,22 +228,35 @@ pub fn parse_queues(file: &str, text: &str, format: Format) -> Result<Loaded<Que
 }
 
 fn read(path: &Path) -> Result<(String, String), LoadError> {
-    if path == Path::new("-") {
-        let text = std::io::read_to_string(std::io::stdin()).map_err(|e| LoadError {
-            file: "stdin".into(),
-            line: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
-        return Ok(("stdin".into(), text));
-    }
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LoadError {
+    let name = if path == Path::new("-") {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let failed = |message: String| LoadError {
         file: name.clone(),
         line: None,
         field: None,
-        message: format!("cannot read: {e}"),
-    })?;
+        message,
+    };
+    let source: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| failed(format!("cannot read: {e}")))?)
+    };
+    // One byte past the limit is enough to know the file is too large.
+    let limit = MAX_INPUT_BYTES.load(Ordering::Relaxed);
+    let mut bytes = Vec::new();
+    source
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| failed(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(failed(format!(
+            "larger than max_input_mb ({} MB): not read",
+            limit / (1024 * 1024)
+        )));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
@@ -258,6 +284,25 @@ fn for_each_record(
     format: Format,
     visit: &mut dyn FnMut(Record) -> Result<(), LoadError>,
 ) -> Result<(), LoadError> {
+    // No field is longer than MAX_FIELD_BYTES.
+    let visit = &mut |record: Record| -> Result<(), LoadError> {
+        for (name, value) in &record.fields {
+            let len = match value {
+                Value::String(s) => s.len(),
+                Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+                other => other.to_string().len(),
+            };
+            if len > MAX_FIELD_BYTES {
+                return Err(LoadError {
+                    file: file.into(),
+                    line: Some(record.line),
+                    field: Some(name.to_string()),
+                    message: format!("{len} bytes, more than a field may hold ({MAX_FIELD_BYTES})"),
+                });
+            }
+        }
+        visit(record)
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let err = |line: Option<usize>, message: String| LoadError {
         file: file.into(),
@@ -301,6 +346,17 @@ fn for_each_record(
                 .iter()
                 .map(Arc::from)
                 .collect();
+            // A repeated column would make one of its values vanish.
+            for (i, h) in headers.iter().enumerate() {
+                if headers[..i].contains(h) {
+                    return Err(LoadError {
+                        file: file.into(),
+                        line: Some(1),
+                        field: Some(h.to_string()),
+                        message: "the header names this column twice".into(),
+                    });
+                }
+            }
             let mut record = csv::StringRecord::new();
             loop {
                 match reader.read_record(&mut record) {

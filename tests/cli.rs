@@ -1441,3 +1441,99 @@ async fn files_are_private_and_secrets_stay_out_of_errors() {
     assert_eq!(mode(&home.audit()), 0o600);
     assert_eq!(mode(&home.path("data/switchboard/switchboard.log")), 0o600);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn input_has_limits_named_by_file_and_line() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let queue = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
+    // /dev/zero ends at once, with exit 2, not gigabytes of memory.
+    let started = std::time::Instant::now();
+    let out = run(
+        home.against(&server),
+        &["assign", "--sessions", "/dev/zero", "--queue", queue],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than max_input_mb (64 MB)"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A smaller limit, from the environment.
+    let big = home.path("big.csv");
+    let mut csv = String::from("botSessionId\n");
+    while csv.len() < 1_100_000 {
+        csv.push_str(&format!("{}\n", ok_session(csv.len() as u32)));
+    }
+    std::fs::write(&big, &csv).unwrap();
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_MAX_INPUT_MB", "1");
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--sessions",
+            big.to_str().unwrap(),
+            "--queue",
+            queue,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("larger than max_input_mb (1 MB)"));
+    // A field over 1 KiB, and a header that repeats a column.
+    let long = home.path("long.csv");
+    std::fs::write(
+        &long,
+        format!(
+            "botSessionId,note\n{},ok\n{},{}\n",
+            ok_session(1),
+            ok_session(2),
+            "x".repeat(2000)
+        ),
+    )
+    .unwrap();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--sessions",
+            long.to_str().unwrap(),
+            "--queue",
+            queue,
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("long.csv line 3, field note: 2000 bytes"),
+        "{err}"
+    );
+    let twice = home.path("twice.csv");
+    std::fs::write(
+        &twice,
+        format!("botSessionId,customer,customer\n{},a,b\n", ok_session(1)),
+    )
+    .unwrap();
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--sessions",
+            twice.to_str().unwrap(),
+            "--queue",
+            queue,
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("twice.csv line 1, field customer: the header names this column twice"),
+        "{err}"
+    );
+    assert!(server.received().is_empty(), "nothing was sent");
+}

@@ -128,6 +128,7 @@ fn settings(global: &GlobalArgs) -> Result<Settings, Failure> {
     for warning in settings.privacy_warnings() {
         eprintln!("switchboard: warning: {warning}");
     }
+    switchboard::input::set_max_input_mb(settings.max_input_mb()?);
     start_logging(&settings, global.verbose);
     Ok(settings)
 }
