@@ -87,6 +87,25 @@ impl Tmux {
         }
     }
 
+    /// The console's process: the one child of the pane's shell.
+    fn console_pid(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "list-panes",
+                "-t",
+                "t",
+                "-F",
+                "#{pane_pid}",
+            ])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait_until(text, |s| s.contains(text))
     }
@@ -426,4 +445,64 @@ fn activity_follows_the_newest_unless_scrolled_and_then_counts_what_came() {
     t.wait_for("run done:");
     t.keys(&["q"]);
     t.wait_for("console exited 0");
+}
+
+#[test]
+fn a_signal_restores_the_terminal_and_records_the_unsent_as_cancelled() {
+    for (signal, status) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+        let t = Tmux::start(&format!("sig{signal}"), "--demo");
+        t.wait_for("Sessions 44");
+        t.keys(&["*", "3", "Enter"]);
+        t.wait_for("nothing is sent until you press y");
+        t.keys(&["y"]);
+        t.wait_until("a move on the wire or done", |s| {
+            s.lines().any(|l| {
+                l.starts_with('│') && (l.contains(" sending ") || l.contains("transferred"))
+            })
+        });
+        let pid = t.console_pid();
+        assert!(!pid.is_empty());
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let end = t.wait_for(&format!("console exited {status}"));
+        assert!(
+            !end.contains("Sessions 44"),
+            "SIG{signal}: the alternate screen is gone:\n{end}"
+        );
+        let cursor = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{cursor_flag}",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&cursor.stdout).trim(),
+            "1",
+            "SIG{signal}: the cursor shows again"
+        );
+        let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let attempts = lines.iter().filter(|l| l["event"] == "attempt").count();
+        let cancelled = lines
+            .iter()
+            .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
+            .count();
+        assert_eq!(attempts + cancelled, 44, "SIG{signal}: {audit}");
+        assert!(
+            audit.contains(&format!("SIG{signal} received")),
+            "the reason is on record"
+        );
+    }
 }

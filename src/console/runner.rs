@@ -182,11 +182,20 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let theme = Theme {
         color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
+    // The signals that end a console from outside: its terminal closed (SIGHUP), `kill` (SIGTERM),
+    // an interrupt not typed at its keyboard (SIGINT). Taken before the terminal is, so none can
+    // leave it raw.
+    let signals = Signals::new().map_err(|e| format!("cannot watch for signals: {e}"))?;
     // `init` also installs a panic hook that restores the terminal before the panic is printed.
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, theme, &workers, &tx, rx).await;
+    let result = event_loop(&mut terminal, &mut app, theme, &workers, &tx, rx, signals).await;
     ratatui::restore();
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
     drop(callbacks);
+    if let Ok(Some(signal)) = result {
+        // 128 + its number, as a shell reports a process a signal ended.
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
     result.map_err(|e| format!("terminal error: {e}"))?;
     let not_transferred = app
         .sessions
@@ -203,6 +212,35 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
 /// Most messages handled between two frames: a flood of answers must not starve the keyboard.
 const MAX_BATCH: usize = 1024;
 
+/// SIGHUP, SIGTERM and SIGINT, as one stream.
+struct Signals {
+    hangup: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            hangup: signal(SignalKind::hangup())?,
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next one to come: its number and name.
+    async fn next(&mut self) -> (i32, &'static str) {
+        tokio::select! {
+            _ = self.hangup.recv() => (libc::SIGHUP, "SIGHUP"),
+            _ = self.terminate.recv() => (libc::SIGTERM, "SIGTERM"),
+            _ = self.interrupt.recv() => (libc::SIGINT, "SIGINT"),
+        }
+    }
+}
+
+/// Runs until the operator quits (`Ok(None)`) or a signal ends the console (`Ok(Some(number))`):
+/// then, as on a stop, what waits is cancelled and on record, and the wire settles.
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
@@ -210,18 +248,25 @@ async fn event_loop(
     workers: &Workers,
     tx: &mpsc::UnboundedSender<Msg>,
     mut rx: mpsc::UnboundedReceiver<Msg>,
-) -> std::io::Result<()> {
+    mut signals: Signals,
+) -> std::io::Result<Option<i32>> {
     let mut keyboard = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         terminal.draw(|frame| view::draw(frame, app, theme))?;
         let first = tokio::select! {
+            (number, name) = signals.next() => {
+                // The terminal may be gone (SIGHUP): nothing more is drawn.
+                let wait = workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
+                workers.stop_all_and_wait(&format!("{name} received"), wait).await;
+                return Ok(Some(number));
+            }
             event = keyboard.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Some(Msg::Key(key)),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+                None => return Ok(None),
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick { now: Instant::now(), pacer: workers.dispatcher.pacer().status() }),
@@ -236,7 +281,7 @@ async fn event_loop(
         for msg in batch {
             for effect in update(app, msg) {
                 match effect {
-                    Effect::Quit => return Ok(()),
+                    Effect::Quit => return Ok(None),
                     Effect::StopAndQuit => {
                         // The unsent are cancelled and on record before the console goes; requests
                         // on the wire get their answer, up to the HTTP timeout.
@@ -249,7 +294,7 @@ async fn event_loop(
                         let wait =
                             workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
                         workers.stop_all_and_wait("quit during the run", wait).await;
-                        return Ok(());
+                        return Ok(None);
                     }
                     effect => run_effect(effect, workers, tx),
                 }
