@@ -5,12 +5,13 @@
 //! URL, else by `sessionId`/`botSessionId` in the body. The token is what keeps strangers out.
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +22,16 @@ use crate::secret::Secret;
 
 /// Bodies over this are refused with 413 (SPEC §5).
 pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
+
+/// How long a client has to send its request's headers, and then all of it: a client that holds a
+/// connection open without sending (slowloris) loses it.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(8);
+/// Connections served at once. More wait in the kernel's queue, unaccepted, so they hold no file
+/// descriptor of this process (which the run needs for the platform and the audit log).
+pub const MAX_CONNECTIONS: usize = 256;
+/// Refused requests put on record (and on screen) per minute; the rest are counted in one line.
+pub const REFUSED_RECORDED_PER_MINUTE: u32 = 60;
 
 /// A session's callback state, as a row shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +150,12 @@ pub struct CallbackEvent {
     pub rejected: Option<String>,
     /// What the listener answered.
     pub answered: u16,
+    /// Who sent it (a refused request is kept as this and its size only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The body's size in bytes (as sent, or as declared when it was too large to read).
+    #[serde(default)]
+    pub size: u64,
     pub content_type: Option<String>,
     /// The body's `status`, when it is JSON and has one.
     pub status: Option<String>,
@@ -151,6 +168,34 @@ struct ListenerState {
     token: Secret,
     events: mpsc::UnboundedSender<CallbackEvent>,
     audit: Option<AuditLog>,
+    refusals: Arc<Mutex<RefusalBudget>>,
+}
+
+/// How many refused requests this minute have been put on record, and how many were not.
+struct RefusalBudget {
+    since: Instant,
+    recorded: u32,
+    suppressed: u64,
+}
+
+impl RefusalBudget {
+    /// Whether this refusal goes on record; and, at the start of a new minute, how many of the
+    /// last one did not.
+    fn admit(&mut self, now: Instant) -> (bool, u64) {
+        let mut dropped = 0;
+        if now.duration_since(self.since) >= Duration::from_secs(60) {
+            dropped = std::mem::take(&mut self.suppressed);
+            self.since = now;
+            self.recorded = 0;
+        }
+        if self.recorded < REFUSED_RECORDED_PER_MINUTE {
+            self.recorded += 1;
+            (true, dropped)
+        } else {
+            self.suppressed += 1;
+            (false, dropped)
+        }
+    }
 }
 
 /// A running listener. Dropping it stops it.
@@ -167,7 +212,15 @@ pub async fn start(
     token: Secret,
     audit: Option<AuditLog>,
 ) -> std::io::Result<Listener> {
-    let socket = tokio::net::TcpListener::bind(bind).await?;
+    let socket = if bind.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(bind)?;
+    // A long queue: connections past MAX_CONNECTIONS wait there for their turn.
+    let socket = socket.listen(4096)?;
     let addr = socket.local_addr()?;
     let (tx, rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -178,13 +231,16 @@ pub async fn start(
             token,
             events: tx,
             audit,
+            refusals: Arc::new(Mutex::new(RefusalBudget {
+                since: Instant::now(),
+                recorded: 0,
+                suppressed: 0,
+            })),
         });
     tokio::spawn(async move {
-        let serve = axum::serve(socket, app).with_graceful_shutdown(async {
-            let _ = shutdown_rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("callback listener stopped: {e}");
+        tokio::select! {
+            _ = serve(socket, app) => {}
+            _ = shutdown_rx => {}
         }
     });
     tracing::info!(%addr, "callback listener started");
@@ -195,8 +251,46 @@ pub async fn start(
     })
 }
 
+/// Accepts connections while fewer than MAX_CONNECTIONS are open, and serves each with its
+/// timeouts: one request (no keep-alive), headers within HEADER_READ_TIMEOUT, all of it within
+/// CONNECTION_TIMEOUT.
+async fn serve(socket: tokio::net::TcpListener, app: Router) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match socket.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, or a connection reset before it was taken: wait a
+                // little rather than spin, and go on.
+                tracing::warn!("callback listener: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let mut app = app.clone();
+                tower_service::Service::call(&mut app, request.map(axum::body::Body::new))
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .keep_alive(false)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
+            drop(slot);
+        });
+    }
+}
+
 async fn receive(
     State(state): State<ListenerState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -224,12 +318,46 @@ async fn receive(
         ),
         (true, Ok(bytes)) => (StatusCode::OK, None, bytes),
     };
-    let event = describe(&method, &uri, &headers, &bytes, answer, rejected);
-    if let Some(audit) = &state.audit {
-        let _ = audit.record("callback", &event);
+    let mut event = describe(&method, &uri, &headers, &bytes, answer, rejected);
+    event.peer = Some(peer.to_string());
+    event.size = match answer {
+        // Too large to read: what it declared.
+        StatusCode::PAYLOAD_TOO_LARGE => headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0),
+        _ => bytes.len() as u64,
+    };
+    // A refused request is kept as metadata only (no body: a stranger's 60 KB is not worth a
+    // record), and only so many a minute, so a flood cannot fill the disk or the screen.
+    let on_record = if event.accepted {
+        true
+    } else {
+        event.body = Value::Null;
+        event.status = None;
+        event.content_type = None;
+        let (admitted, dropped) = state
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(Instant::now());
+        if dropped > 0
+            && let Some(audit) = &state.audit
+        {
+            let _ = audit.record(
+                "callbacks_refused_unrecorded",
+                &serde_json::json!({"count": dropped, "per_minute_recorded": REFUSED_RECORDED_PER_MINUTE}),
+            );
+        }
+        admitted
+    };
+    if on_record {
+        if let Some(audit) = &state.audit {
+            let _ = audit.record("callback", &event);
+        }
+        tracing::info!(session = ?event.session, accepted = event.accepted, status = ?event.status, "callback");
+        let _ = state.events.send(event);
     }
-    tracing::info!(session = ?event.session, accepted = event.accepted, status = ?event.status, "callback");
-    let _ = state.events.send(event);
     let text = match answer {
         StatusCode::OK => "ok\n",
         StatusCode::UNAUTHORIZED => "wrong or missing token\n",
@@ -271,6 +399,8 @@ fn describe(
         accepted,
         rejected: rejected.map(str::to_owned),
         answered: answer.as_u16(),
+        peer: None,
+        size: 0,
         content_type: headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())

@@ -161,6 +161,8 @@ fn callback(session: &str, status: &str) -> CallbackEvent {
         accepted: true,
         rejected: None,
         answered: 200,
+        peer: Some("127.0.0.1:40000".into()),
+        size: 40,
         content_type: Some("application/json".into()),
         status: Some(status.into()),
         body: json!({"sessionId": session, "status": status}),

@@ -4,6 +4,8 @@ mod common;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use common::*;
 use serde_json::json;
 use switchboard::audit::AuditLog;
@@ -264,4 +266,119 @@ async fn a_callback_without_a_readable_status_is_received_and_an_error_envelope_
         reports[0].callback.as_ref().unwrap().state,
         CallbackState::Received
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_refused_posts_is_kept_as_metadata_and_counted_not_recorded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut l = listen(Some(AuditLog::open(&path, "p").unwrap())).await;
+    let url = format!("http://{}/callback/{}?t=guess-1234", l.addr, ok_session(1));
+    let body = "x".repeat(60 * 1024);
+    let client = reqwest::Client::new();
+    let posts = futures_util::stream::iter(0..2000).map(|_| {
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        async move {
+            client
+                .post(&url)
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    let answers: Vec<_> = posts.buffer_unordered(32).collect().await;
+    assert!(
+        answers.iter().all(|a| matches!(a, Ok(401))),
+        "{:?}",
+        &answers[..3]
+    );
+    let grew = std::fs::metadata(&path).unwrap().len();
+    assert!(grew < 1024 * 1024, "the audit log grew {grew} bytes");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["answered"], 401);
+    assert_eq!(first["size"], 60 * 1024);
+    assert!(first["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(first["body"], serde_json::Value::Null, "no stranger's body");
+    assert!(
+        !text.contains("guess-1234"),
+        "no token, right or wrong, in the path"
+    );
+    // The screen gets no more than the record does.
+    let mut shown = 0;
+    while l.events.try_recv().is_ok() {
+        shown += 1;
+    }
+    assert_eq!(shown, listener::REFUSED_RECORDED_PER_MINUTE as usize);
+    // A real callback still gets through, and is kept whole.
+    let ok = format!(
+        "http://{}/callback/{}?t=s3cr3t-token",
+        l.addr,
+        ok_session(1)
+    );
+    let answer = client
+        .post(&ok)
+        .json(&json!({"status": "transferred"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(next(&mut l).await.accepted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_callbacks_are_answered_while_1100_slow_clients_hold_connections() {
+    use tokio::io::AsyncBufReadExt;
+    // `switchboard listen` as a child with 1,024 file descriptors.
+    let mut child = tokio::process::Command::new("prlimit")
+        .args([
+            "--nofile=1024",
+            "--",
+            env!("CARGO_BIN_EXE_switchboard"),
+            "listen",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("SWITCHBOARD_CALLBACK_TOKEN", "a-token-shared-by-the-run")
+        .env("XDG_DATA_HOME", tempfile::tempdir().unwrap().keep())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("prlimit (util-linux) runs the listener");
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = String::new();
+    while let Some(line) = stderr.next_line().await.unwrap() {
+        if let Some(rest) = line.split("http://").nth(1) {
+            addr = rest.split('/').next().unwrap().to_string();
+            break;
+        }
+    }
+    assert!(!addr.is_empty());
+    // 1,100 clients that connect and send nothing.
+    let mut slow = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(s) = tokio::net::TcpStream::connect(&addr).await {
+            slow.push(s);
+        }
+    }
+    assert!(slow.len() >= 1000, "{} connected", slow.len());
+    let started = std::time::Instant::now();
+    let url = format!(
+        "http://{addr}/callback/{}?t=a-token-shared-by-the-run",
+        ok_session(1)
+    );
+    let answer = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .post(&url)
+        .json(&json!({"status": "transferred"}))
+        .send()
+        .await
+        .expect("answered within ten seconds");
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(slow);
 }
