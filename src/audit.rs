@@ -42,6 +42,7 @@ impl AuditLog {
             .append(true)
             .mode(0o600)
             .open(path)?;
+        keep_private(&file);
         Ok(AuditLog {
             file: Arc::new(Mutex::new(file)),
             path: path.to_path_buf(),
@@ -79,6 +80,16 @@ impl AuditLog {
         let written = append_whole(&mut file, &bytes);
         let _ = file.unlock();
         written
+    }
+}
+
+/// Narrows a file an older run (or a loose umask) left readable by others to 0600.
+pub fn keep_private(file: &File) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = file.metadata()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
     }
 }
 
@@ -126,6 +137,17 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         AuditLog::open(&path, "p").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        // One an older run left readable by others is narrowed.
+        let loose = dir.path().join("loose.jsonl");
+        std::fs::write(&loose, "").unwrap();
+        std::fs::set_permissions(&loose, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+        AuditLog::open(&loose, "p").unwrap();
+        let mode = std::fs::metadata(&loose).unwrap().permissions();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
             0o600

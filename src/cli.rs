@@ -218,19 +218,19 @@ pub struct MockArgs {
     #[arg(long, value_name = "SCOPE", value_delimiter = ',', value_parser = parse_scope)]
     pub deny_scope: Vec<switchboard::api::Scope>,
     /// How long a transfer takes to show in the read APIs after it is answered
-    #[arg(long, default_value_t = 1_000, value_name = "MS")]
+    #[arg(long, default_value_t = 1_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub apply_delay_ms: u64,
     /// Fault: add this many milliseconds before every answer
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub latency_ms: u64,
     /// Fault: up to this many milliseconds more, at random, before every answer (network jitter)
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub latency_jitter_ms: u64,
     /// How long sessions ending in 0408 wait before answering
-    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    #[arg(long, default_value_t = 30_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub slow_ms: u64,
     /// Delay before each callback is posted
-    #[arg(long, default_value_t = 300, value_name = "MS")]
+    #[arg(long, default_value_t = 300, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub callback_delay_ms: u64,
     /// Fault: what the callbacks say, or none at all
     #[arg(long, value_enum, default_value = "ok")]
@@ -239,7 +239,7 @@ pub struct MockArgs {
     #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u16).range(200..600))]
     pub status: Option<u16>,
     /// Fault: the Retry-After (seconds) sent with --status 429
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
     pub retry_after: Option<u64>,
     /// Fault: answer 200 with a body that is not JSON
     #[arg(long)]
@@ -252,7 +252,7 @@ pub struct MockArgs {
     #[arg(long)]
     pub no_center: bool,
     /// Every SECS, a conversation arrives in the simulated center and another ends (0: never)
-    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    #[arg(long, default_value_t = 0, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub churn_secs: u64,
 }
 

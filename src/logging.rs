@@ -22,6 +22,7 @@ pub fn init(path: &Path, verbosity: u8) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+    crate::audit::keep_private(&file);
     let level = match verbosity {
         0 => "info",
         1 => "debug",
