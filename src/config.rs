@@ -534,8 +534,8 @@ impl Settings {
         Ok(self
             .parsed(
                 &keys::RATE,
-                "a whole number of calls per minute from 0 to 600 (0 turns pacing off)",
-                |v| v.parse().ok().filter(|n| *n <= 600),
+                "a whole number of calls per minute from 0 to 6000 (0 turns pacing off)",
+                |v| v.parse().ok().filter(|n| *n <= 6000),
             )?
             .unwrap_or(DEFAULT_RATE_PER_MINUTE))
     }
