@@ -336,10 +336,13 @@ fn a_pasted_id_is_the_highlighted_row_and_a_warned_move_takes_a_second_y_no_ente
             .any(|l| l.contains("Grace Obi"))
     });
     t.keys(&["Enter"]);
-    let confirm = t.wait_for("nothing is sent until you press y");
-    // (The dialog wraps its lines at a word: the name may fall across two.)
-    assert!(confirm.contains("Dara"), "it says who moves: {confirm}");
-    assert!(confirm.contains("Grace Obi is OFFLINE"), "{confirm}");
+    // It says who moves (the dialog wraps its lines at a word: the name may fall across two), and
+    // the warning. (Waited for whole: a capture can catch the dialog half drawn.)
+    t.wait_until("the whole confirmation", |s| {
+        s.contains("nothing is sent until you press y")
+            && s.contains("Dara")
+            && s.contains("Grace Obi is OFFLINE")
+    });
     t.keys(&["y"]);
     t.wait_for("Press y once more");
     t.keys(&["Enter", "Enter", "Enter"]);
