@@ -416,7 +416,7 @@ fn a_malformed_id_is_refused_with_the_reason() {
 #[test]
 fn a_narrow_terminal_keeps_the_vital_columns_and_shortens_ids() {
     let t = Tmux::start_sized("narrow", "--demo", 60, 20);
-    let screen = t.wait_for("Sessions 44");
+    let screen = t.wait_until("the first rows", |s| s.contains("Ava Patel"));
     let header = screen.lines().nth(2).unwrap_or_default();
     for column in ["session", "customer", "status", "outcome", "callback"] {
         assert!(header.contains(column), "{column}: {screen}");
@@ -438,9 +438,10 @@ fn activity_follows_the_newest_unless_scrolled_and_then_counts_what_came() {
         s.contains("→ POST") && s.contains("← 200")
     });
     t.keys(&["j"]);
-    let scrolled = t.wait_for("new ↑ (g)");
-    // It names the queue, not only its id.
-    assert!(scrolled.contains("to queue Billing"), "{scrolled}");
+    // It counts what came above, and names the queue, not only its id.
+    t.wait_until("the count and the queue's name", |s| {
+        s.contains("new ↑ (g)") && s.contains("to queue Billing")
+    });
     t.keys(&["g"]);
     t.wait_until("the count to go", |s| !s.contains("new ↑"));
     t.wait_for("run done:");
