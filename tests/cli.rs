@@ -37,7 +37,15 @@ impl Home {
     }
 
     fn command(&self) -> Command {
-        let mut c = Command::new(BIN);
+        self.isolated(Command::new(BIN))
+    }
+
+    /// A shell line in the same home, for what needs a shell: `ulimit`, `umask`, a pipe.
+    fn shell(&self) -> Command {
+        self.isolated(Command::new("bash"))
+    }
+
+    fn isolated(&self, mut c: Command) -> Command {
         for (k, _) in std::env::vars() {
             if k.starts_with("SWITCHBOARD_") || k == "KORE_PROD_SECRET" {
                 c.env_remove(k);
@@ -53,17 +61,21 @@ impl Home {
 
     /// A command aimed at `server` with the right secret and no pacing.
     fn against(&self, server: &MockServer) -> Command {
-        let id = server.identity();
-        let mut c = self.command();
-        c.env("SWITCHBOARD_HOST", server.base_url())
-            .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
-            .env("SWITCHBOARD_ORG_ID", &id.org_id)
-            .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
-            .env("SWITCHBOARD_APP_ID", &id.app_id)
-            .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
-            .env("SWITCHBOARD_RATE", "0");
+        let mut c = aimed(self.command(), &server.base_url(), server.identity());
+        c.env("SWITCHBOARD_RATE", "0");
         c
     }
+}
+
+/// `c` aimed at `host` with the stand-in identity's ids and the test secret.
+fn aimed(mut c: Command, host: &str, id: &MockIdentity) -> Command {
+    c.env("SWITCHBOARD_HOST", host)
+        .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
+        .env("SWITCHBOARD_ORG_ID", &id.org_id)
+        .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
+        .env("SWITCHBOARD_APP_ID", &id.app_id)
+        .env("SWITCHBOARD_CLIENT_SECRET", SECRET);
+    c
 }
 
 async fn run(mut c: Command, args: &[&str]) -> Output {
@@ -1251,14 +1263,8 @@ async fn server_text_cannot_take_over_the_terminal_and_a_closed_pipe_ends_quietl
         .await;
     let home = Home::new();
     let identity = MockIdentity::demo(Secret::new(SECRET));
-    let mut c = home.command();
-    c.env("SWITCHBOARD_HOST", hostile.uri())
-        .env("SWITCHBOARD_STREAM_ID", &identity.stream_id)
-        .env("SWITCHBOARD_ORG_ID", &identity.org_id)
-        .env("SWITCHBOARD_ACCOUNT_ID", &identity.account_id)
-        .env("SWITCHBOARD_APP_ID", &identity.app_id)
-        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
-        .env("SWITCHBOARD_RATE", "0");
+    let mut c = aimed(home.command(), &hostile.uri(), &identity);
+    c.env("SWITCHBOARD_RATE", "0");
     let session = ok_session(1);
     let out = run(
         c,
@@ -1290,17 +1296,7 @@ async fn server_text_cannot_take_over_the_terminal_and_a_closed_pipe_ends_quietl
         "{BIN} assign --sessions {} --queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001 --dry-run | head -1; echo \"status ${{PIPESTATUS[0]}}\"",
         file.display()
     );
-    let mut c = tokio::process::Command::new("bash");
-    c.env("HOME", home.path(""))
-        .env("XDG_CONFIG_HOME", home.path("config"))
-        .env("XDG_DATA_HOME", home.path("data"))
-        .env("SWITCHBOARD_HOST", hostile.uri())
-        .env("SWITCHBOARD_STREAM_ID", &identity.stream_id)
-        .env("SWITCHBOARD_ORG_ID", &identity.org_id)
-        .env("SWITCHBOARD_ACCOUNT_ID", &identity.account_id)
-        .env("SWITCHBOARD_APP_ID", &identity.app_id)
-        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
-        .kill_on_drop(true);
+    let c = aimed(home.shell(), &hostile.uri(), &identity);
     let out = run(c, &["-c", &line]).await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -1328,20 +1324,9 @@ async fn a_full_disk_tears_no_audit_line_and_sends_nothing_unrecorded() {
         file.display(),
         audit.display()
     );
-    let id = server.identity();
-    let mut c = tokio::process::Command::new("bash");
-    c.env("HOME", home.path(""))
-        .env("XDG_CONFIG_HOME", home.path("config"))
-        .env("XDG_DATA_HOME", home.path("data"))
-        .env("SWITCHBOARD_HOST", server.base_url())
-        .env("SWITCHBOARD_STREAM_ID", &id.stream_id)
-        .env("SWITCHBOARD_ORG_ID", &id.org_id)
-        .env("SWITCHBOARD_ACCOUNT_ID", &id.account_id)
-        .env("SWITCHBOARD_APP_ID", &id.app_id)
-        .env("SWITCHBOARD_CLIENT_SECRET", SECRET)
-        .env("SWITCHBOARD_RATE", "0")
-        .env("SWITCHBOARD_CONCURRENCY", "1")
-        .kill_on_drop(true);
+    let mut c = aimed(home.shell(), &server.base_url(), server.identity());
+    c.env("SWITCHBOARD_RATE", "0")
+        .env("SWITCHBOARD_CONCURRENCY", "1");
     let out = run(c, &["-c", &line]).await;
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -1367,12 +1352,11 @@ async fn files_are_private_and_secrets_stay_out_of_errors() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let home = Home::new();
     // `config init` under the loosest umask: still 0600 in a 0700 directory.
-    let mut c = tokio::process::Command::new("bash");
-    c.env("HOME", home.path(""))
-        .env("XDG_CONFIG_HOME", home.path("config"))
-        .env("XDG_DATA_HOME", home.path("data"))
-        .kill_on_drop(true);
-    let out = run(c, &["-c", &format!("umask 000; exec {BIN} config init")]).await;
+    let out = run(
+        home.shell(),
+        &["-c", &format!("umask 000; exec {BIN} config init")],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let config = home.path("config/switchboard/config.toml");
     assert_eq!(mode(&config), 0o600);

@@ -41,6 +41,11 @@ impl Column {
         }
     }
 
+    /// The same column, `narrow` wide on a narrow pane.
+    pub const fn narrowing_to(self, narrow: usize) -> Column {
+        Column { narrow, ..self }
+    }
+
     /// The same column, dropped at priority `drop` on a narrow pane.
     pub const fn dropped_at(self, drop: u8) -> Column {
         Column { drop, ..self }
@@ -313,10 +318,7 @@ mod tests {
     fn what_a_dropped_column_frees_widens_the_narrowed_ones_again() {
         let columns = [
             Column::id("agent", 38).dropped_at(3),
-            Column {
-                narrow: 10,
-                ..Column::new("name", 14, 0)
-            },
+            Column::new("name", 14, 0).narrowing_to(10),
             Column::new("status", 9, 0),
         ];
         assert_eq!(fit(&columns, 30), [Some(9), Some(10), Some(9)]);

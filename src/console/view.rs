@@ -581,10 +581,7 @@ fn marks_flag<T: Row>(table: &Table<T>) -> String {
 /// and the detail show it) before the load does.
 const AGENT_COLUMNS: [Column; 6] = [
     Column::id("agent", 38).dropped_at(3),
-    Column {
-        narrow: 12,
-        ..Column::new("name", 14, 0)
-    },
+    Column::new("name", 14, 0).narrowing_to(12),
     Column::new("status", 9, 0),
     Column::new("chats", 5, 1),
     Column::new("queues", 14, 4),
@@ -646,10 +643,7 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
 
 const QUEUE_COLUMNS: [Column; 6] = [
     Column::id("queue", 38).dropped_at(3),
-    Column {
-        narrow: 10,
-        ..Column::new("name", 16, 0)
-    },
+    Column::new("name", 16, 0).narrowing_to(10),
     Column::new("waiting", 7, 0),
     Column::new("engaged", 7, 1),
     Column::new("avg", 6, 2),
