@@ -1430,16 +1430,28 @@ async fn files_are_private_and_secrets_stay_out_of_errors() {
 async fn input_has_limits_named_by_file_and_line() {
     let server = start_mock(quick_mock_options()).await;
     let home = Home::new();
-    let queue = "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001";
+    // `assign --sessions FILE` with the environment `env`: its exit code and what it said.
+    let refused = |file: &str, env: &[(&str, &str)]| {
+        let mut c = home.against(&server);
+        c.envs(env.iter().copied());
+        let args = [
+            "assign",
+            "--sessions",
+            file,
+            "--queue",
+            "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+        ]
+        .map(str::to_owned);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run(c, &args).await;
+            (out.status.code(), text(&out.stderr))
+        }
+    };
     // /dev/zero ends at once, with exit 2, not gigabytes of memory.
     let started = std::time::Instant::now();
-    let out = run(
-        home.against(&server),
-        &["assign", "--sessions", "/dev/zero", "--queue", queue],
-    )
-    .await;
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = refused("/dev/zero", &[]).await;
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("/dev/zero") && err.contains("larger than max_input_mb (64 MB)"),
         "{err}"
@@ -1452,21 +1464,9 @@ async fn input_has_limits_named_by_file_and_line() {
         csv.push_str(&format!("{}\n", ok_session(csv.len() as u32)));
     }
     std::fs::write(&big, &csv).unwrap();
-    let mut c = home.against(&server);
-    c.env("SWITCHBOARD_MAX_INPUT_MB", "1");
-    let out = run(
-        c,
-        &[
-            "assign",
-            "--sessions",
-            big.to_str().unwrap(),
-            "--queue",
-            queue,
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("larger than max_input_mb (1 MB)"));
+    let (code, err) = refused(big.to_str().unwrap(), &[("SWITCHBOARD_MAX_INPUT_MB", "1")]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("larger than max_input_mb (1 MB)"), "{err}");
     // A field over 1 KiB, and a header that repeats a column.
     let long = home.path("long.csv");
     std::fs::write(
@@ -1479,19 +1479,8 @@ async fn input_has_limits_named_by_file_and_line() {
         ),
     )
     .unwrap();
-    let out = run(
-        home.against(&server),
-        &[
-            "assign",
-            "--sessions",
-            long.to_str().unwrap(),
-            "--queue",
-            queue,
-        ],
-    )
-    .await;
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = refused(long.to_str().unwrap(), &[]).await;
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("long.csv line 3, field note: 2000 bytes"),
         "{err}"
@@ -1502,19 +1491,8 @@ async fn input_has_limits_named_by_file_and_line() {
         format!("botSessionId,customer,customer\n{},a,b\n", ok_session(1)),
     )
     .unwrap();
-    let out = run(
-        home.against(&server),
-        &[
-            "assign",
-            "--sessions",
-            twice.to_str().unwrap(),
-            "--queue",
-            queue,
-        ],
-    )
-    .await;
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = refused(twice.to_str().unwrap(), &[]).await;
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("twice.csv line 1, field customer: the header names this column twice"),
         "{err}"
