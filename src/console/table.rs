@@ -542,14 +542,18 @@ fn id_rank(id: &str, needle: &Needle) -> Option<Rank> {
 
 /// `id_rank` for an id known to be lower-case ASCII (as Kore's are): compared as it is.
 fn plain_id_rank(id: &str, needle: &Needle) -> Option<Rank> {
-    let text = needle.text;
+    let (id, text) = (id.as_bytes(), needle.text.as_bytes());
     if text.len() > id.len() {
-        None
-    } else if id == text {
-        Some(Rank::ExactId)
-    } else if id.starts_with(text) {
-        Some(Rank::IdPrefix)
-    } else if needle.finder.find(id.as_bytes()).is_some() {
+        return None;
+    }
+    // Compared in line: a call to memcmp costs more than these few bytes.
+    if id.iter().zip(text).all(|(a, b)| a == b) {
+        Some(if id.len() == text.len() {
+            Rank::ExactId
+        } else {
+            Rank::IdPrefix
+        })
+    } else if needle.finder.find(id).is_some() {
         Some(Rank::IdSubstring)
     } else {
         None
