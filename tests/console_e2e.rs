@@ -283,6 +283,16 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
     );
     assert!(row(&done, "…e5cf0010").contains("cancelled"), "{done}");
     // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
+    let (audit, attempts, cancelled) = sent_and_cancelled(&t);
+    assert_eq!(attempts + cancelled, 44, "{audit}");
+    assert!(cancelled >= 30, "stopped early: {cancelled} cancelled");
+    t.keys(&["q"]);
+    t.wait_for("console exited 1");
+}
+
+/// The console's audit log, with its count of attempt lines (sent) and of `cancelled` outcome
+/// lines (never sent).
+fn sent_and_cancelled(t: &Tmux) -> (String, usize, usize) {
     let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = audit
         .lines()
@@ -293,10 +303,7 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
         .iter()
         .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
         .count();
-    assert_eq!(attempts + cancelled, 44, "{audit}");
-    assert!(cancelled >= 30, "stopped early: {cancelled} cancelled");
-    t.keys(&["q"]);
-    t.wait_for("console exited 1");
+    (audit, attempts, cancelled)
 }
 
 /// The lines of the screen that hold `text`.
@@ -491,16 +498,7 @@ fn a_signal_restores_the_terminal_and_records_the_unsent_as_cancelled() {
             "1",
             "SIG{signal}: the cursor shows again"
         );
-        let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
-        let lines: Vec<serde_json::Value> = audit
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        let attempts = lines.iter().filter(|l| l["event"] == "attempt").count();
-        let cancelled = lines
-            .iter()
-            .filter(|l| l["event"] == "outcome" && l["outcome"] == "cancelled")
-            .count();
+        let (audit, attempts, cancelled) = sent_and_cancelled(&t);
         assert_eq!(attempts + cancelled, 44, "SIG{signal}: {audit}");
         assert!(
             audit.contains(&format!("SIG{signal} received")),
