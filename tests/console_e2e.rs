@@ -109,6 +109,15 @@ impl Tmux {
     fn wait_for(&self, text: &str) -> String {
         self.wait_until(text, |s| s.contains(text))
     }
+
+    /// Waits until the screen holds every one of `texts` at once. What a test reads from a screen
+    /// is waited for, never asserted on the capture that showed something else: a capture can
+    /// catch a frame half drawn.
+    fn wait_for_all(&self, texts: &[&str]) -> String {
+        self.wait_until(&texts.join(" and "), |s| {
+            texts.iter().all(|t| s.contains(t))
+        })
+    }
 }
 
 impl Drop for Tmux {
@@ -136,30 +145,27 @@ fn mark_two_sessions_move_them_to_a_queue_and_watch_them_settle() {
     t.keys(&["Space", "Space"]);
     t.wait_for("(2 marked)");
     t.keys(&["3", "Enter"]);
-    let confirm = t.wait_for("nothing is sent until you press y");
-    assert!(
-        confirm.contains("Move 2 sessions to queue qu-b5d3bb4"),
-        "{confirm}"
-    );
-    assert!(confirm.contains("auth: <redacted>"), "{confirm}");
+    t.wait_for_all(&[
+        "nothing is sent until you press y",
+        "Move 2 sessions to queue qu-b5d3bb4",
+        "auth: <redacted>",
+    ]);
     // A hurried Enter (or three) sends nothing and says what does.
     t.keys(&["Enter", "Enter", "Enter"]);
     t.wait_for("press y to send");
     t.keys(&["y"]);
     let (a, b) = ("6538f8a3c9cf425ee5cf0001", "6538f8a3c9cf425ee5cf0002");
-    let done = t.wait_until("both rows transferred with callback ok", |s| {
+    t.wait_until("both rows transferred with callback ok", |s| {
         [a, b].iter().all(|id| {
             // The marks went with the send.
             // At 120 columns the Sessions pane shows an id's last 8 characters.
             let r = row(s, &format!("[ ] …{}", &id[16..]));
             r.contains("transferred") && r.contains(" ok ")
         })
+        // The activity shows each response and each callback.
+        && s.contains("← 200 transferred")
+        && s.contains("↩ callback")
     });
-    assert!(
-        done.contains("← 200 transferred"),
-        "the activity shows each response:\n{done}"
-    );
-    assert!(done.contains("↩ callback"), "and each callback:\n{done}");
     let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
     assert_eq!(
         audit
@@ -183,26 +189,18 @@ fn a_session_the_stand_in_rejects_shows_rejected_with_the_servers_message() {
     t.keys(&["Enter", "3", "Enter"]);
     t.wait_for("nothing is sent until you press y");
     t.keys(&["y"]);
-    let screen = t.wait_until("the rejected row", |s| {
-        row(s, "[ ] …c7910404").contains("rejected")
-    });
     // At 120 columns the Sessions pane keeps its vital columns and has no room for the message;
     // the activity has all of it, and the session's detail (Enter) too.
-    assert!(
-        words(row(&screen, "[ ] …c7910404")).contains("Farah Khan rejected -"),
-        "{screen}"
-    );
-    assert!(
-        row(&screen, "← 404 rejected").contains("Session not found or already closed"),
-        "{screen}"
-    );
+    t.wait_until("the rejected row and the server's message", |s| {
+        words(row(s, "[ ] …c7910404")).contains("Farah Khan rejected -")
+            && row(s, "← 404 rejected").contains("Session not found or already closed")
+    });
     // Ctrl-C always quits, and the terminal comes back.
     t.keys(&["C-c"]);
-    let end = t.wait_for("console exited 1");
-    assert!(
-        !end.contains("Sessions 1/44"),
-        "the console's screen is gone:\n{end}"
-    );
+    // The console's screen is gone.
+    t.wait_until("the shell's screen back", |s| {
+        s.contains("console exited 1") && !s.contains("Sessions 1/44")
+    });
 }
 
 #[test]
@@ -214,11 +212,7 @@ fn escape_in_the_confirmation_sends_nothing() {
     t.keys(&["Escape"]);
     t.wait_for("cancelled: nothing was sent");
     t.keys(&["4", "?"]);
-    let help = t.wait_for("log file");
-    assert!(
-        help.contains("log file") && help.contains("audit log"),
-        "{help}"
-    );
+    t.wait_for_all(&["log file", "audit log"]);
     // Esc and a key sent together read as Alt-key, as in any terminal: wait between them.
     t.keys(&["Escape"]);
     t.wait_until("the help to close", |s| !s.contains("log file"));
@@ -235,22 +229,15 @@ fn escape_in_the_confirmation_sends_nothing() {
 fn the_demo_shows_live_data_from_the_stand_ins_center() {
     let t = Tmux::start("live", "--demo");
     // Eight reads at 60 a minute: the first refresh takes about eight seconds.
-    let screen = t.wait_until("live data", |s| s.contains(" ago") && s.contains("pacer"));
-    assert!(
-        screen.contains("· live "),
-        "the sessions pane says how fresh its data is:\n{screen}"
-    );
-    assert!(
-        screen.contains("refresh)"),
-        "the header splits the pacer's budget:\n{screen}"
-    );
-    // An agent's load (chats now / at once) comes only from live data.
-    assert!(
-        screen
-            .lines()
-            .any(|l| words(l).contains("Alice Moreau AVAILABLE 4/5")),
-        "{screen}"
-    );
+    // The sessions pane says how fresh its data is, the header splits the pacer's budget, and an
+    // agent's load (chats now / at once) comes only from live data.
+    t.wait_until("live data", |s| {
+        s.contains(" ago")
+            && s.contains("· live ")
+            && s.contains("refresh)")
+            && s.lines()
+                .any(|l| words(l).contains("Alice Moreau AVAILABLE 4/5"))
+    });
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
@@ -271,17 +258,12 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
             .any(|l| l.starts_with('│') && (l.contains(" sending ") || l.contains("transferred")))
     });
     t.keys(&["x"]);
-    let done = t.wait_for("run done:");
-    let summary = done
-        .lines()
-        .find(|l| l.contains("run done:") && !l.contains('│'))
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        summary.contains("cancelled (stopped: x pressed)"),
-        "the summary says what was cancelled and why:\n{done}"
-    );
-    assert!(row(&done, "…e5cf0010").contains("cancelled"), "{done}");
+    // The summary (in the status line, outside the panes) says what was cancelled and why.
+    t.wait_until("the run's summary and a cancelled row", |s| {
+        s.lines()
+            .any(|l| l.contains("cancelled (stopped: x pressed)") && !l.contains('│'))
+            && row(s, "…e5cf0010").contains("cancelled")
+    });
     // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
     let (audit, attempts, cancelled) = sent_and_cancelled(&t);
     assert_eq!(attempts + cancelled, 44, "{audit}");
@@ -317,20 +299,21 @@ fn a_pasted_id_is_the_highlighted_row_and_a_warned_move_takes_a_second_y_no_ente
     t.wait_for("Sessions 44");
     t.keys(&["/"]);
     t.keys(&["-l", "66c2f6939489bfffc7910408"]);
-    let found = t.wait_for("/66c2f6939489bfffc7910408");
     // The exact id is first and highlighted, whatever else matches its letters.
-    assert!(
-        lines_with(&found, ">[ ]")
-            .iter()
-            .any(|l| words(l).contains("…c7910408 Dara Moreno")),
-        "{found}"
-    );
+    t.wait_until("the pasted id's row highlighted", |s| {
+        s.contains("/66c2f6939489bfffc7910408")
+            && lines_with(s, ">[ ]")
+                .iter()
+                .any(|l| words(l).contains("…c7910408 Dara Moreno"))
+    });
     // Enter keeps the filter; Enter again opens the session's detail.
     t.keys(&["Enter"]);
     t.wait_until("the filter kept", |s| !s.contains("type filter"));
     t.keys(&["Enter"]);
-    let detail = t.wait_for("botSessionId  66c2f6939489bfffc7910408");
-    assert!(detail.contains("history (oldest first):"), "{detail}");
+    t.wait_for_all(&[
+        "botSessionId  66c2f6939489bfffc7910408",
+        "history (oldest first):",
+    ]);
     t.keys(&["Escape"]);
     t.wait_until("the detail to close", |s| {
         !s.contains("history (oldest first)")
@@ -371,13 +354,16 @@ fn marks_clear_after_a_send_and_quote_marks_the_batch_again() {
     t.keys(&["3", "Enter"]);
     t.wait_for("nothing is sent until you press y");
     t.keys(&["y"]);
-    let sent = t.wait_for("marks cleared");
-    assert!(!sent.contains("marked)"), "{sent}");
+    t.wait_until("the marks cleared", |s| {
+        s.contains("marks cleared") && !s.contains("marked)")
+    });
     t.wait_for("run done:");
     t.keys(&["'"]);
-    let again = t.wait_for("marked the last batch again: 2 session(s)");
-    assert!(again.contains("Sessions 44 (2 marked)"), "{again}");
-    assert_eq!(lines_with(&again, "[x]").len(), 2, "{again}");
+    t.wait_until("the last batch marked again", |s| {
+        s.contains("marked the last batch again: 2 session(s)")
+            && s.contains("Sessions 44 (2 marked)")
+            && lines_with(s, "[x]").len() == 2
+    });
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
@@ -393,8 +379,9 @@ fn agents_take_marks_and_star_and_u_act_on_the_focused_pane() {
     t.keys(&["*"]);
     t.wait_for("Agents 8 (8 marked)");
     t.keys(&["u"]);
-    let screen = t.wait_until("the agents unmarked", |s| !s.contains("Agents 8 (8"));
-    assert!(screen.contains("Sessions 44 (1 marked)"), "{screen}");
+    t.wait_until("the agents unmarked, the session still marked", |s| {
+        !s.contains("Agents 8 (8") && s.contains("Agents 8") && s.contains("Sessions 44 (1 marked)")
+    });
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
@@ -411,11 +398,9 @@ fn a_malformed_id_is_refused_with_the_reason() {
     t.keys(&[":"]);
     t.keys(&["-l", "assign queue qu-nope"]);
     t.keys(&["Enter"]);
-    let refused = t.wait_for("not sent:");
-    assert!(
-        !refused.contains("nothing is sent until you press y"),
-        "{refused}"
-    );
+    t.wait_until("the refusal, no confirmation", |s| {
+        s.contains("not sent:") && !s.contains("nothing is sent until you press y")
+    });
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
@@ -423,12 +408,13 @@ fn a_malformed_id_is_refused_with_the_reason() {
 #[test]
 fn a_narrow_terminal_keeps_the_vital_columns_and_shortens_ids() {
     let t = Tmux::start_sized("narrow", "--demo", 60, 20);
-    let screen = t.wait_until("the first rows", |s| s.contains("Ava Patel"));
-    let header = screen.lines().nth(2).unwrap_or_default();
-    for column in ["session", "customer", "status", "outcome", "callback"] {
-        assert!(header.contains(column), "{column}: {screen}");
-    }
-    assert!(words(&screen).contains("…e5cf0001 Ava Patel"), "{screen}");
+    t.wait_until("the vital columns and the first row", |s| {
+        let header = s.lines().nth(2).unwrap_or_default();
+        ["session", "customer", "status", "outcome", "callback"]
+            .iter()
+            .all(|column| header.contains(column))
+            && words(s).contains("…e5cf0001 Ava Patel")
+    });
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
@@ -476,10 +462,11 @@ fn a_signal_restores_the_terminal_and_records_the_unsent_as_cancelled() {
             .status()
             .unwrap();
         assert!(killed.success());
-        let end = t.wait_for(&format!("console exited {status}"));
-        assert!(
-            !end.contains("Sessions 44"),
-            "SIG{signal}: the alternate screen is gone:\n{end}"
+        // The alternate screen is gone.
+        let exited = format!("console exited {status}");
+        t.wait_until(
+            &format!("SIG{signal}: {exited}, the shell's screen back"),
+            |s| s.contains(&exited) && !s.contains("Sessions 44"),
         );
         let cursor = Command::new("tmux")
             .args([
