@@ -846,6 +846,7 @@ mod tests {
             "BILLING Payments",
             "bi ll ing",
             "Customer 4242 web billing dispute 42 Billing",
+            "Order A-1234 sms",
         ];
         let mut m = Matcher::new(nucleo::Config::DEFAULT);
         let mut t = Table::new(false);
@@ -874,6 +875,12 @@ mod tests {
             "zoe cafe",
             "6538f8a3c9cf0001",
             "gnillib",
+            "a-123",
+            "a-1234 sms",
+            "b-123",
+            "dispute 424",
+            "6538f8a3c9cf000000000006",
+            "6538f8a3c9cf00000000000",
         ] {
             t.set_filter(q, &mut m);
             let mut shown = t.visible().to_vec();
