@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -189,6 +189,44 @@ impl StopSignal {
     }
 }
 
+/// Where a session was before a move, as the live data showed it: what a revert moves it back to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The queue it was in (`qu-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The agent it was with, as `aId` takes it (`a-`), when the live data could name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The same agent as conversations name them (`u-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_user: Option<String>,
+}
+
+impl Origin {
+    pub fn is_unknown(&self) -> bool {
+        self.queue.is_none() && self.agent.is_none() && self.agent_user.is_none()
+    }
+}
+
+/// One session to move, where to, and where it was (when known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    pub session: String,
+    pub target: Target,
+    pub from: Option<Origin>,
+}
+
+impl Move {
+    pub fn new(session: impl Into<String>, target: Target) -> Move {
+        Move {
+            session: session.into(),
+            target,
+            from: None,
+        }
+    }
+}
+
 /// One confirmed batch — one `y`, one `assign`, one `apply` — with its own id on each of its audit
 /// lines, and the switch that stops it.
 #[derive(Debug, Clone)]
@@ -252,6 +290,9 @@ struct AttemptLine<'a> {
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
+    /// Where the session was before, for a revert.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a Origin>,
     attempt: u32,
     method: &'a str,
     url: &'a str,
@@ -328,7 +369,7 @@ impl Dispatcher {
     ) -> Report {
         let run = Run::with_stop(stop.clone());
         let slot = self.pacer.reserve(Priority::Assign);
-        self.assign_reserved(&run, session, target, progress, slot)
+        self.assign_reserved(&run, &Move::new(session, target.clone()), progress, slot)
             .await
     }
 
@@ -336,11 +377,11 @@ impl Dispatcher {
     async fn assign_reserved(
         &self,
         run: &Run,
-        session: &str,
-        target: &Target,
+        mv: &Move,
         progress: Option<&mpsc::UnboundedSender<Progress>>,
         first_slot: Slot,
     ) -> Report {
+        let (session, target) = (mv.session.as_str(), &mv.target);
         let report_progress = |p: Progress| {
             if let Some(tx) = progress {
                 let _ = tx.send(p);
@@ -387,6 +428,7 @@ impl Dispatcher {
                 run: &run.id,
                 session,
                 target,
+                from: mv.from.as_ref(),
                 attempt,
                 method: preview.method,
                 url: &preview.url,
@@ -543,7 +585,7 @@ impl Dispatcher {
         self.settle(report, report_progress)
     }
 
-    /// Moves every session to `target` in order as a run of its own; see `assign_run`.
+    /// Moves every session to `target` in order as a run of its own; see `assign_moves`.
     pub async fn assign_all(
         &self,
         sessions: &[String],
@@ -554,9 +596,7 @@ impl Dispatcher {
             .await
     }
 
-    /// Moves every session to `target` in order, with at most `concurrency` requests in flight across
-    /// every run of the process, and returns their reports in the same order. Once the run is
-    /// stopped nothing more of it is sent: what waits is cancelled at once.
+    /// Moves every session to `target` in order; see `assign_moves`.
     pub async fn assign_run(
         &self,
         run: &Run,
@@ -564,14 +604,30 @@ impl Dispatcher {
         target: &Target,
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Vec<Report> {
+        let moves: Vec<Move> = sessions
+            .iter()
+            .map(|s| Move::new(s.as_str(), target.clone()))
+            .collect();
+        self.assign_moves(run, &moves, progress).await
+    }
+
+    /// Makes each move in order, with at most `concurrency` requests in flight across every run of
+    /// the process, and returns their reports in the same order. Once the run is stopped nothing
+    /// more of it is sent: what waits is cancelled at once.
+    pub async fn assign_moves(
+        &self,
+        run: &Run,
+        moves: &[Move],
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Vec<Report> {
         let mut tasks = tokio::task::JoinSet::new();
-        let mut reports: Vec<Option<Report>> = vec![None; sessions.len()];
+        let mut reports: Vec<Option<Report>> = vec![None; moves.len()];
         let report_progress = |p: Progress| {
             if let Some(tx) = &progress {
                 let _ = tx.send(p);
             }
         };
-        for (index, session) in sessions.iter().enumerate() {
+        for (index, mv) in moves.iter().enumerate() {
             let permit = tokio::select! {
                 biased;
                 _ = run.stop.stopped() => None,
@@ -581,21 +637,20 @@ impl Dispatcher {
             };
             let Some(permit) = permit else {
                 let reason = stopped_reason(run);
-                reports[index] =
-                    Some(self.settle_cancelled(run, session, target, &reason, &report_progress));
+                reports[index] = Some(self.settle_cancelled(
+                    run,
+                    &mv.session,
+                    &mv.target,
+                    &reason,
+                    &report_progress,
+                ));
                 continue;
             };
             let slot = self.pacer.reserve(Priority::Assign);
-            let (this, run, session, target, progress) = (
-                self.clone(),
-                run.clone(),
-                session.clone(),
-                target.clone(),
-                progress.clone(),
-            );
+            let (this, run, mv, progress) = (self.clone(), run.clone(), mv.clone(), progress.clone());
             tasks.spawn(async move {
                 let report = this
-                    .assign_reserved(&run, &session, &target, progress.as_ref(), slot)
+                    .assign_reserved(&run, &mv, progress.as_ref(), slot)
                     .await;
                 drop(permit);
                 (index, report)

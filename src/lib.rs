@@ -4,6 +4,7 @@
 pub mod config;
 pub mod ids;
 pub mod outcome;
+pub mod plan;
 pub mod pacer;
 pub mod secret;
 pub mod token;

@@ -167,6 +167,39 @@ impl LiveSnapshot {
             .map(|a| a.id.as_str())
     }
 
+    /// Where an open session is now (its queue, and its agent by both ids when the agents list names
+    /// them) and its status; `None` when it is not among the open conversations.
+    pub fn origin_of(&self, session: &str) -> Option<(crate::dispatch::Origin, Option<String>)> {
+        let c = self.conversations.iter().find(|c| c.session == session)?;
+        Some((self.origin_of_conversation(c), c.status.clone()))
+    }
+
+    /// Where a conversation is now.
+    pub fn origin_of_conversation(&self, c: &Conversation) -> crate::dispatch::Origin {
+        crate::dispatch::Origin {
+            queue: c.queue_id.clone(),
+            agent: c
+                .agent_user_id
+                .as_deref()
+                .and_then(|u| self.agent_id_for_user(u))
+                .map(str::to_string),
+            agent_user: c.agent_user_id.clone(),
+        }
+    }
+
+    /// How many open conversations each agent holds, by `u-` user id.
+    pub fn chats_by_user(&self) -> HashMap<&str, u64> {
+        let mut held: HashMap<&str, u64> = HashMap::new();
+        for user in self
+            .conversations
+            .iter()
+            .filter_map(|c| c.agent_user_id.as_deref())
+        {
+            *held.entry(user).or_default() += 1;
+        }
+        held
+    }
+
     /// The sessions an agent (by `a-` id) is holding.
     pub fn sessions_with_agent(&self, agent_id: &str) -> Vec<String> {
         let Some(user) = self
@@ -285,6 +318,19 @@ impl LiveClient {
         self.read_presence(&mut snapshot).await;
         snapshot.queues = self.queues(&mut snapshot.calls).await?;
         self.read_queue_sizes(&mut snapshot).await;
+        Ok(snapshot)
+    }
+
+    /// What a plan needs: every open conversation, the agents with their presence and capacity, and
+    /// the queues' names (not their sizes: one call a queue that a plan does not use).
+    pub async fn plan_snapshot(&self) -> Result<LiveSnapshot, LiveError> {
+        let mut snapshot = LiveSnapshot::default();
+        snapshot.conversations = self
+            .conversations(OPEN_STATUSES, &mut snapshot.calls)
+            .await?;
+        snapshot.agents = self.agents(&mut snapshot.calls).await?;
+        self.read_presence(&mut snapshot).await;
+        snapshot.queues = self.queues(&mut snapshot.calls).await?;
         Ok(snapshot)
     }
 

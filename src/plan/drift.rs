@@ -1,0 +1,228 @@
+//! The drift check: before a plan is applied, the live data is read again and each move compared
+//! with what was true when it was planned. A move whose session closed or moved elsewhere, or whose
+//! target went away, offline or full, has drifted: it is not sent (unless forced) and is listed
+//! with what changed.
+
+use std::collections::{HashMap, HashSet};
+
+use super::spread::{Basis, capacity_kind, free_capacity};
+use super::{Plan, PlannedMove};
+use crate::live::{Conversation, LiveAgent, LiveSnapshot};
+use crate::request::TargetKind;
+
+/// What changed under each move of a plan, in the plan's order: empty where nothing did.
+pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
+    let conversations: HashMap<&str, &Conversation> = now
+        .conversations
+        .iter()
+        .map(|c| (c.session.as_str(), c))
+        .collect();
+    let agents: HashMap<&str, &LiveAgent> = now.agents.iter().map(|a| (a.id.as_str(), a)).collect();
+    let user_of = |agent: &str| agents.get(agent).and_then(|a| a.user_id.as_deref());
+    let held = now.chats_by_user();
+    let queues: HashSet<&str> = now.queues.iter().map(|q| q.id.as_str()).collect();
+    // What the plan's earlier moves take of each agent's room: by kind, or all in one pool.
+    let mut taken: HashMap<&str, HashMap<Option<&'static str>, u64>> = HashMap::new();
+    let mut out = Vec::with_capacity(plan.moves.len());
+    for m in &plan.moves {
+        let mut changed = Vec::new();
+        let Some(c) = conversations.get(m.session.as_str()) else {
+            out.push(vec!["closed: no longer among the open conversations".to_string()]);
+            continue;
+        };
+        moved_elsewhere(m, c, &user_of, &mut changed);
+        let kind = c.source.as_deref().and_then(capacity_kind);
+        match m.target.kind {
+            TargetKind::Queue => {
+                if !queues.is_empty() && !queues.contains(m.target.id.as_str()) {
+                    changed.push(format!(
+                        "target queue {} is no longer listed",
+                        m.target.id
+                    ));
+                }
+            }
+            TargetKind::Agent => match agents.get(m.target.id.as_str()) {
+                None => changed.push(format!(
+                    "target agent {} is no longer listed",
+                    m.target.id
+                )),
+                Some(a) => {
+                    match &a.availability {
+                        Some(state) if !state.is_available() => changed.push(format!(
+                            "target agent {} is now {state}",
+                            a.name
+                        )),
+                        _ => {}
+                    }
+                    let holds = a
+                        .user_id
+                        .as_deref()
+                        .and_then(|u| held.get(u))
+                        .copied()
+                        .unwrap_or(0);
+                    if let Some((free, basis)) = free_capacity(a, kind, holds) {
+                        let mine = taken.entry(a.id.as_str()).or_default();
+                        let before = match basis {
+                            Basis::MaxChats => mine.values().sum(),
+                            _ => mine.get(&kind).copied().unwrap_or(0),
+                        };
+                        if free <= before {
+                            changed.push(format!(
+                                "target agent {} is full: {free} free now, {before} taken by this plan's earlier moves",
+                                a.name
+                            ));
+                        } else if changed.is_empty() {
+                            *mine.entry(kind).or_default() += 1;
+                        }
+                    }
+                }
+            },
+        }
+        out.push(changed);
+    }
+    out
+}
+
+/// Whether the session is no longer where it was planned from: its queue, or its agent (none
+/// counts: a waiting session picked up has moved too). A move planned without knowing where the
+/// session was checks neither.
+fn moved_elsewhere<'a>(
+    m: &PlannedMove,
+    now: &Conversation,
+    user_of: &impl Fn(&str) -> Option<&'a str>,
+    changed: &mut Vec<String>,
+) {
+    let was = &m.planned.at;
+    if was.is_unknown() {
+        return;
+    }
+    if let (Some(q), Some(now_q)) = (&was.queue, &now.queue_id)
+        && q != now_q
+    {
+        changed.push(format!("moved: was in queue {q}, now in queue {now_q}"));
+    }
+    let was_user = was
+        .agent_user
+        .as_deref()
+        .or_else(|| was.agent.as_deref().and_then(user_of));
+    let was_named = was.agent.as_deref().or(was.agent_user.as_deref());
+    match (was_named, was_user, now.agent_user_id.as_deref()) {
+        // Known on both sides, and different.
+        (Some(name), Some(then), Some(user)) if then != user => changed.push(format!(
+            "moved: was with agent {name}, now with {}",
+            now.agent_name.as_deref().unwrap_or(user)
+        )),
+        (Some(name), _, None) => {
+            changed.push(format!("moved: was with agent {name}, now with no agent"))
+        }
+        (None, _, Some(user)) => changed.push(format!(
+            "moved: was waiting, now with agent {}",
+            now.agent_name.as_deref().unwrap_or(user)
+        )),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::Origin;
+    use crate::live::{Availability, LiveQueue};
+    use crate::plan::Planned;
+    use crate::request::Target;
+
+    fn conversation(session: &str, queue: &str, agent: Option<&str>) -> Conversation {
+        Conversation {
+            session: session.into(),
+            conversation_id: None,
+            status: Some("OPEN".into()),
+            source: Some("web".into()),
+            queue_id: Some(queue.into()),
+            queue_name: None,
+            agent_user_id: agent.map(str::to_string),
+            agent_name: None,
+            wait: None,
+        }
+    }
+
+    fn agent(id: &str, state: Availability, max: u64) -> LiveAgent {
+        LiveAgent {
+            id: id.into(),
+            user_id: Some(id.replace("a-", "u-")),
+            name: id.into(),
+            availability: Some(state),
+            max_chats: Some(max),
+            queues: vec![],
+            skills: vec![],
+            capacity: vec![],
+        }
+    }
+
+    fn planned_move(session: &str, target: Target, queue: &str) -> PlannedMove {
+        PlannedMove {
+            session: session.into(),
+            target,
+            target_name: None,
+            planned: Planned {
+                status: Some("OPEN".into()),
+                at: Origin {
+                    queue: Some(queue.into()),
+                    ..Origin::default()
+                },
+                ..Planned::default()
+            },
+        }
+    }
+
+    #[test]
+    fn each_kind_of_change_is_drift_and_an_unchanged_move_is_not() {
+        let mut plan = Plan::new("plan", "p", "h");
+        plan.moves = vec![
+            planned_move("s-same", Target::queue("qu-2"), "qu-1"),
+            planned_move("s-closed", Target::queue("qu-2"), "qu-1"),
+            planned_move("s-requeued", Target::queue("qu-2"), "qu-1"),
+            planned_move("s-picked-up", Target::queue("qu-2"), "qu-1"),
+            planned_move("s-to-away", Target::agent("a-away"), "qu-1"),
+            planned_move("s-to-gone", Target::agent("a-gone"), "qu-1"),
+            planned_move("s-full-1", Target::agent("a-one-free"), "qu-1"),
+            planned_move("s-full-2", Target::agent("a-one-free"), "qu-1"),
+            planned_move("s-no-queue", Target::queue("qu-gone"), "qu-1"),
+        ];
+        let now = LiveSnapshot {
+            conversations: vec![
+                conversation("s-same", "qu-1", None),
+                conversation("s-requeued", "qu-3", None),
+                conversation("s-picked-up", "qu-1", Some("u-x")),
+                conversation("s-to-away", "qu-1", None),
+                conversation("s-to-gone", "qu-1", None),
+                conversation("s-full-1", "qu-1", None),
+                conversation("s-full-2", "qu-1", None),
+                conversation("s-no-queue", "qu-1", None),
+                conversation("s-held", "qu-1", Some("u-one-free")),
+            ],
+            agents: vec![
+                agent("a-away", Availability::Away, 5),
+                agent("a-one-free", Availability::Available, 2),
+            ],
+            queues: ["qu-1", "qu-2", "qu-3"]
+                .iter()
+                .map(|id| LiveQueue {
+                    id: id.to_string(),
+                    ..LiveQueue::default()
+                })
+                .collect(),
+            ..LiveSnapshot::default()
+        };
+        let drift = check(&plan, &now);
+        let said = |i: usize| drift[i].join("; ");
+        assert!(drift[0].is_empty(), "{}", said(0));
+        assert!(said(1).contains("closed"), "{}", said(1));
+        assert!(said(2).contains("now in queue qu-3"), "{}", said(2));
+        assert!(said(3).contains("was waiting, now with agent u-x"), "{}", said(3));
+        assert!(said(4).contains("is now AWAY"), "{}", said(4));
+        assert!(said(5).contains("no longer listed"), "{}", said(5));
+        assert!(drift[6].is_empty(), "one free: the first fits: {}", said(6));
+        assert!(said(7).contains("full"), "the second does not: {}", said(7));
+        assert!(said(8).contains("queue qu-gone is no longer listed"), "{}", said(8));
+    }
+}
