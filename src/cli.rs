@@ -112,6 +112,12 @@ impl GlobalArgs {
 pub enum Command {
     /// Move sessions to an agent or a queue, paced, and print what came of each
     Assign(AssignArgs),
+    /// Write the moves `assign` would make, with what is true now, as a plan to review and apply
+    Plan(PlanArgs),
+    /// Apply a plan: read the live data again and send only the moves nothing changed under
+    Apply(ApplyArgs),
+    /// Write the plan that undoes a run: each session it transferred back where it was
+    Revert(RevertArgs),
     /// Run only the callback listener; print each callback as one JSON line
     Listen,
     /// Run the built-in AgentAssist stand-in server (for the demo and tests)
@@ -138,10 +144,10 @@ pub enum ConfigAction {
     Init,
 }
 
+/// Which sessions to move: `assign` and `plan` take the same.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("input").required(true).multiple(true).args(["session", "sessions", "from_agent", "from_queue"])))]
-#[command(group(ArgGroup::new("target").required(true).args(["agent", "queue"])))]
-pub struct AssignArgs {
+pub struct Selectors {
     /// A session to move (botSessionId); repeat for more
     #[arg(long = "session", value_name = "ID")]
     pub session: Vec<String>,
@@ -154,12 +160,41 @@ pub struct AssignArgs {
     /// Every conversation waiting in this queue (qu-...), from the live data
     #[arg(long, value_name = "QID")]
     pub from_queue: Option<String>,
+}
+
+/// Where to move them: one agent, one queue, or spread over several agents by free capacity.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).args(["agent", "queue", "spread_agents", "spread_queue"])))]
+pub struct Targets {
     /// Move to this agent (aId, a-...)
     #[arg(long, value_name = "AID")]
     pub agent: Option<String>,
     /// Move to this queue (queueId, qu-...)
     #[arg(long, value_name = "QID")]
     pub queue: Option<String>,
+    /// Spread over these agents by free capacity, longest-waiting first (a-...,a-...)
+    #[arg(long, value_name = "AID,…", value_delimiter = ',')]
+    pub spread_agents: Vec<String>,
+    /// Spread over the agents of this queue by free capacity
+    #[arg(long, value_name = "QID")]
+    pub spread_queue: Option<String>,
+    /// With a spread: what no agent has room for goes to this queue (else it stays, listed)
+    #[arg(long, value_name = "QID")]
+    pub overflow_queue: Option<String>,
+}
+
+impl Targets {
+    pub fn is_spread(&self) -> bool {
+        !self.spread_agents.is_empty() || self.spread_queue.is_some()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct AssignArgs {
+    #[command(flatten)]
+    pub selectors: Selectors,
+    #[command(flatten)]
+    pub targets: Targets,
     /// Print each request as a curl command and send nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -172,6 +207,52 @@ pub struct AssignArgs {
     /// Do not ask the server afterwards where each moved session is now
     #[arg(long)]
     pub no_verify: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub selectors: Selectors,
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Write the plan here (JSON) and print it for a reader; without it the JSON goes to stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The plan (from `plan`, `revert` or the console's `:plan save`)
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Check the plan against the live data and print each request as a curl command; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send without asking (needed when not on a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Send the moves that drifted too
+    #[arg(long)]
+    pub force: bool,
+    /// One JSON object per session on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Run the listener and wait up to SECS (at most 3600) after the last answer for the callbacks
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub wait_callbacks: Option<u64>,
+    /// Do not ask the server afterwards where each moved session is now
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RevertArgs {
+    /// The run to undo: its id, as the run's summary and the audit log name it
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+    /// Write the plan here (JSON) and print it for a reader; without it the JSON goes to stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

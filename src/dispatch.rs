@@ -647,7 +647,8 @@ impl Dispatcher {
                 continue;
             };
             let slot = self.pacer.reserve(Priority::Assign);
-            let (this, run, mv, progress) = (self.clone(), run.clone(), mv.clone(), progress.clone());
+            let (this, run, mv, progress) =
+                (self.clone(), run.clone(), mv.clone(), progress.clone());
             tasks.spawn(async move {
                 let report = this
                     .assign_reserved(&run, &mv, progress.as_ref(), slot)

@@ -4,8 +4,8 @@
 pub mod config;
 pub mod ids;
 pub mod outcome;
-pub mod plan;
 pub mod pacer;
+pub mod plan;
 pub mod secret;
 pub mod token;
 

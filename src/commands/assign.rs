@@ -11,73 +11,70 @@ use tokio::sync::mpsc;
 
 use switchboard::config::Settings;
 use switchboard::dispatch::{
-    Dispatcher, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
+    Dispatcher, Move, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
 };
 use switchboard::engine;
 use switchboard::format;
 use switchboard::ids::IdKind;
-use switchboard::input;
 use switchboard::listener::{self, CallbackState};
-use switchboard::live::{self, LiveClient};
+use switchboard::live::LiveClient;
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
 use switchboard::verify::{self, Verified, Verifier, VerifyPolicy};
 
-use super::{Failure, exit_for};
+use super::{Failure, exit_for, select};
 use crate::cli::AssignArgs;
 
 /// What to do besides sending.
-struct AssignOptions {
-    dry_run: bool,
-    json: bool,
-    wait_callbacks: Option<Duration>,
-    verify: bool,
-    policy: RetryPolicy,
+pub(super) struct AssignOptions {
+    pub dry_run: bool,
+    pub json: bool,
+    pub wait_callbacks: Option<Duration>,
+    pub verify: bool,
+    pub policy: RetryPolicy,
+    /// Moves a plan held that are not sent (drifted): the exit is 1 whatever comes of the rest.
+    pub held_back: usize,
 }
 
 pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
-    let target = match (&args.agent, &args.queue) {
-        (Some(agent), None) => Target::agent(agent.trim()),
-        (None, Some(queue)) => Target::queue(queue.trim()),
-        _ => return Err(Failure("give exactly one of --agent or --queue".into())),
+    let spread = args.targets.is_spread();
+    let target = if spread {
+        select::check_spread_ids(&args.targets)?;
+        None
+    } else {
+        Some(select::single_target(&args.targets)?)
     };
-    refuse_user_id("--agent", &target)?;
-    let mut sessions: Vec<String> = args.session.iter().map(|s| s.trim().to_string()).collect();
-    if let Some((i, why)) = sessions
-        .iter()
-        .enumerate()
-        .find_map(|(i, s)| IdKind::Session.refusal(s).map(|why| (i, why)))
-    {
-        return Err(Failure(format!(
-            "--session number {}: {why}; nothing was sent",
-            i + 1
-        )));
-    }
-    if let Some(path) = &args.sessions {
-        let loaded = input::load_sessions(path)?;
-        for w in &loaded.warnings {
-            eprintln!("switchboard: warning: {w}");
-        }
-        if loaded.rows.is_empty() {
-            return Err(Failure(format!(
-                "{}: no sessions in the file; nothing was sent",
-                path.display()
-            )));
-        }
-        sessions.extend(loaded.rows.into_iter().map(|r| r.id));
-    }
-    // One pacer for the process: the live read below and the moves after it share it.
+    // One pacer for the process: the live reads below and the moves after them share it.
     let pacer = engine::pacer(settings)?;
-    if args.from_agent.is_some() || args.from_queue.is_some() {
-        sessions.extend(from_live(settings, &pacer, &args).await?);
-    }
-    dedupe(&mut sessions);
-    if sessions.is_empty() {
+    let chosen = select::sessions(settings, &pacer, &args.selectors, spread).await?;
+    if chosen.sessions.is_empty() {
         eprintln!(
             "switchboard: nothing to move: the live data shows no conversation there; nothing was sent"
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    let (moves, label) = match (&target, &chosen.live) {
+        (Some(target), live) => (
+            select::moves_to(&chosen.sessions, target, live.as_ref()),
+            target.to_string(),
+        ),
+        (None, Some(live)) => {
+            let plan = select::plan("assign", settings, &chosen.sessions, &args.targets, live)?;
+            // What stays where it is, and each agent's load after, before anything is sent.
+            for l in &plan.left_out {
+                eprintln!("switchboard: not moved: {} — {}", l.session, l.why);
+            }
+            for n in &plan.notes {
+                eprintln!("switchboard: {n}");
+            }
+            (plan.to_moves(), "a spread of agents".to_string())
+        }
+        (None, None) => unreachable!("a spread reads the live data"),
+    };
+    if moves.is_empty() {
+        eprintln!("switchboard: nothing to move: no agent has room; nothing was sent");
+        return Ok(exit_for(false));
     }
     let options = AssignOptions {
         dry_run: args.dry_run,
@@ -85,90 +82,26 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
         wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
         verify: !args.no_verify,
         policy: RetryPolicy::default(),
+        held_back: 0,
     };
-    execute(settings, sessions, target, options, pacer).await
+    execute(settings, moves, &label, options, pacer).await
 }
 
-/// `aId` takes the `a-` agent id. A `u-` user id (which is how conversations name agents) would be
-/// refused by the platform, or worse, so it is stopped here with what to use instead.
-fn refuse_user_id(flag: &str, target: &Target) -> Result<(), Failure> {
-    match target.refusal() {
-        Some(why) => Err(Failure(format!("{flag} {why}; nothing was sent"))),
-        None => Ok(()),
-    }
-}
-
-/// The sessions `--from-agent` holds or `--from-queue` has waiting, from the live data.
-async fn from_live(
-    settings: &Settings,
-    pacer: &Pacer,
-    args: &AssignArgs,
-) -> Result<Vec<String>, Failure> {
-    if let Some(agent) = &args.from_agent {
-        refuse_user_id("--from-agent", &Target::agent(agent.trim()))?;
-    }
-    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
-    let mut calls = 0;
-    let unreadable =
-        |e: live::LiveError| Failure(format!("cannot read the live data: {e}; nothing was sent"));
-    let conversations = client
-        .conversations(live::OPEN_STATUSES, &mut calls)
-        .await
-        .map_err(unreadable)?;
-    let mut snapshot = live::LiveSnapshot {
-        conversations,
-        ..Default::default()
-    };
-    let mut sessions = Vec::new();
-    if let Some(agent) = &args.from_agent {
-        snapshot.agents = client.agents(&mut calls).await.map_err(unreadable)?;
-        if !snapshot.agents.iter().any(|a| a.id == agent.trim()) {
-            return Err(Failure(format!(
-                "--from-agent {agent}: no such agent in List All Agents; nothing was sent"
-            )));
+fn warn_about_ids(moves: &[Move]) {
+    let mut targets: Vec<&Target> = moves.iter().map(|m| &m.target).collect();
+    targets.dedup();
+    for target in targets {
+        let kind = match target.kind {
+            TargetKind::Agent => IdKind::Agent,
+            TargetKind::Queue => IdKind::Queue,
+        };
+        if let Some(w) = kind.warning(&target.id) {
+            eprintln!("switchboard: warning: {w}");
         }
-        let held = snapshot.sessions_with_agent(agent.trim());
-        eprintln!(
-            "switchboard: agent {agent} holds {} open conversation(s)",
-            held.len()
-        );
-        sessions.extend(held);
     }
-    if let Some(queue) = &args.from_queue {
-        let waiting = snapshot.sessions_waiting_in(queue.trim());
-        eprintln!(
-            "switchboard: queue {queue} has {} conversation(s) waiting",
-            waiting.len()
-        );
-        sessions.extend(waiting);
-    }
-    Ok(sessions)
-}
-
-/// A session named twice is moved once.
-fn dedupe(sessions: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::new();
-    let before = sessions.len();
-    sessions.retain(|s| seen.insert(s.clone()));
-    if sessions.len() < before {
-        eprintln!(
-            "switchboard: warning: {} duplicate session id(s) dropped",
-            before - sessions.len()
-        );
-    }
-}
-
-fn warn_about_ids(sessions: &[String], target: &Target) {
-    let kind = match target.kind {
-        TargetKind::Agent => IdKind::Agent,
-        TargetKind::Queue => IdKind::Queue,
-    };
-    if let Some(w) = kind.warning(&target.id) {
-        eprintln!("switchboard: warning: {w}");
-    }
-    let odd: Vec<String> = sessions
+    let odd: Vec<String> = moves
         .iter()
-        .filter_map(|s| IdKind::Session.warning(s))
+        .filter_map(|m| IdKind::Session.warning(&m.session))
         .collect();
     for w in odd.iter().take(3) {
         eprintln!("switchboard: warning: {w}");
@@ -181,28 +114,35 @@ fn warn_about_ids(sessions: &[String], target: &Target) {
     }
 }
 
-async fn execute(
+/// Makes the moves as one run and prints what came of each; `label` says where they go.
+pub(super) async fn execute(
     settings: &Settings,
-    sessions: Vec<String>,
-    target: Target,
+    moves: Vec<Move>,
+    label: &str,
     options: AssignOptions,
     pacer: Pacer,
 ) -> Result<ExitCode, Failure> {
-    warn_about_ids(&sessions, &target);
+    warn_about_ids(&moves);
     let token = engine::callback_token(settings);
     if options.dry_run {
         let route = engine::callback_route(settings, settings.listen()?, token)?;
         let client = engine::client(settings, route)?;
         let rate = settings.rate_per_minute()?;
         println!(
-            "# {} request(s) to {target}; nothing is sent (--dry-run). At {} the run would take about {}.",
-            sessions.len(),
+            "# {} request(s) to {label}; nothing is sent (--dry-run). At {} the run would take about {}.",
+            moves.len(),
             rate_label(rate),
-            switchboard::format::duration(Pacer::eta_at(rate, sessions.len()))
+            switchboard::format::duration(Pacer::eta_at(rate, moves.len()))
         );
-        for (i, session) in sessions.iter().enumerate() {
-            println!("\n# {}/{} {session} -> {target}", i + 1, sessions.len());
-            println!("{}", client.preview(session, &target).curl());
+        for (i, m) in moves.iter().enumerate() {
+            println!(
+                "\n# {}/{} {} -> {}",
+                i + 1,
+                moves.len(),
+                m.session,
+                m.target
+            );
+            println!("{}", client.preview(&m.session, &m.target).curl());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -229,7 +169,7 @@ async fn execute(
     let show = std::io::stderr().is_terminal();
     let progress = tokio::spawn(show_progress(
         progress_rx,
-        sessions.len(),
+        moves.len(),
         dispatcher.pacer().clone(),
         show,
     ));
@@ -243,7 +183,7 @@ async fn execute(
         interrupted.clone(),
     ));
     let mut reports = dispatcher
-        .assign_run(&run, &sessions, &target, Some(progress_tx))
+        .assign_moves(&run, &moves, Some(progress_tx))
         .await;
     let _ = progress.await;
 
@@ -289,7 +229,7 @@ async fn execute(
         print_table(&reports);
     }
     eprintln!(
-        "{} session(s) to {target}: {} · run {} · audit log {}",
+        "{} session(s) to {label}: {} · run {} · audit log {}",
         reports.len(),
         summarize(&reports, run.stop.reason().as_deref()),
         run.id,
@@ -300,9 +240,12 @@ async fn execute(
         return Ok(ExitCode::from(128 + signal));
     }
     // `not moved` is a failure; `unverified` leaves the exit code to the outcomes.
-    Ok(exit_for(reports.iter().all(|r| {
-        r.outcome == Some(Outcome::Transferred) && r.verified != Some(Verified::NotMoved)
-    })))
+    Ok(exit_for(
+        options.held_back == 0
+            && reports.iter().all(|r| {
+                r.outcome == Some(Outcome::Transferred) && r.verified != Some(Verified::NotMoved)
+            }),
+    ))
 }
 
 /// Stops the run (and the waits after it) on SIGINT or SIGTERM, and keeps the signal's number for

@@ -7,6 +7,8 @@ mod demo;
 mod listen;
 mod live;
 mod mock;
+mod plan;
+mod select;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -58,6 +60,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Assign(args)) => {
             let settings = settings(&cli.global)?;
             assign::run(&settings, args).await
+        }
+        Some(Command::Plan(args)) => {
+            let settings = settings(&cli.global)?;
+            plan::plan(&settings, args).await
+        }
+        Some(Command::Apply(args)) => {
+            let settings = settings(&cli.global)?;
+            plan::apply(&settings, args).await
+        }
+        Some(Command::Revert(args)) => {
+            let settings = settings(&cli.global)?;
+            plan::revert(&settings, args)
         }
         Some(Command::Check) => {
             let settings = settings(&cli.global)?;

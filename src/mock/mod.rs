@@ -255,6 +255,18 @@ impl MockServer {
             .map(|c| c.lock().expect("mock state").clone())
     }
 
+    /// Changes the simulated center as the world would between a plan and its apply (a session
+    /// ends, an agent logs off); false without a center.
+    pub fn change_center(&self, change: impl FnOnce(&mut Center)) -> bool {
+        match &self.state.center {
+            Some(c) => {
+                change(&mut c.lock().expect("mock state"));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A feed of assign requests as they are answered.
     pub fn subscribe(&self) -> broadcast::Receiver<Received> {
         self.state.feed.subscribe()

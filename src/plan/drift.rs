@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::spread::{Basis, capacity_kind, free_capacity};
+use super::spread::{capacity_kind, free_capacity, pool, taken};
 use super::{Plan, PlannedMove};
 use crate::live::{Conversation, LiveAgent, LiveSnapshot};
 use crate::request::TargetKind;
@@ -22,12 +22,14 @@ pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
     let held = now.chats_by_user();
     let queues: HashSet<&str> = now.queues.iter().map(|q| q.id.as_str()).collect();
     // What the plan's earlier moves take of each agent's room: by kind, or all in one pool.
-    let mut taken: HashMap<&str, HashMap<Option<&'static str>, u64>> = HashMap::new();
+    let mut given: HashMap<&str, HashMap<&'static str, u64>> = HashMap::new();
     let mut out = Vec::with_capacity(plan.moves.len());
     for m in &plan.moves {
         let mut changed = Vec::new();
         let Some(c) = conversations.get(m.session.as_str()) else {
-            out.push(vec!["closed: no longer among the open conversations".to_string()]);
+            out.push(vec![
+                "closed: no longer among the open conversations".to_string(),
+            ]);
             continue;
         };
         moved_elsewhere(m, c, &user_of, &mut changed);
@@ -35,23 +37,16 @@ pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
         match m.target.kind {
             TargetKind::Queue => {
                 if !queues.is_empty() && !queues.contains(m.target.id.as_str()) {
-                    changed.push(format!(
-                        "target queue {} is no longer listed",
-                        m.target.id
-                    ));
+                    changed.push(format!("target queue {} is no longer listed", m.target.id));
                 }
             }
             TargetKind::Agent => match agents.get(m.target.id.as_str()) {
-                None => changed.push(format!(
-                    "target agent {} is no longer listed",
-                    m.target.id
-                )),
+                None => changed.push(format!("target agent {} is no longer listed", m.target.id)),
                 Some(a) => {
                     match &a.availability {
-                        Some(state) if !state.is_available() => changed.push(format!(
-                            "target agent {} is now {state}",
-                            a.name
-                        )),
+                        Some(state) if !state.is_available() => {
+                            changed.push(format!("target agent {} is now {state}", a.name))
+                        }
                         _ => {}
                     }
                     let holds = a
@@ -61,18 +56,15 @@ pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
                         .copied()
                         .unwrap_or(0);
                     if let Some((free, basis)) = free_capacity(a, kind, holds) {
-                        let mine = taken.entry(a.id.as_str()).or_default();
-                        let before = match basis {
-                            Basis::MaxChats => mine.values().sum(),
-                            _ => mine.get(&kind).copied().unwrap_or(0),
-                        };
+                        let mine = given.entry(a.id.as_str()).or_default();
+                        let before = taken(mine, kind, basis);
                         if free <= before {
                             changed.push(format!(
                                 "target agent {} is full: {free} free now, {before} taken by this plan's earlier moves",
                                 a.name
                             ));
                         } else if changed.is_empty() {
-                            *mine.entry(kind).or_default() += 1;
+                            *mine.entry(pool(kind)).or_default() += 1;
                         }
                     }
                 }
@@ -218,11 +210,19 @@ mod tests {
         assert!(drift[0].is_empty(), "{}", said(0));
         assert!(said(1).contains("closed"), "{}", said(1));
         assert!(said(2).contains("now in queue qu-3"), "{}", said(2));
-        assert!(said(3).contains("was waiting, now with agent u-x"), "{}", said(3));
+        assert!(
+            said(3).contains("was waiting, now with agent u-x"),
+            "{}",
+            said(3)
+        );
         assert!(said(4).contains("is now AWAY"), "{}", said(4));
         assert!(said(5).contains("no longer listed"), "{}", said(5));
         assert!(drift[6].is_empty(), "one free: the first fits: {}", said(6));
         assert!(said(7).contains("full"), "the second does not: {}", said(7));
-        assert!(said(8).contains("queue qu-gone is no longer listed"), "{}", said(8));
+        assert!(
+            said(8).contains("queue qu-gone is no longer listed"),
+            "{}",
+            said(8)
+        );
     }
 }

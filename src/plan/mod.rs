@@ -286,7 +286,10 @@ mod tests {
         plan.write(&path).unwrap();
         assert_eq!(Plan::read(&path).unwrap(), plan);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"format\": \"switchboard-plan/1\""), "{text}");
+        assert!(
+            text.contains("\"format\": \"switchboard-plan/1\""),
+            "{text}"
+        );
         assert!(text.contains("\"botSessionId\""), "{text}");
     }
 

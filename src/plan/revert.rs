@@ -44,7 +44,8 @@ pub fn read_run(path: &Path, run: &str) -> Result<Vec<RunMove>, String> {
     let mut moves: Vec<RunMove> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for line in std::io::BufReader::new(file).lines() {
-        let line = line.map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
+        let line =
+            line.map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
         // Only this run's lines are parsed whole; a torn or foreign line is no part of it.
         if !line.contains(run) {
             continue;
@@ -158,8 +159,16 @@ mod tests {
         assert_eq!(moves.len(), 4);
         let plan = plan("r1", &moves, "p", "h");
         assert_eq!(plan.moves.len(), 2);
-        assert_eq!(plan.moves[0].target, Target::agent("a-1"), "back to its agent");
-        assert_eq!(plan.moves[1].target, Target::queue("qu-1"), "else its queue");
+        assert_eq!(
+            plan.moves[0].target,
+            Target::agent("a-1"),
+            "back to its agent"
+        );
+        assert_eq!(
+            plan.moves[1].target,
+            Target::queue("qu-1"),
+            "else its queue"
+        );
         assert_eq!(plan.moves[0].planned.at.queue.as_deref(), Some("qu-2"));
         let left: Vec<&str> = plan.left_out.iter().map(|l| l.why.as_str()).collect();
         assert!(left[0].contains("unknown"), "{left:?}");

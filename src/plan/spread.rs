@@ -11,17 +11,39 @@ use crate::live::LiveAgent;
 /// documents the kinds (liveChat, messaging, email, voice, voiceMail) but not which channel falls
 /// in which: this table is ours, kept in one place and in the README.
 pub const CHANNEL_KINDS: &[(&str, &[&str])] = &[
-    ("liveChat", &["rtm", "web", "webchat", "chat", "livechat", "sdk", "webhook"]),
+    (
+        "liveChat",
+        &[
+            "rtm", "web", "webchat", "chat", "livechat", "sdk", "webhook",
+        ],
+    ),
     (
         "messaging",
         &[
-            "whatsapp", "messenger", "facebook", "sms", "twilio", "line", "telegram", "slack",
-            "msteams", "teams", "instagram", "twitter", "wechat", "viber", "googlechat", "rcs",
+            "whatsapp",
+            "messenger",
+            "facebook",
+            "sms",
+            "twilio",
+            "line",
+            "telegram",
+            "slack",
+            "msteams",
+            "teams",
+            "instagram",
+            "twitter",
+            "wechat",
+            "viber",
+            "googlechat",
+            "rcs",
             "applebusinesschat",
         ],
     ),
     ("email", &["email", "mail"]),
-    ("voice", &["voice", "ivr", "korevg", "audiocodes", "phone", "call"]),
+    (
+        "voice",
+        &["voice", "ivr", "korevg", "audiocodes", "phone", "call"],
+    ),
 ];
 
 /// The chat kinds an unknown channel is measured against: it takes the smaller figure.
@@ -55,7 +77,21 @@ pub enum Basis {
     MaxChats,
 }
 
+/// The share of an agent's capacity a kind of session takes. Every chat kind (and an unknown
+/// channel) counts against one pool, as `maxChatSupport` does — Kore does not say whether its
+/// liveChat and messaging figures are separate, so a liveChat placed is counted against messaging
+/// too, which can only leave room unused, never overfill. Email and voice have their own.
+pub fn pool(kind: Option<&str>) -> &'static str {
+    match kind {
+        Some("email") => "email",
+        Some("voice") => "voice",
+        Some("voiceMail") => "voiceMail",
+        _ => "chat",
+    }
+}
+
 /// An agent's room for a kind of session, from what the live data says; `None` when nothing says.
+/// A chat is held under `maxChatSupport` minus the chats held as well as under its channel figure.
 pub fn free_capacity(agent: &LiveAgent, kind: Option<&str>, held: u64) -> Option<(u64, Basis)> {
     let available = |k: &str| {
         agent
@@ -74,11 +110,25 @@ pub fn free_capacity(agent: &LiveAgent, kind: Option<&str>, held: u64) -> Option
             .min()
             .map(|n| (n, Basis::SmallestChat)),
     };
-    from_channel.or_else(|| {
-        agent
-            .max_chats
-            .map(|max| (max.saturating_sub(held), Basis::MaxChats))
-    })
+    let max_chats = agent
+        .max_chats
+        .map(|max| (max.saturating_sub(held), Basis::MaxChats));
+    match (from_channel, max_chats) {
+        (Some((free, basis)), Some((room, _))) if pool(kind) == "chat" => {
+            Some((free.min(room), basis))
+        }
+        (Some(channel), _) => Some(channel),
+        (None, max_chats) => max_chats,
+    }
+}
+
+/// How much of an agent's room the sessions already given to them take, for a session of `kind`
+/// counted on `basis`: `maxChatSupport` is one pool for everything, a channel figure its own pool.
+pub fn taken(given: &HashMap<&'static str, u64>, kind: Option<&str>, basis: Basis) -> u64 {
+    match basis {
+        Basis::MaxChats => given.values().sum(),
+        _ => given.get(pool(kind)).copied().unwrap_or(0),
+    }
 }
 
 /// One agent's load before and after a spread.
@@ -88,8 +138,10 @@ pub struct Load {
     pub name: String,
     /// Open chats the live data shows the agent holding now.
     pub held: u64,
-    /// Sessions the spread gives them.
+    /// Chats the spread gives them.
     pub placed: u64,
+    /// Email and voice sessions the spread gives them, which have capacities of their own.
+    pub placed_other: u64,
     /// The most they can take, when known (`maxChatSupport`).
     pub max_chats: Option<u64>,
 }
@@ -126,6 +178,7 @@ pub fn spread(sessions: &[Placing], agents: &[&LiveAgent], held: &HashMap<&str, 
             name: a.name.clone(),
             held: held_by(a),
             placed: 0,
+            placed_other: 0,
             max_chats: a.max_chats,
         });
         match &a.availability {
@@ -144,7 +197,7 @@ pub fn spread(sessions: &[Placing], agents: &[&LiveAgent], held: &HashMap<&str, 
     let mut order: Vec<usize> = (0..sessions.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sessions[i].wait.map(|w| w.as_millis())));
     // Room left per agent and per kind of session, counted down as sessions are placed.
-    let mut used: Vec<HashMap<Option<&'static str>, u64>> = vec![HashMap::new(); agents.len()];
+    let mut used: Vec<HashMap<&'static str, u64>> = vec![HashMap::new(); agents.len()];
     let mut unknown_channels: Vec<String> = Vec::new();
     for i in order {
         let channel = sessions[i].channel.as_deref().unwrap_or("");
@@ -158,20 +211,19 @@ pub fn spread(sessions: &[Placing], agents: &[&LiveAgent], held: &HashMap<&str, 
             .filter(|(_, a)| a.availability.as_ref().is_some_and(|s| s.is_available()))
             .filter_map(|(n, a)| {
                 let (free, basis) = free_capacity(a, kind, held_by(a))?;
-                // `maxChatSupport` is one pool for every kind; a channel figure is its own.
-                let taken = match basis {
-                    Basis::MaxChats => used[n].values().sum(),
-                    _ => used[n].get(&kind).copied().unwrap_or(0),
-                };
-                let room = free.saturating_sub(taken);
+                let room = free.saturating_sub(taken(&used[n], kind, basis));
                 (room > 0).then_some((n, room))
             })
             // The most room; the first given among equals.
             .max_by_key(|&(n, room)| (room, std::cmp::Reverse(n)));
         match best {
             Some((n, _)) => {
-                *used[n].entry(kind).or_default() += 1;
-                out.loads[n].placed += 1;
+                *used[n].entry(pool(kind)).or_default() += 1;
+                if pool(kind) == "chat" {
+                    out.loads[n].placed += 1;
+                } else {
+                    out.loads[n].placed_other += 1;
+                }
                 out.placed.push((i, agents[n].id.clone()));
             }
             None => out.left.push((
@@ -275,7 +327,34 @@ mod tests {
         ];
         let out = spread(&sessions, &[&a], &held);
         assert_eq!(out.placed.len(), 2, "3 at once, 1 held: room for 2");
-        assert_eq!(out.left, vec![(2, "no AVAILABLE agent has free email capacity".into())]);
+        assert_eq!(
+            out.left,
+            vec![(2, "no AVAILABLE agent has free email capacity".into())]
+        );
+    }
+
+    #[test]
+    fn chats_of_every_kind_share_one_pool_held_under_max_chats() {
+        // liveChat and messaging each say 3 free; 4 at once with 2 held leaves room for 2 chats.
+        let mut a = agent("a", Availability::Available, 4, Some(3));
+        a.capacity.push((
+            "messaging".into(),
+            Capacity {
+                enabled: Some(true),
+                total: Some(4),
+                used: Some(1),
+                available: Some(3),
+            },
+        ));
+        let held = HashMap::from([("u-a", 2u64)]);
+        let sessions = vec![
+            placing(0, "web", 9),
+            placing(1, "whatsapp", 8),
+            placing(2, "sms", 7),
+        ];
+        let out = spread(&sessions, &[&a], &held);
+        assert_eq!(out.placed, vec![(0, "a".into()), (1, "a".into())]);
+        assert_eq!(out.loads[0].held + out.loads[0].placed, 4);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the ids whose last characters make the stand-in answer each fault.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

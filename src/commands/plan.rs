@@ -1,0 +1,142 @@
+//! `switchboard plan`, `apply` and `revert`: a batch written down, checked again and sent; or the
+//! batch that undoes a run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use switchboard::config::Settings;
+use switchboard::dispatch::RetryPolicy;
+use switchboard::engine;
+use switchboard::plan::{Plan, drift, revert};
+
+use super::assign::{self, AssignOptions};
+use super::{Failure, select};
+use crate::cli::{ApplyArgs, PlanArgs, RevertArgs};
+
+pub async fn plan(settings: &Settings, args: PlanArgs) -> Result<ExitCode, Failure> {
+    if args.targets.is_spread() {
+        select::check_spread_ids(&args.targets)?;
+    } else {
+        select::single_target(&args.targets)?;
+    }
+    let pacer = engine::pacer(settings)?;
+    let chosen = select::sessions(settings, &pacer, &args.selectors, true).await?;
+    let live = chosen.live.as_ref().expect("a plan reads the live data");
+    let plan = select::plan("plan", settings, &chosen.sessions, &args.targets, live)?;
+    write_out(&plan, args.output.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn revert(settings: &Settings, args: RevertArgs) -> Result<ExitCode, Failure> {
+    let audit = settings.audit_log()?;
+    let run = args.run.trim();
+    let moves = revert::read_run(&audit, run)?;
+    let plan = revert::plan(run, &moves, settings.profile_label(), &settings.host()?);
+    write_out(&plan, args.output.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// With a path: the plan to the file and a reader's view to stdout. Without: the JSON to stdout.
+fn write_out(plan: &Plan, path: Option<&std::path::Path>) -> Result<(), Failure> {
+    match path {
+        Some(path) => {
+            plan.write(path)?;
+            print!("{}", plan.describe());
+            eprintln!(
+                "switchboard: wrote the plan {} ({} move(s)); `switchboard apply {}` sends it",
+                path.display(),
+                plan.moves.len(),
+                path.display()
+            );
+        }
+        None => print!("{}", plan.to_json()),
+    }
+    Ok(())
+}
+
+pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Failure> {
+    let mut plan = Plan::read(&args.plan)?;
+    let host = settings.host()?;
+    if plan.host != host {
+        return Err(Failure(format!(
+            "{}: the plan was made for {}, and this profile is aimed at {host}; nothing was sent",
+            args.plan.display(),
+            plan.host
+        )));
+    }
+    let pacer = engine::pacer(settings)?;
+    let live = select::read_live(settings, &pacer).await?;
+    let drift = drift::check(&plan, &live);
+    let drifted: Vec<usize> = (0..drift.len()).filter(|&i| !drift[i].is_empty()).collect();
+    for &i in &drifted {
+        eprintln!(
+            "switchboard: drifted{}: {} -> {}: {}",
+            if args.force {
+                " (sent anyway: --force)"
+            } else {
+                ""
+            },
+            plan.moves[i].session,
+            plan.moves[i].target,
+            drift[i].join("; ")
+        );
+    }
+    let held_back = if args.force { 0 } else { drifted.len() };
+    if !args.force {
+        let mut i = 0;
+        plan.moves.retain(|_| {
+            i += 1;
+            drift[i - 1].is_empty()
+        });
+    }
+    eprintln!(
+        "switchboard: {} of {} planned move(s) to send; {} drifted",
+        plan.moves.len(),
+        drift.len(),
+        drifted.len()
+    );
+    if plan.moves.is_empty() {
+        return Ok(super::exit_for(held_back == 0));
+    }
+    if !args.dry_run && !args.yes {
+        confirm(&plan)?;
+    }
+    let options = AssignOptions {
+        dry_run: args.dry_run,
+        json: args.json,
+        wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
+        verify: !args.no_verify,
+        policy: RetryPolicy::default(),
+        held_back,
+    };
+    let label = format!("the plan {}", args.plan.display());
+    let code = assign::execute(settings, plan.to_moves(), &label, options, pacer).await?;
+    if args.dry_run && held_back > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(code)
+}
+
+/// Shows the moves and asks once, on a terminal; without one, refuses (a pipe cannot say yes).
+fn confirm(plan: &Plan) -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Failure(
+            "not on a terminal, so nobody can confirm: add --yes to send the plan; nothing was sent"
+                .into(),
+        ));
+    }
+    eprint!("{}", plan.describe());
+    eprint!("Send these {} move(s)? [y/N] ", plan.moves.len());
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure(format!("cannot read the answer: {e}; nothing was sent")))?;
+    if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(Failure("not confirmed; nothing was sent".into()))
+    }
+}

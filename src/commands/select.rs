@@ -1,0 +1,334 @@
+//! What `assign` and `plan` share: which sessions (ids, a file, what an agent holds or a queue has
+//! waiting) and where to (an agent, a queue, or spread over agents by capacity), turned into moves.
+
+use std::sync::Arc;
+
+use switchboard::config::Settings;
+use switchboard::dispatch::Move;
+use switchboard::engine;
+use switchboard::ids::IdKind;
+use switchboard::input;
+use switchboard::live::{self, LiveAgent, LiveClient, LiveSnapshot};
+use switchboard::pacer::Pacer;
+use switchboard::plan::spread::{self, Placing};
+use switchboard::plan::{LeftOut, Plan};
+use switchboard::request::Target;
+
+use super::Failure;
+use crate::cli::{Selectors, Targets};
+
+/// The sessions named, and the live data read on the way (when any was).
+pub struct Chosen {
+    pub sessions: Vec<String>,
+    pub live: Option<LiveSnapshot>,
+}
+
+/// The sessions the selectors name, deduplicated, in order. With `full_live` every open
+/// conversation, agent and queue is read first (a plan needs them all); else only what
+/// `--from-agent` / `--from-queue` need.
+pub async fn sessions(
+    settings: &Settings,
+    pacer: &Pacer,
+    selectors: &Selectors,
+    full_live: bool,
+) -> Result<Chosen, Failure> {
+    let mut sessions: Vec<String> = selectors
+        .session
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    if let Some((i, why)) = sessions
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| IdKind::Session.refusal(s).map(|why| (i, why)))
+    {
+        return Err(Failure(format!(
+            "--session number {}: {why}; nothing was sent",
+            i + 1
+        )));
+    }
+    if let Some(path) = &selectors.sessions {
+        let loaded = input::load_sessions(path)?;
+        for w in &loaded.warnings {
+            eprintln!("switchboard: warning: {w}");
+        }
+        if loaded.rows.is_empty() {
+            return Err(Failure(format!(
+                "{}: no sessions in the file; nothing was sent",
+                path.display()
+            )));
+        }
+        sessions.extend(loaded.rows.into_iter().map(|r| r.id));
+    }
+    let live = if full_live {
+        Some(read_live(settings, pacer).await?)
+    } else if selectors.from_agent.is_some() || selectors.from_queue.is_some() {
+        Some(read_for_selectors(settings, pacer, selectors).await?)
+    } else {
+        None
+    };
+    if let Some(snapshot) = &live {
+        sessions.extend(from_live(snapshot, selectors)?);
+    }
+    dedupe(&mut sessions);
+    Ok(Chosen { sessions, live })
+}
+
+/// `aId` takes the `a-` agent id. A `u-` user id (which is how conversations name agents) would be
+/// refused by the platform, or worse, so it is stopped here with what to use instead.
+pub fn refuse_user_id(flag: &str, target: &Target) -> Result<(), Failure> {
+    match target.refusal() {
+        Some(why) => Err(Failure(format!("{flag} {why}; nothing was sent"))),
+        None => Ok(()),
+    }
+}
+
+/// The one target of a move that is not spread.
+pub fn single_target(targets: &Targets) -> Result<Target, Failure> {
+    let target = match (&targets.agent, &targets.queue) {
+        (Some(agent), None) => Target::agent(agent.trim()),
+        (None, Some(queue)) => Target::queue(queue.trim()),
+        _ => return Err(Failure("give exactly one of --agent or --queue".into())),
+    };
+    refuse_user_id("--agent", &target)?;
+    Ok(target)
+}
+
+/// Checks the spread's ids before anything is read.
+pub fn check_spread_ids(targets: &Targets) -> Result<(), Failure> {
+    for agent in &targets.spread_agents {
+        refuse_user_id("--spread-agents", &Target::agent(agent.trim()))?;
+    }
+    for (flag, queue) in [
+        ("--spread-queue", &targets.spread_queue),
+        ("--overflow-queue", &targets.overflow_queue),
+    ] {
+        if let Some(q) = queue {
+            refuse_user_id(flag, &Target::queue(q.trim()))?;
+        }
+    }
+    if targets.overflow_queue.is_some() && !targets.is_spread() {
+        return Err(Failure(
+            "--overflow-queue goes with --spread-agents or --spread-queue; nothing was sent".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads what a plan needs of the live data.
+pub async fn read_live(settings: &Settings, pacer: &Pacer) -> Result<LiveSnapshot, Failure> {
+    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
+    let snapshot = client.plan_snapshot().await.map_err(unreadable)?;
+    for w in &snapshot.warnings {
+        eprintln!("switchboard: warning: {w}");
+    }
+    Ok(snapshot)
+}
+
+fn unreadable(e: live::LiveError) -> Failure {
+    Failure(format!("cannot read the live data: {e}; nothing was sent"))
+}
+
+/// Only what `--from-agent` and `--from-queue` need: the open conversations, and the agents for
+/// `--from-agent`.
+async fn read_for_selectors(
+    settings: &Settings,
+    pacer: &Pacer,
+    selectors: &Selectors,
+) -> Result<LiveSnapshot, Failure> {
+    if let Some(agent) = &selectors.from_agent {
+        refuse_user_id("--from-agent", &Target::agent(agent.trim()))?;
+    }
+    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
+    let mut calls = 0;
+    let mut snapshot = LiveSnapshot {
+        conversations: client
+            .conversations(live::OPEN_STATUSES, &mut calls)
+            .await
+            .map_err(unreadable)?,
+        ..Default::default()
+    };
+    if selectors.from_agent.is_some() {
+        snapshot.agents = client.agents(&mut calls).await.map_err(unreadable)?;
+    }
+    Ok(snapshot)
+}
+
+/// The sessions `--from-agent` holds or `--from-queue` has waiting, from the live data.
+fn from_live(snapshot: &LiveSnapshot, selectors: &Selectors) -> Result<Vec<String>, Failure> {
+    let mut sessions = Vec::new();
+    if let Some(agent) = &selectors.from_agent {
+        if !snapshot.agents.iter().any(|a| a.id == agent.trim()) {
+            return Err(Failure(format!(
+                "--from-agent {agent}: no such agent in List All Agents; nothing was sent"
+            )));
+        }
+        let held = snapshot.sessions_with_agent(agent.trim());
+        eprintln!(
+            "switchboard: agent {agent} holds {} open conversation(s)",
+            held.len()
+        );
+        sessions.extend(held);
+    }
+    if let Some(queue) = &selectors.from_queue {
+        let waiting = snapshot.sessions_waiting_in(queue.trim());
+        eprintln!(
+            "switchboard: queue {queue} has {} conversation(s) waiting",
+            waiting.len()
+        );
+        sessions.extend(waiting);
+    }
+    Ok(sessions)
+}
+
+/// A session named twice is moved once.
+fn dedupe(sessions: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let before = sessions.len();
+    sessions.retain(|s| seen.insert(s.clone()));
+    if sessions.len() < before {
+        eprintln!(
+            "switchboard: warning: {} duplicate session id(s) dropped",
+            before - sessions.len()
+        );
+    }
+}
+
+/// Each session to one target, each with where it was when the live data shows it.
+pub fn moves_to(sessions: &[String], target: &Target, live: Option<&LiveSnapshot>) -> Vec<Move> {
+    sessions
+        .iter()
+        .map(|s| Move {
+            session: s.clone(),
+            target: target.clone(),
+            from: live.and_then(|l| l.origin_of(s)).map(|(origin, _)| origin),
+        })
+        .collect()
+}
+
+/// The plan for `sessions` to `targets`, with what `live` shows now. A session that is not among
+/// the open conversations is left out: there is nothing to move.
+pub fn plan(
+    purpose: &str,
+    settings: &Settings,
+    sessions: &[String],
+    targets: &Targets,
+    live: &LiveSnapshot,
+) -> Result<Plan, Failure> {
+    let mut plan = Plan::new(purpose, settings.profile_label(), &settings.host()?);
+    let open: Vec<&String> = sessions
+        .iter()
+        .filter(|s| {
+            let open = live.conversations.iter().any(|c| &c.session == *s);
+            if !open {
+                plan.left_out.push(LeftOut {
+                    session: s.to_string(),
+                    why: "not among the open conversations".into(),
+                });
+            }
+            open
+        })
+        .collect();
+    if !targets.is_spread() {
+        let target = single_target(targets)?;
+        for s in open {
+            plan.add(s, target.clone(), live);
+        }
+        return Ok(plan);
+    }
+    let agents = spread_agents(targets, live)?;
+    let placing: Vec<Placing> = open
+        .iter()
+        .map(|s| {
+            let c = live
+                .conversations
+                .iter()
+                .find(|c| &c.session == *s)
+                .expect("kept above: it is open");
+            Placing {
+                session: s.to_string(),
+                channel: c.source.clone(),
+                wait: c.wait,
+            }
+        })
+        .collect();
+    let held = live.chats_by_user();
+    let spread = spread::spread(&placing, &agents, &held);
+    for (i, agent) in &spread.placed {
+        plan.add(&placing[*i].session, Target::agent(agent.clone()), live);
+    }
+    for (i, why) in &spread.left {
+        match &targets.overflow_queue {
+            Some(q) => plan.add(&placing[*i].session, Target::queue(q.trim()), live),
+            None => plan.left_out.push(LeftOut {
+                session: placing[*i].session.clone(),
+                why: why.clone(),
+            }),
+        }
+    }
+    plan.notes.extend(spread.notes);
+    for load in &spread.loads {
+        let of = load
+            .max_chats
+            .map(|m| format!(" of {m}"))
+            .unwrap_or_default();
+        let other = match load.placed_other {
+            0 => String::new(),
+            n => format!("; and {n} email or voice"),
+        };
+        plan.notes.push(format!(
+            "{} ({}): {} held + {} placed = {}{of} chats{other}",
+            load.name,
+            load.agent,
+            load.held,
+            load.placed,
+            load.held + load.placed
+        ));
+    }
+    Ok(plan)
+}
+
+/// The agents a spread goes over: those named, or those of the queue.
+fn spread_agents<'a>(
+    targets: &Targets,
+    live: &'a LiveSnapshot,
+) -> Result<Vec<&'a LiveAgent>, Failure> {
+    if let Some(queue) = &targets.spread_queue {
+        let queue = queue.trim();
+        let name = live
+            .queues
+            .iter()
+            .find(|q| q.id == queue)
+            .map(|q| q.name.as_str())
+            .ok_or_else(|| {
+                Failure(format!(
+                    "--spread-queue {queue}: no such queue in Get a List of Queues; nothing was sent"
+                ))
+            })?;
+        let agents: Vec<&LiveAgent> = live
+            .agents
+            .iter()
+            .filter(|a| a.queues.iter().any(|q| q == name || q == queue))
+            .collect();
+        if agents.is_empty() {
+            return Err(Failure(format!(
+                "--spread-queue {queue}: List All Agents shows no agent in {name}; nothing was sent"
+            )));
+        }
+        return Ok(agents);
+    }
+    targets
+        .spread_agents
+        .iter()
+        .map(|id| {
+            live.agents
+                .iter()
+                .find(|a| a.id == id.trim())
+                .ok_or_else(|| {
+                    Failure(format!(
+                        "--spread-agents: no agent {id} in List All Agents; nothing was sent"
+                    ))
+                })
+        })
+        .collect()
+}

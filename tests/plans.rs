@@ -1,0 +1,437 @@
+//! Plans end to end against the stand-in's simulated center: a spread never goes past an agent's
+//! capacity, `apply` catches each kind of drift, and a revert puts sessions back where the center
+//! showed them before the run.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::cli::*;
+use common::*;
+use serde_json::Value;
+use switchboard::live::Availability;
+use switchboard::mock::Center;
+use switchboard::plan::Plan;
+use switchboard::plan::spread::capacity_kind;
+
+fn queue_named(center: &Center, name: &str) -> String {
+    center
+        .queues
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| q.id.clone())
+        .unwrap()
+}
+
+/// The sessions waiting in a queue, but for those whose ids ask the stand-in for a fault.
+fn waiting_in(center: &Center, queue: &str) -> Vec<String> {
+    center
+        .conversations
+        .iter()
+        .filter(|c| c.is_open() && c.queue_id == queue && c.agent_user_id.is_none())
+        .filter(|c| switchboard::mock::trigger_for(&c.session).is_none())
+        .map(|c| c.session.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spread_fills_available_agents_up_to_their_capacity_and_lists_the_rest() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let support = queue_named(&center, "Technical support");
+    let waiting = [waiting_in(&center, &billing), waiting_in(&center, &support)].concat();
+    let every_agent: Vec<String> = center.agents.iter().map(|a| a.id.clone()).collect();
+    let path = home.path("spread.json");
+    let mut args = vec!["plan"];
+    for s in &waiting {
+        args.extend(["--session", s.as_str()]);
+    }
+    let agents = every_agent.join(",");
+    args.extend(["--spread-agents", &agents, "-o", path.to_str().unwrap()]);
+    let out = run(home.against(&server), &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(server.received().is_empty(), "a plan sends nothing");
+    let plan = Plan::read(&path).unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("held +"),
+        "each agent's load after: {stdout}"
+    );
+
+    // Only AVAILABLE agents get sessions, and none more of a kind than they had free.
+    let mut given: HashMap<(String, Option<&str>), u64> = HashMap::new();
+    for m in &plan.moves {
+        let agent = center.agents.iter().find(|a| a.id == m.target.id).unwrap();
+        assert_eq!(agent.availability, Availability::Available, "{m:?}");
+        let channel = &center
+            .conversations
+            .iter()
+            .find(|c| c.session == m.session)
+            .unwrap()
+            .source;
+        let n = given
+            .entry((agent.id.clone(), capacity_kind(channel)))
+            .or_default();
+        *n += 1;
+        assert!(
+            *n <= m.planned.target_free.unwrap(),
+            "{} past its free capacity: {m:?}",
+            agent.first_name
+        );
+    }
+    // Everything is either placed or listed with why.
+    assert_eq!(plan.moves.len() + plan.left_out.len(), waiting.len());
+    assert!(
+        plan.left_out
+            .iter()
+            .all(|l| l.why.contains("no AVAILABLE agent has free")),
+        "{:?}",
+        plan.left_out
+    );
+    // Longest-waiting first.
+    let waited = |s: &str| {
+        center
+            .conversations
+            .iter()
+            .find(|c| c.session == s)
+            .unwrap()
+            .started
+    };
+    let starts: Vec<_> = plan.moves.iter().map(|m| waited(&m.session)).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+
+    // Applied, the center shows each session with its agent, and no live chat past capacity.
+    let out = run(
+        home.against(&server),
+        &[
+            "apply",
+            path.to_str().unwrap(),
+            "--yes",
+            "--json",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let after = server.center().unwrap();
+    for m in &plan.moves {
+        let agent = after.agents.iter().find(|a| a.id == m.target.id).unwrap();
+        let c = after
+            .conversations
+            .iter()
+            .find(|c| c.session == m.session)
+            .unwrap();
+        assert_eq!(c.agent_user_id.as_deref(), Some(agent.user_id.as_str()));
+    }
+    for agent in after.agents.iter() {
+        let chats = after
+            .conversations
+            .iter()
+            .filter(|c| {
+                c.is_open()
+                    && c.agent_user_id.as_deref() == Some(agent.user_id.as_str())
+                    && matches!(
+                        capacity_kind(&c.source),
+                        Some("liveChat") | Some("messaging")
+                    )
+            })
+            .count() as u64;
+        let before = center.chats_of(agent);
+        assert!(
+            chats <= agent.max_chats.max(before),
+            "{} holds {chats} chats, can take {}",
+            agent.first_name,
+            agent.max_chats
+        );
+    }
+}
+
+/// Writes the plan that moves `sessions` to `target` (two flags), and returns its path.
+async fn plan_sessions(
+    home: &Home,
+    server: &switchboard::mock::MockServer,
+    sessions: &[String],
+    target: [&str; 2],
+) -> std::path::PathBuf {
+    let path = home.path(&format!("plan-{}.json", sessions[0]));
+    let mut args = vec!["plan"];
+    for s in sessions {
+        args.extend(["--session", s.as_str()]);
+    }
+    args.extend(target);
+    args.extend(["-o", path.to_str().unwrap()]);
+    let out = run(home.against(server), &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_holds_back_each_kind_of_drift_and_sends_the_rest() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    assert!(waiting.len() >= 4, "{waiting:?}");
+    let dana = center
+        .agents
+        .iter()
+        .find(|a| a.first_name == "Dana")
+        .unwrap()
+        .clone();
+    let farid = center
+        .agents
+        .iter()
+        .find(|a| a.first_name == "Farid")
+        .unwrap()
+        .clone();
+    // To a queue: one stays as it was, one closes, one moves to another queue, one is picked up.
+    let to_queue = plan_sessions(&home, &server, &waiting[..4], ["--queue", &retention]).await;
+    // To agents: one goes offline; the other gets full.
+    let to_dana = plan_sessions(&home, &server, &waiting[4..5], ["--agent", &dana.id]).await;
+    let to_farid = plan_sessions(&home, &server, &waiting[5..6], ["--agent", &farid.id]).await;
+
+    let (closed, requeued, picked_up) =
+        (waiting[1].clone(), waiting[2].clone(), waiting[3].clone());
+    let someone = center.agents[0].user_id.clone();
+    let other_queue = queue_named(&center, "Payments");
+    assert!(server.change_center(|c| {
+        for conv in &mut c.conversations {
+            if conv.session == closed {
+                conv.status = "CLOSED".into();
+            } else if conv.session == requeued {
+                conv.queue_id = other_queue.clone();
+            } else if conv.session == picked_up {
+                conv.agent_user_id = Some(someone.clone());
+            }
+        }
+        for agent in &mut c.agents {
+            if agent.id == dana.id {
+                agent.availability = Availability::Offline;
+            } else if agent.id == farid.id {
+                agent.max_chats = 0;
+            }
+        }
+    }));
+
+    let out = run(
+        home.against(&server),
+        &["apply", to_queue.to_str().unwrap(), "--yes", "--no-verify"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a drifted move makes the exit 1: {stderr}"
+    );
+    for (session, change) in [
+        (&closed, "closed"),
+        (&requeued, "now in queue"),
+        (&picked_up, "was waiting, now with agent"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains("drifted")
+                && l.contains(session.as_str())
+                && l.contains(change)),
+            "{session} {change}: {stderr}"
+        );
+    }
+    let sent: Vec<Option<String>> = server
+        .received()
+        .iter()
+        .map(|r| r.session.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        vec![Some(waiting[0].clone())],
+        "only the unchanged move is sent"
+    );
+
+    for (plan, change) in [(&to_dana, "is now OFFLINE"), (&to_farid, "is full")] {
+        let out = run(
+            home.against(&server),
+            &["apply", plan.to_str().unwrap(), "--yes", "--no-verify"],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(change), "{change}: {stderr}");
+    }
+    assert_eq!(server.received().len(), 1, "nothing drifted is sent");
+
+    // --force sends what drifted; without a terminal and without --yes nothing is sent.
+    let out = run(
+        home.against(&server),
+        &["apply", to_dana.to_str().unwrap(), "--force", "--no-verify"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    let out = run(
+        home.against(&server),
+        &[
+            "apply",
+            to_dana.to_str().unwrap(),
+            "--yes",
+            "--force",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.received().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revert_puts_sessions_back_where_the_center_showed_them() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let payments = queue_named(&center, "Payments");
+    let waiting = waiting_in(&center, &billing);
+    // An agent's chats and a queue's waiting sessions, each moved by a run of its own.
+    let (holder, held): (String, Vec<String>) = center
+        .agents
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                center
+                    .conversations
+                    .iter()
+                    .filter(|c| c.is_open() && c.agent_user_id.as_deref() == Some(&a.user_id))
+                    .map(|c| c.session.clone())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .find(|(_, held)| held.len() >= 2)
+        .expect("an agent with chats");
+    let run_id = |stderr: &str| -> String {
+        let at = stderr.find(" · run ").expect("the summary names the run") + 7;
+        stderr[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--from-queue",
+            &billing,
+            "--queue",
+            &payments,
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let queue_run = run_id(&text(&out.stderr));
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--from-agent",
+            &holder,
+            "--queue",
+            &payments,
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let agent_run = run_id(&text(&out.stderr));
+
+    // Every attempt line says where the session was.
+    let lines = json_lines(&home.audit());
+    let attempts: Vec<&Value> = lines.iter().filter(|l| l["event"] == "attempt").collect();
+    assert_eq!(attempts.len(), waiting.len() + held.len());
+    for a in &attempts {
+        assert!(a["from"]["queue"].is_string(), "{a}");
+        assert!(
+            a["run"] == queue_run.as_str() || a["run"] == agent_run.as_str(),
+            "{a}"
+        );
+    }
+
+    // One moved again since the run: the revert's drift check holds it back.
+    let moved_again = waiting[0].clone();
+    let retention = queue_named(&center, "Retention");
+    server.change_center(|c| {
+        if let Some(conv) = c
+            .conversations
+            .iter_mut()
+            .find(|c| c.session == moved_again)
+        {
+            conv.queue_id = retention.clone();
+        }
+    });
+    for (run_id, file) in [
+        (&queue_run, "undo-queue.json"),
+        (&agent_run, "undo-agent.json"),
+    ] {
+        let path = home.path(file);
+        let out = run(
+            home.command(),
+            &[
+                "revert",
+                run_id,
+                "-o",
+                path.to_str().unwrap(),
+                "--host",
+                &server.base_url(),
+            ],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = run(
+            home.against(&server),
+            &["apply", path.to_str().unwrap(), "--yes", "--no-verify"],
+        )
+        .await;
+        let stderr = text(&out.stderr);
+        if run_id == &queue_run {
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains(&format!("drifted: {moved_again}")),
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+        }
+    }
+    let after = server.center().unwrap();
+    let now = |s: &str| after.conversations.iter().find(|c| c.session == s).unwrap();
+    for s in &waiting[1..] {
+        assert_eq!(now(s).queue_id, billing, "{s} back in its queue");
+        assert_eq!(now(s).agent_user_id, None, "{s} waiting again");
+    }
+    assert_eq!(now(&moved_again).queue_id, retention, "left where it went");
+    let user = &center
+        .agents
+        .iter()
+        .find(|a| a.id == holder)
+        .unwrap()
+        .user_id;
+    for s in &held {
+        assert_eq!(
+            now(s).agent_user_id.as_ref(),
+            Some(user),
+            "{s} back with its agent"
+        );
+    }
+    // An unknown run is an error that says so.
+    let out = run(
+        home.command(),
+        &["revert", "nosuchrun", "--host", &server.base_url()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no run nosuchrun"),
+        "{}",
+        text(&out.stderr)
+    );
+}
