@@ -167,26 +167,6 @@ impl LiveSnapshot {
             .map(|a| a.id.as_str())
     }
 
-    /// Where an open session is now (its queue, and its agent by both ids when the agents list names
-    /// them) and its status; `None` when it is not among the open conversations.
-    pub fn origin_of(&self, session: &str) -> Option<(crate::dispatch::Origin, Option<String>)> {
-        let c = self.conversations.iter().find(|c| c.session == session)?;
-        Some((self.origin_of_conversation(c), c.status.clone()))
-    }
-
-    /// Where a conversation is now.
-    pub fn origin_of_conversation(&self, c: &Conversation) -> crate::dispatch::Origin {
-        crate::dispatch::Origin {
-            queue: c.queue_id.clone(),
-            agent: c
-                .agent_user_id
-                .as_deref()
-                .and_then(|u| self.agent_id_for_user(u))
-                .map(str::to_string),
-            agent_user: c.agent_user_id.clone(),
-        }
-    }
-
     /// How many open conversations each agent holds, by `u-` user id.
     pub fn chats_by_user(&self) -> HashMap<&str, u64> {
         let mut held: HashMap<&str, u64> = HashMap::new();

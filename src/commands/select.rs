@@ -10,8 +10,7 @@ use switchboard::ids::IdKind;
 use switchboard::input;
 use switchboard::live::{self, LiveAgent, LiveClient, LiveSnapshot};
 use switchboard::pacer::Pacer;
-use switchboard::plan::spread::{self, Placing};
-use switchboard::plan::{LeftOut, Plan};
+use switchboard::plan::{Destination, Plan, Planner};
 use switchboard::request::Target;
 
 use super::Failure;
@@ -196,18 +195,18 @@ fn dedupe(sessions: &mut Vec<String>) {
 
 /// Each session to one target, each with where it was when the live data shows it.
 pub fn moves_to(sessions: &[String], target: &Target, live: Option<&LiveSnapshot>) -> Vec<Move> {
+    let planner = live.map(Planner::new);
     sessions
         .iter()
         .map(|s| Move {
             session: s.clone(),
             target: target.clone(),
-            from: live.and_then(|l| l.origin_of(s)).map(|(origin, _)| origin),
+            from: planner.as_ref().and_then(|p| p.origin(s)),
         })
         .collect()
 }
 
-/// The plan for `sessions` to `targets`, with what `live` shows now. A session that is not among
-/// the open conversations is left out: there is nothing to move.
+/// The plan for `sessions` to `targets`, with what `live` shows now.
 pub fn plan(
     purpose: &str,
     settings: &Settings,
@@ -216,75 +215,18 @@ pub fn plan(
     live: &LiveSnapshot,
 ) -> Result<Plan, Failure> {
     let mut plan = Plan::new(purpose, settings.profile_label(), &settings.host()?);
-    let open: Vec<&String> = sessions
-        .iter()
-        .filter(|s| {
-            let open = live.conversations.iter().any(|c| &c.session == *s);
-            if !open {
-                plan.left_out.push(LeftOut {
-                    session: s.to_string(),
-                    why: "not among the open conversations".into(),
-                });
-            }
-            open
-        })
-        .collect();
-    if !targets.is_spread() {
-        let target = single_target(targets)?;
-        for s in open {
-            plan.add(s, target.clone(), live);
+    let to = if targets.is_spread() {
+        Destination::Spread {
+            agents: spread_agents(targets, live)?,
+            overflow: targets
+                .overflow_queue
+                .as_ref()
+                .map(|q| Target::queue(q.trim())),
         }
-        return Ok(plan);
-    }
-    let agents = spread_agents(targets, live)?;
-    let placing: Vec<Placing> = open
-        .iter()
-        .map(|s| {
-            let c = live
-                .conversations
-                .iter()
-                .find(|c| &c.session == *s)
-                .expect("kept above: it is open");
-            Placing {
-                session: s.to_string(),
-                channel: c.source.clone(),
-                wait: c.wait,
-            }
-        })
-        .collect();
-    let held = live.chats_by_user();
-    let spread = spread::spread(&placing, &agents, &held);
-    for (i, agent) in &spread.placed {
-        plan.add(&placing[*i].session, Target::agent(agent.clone()), live);
-    }
-    for (i, why) in &spread.left {
-        match &targets.overflow_queue {
-            Some(q) => plan.add(&placing[*i].session, Target::queue(q.trim()), live),
-            None => plan.left_out.push(LeftOut {
-                session: placing[*i].session.clone(),
-                why: why.clone(),
-            }),
-        }
-    }
-    plan.notes.extend(spread.notes);
-    for load in &spread.loads {
-        let of = load
-            .max_chats
-            .map(|m| format!(" of {m}"))
-            .unwrap_or_default();
-        let other = match load.placed_other {
-            0 => String::new(),
-            n => format!("; and {n} email or voice"),
-        };
-        plan.notes.push(format!(
-            "{} ({}): {} held + {} placed = {}{of} chats{other}",
-            load.name,
-            load.agent,
-            load.held,
-            load.placed,
-            load.held + load.placed
-        ));
-    }
+    } else {
+        Destination::One(single_target(targets)?)
+    };
+    Planner::new(live).plan(&mut plan, sessions, &to);
     Ok(plan)
 }
 

@@ -6,27 +6,21 @@
 use std::collections::{HashMap, HashSet};
 
 use super::spread::{capacity_kind, free_capacity, pool, taken};
-use super::{Plan, PlannedMove};
-use crate::live::{Conversation, LiveAgent, LiveSnapshot};
+use super::{Plan, PlannedMove, Planner};
+use crate::live::{Conversation, LiveSnapshot};
 use crate::request::TargetKind;
 
 /// What changed under each move of a plan, in the plan's order: empty where nothing did.
 pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
-    let conversations: HashMap<&str, &Conversation> = now
-        .conversations
-        .iter()
-        .map(|c| (c.session.as_str(), c))
-        .collect();
-    let agents: HashMap<&str, &LiveAgent> = now.agents.iter().map(|a| (a.id.as_str(), a)).collect();
-    let user_of = |agent: &str| agents.get(agent).and_then(|a| a.user_id.as_deref());
-    let held = now.chats_by_user();
+    let planner = Planner::new(now);
+    let user_of = |agent: &str| planner.agent(agent).and_then(|a| a.user_id.as_deref());
     let queues: HashSet<&str> = now.queues.iter().map(|q| q.id.as_str()).collect();
     // What the plan's earlier moves take of each agent's room: by kind, or all in one pool.
     let mut given: HashMap<&str, HashMap<&'static str, u64>> = HashMap::new();
     let mut out = Vec::with_capacity(plan.moves.len());
     for m in &plan.moves {
         let mut changed = Vec::new();
-        let Some(c) = conversations.get(m.session.as_str()) else {
+        let Some(c) = planner.conversation(&m.session) else {
             out.push(vec![
                 "closed: no longer among the open conversations".to_string(),
             ]);
@@ -40,7 +34,7 @@ pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
                     changed.push(format!("target queue {} is no longer listed", m.target.id));
                 }
             }
-            TargetKind::Agent => match agents.get(m.target.id.as_str()) {
+            TargetKind::Agent => match planner.agent(&m.target.id) {
                 None => changed.push(format!("target agent {} is no longer listed", m.target.id)),
                 Some(a) => {
                     match &a.availability {
@@ -49,13 +43,7 @@ pub fn check(plan: &Plan, now: &LiveSnapshot) -> Vec<Vec<String>> {
                         }
                         _ => {}
                     }
-                    let holds = a
-                        .user_id
-                        .as_deref()
-                        .and_then(|u| held.get(u))
-                        .copied()
-                        .unwrap_or(0);
-                    if let Some((free, basis)) = free_capacity(a, kind, holds) {
+                    if let Some((free, basis)) = free_capacity(a, kind, planner.held_by(a)) {
                         let mine = given.entry(a.id.as_str()).or_default();
                         let before = taken(mine, kind, basis);
                         if free <= before {
@@ -119,7 +107,7 @@ fn moved_elsewhere<'a>(
 mod tests {
     use super::*;
     use crate::dispatch::Origin;
-    use crate::live::{Availability, LiveQueue};
+    use crate::live::{Availability, LiveAgent, LiveQueue};
     use crate::plan::Planned;
     use crate::request::Target;
 

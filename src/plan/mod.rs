@@ -6,13 +6,14 @@ pub mod drift;
 pub mod revert;
 pub mod spread;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dispatch::{Move, Origin};
-use crate::live::{LiveAgent, LiveSnapshot};
+use crate::live::{Conversation, LiveAgent, LiveSnapshot};
 use crate::request::{Target, TargetKind};
 
 /// The format's name and version, the first field of every plan.
@@ -85,39 +86,6 @@ impl Plan {
             left_out: Vec::new(),
             notes: Vec::new(),
         }
-    }
-
-    /// Adds a move to `target`, with what `live` shows of the session and the target now.
-    pub fn add(&mut self, session: &str, target: Target, live: &LiveSnapshot) {
-        let conversation = live.conversations.iter().find(|c| c.session == session);
-        let mut planned = Planned {
-            status: conversation.and_then(|c| c.status.clone()),
-            at: conversation
-                .map(|c| live.origin_of_conversation(c))
-                .unwrap_or_default(),
-            ..Planned::default()
-        };
-        let target_name = match target.kind {
-            TargetKind::Agent => live.agents.iter().find(|a| a.id == target.id).map(|a| {
-                planned.target_availability = a.availability.as_ref().map(|s| s.to_string());
-                let kind = conversation
-                    .and_then(|c| c.source.as_deref())
-                    .and_then(spread::capacity_kind);
-                planned.target_free = free_now(a, kind, live);
-                a.name.clone()
-            }),
-            TargetKind::Queue => live
-                .queues
-                .iter()
-                .find(|q| q.id == target.id)
-                .map(|q| q.name.clone()),
-        };
-        self.moves.push(PlannedMove {
-            session: session.to_string(),
-            target,
-            target_name,
-            planned,
-        });
     }
 
     /// The moves as the dispatcher makes them, each with where it was.
@@ -223,19 +191,179 @@ pub fn describe_origin(at: &Origin) -> String {
     }
 }
 
-/// An agent's free capacity for a kind of session now, from the live data.
-pub fn free_now(agent: &LiveAgent, kind: Option<&str>, live: &LiveSnapshot) -> Option<u64> {
-    let held = agent
-        .user_id
-        .as_deref()
-        .map(|u| {
-            live.conversations
+/// Where a plan's moves go: one target for all, or a spread over agents by capacity.
+pub enum Destination<'a> {
+    One(Target),
+    Spread {
+        agents: Vec<&'a LiveAgent>,
+        /// What no agent has room for goes here; without it, it stays and is listed.
+        overflow: Option<Target>,
+    },
+}
+
+/// The live data indexed once, so a plan of thousands of moves over thousands of conversations
+/// looks each one up rather than searching for it.
+pub struct Planner<'a> {
+    live: &'a LiveSnapshot,
+    conversations: HashMap<&'a str, &'a Conversation>,
+    agents: HashMap<&'a str, &'a LiveAgent>,
+    agent_of_user: HashMap<&'a str, &'a str>,
+    held: HashMap<&'a str, u64>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(live: &'a LiveSnapshot) -> Planner<'a> {
+        Planner {
+            live,
+            conversations: live
+                .conversations
                 .iter()
-                .filter(|c| c.agent_user_id.as_deref() == Some(u))
-                .count() as u64
+                .map(|c| (c.session.as_str(), c))
+                .collect(),
+            agents: live.agents.iter().map(|a| (a.id.as_str(), a)).collect(),
+            agent_of_user: live
+                .agents
+                .iter()
+                .filter_map(|a| Some((a.user_id.as_deref()?, a.id.as_str())))
+                .collect(),
+            held: live.chats_by_user(),
+        }
+    }
+
+    /// The open conversation of a session.
+    pub fn conversation(&self, session: &str) -> Option<&'a Conversation> {
+        self.conversations.get(session).copied()
+    }
+
+    /// An agent by `a-` id.
+    pub fn agent(&self, id: &str) -> Option<&'a LiveAgent> {
+        self.agents.get(id).copied()
+    }
+
+    /// Where a session is now, when it is open.
+    pub fn origin(&self, session: &str) -> Option<Origin> {
+        let c = self.conversation(session)?;
+        Some(Origin {
+            queue: c.queue_id.clone(),
+            agent: c
+                .agent_user_id
+                .as_deref()
+                .and_then(|u| self.agent_of_user.get(u))
+                .map(|a| a.to_string()),
+            agent_user: c.agent_user_id.clone(),
         })
-        .unwrap_or(0);
-    spread::free_capacity(agent, kind, held).map(|(n, _)| n)
+    }
+
+    /// Open chats an agent holds now.
+    pub fn held_by(&self, agent: &LiveAgent) -> u64 {
+        agent
+            .user_id
+            .as_deref()
+            .and_then(|u| self.held.get(u))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds a move to `target`, with what the live data shows of the session and the target now.
+    pub fn add(&self, plan: &mut Plan, session: &str, target: Target) {
+        let conversation = self.conversation(session);
+        let mut planned = Planned {
+            status: conversation.and_then(|c| c.status.clone()),
+            at: self.origin(session).unwrap_or_default(),
+            ..Planned::default()
+        };
+        let target_name = match target.kind {
+            TargetKind::Agent => self.agents.get(target.id.as_str()).map(|a| {
+                planned.target_availability = a.availability.as_ref().map(|s| s.to_string());
+                let kind = conversation
+                    .and_then(|c| c.source.as_deref())
+                    .and_then(spread::capacity_kind);
+                planned.target_free =
+                    spread::free_capacity(a, kind, self.held_by(a)).map(|(n, _)| n);
+                a.name.clone()
+            }),
+            TargetKind::Queue => self
+                .live
+                .queues
+                .iter()
+                .find(|q| q.id == target.id)
+                .map(|q| q.name.clone()),
+        };
+        plan.moves.push(PlannedMove {
+            session: session.to_string(),
+            target,
+            target_name,
+            planned,
+        });
+    }
+
+    /// Plans each session to `to`. A session that is not among the open conversations is left
+    /// out (there is nothing to move); a spread's notes say what each agent ends up holding.
+    pub fn plan(&self, plan: &mut Plan, sessions: &[String], to: &Destination) {
+        let mut open: Vec<&String> = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            if self.conversation(s).is_some() {
+                open.push(s);
+            } else {
+                plan.left_out.push(LeftOut {
+                    session: s.clone(),
+                    why: "not among the open conversations".into(),
+                });
+            }
+        }
+        let (agents, overflow) = match to {
+            Destination::One(target) => {
+                for s in open {
+                    self.add(plan, s, target.clone());
+                }
+                return;
+            }
+            Destination::Spread { agents, overflow } => (agents, overflow),
+        };
+        let placing: Vec<spread::Placing> = open
+            .iter()
+            .map(|s| {
+                let c = self.conversation(s);
+                spread::Placing {
+                    session: s.to_string(),
+                    channel: c.and_then(|c| c.source.clone()),
+                    wait: c.and_then(|c| c.wait),
+                }
+            })
+            .collect();
+        let spread = spread::spread(&placing, agents, &self.held);
+        for (i, agent) in &spread.placed {
+            self.add(plan, &placing[*i].session, Target::agent(agent.clone()));
+        }
+        for (i, why) in &spread.left {
+            match overflow {
+                Some(q) => self.add(plan, &placing[*i].session, q.clone()),
+                None => plan.left_out.push(LeftOut {
+                    session: placing[*i].session.clone(),
+                    why: why.clone(),
+                }),
+            }
+        }
+        plan.notes.extend(spread.notes);
+        for load in &spread.loads {
+            let of = load
+                .max_chats
+                .map(|m| format!(" of {m}"))
+                .unwrap_or_default();
+            let other = match load.placed_other {
+                0 => String::new(),
+                n => format!("; and {n} email or voice"),
+            };
+            plan.notes.push(format!(
+                "{} ({}): {} held + {} placed = {}{of} chats{other}",
+                load.name,
+                load.agent,
+                load.held,
+                load.placed,
+                load.held + load.placed
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -275,7 +403,8 @@ mod tests {
     #[test]
     fn a_plan_records_what_was_true_and_reads_back_the_same() {
         let mut plan = Plan::new("plan", "prod", "https://platform.kore.ai");
-        plan.add("6538f8a3c9cf425ee5cf0001", Target::agent(AGENT), &live());
+        let live = live();
+        Planner::new(&live).add(&mut plan, "6538f8a3c9cf425ee5cf0001", Target::agent(AGENT));
         let m = &plan.moves[0];
         assert_eq!(m.planned.status.as_deref(), Some("ACTIVE"));
         assert_eq!(m.planned.at.agent.as_deref(), Some(AGENT));

@@ -199,18 +199,33 @@ pub fn spread(sessions: &[Placing], agents: &[&LiveAgent], held: &HashMap<&str, 
     // Room left per agent and per kind of session, counted down as sessions are placed.
     let mut used: Vec<HashMap<&'static str, u64>> = vec![HashMap::new(); agents.len()];
     let mut unknown_channels: Vec<String> = Vec::new();
+    let available: Vec<usize> = (0..agents.len())
+        .filter(|&n| {
+            agents[n]
+                .availability
+                .as_ref()
+                .is_some_and(|s| s.is_available())
+        })
+        .collect();
+    let mut free_by_kind: HashMap<Option<&str>, Vec<Option<(u64, Basis)>>> = HashMap::new();
     for i in order {
         let channel = sessions[i].channel.as_deref().unwrap_or("");
         let kind = capacity_kind(channel);
         if kind.is_none() && !unknown_channels.iter().any(|c| c == channel) {
             unknown_channels.push(channel.to_string());
         }
-        let best = agents
+        // Each available agent's room for this kind before the spread, worked out once a kind.
+        let free = free_by_kind.entry(kind).or_insert_with(|| {
+            available
+                .iter()
+                .map(|&n| free_capacity(agents[n], kind, held_by(agents[n])))
+                .collect()
+        });
+        let best = available
             .iter()
-            .enumerate()
-            .filter(|(_, a)| a.availability.as_ref().is_some_and(|s| s.is_available()))
-            .filter_map(|(n, a)| {
-                let (free, basis) = free_capacity(a, kind, held_by(a))?;
+            .zip(free.iter())
+            .filter_map(|(&n, free)| {
+                let (free, basis) = (*free)?;
                 let room = free.saturating_sub(taken(&used[n], kind, basis));
                 (room > 0).then_some((n, room))
             })
