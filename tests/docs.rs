@@ -23,3 +23,12 @@ fn the_readme_and_the_template_name_the_scope_each_api_needs() {
         );
     }
 }
+
+#[test]
+fn the_readme_channel_table_is_the_one_the_spread_uses() {
+    let readme = include_str!("../README.md");
+    for (kind, channels) in switchboard::plan::spread::CHANNEL_KINDS {
+        let row = format!("| {kind} | {} |", channels.join(", "));
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+}
