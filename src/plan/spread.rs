@@ -131,6 +131,9 @@ pub fn taken(given: &HashMap<&'static str, u64>, kind: Option<&str>, basis: Basi
     }
 }
 
+/// An agent's room for a kind of session, and how it was counted; `None` when nothing says.
+type Room = Option<(u64, Basis)>;
+
 /// One agent's load before and after a spread.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Load {
@@ -207,7 +210,7 @@ pub fn spread(sessions: &[Placing], agents: &[&LiveAgent], held: &HashMap<&str, 
                 .is_some_and(|s| s.is_available())
         })
         .collect();
-    let mut free_by_kind: HashMap<Option<&str>, Vec<Option<(u64, Basis)>>> = HashMap::new();
+    let mut free_by_kind: HashMap<Option<&str>, Vec<Room>> = HashMap::new();
     for i in order {
         let channel = sessions[i].channel.as_deref().unwrap_or("");
         let kind = capacity_kind(channel);
