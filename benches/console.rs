@@ -13,7 +13,7 @@ use switchboard::console::app::{App, Context, Effect, LoadedRows, Msg, update};
 use switchboard::console::keys::KeyMap;
 use switchboard::console::runner::{Workers, run_effect};
 use switchboard::console::view::{self, Theme};
-use switchboard::dispatch::RetryPolicy;
+use switchboard::dispatch::{Move, RetryPolicy};
 use switchboard::engine;
 use switchboard::input;
 use switchboard::live::LiveClient;
@@ -206,17 +206,17 @@ fn main() {
 
     // 1,000 requests in flight: the stand-in holds each for 500 ms; the loop keeps drawing.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let moves: Vec<(String, Target)> = app.sessions.rows()[..IN_FLIGHT]
+    let moves: Vec<Move> = app.sessions.rows()[..IN_FLIGHT]
         .iter()
         .map(|s| {
-            (
+            Move::new(
                 s.row.id.clone(),
                 Target::queue("qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001"),
             )
         })
         .collect();
-    for (session, _) in &moves {
-        if let Some(s) = app.sessions.by_id_mut(session) {
+    for m in &moves {
+        if let Some(s) = app.sessions.by_id_mut(&m.session) {
             s.state.in_flight = true;
         }
     }

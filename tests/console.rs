@@ -13,7 +13,7 @@ use switchboard::console::app::{
 };
 use switchboard::console::keys::KeyMap;
 use switchboard::console::view::{self, Theme, confirm_lines, footer_hints, help_lines};
-use switchboard::dispatch::{AttemptSummary, Progress, Report};
+use switchboard::dispatch::{AttemptSummary, Move, Progress, Report};
 use switchboard::input::{self, SessionRow};
 use switchboard::listener::{CallbackEvent, CallbackState, MatchedBy};
 use switchboard::outcome::Outcome;
@@ -190,8 +190,8 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
     confirm_two_to_queue(&mut app);
     let effects = key(&mut app, KeyCode::Char('y'));
     let expected = vec![
-        (session_id(&app, 0), Target::queue(QUEUE)),
-        (session_id(&app, 1), Target::queue(QUEUE)),
+        Move::new(session_id(&app, 0), Target::queue(QUEUE)),
+        Move::new(session_id(&app, 1), Target::queue(QUEUE)),
     ];
     assert_eq!(effects, vec![Effect::Send { moves: expected }]);
     assert!(
@@ -384,7 +384,7 @@ fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
     assert_eq!(
         key(&mut app, KeyCode::Char('y')),
         vec![Effect::Send {
-            moves: vec![(b, Target::queue(QUEUE))]
+            moves: vec![Move::new(b, Target::queue(QUEUE))]
         }]
     );
 }
@@ -519,6 +519,7 @@ fn x_stops_a_run_rows_waiting_say_queued_and_the_run_ends_with_a_summary() {
         &mut app,
         Msg::RunDone {
             at: AT.into(),
+            run: "r1".into(),
             reports,
             stopped: Some("x pressed".into()),
         },
@@ -1691,4 +1692,197 @@ fn after_a_resize_the_cursor_stays_visible_and_the_pane_fills() {
     );
     chars(&mut app, "g");
     assert!(screen(&app, 60, 20).contains(">[ ] …e5cf0001"));
+}
+
+/// A center for plans: four sessions waiting in Billing (longest first), one held, and two
+/// AVAILABLE agents with room for one chat (Ada: 2 at once, 1 held) and for two (Ben).
+const ADA: &str = "a-1111111-1111-4111-8111-111111111111";
+const BEN: &str = "a-2222222-2222-4222-8222-222222222222";
+
+fn plan_center(waiting: &[&str]) -> LiveSnapshot {
+    let agent = |id: &str, user: &str, name: &str| LiveAgent {
+        id: id.into(),
+        user_id: Some(user.into()),
+        name: name.into(),
+        availability: Some(Availability::Available),
+        max_chats: Some(2),
+        queues: vec!["Billing".into()],
+        skills: vec![],
+        capacity: vec![],
+    };
+    let mut conversations: Vec<Conversation> = waiting
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Conversation {
+            agent_user_id: None,
+            agent_name: None,
+            status: Some("OPEN".into()),
+            wait: Some(Duration::from_secs(300 - 50 * i as u64)),
+            ..conversation(s, None)
+        })
+        .collect();
+    conversations.push(Conversation {
+        agent_user_id: Some("u-ada".into()),
+        agent_name: Some("Ada".into()),
+        ..conversation("6538f8a3c9cf425ee5cf00ff", None)
+    });
+    LiveSnapshot {
+        conversations,
+        agents: vec![agent(ADA, "u-ada", "Ada"), agent(BEN, "u-ben", "Ben")],
+        ..snapshot(vec![])
+    }
+}
+
+#[test]
+fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
+    let s: Vec<String> = (1..=4)
+        .map(|n| format!("6538f8a3c9cf425ee5cf000{n}"))
+        .collect();
+    let ids: Vec<&str> = s.iter().map(String::as_str).collect();
+    let mut app = App::new(context(), KeyMap::defaults());
+    let now = Instant::now();
+    live(&mut app, now, Ok(plan_center(&ids)));
+    for id in &ids {
+        let i = app.sessions.find(id).unwrap();
+        app.sessions.set_mark(i, true);
+    }
+    // Agents: both marked, Enter on a marked one spreads over them.
+    chars(&mut app, "2");
+    chars(&mut app, " ");
+    chars(&mut app, " ");
+    chars(&mut app, "k");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    // Longest-waiting first, to the most room; nobody past capacity; the rest left where it is.
+    assert_eq!(
+        c.moves,
+        vec![
+            (s[0].clone(), Target::agent(BEN)),
+            (s[1].clone(), Target::agent(ADA)),
+            (s[2].clone(), Target::agent(BEN)),
+        ]
+    );
+    assert_eq!(c.left_out.len(), 1);
+    assert_eq!(c.left_out[0].0, s[3]);
+    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    for expected in [
+        "Ada (a-1111111-1111-4111-8111-111111111111): 1 held + 1 placed = 2 of 2 chats",
+        "Ben (a-2222222-2222-4222-8222-222222222222): 0 held + 2 placed = 2 of 2 chats",
+        "no AVAILABLE agent has free",
+    ] {
+        assert!(
+            text.iter().any(|l| l.contains(expected)),
+            "{expected}: {text:#?}"
+        );
+    }
+
+    // `:plan save` writes the confirmation instead of sending it.
+    chars(&mut app, ":");
+    let effects = chars(&mut app, "plan save ~/spread.json");
+    assert!(effects.is_empty());
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::SavePlan { path, plan }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(path.to_str(), Some("~/spread.json"));
+    assert_eq!(plan.moves.len(), 3);
+    assert_eq!(plan.left_out.len(), 1);
+    assert_eq!(plan.moves[0].planned.target_free, Some(2));
+    assert!(
+        matches!(app.mode, Mode::Normal),
+        "nothing sent, the dialog closed"
+    );
+    let plan = (**plan).clone();
+
+    // Opened again after the first session closed: that move has drifted and is shown apart.
+    live(&mut app, now, Ok(plan_center(&ids[1..])));
+    update(
+        &mut app,
+        Msg::PlanRead {
+            source: "plan ~/spread.json".into(),
+            result: Ok(plan.clone()),
+        },
+    );
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    assert_eq!(c.moves.len(), 2);
+    assert_eq!(c.drifted.len(), 1);
+    assert!(c.drifted[0].2.contains("closed"), "{:?}", c.drifted);
+    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        text.iter().any(|l| l.contains("Drifted since planned")),
+        "{text:#?}"
+    );
+    // y sends only what did not drift, each move with where it was.
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send { moves }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(moves.len(), 2);
+    assert!(
+        moves
+            .iter()
+            .all(|m| m.from.as_ref().and_then(|f| f.queue.as_deref()) == Some(QUEUE))
+    );
+
+    // `:revert last` asks for the last run's revert plan.
+    chars(&mut app, ":revert last");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(&app.status, Some(s) if s.text.contains("no run has ended")));
+    update(
+        &mut app,
+        Msg::RunDone {
+            at: AT.into(),
+            run: "0123456789ab".into(),
+            reports: vec![],
+            stopped: None,
+        },
+    );
+    chars(&mut app, ":revert last");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::OpenRevert { run, .. }] if run == "0123456789ab"),
+        "{effects:?}"
+    );
+
+    // A plan for another host does not open.
+    let mut elsewhere = plan;
+    elsewhere.host = "https://other.example".into();
+    update(
+        &mut app,
+        Msg::PlanRead {
+            source: "plan x".into(),
+            result: Ok(elsewhere),
+        },
+    );
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(matches!(&app.status, Some(s) if s.text.contains("made for https://other.example")));
+}
+
+#[test]
+fn a_spread_needs_live_data_and_esc_in_a_command_goes_back_to_the_confirmation() {
+    let mut app = app();
+    chars(&mut app, " 2 ");
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(
+        matches!(&app.status, Some(s) if s.text.contains("a spread needs live data")),
+        "{:?}",
+        app.status
+    );
+    confirm_two_to_queue(&mut app);
+    chars(&mut app, ":");
+    assert!(matches!(app.mode, Mode::Command { .. }));
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
 }

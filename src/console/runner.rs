@@ -19,7 +19,7 @@ use crate::config::Settings;
 use crate::dispatch::{Dispatcher, RetryPolicy, Run};
 use crate::live::LiveClient;
 use crate::outcome::Outcome;
-use crate::request::Target;
+use crate::plan::{Plan, revert};
 use crate::verify::{self, Verifier, VerifyPolicy};
 use crate::{engine, input, listener};
 
@@ -375,16 +375,8 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
             });
         }
         Effect::Send { moves } => {
-            // One bulk run per target, in the order confirmed; they share the pacer and the
-            // process-wide limit on requests in flight.
-            let mut groups: Vec<(Target, Vec<String>)> = Vec::new();
-            for (session, target) in moves {
-                match groups.iter_mut().find(|(t, _)| *t == target) {
-                    Some((_, sessions)) => sessions.push(session),
-                    None => groups.push((target, vec![session])),
-                }
-            }
-            // One confirmed batch is one run, whatever its targets: one id, one stop.
+            // One confirmed batch is one run, whatever its targets: one id, one stop, in the
+            // order confirmed, sharing the pacer and the process-wide limit on requests in flight.
             let run = Run::new();
             let dispatcher = workers.dispatcher.clone();
             let this_run = run.clone();
@@ -403,18 +395,13 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                         }
                     }
                 });
-                let groups = groups.iter().map(|(target, sessions)| {
-                    dispatcher.assign_run(&this_run, sessions, target, Some(progress_tx.clone()))
-                });
-                let reports: Vec<_> = futures_util::future::join_all(groups)
-                    .await
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                drop(progress_tx);
+                let reports = dispatcher
+                    .assign_moves(&this_run, &moves, Some(progress_tx))
+                    .await;
                 let _ = forward.await;
                 let _ = tx.send(Msg::RunDone {
                     at: timestamp(),
+                    run: this_run.id.clone(),
                     reports,
                     stopped: this_run.stop.reason(),
                 });
@@ -422,6 +409,40 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
             let mut runs = workers.runs.lock().expect("runs");
             runs.retain(|(_, task)| !task.is_finished());
             runs.push((run, task));
+        }
+        Effect::SavePlan { path, plan } => {
+            tokio::task::spawn_blocking(move || {
+                let path = expand_home(&path);
+                let result = plan.write(&path).map(|()| plan.moves.len());
+                let _ = tx.send(Msg::PlanSaved {
+                    path: path.display().to_string(),
+                    result,
+                });
+            });
+        }
+        Effect::OpenPlan { path } => {
+            tokio::task::spawn_blocking(move || {
+                let path = expand_home(&path);
+                let _ = tx.send(Msg::PlanRead {
+                    source: format!("plan {}", path.display()),
+                    result: Plan::read(&path),
+                });
+            });
+        }
+        Effect::OpenRevert {
+            run,
+            audit,
+            profile,
+            host,
+        } => {
+            tokio::task::spawn_blocking(move || {
+                let result = revert::read_run(&audit, &run)
+                    .map(|moves| revert::plan(&run, &moves, &profile, &host));
+                let _ = tx.send(Msg::PlanRead {
+                    source: format!("revert of run {run}"),
+                    result,
+                });
+            });
         }
         Effect::Stop => workers.stop_all("x pressed"),
         Effect::StopAndQuit => workers.stop_all("quit during the run"),

@@ -890,6 +890,22 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     if let Some(name) = target_name(app, confirm) {
         lines.push(Line::raw(format!("  ({name})")));
     }
+    if let Some(source) = &confirm.source {
+        lines.push(Line::raw(format!("  from {source}")));
+    }
+    // A spread's loads first: who takes how many, before the moves one by one.
+    for note in &confirm.notes {
+        lines.push(Line::raw(format!("  {note}")));
+    }
+    if !confirm.drifted.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "{} planned move(s) drifted and will not be sent (listed below).",
+                confirm.drifted.len()
+            ),
+            theme.warning(),
+        ));
+    }
     if confirm.skipped_in_flight > 0 {
         lines.push(Line::raw(format!(
             "{} chosen session(s) left out: a request for them is in flight.",
@@ -977,6 +993,26 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             Style::new().add_modifier(Modifier::BOLD),
         ));
         lines.push(Line::raw(format!("  {}", preview.body)));
+    }
+    if !confirm.drifted.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Drifted since planned — not sent:",
+            theme.warning(),
+        ));
+        for (session, target, why) in &confirm.drifted {
+            lines.push(Line::styled(
+                format!("{session} → {target}: {why}"),
+                theme.warning(),
+            ));
+        }
+    }
+    if !confirm.left_out.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw("Left where they are:"));
+        for (session, why) in &confirm.left_out {
+            lines.push(Line::raw(format!("{session}: {why}")));
+        }
     }
     if let Some(missing) = target_missing(app, confirm) {
         lines.insert(1, Line::styled(missing, theme.warning()));

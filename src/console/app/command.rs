@@ -10,7 +10,7 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::ids::IdKind;
 use crate::request::Target;
 
-use super::{App, Effect, Level, Mode, Pane, confirm, events, normal};
+use super::{App, Effect, Level, Mode, Pane, confirm, events, normal, plans};
 
 pub(super) fn open(app: &mut App) {
     app.mode = Mode::Command {
@@ -31,9 +31,22 @@ pub(super) fn key(
             if !line.is_empty() && app.history.last() != Some(&line) {
                 app.history.push(line.clone());
             }
-            run_command(app, &line)
+            let effects = run_command(app, &line);
+            // A confirmation put aside for a command comes back, unless the command replaced it.
+            if let Some(confirm) = app.held_confirm.take()
+                && matches!(app.mode, Mode::Normal)
+            {
+                app.mode = Mode::Confirm(confirm);
+            }
+            effects
         }
-        KeyCode::Esc => vec![],
+        KeyCode::Esc => {
+            // Back to the confirmation `:` was opened over, if any.
+            if let Some(confirm) = app.held_confirm.take() {
+                app.mode = Mode::Confirm(confirm);
+            }
+            vec![]
+        }
         KeyCode::Up | KeyCode::Down => {
             let pos = step_history(app.history.len(), history_pos, key.code == KeyCode::Up);
             input = Input::new(pos.map(|p| app.history[p].clone()).unwrap_or_default());
@@ -117,6 +130,11 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
                 lines,
             }]
         }
+        (Some("plan"), Some("save")) if !rest.is_empty() => plans::save(app, &rest),
+        (Some("plan"), Some("open")) if !rest.is_empty() => vec![Effect::OpenPlan {
+            path: PathBuf::from(rest),
+        }],
+        (Some("revert"), Some("last")) if rest.is_empty() => plans::revert_last(app),
         (Some("select"), Some("last")) if rest.is_empty() => {
             normal::mark_last_batch(app);
             vec![]
@@ -139,4 +157,4 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     }
 }
 
-pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · select last · export PATH · quit";
+pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · export PATH · quit";

@@ -3,10 +3,12 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use crate::dispatch::Move;
 use crate::outcome::Outcome;
+use crate::plan::Planner;
 use crate::request::Target;
 
-use super::{App, Effect, Level, Mode, SendState, SessionItem};
+use super::{App, Effect, Level, Mode, SendState, SessionItem, command};
 
 // Enter, the key a hurried hand presses twice, sends nothing here.
 pub(super) fn key(app: &mut App, mut confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
@@ -18,6 +20,12 @@ pub(super) fn key(app: &mut App, mut confirm: Confirm, key: KeyEvent) -> Vec<Eff
             vec![]
         }
         KeyCode::Char('y') => send(app, confirm),
+        // A command over the confirmation: `:plan save PATH` writes it instead of sending.
+        KeyCode::Char(':') => {
+            app.held_confirm = Some(confirm);
+            command::open(app);
+            vec![]
+        }
         KeyCode::Enter => {
             app.mode = Mode::Confirm(confirm);
             app.note(Level::Warn, "press y to send; n or Esc sends nothing");
@@ -45,9 +53,17 @@ pub(super) fn key(app: &mut App, mut confirm: Confirm, key: KeyEvent) -> Vec<Eff
 }
 
 /// The one confirmation before anything is sent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Confirm {
     pub moves: Vec<(String, Target)>,
+    /// Where the moves came from when not from the panes: `plan FILE`, `revert of run …`.
+    pub source: Option<String>,
+    /// A plan's moves that drifted since it was made: shown apart, never sent from here.
+    pub drifted: Vec<(String, Target, String)>,
+    /// Sessions the moves leave where they are, and why (no agent has room, origin unknown).
+    pub left_out: Vec<(String, String)>,
+    /// What the reader should know first: each agent's load after a spread.
+    pub notes: Vec<String>,
     /// Sessions left out because a request for them is in flight.
     pub skipped_in_flight: usize,
     pub retry: bool,
@@ -114,7 +130,28 @@ pub(super) fn open(app: &mut App, target: Target) {
         already_moved,
         maybe_moved,
         offline_acknowledged: false,
+        ..Confirm::default()
     });
+}
+
+/// Opens the confirmation for `moves` made elsewhere (a spread, a plan, a revert): the panes'
+/// warnings hold for them as for any move.
+pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
+    let sessions: Vec<&SessionItem> = confirm
+        .moves
+        .iter()
+        .filter_map(|(id, _)| app.sessions.find(id).and_then(|i| app.sessions.get(i)))
+        .collect();
+    confirm.already_moved = sessions
+        .iter()
+        .filter(|s| s.state.ever_transferred)
+        .map(|s| s.row.id.clone())
+        .collect();
+    confirm.maybe_moved = maybe_moved(sessions.into_iter());
+    let mut targets: Vec<&Target> = confirm.moves.iter().map(|(_, t)| t).collect();
+    targets.dedup();
+    confirm.offline_agent = targets.into_iter().find_map(|t| offline_agent(app, t));
+    app.mode = Mode::Confirm(confirm);
 }
 
 /// The sessions whose last outcome was `unknown`: the platform may have moved them already.
@@ -208,11 +245,24 @@ pub(super) fn retry(app: &mut App) {
         already_moved,
         maybe_moved,
         offline_acknowledged: false,
+        ..Confirm::default()
     });
 }
 
 /// `y` in the confirmation: exactly one `Send` of exactly the moves shown.
 fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
+    if confirm.moves.is_empty() {
+        app.note(
+            Level::Warn,
+            format!(
+                "nothing sent: all {} move(s) drifted since the plan was made",
+                confirm.drifted.len()
+            ),
+        );
+        return vec![];
+    }
+    // Where each session is now, for its attempt line (and so for a revert).
+    let planner = app.snapshot.as_deref().map(Planner::new);
     let mut moves = Vec::with_capacity(confirm.moves.len());
     for (session, target) in confirm.moves {
         let Some(s) = app.sessions.by_id_mut(&session) else {
@@ -231,7 +281,12 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
             history: std::mem::take(&mut s.state.history),
             ..SendState::default()
         };
-        moves.push((session, target));
+        let from = planner.as_ref().and_then(|p| p.origin(&session));
+        moves.push(Move {
+            session,
+            target,
+            from,
+        });
     }
     if moves.is_empty() {
         app.note(
@@ -244,7 +299,7 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
     // The marks were for this batch: they go, so the next move cannot take it along by accident.
     // `'` marks it again.
     app.unmark_all();
-    app.last_batch = moves.iter().map(|(s, _)| s.clone()).collect();
+    app.last_batch = moves.iter().map(|m| m.session.clone()).collect();
     app.note(
         Level::Info,
         format!(

@@ -121,6 +121,8 @@ pub(super) fn on_live(
     app.live.next_due = Some(now + app.live.every);
     match result {
         Ok(snapshot) => {
+            let snapshot = std::sync::Arc::new(snapshot);
+            app.snapshot = Some(snapshot.clone());
             let merged = {
                 let mut matcher = app.matcher.borrow_mut();
                 live::merge(

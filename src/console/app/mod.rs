@@ -9,6 +9,7 @@ mod events;
 mod filter;
 mod form;
 mod normal;
+mod plans;
 mod session;
 
 use std::cell::RefCell;
@@ -20,12 +21,13 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tokio::time::Instant;
 use tui_input::Input;
 
-use crate::dispatch::{Progress, Report};
+use crate::dispatch::{Move, Progress, Report};
 use crate::input::{AgentRow, Loaded, QueueRow, SessionRow};
 use crate::listener::{CallbackEvent, CallbackState};
 use crate::live::LiveSnapshot;
 use crate::outcome::Outcome;
 use crate::pacer::PacerStatus;
+use crate::plan::Plan;
 use crate::request::{CallbackRoute, Endpoint, Preview, Target, TargetKind};
 use crate::verify::Verification;
 
@@ -172,6 +174,8 @@ pub enum Msg {
     /// A run (one confirmed batch) ended: every session settled or was cancelled.
     RunDone {
         at: String,
+        /// The run's id, as its audit lines carry it.
+        run: String,
         reports: Vec<Report>,
         /// Why it was stopped, when it was.
         stopped: Option<String>,
@@ -180,6 +184,16 @@ pub enum Msg {
     Verified {
         at: String,
         results: Vec<(String, Verification)>,
+    },
+    /// A plan was read (`:plan open`) or made from a run (`:revert last`), to confirm.
+    PlanRead {
+        source: String,
+        result: Result<Plan, String>,
+    },
+    /// A plan was written (`:plan save`): how many moves, or why not.
+    PlanSaved {
+        path: String,
+        result: Result<usize, String>,
     },
 }
 
@@ -191,7 +205,24 @@ pub enum Effect {
     },
     /// Send these moves, through the pacer, as one confirmed batch.
     Send {
-        moves: Vec<(String, Target)>,
+        moves: Vec<Move>,
+    },
+    /// Write this plan (`:plan save`).
+    SavePlan {
+        path: PathBuf,
+        plan: Box<Plan>,
+    },
+    /// Read a plan to confirm (`:plan open`).
+    OpenPlan {
+        path: PathBuf,
+    },
+    /// Make the plan that undoes a run from the audit log (`:revert last`).
+    OpenRevert {
+        run: String,
+        audit: PathBuf,
+        /// What the plan names as its profile and host.
+        profile: String,
+        host: String,
     },
     Export {
         path: PathBuf,
@@ -239,6 +270,12 @@ pub struct App {
     pub session_columns: SessionColumns,
     /// The time of the last tick, for ages on screen.
     pub now: Option<Instant>,
+    /// The last live data, whole: what a spread, a plan and a drift check are made from.
+    pub snapshot: Option<std::sync::Arc<LiveSnapshot>>,
+    /// The id of the last run that ended, for `:revert last`.
+    pub last_run: Option<String>,
+    /// The confirmation put aside while `:` takes a command (`:plan save` writes it).
+    held_confirm: Option<Confirm>,
     seq: usize,
 }
 
@@ -279,6 +316,9 @@ impl App {
             live: LiveState::new(refresh_every),
             session_columns: SessionColumns::default(),
             now: None,
+            snapshot: None,
+            last_run: None,
+            held_confirm: None,
             seq: 0,
         }
     }
@@ -446,9 +486,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::RunDone {
             at,
+            run,
             reports,
             stopped,
         } => {
+            app.last_run = Some(run);
             let summary = crate::dispatch::summarize(&reports, stopped.as_deref());
             let level = if reports
                 .iter()
@@ -489,6 +531,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Live { at, now, result } => {
             events::on_live(app, at, now, result);
+            vec![]
+        }
+        Msg::PlanRead { source, result } => {
+            plans::on_plan_read(app, &source, result);
+            vec![]
+        }
+        Msg::PlanSaved { path, result } => {
+            match result {
+                Ok(n) => app.note(
+                    Level::Info,
+                    format!("wrote the plan {path} ({n} move(s)); nothing was sent"),
+                ),
+                Err(e) => app.note(Level::Error, e),
+            }
             vec![]
         }
         Msg::Loaded { source, result } => {

@@ -5,7 +5,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use crate::request::Target;
 
 use super::keys::Action;
-use super::{App, Effect, Level, Mode, Pane, command, confirm, detail, events, filter, form};
+use super::{
+    App, Effect, Level, Mode, Pane, command, confirm, detail, events, filter, form, plans,
+};
 
 pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.code == KeyCode::Esc {
@@ -136,9 +138,25 @@ fn unmark_focused(app: &mut App) {
 fn select(app: &mut App) -> Vec<Effect> {
     match app.focus {
         Pane::Agents => {
-            if let Some(agent) = app.agents.selected_row() {
-                let target = Target::agent(agent.id.clone());
-                confirm::open(app, target);
+            // Enter on a marked agent spreads over every marked agent by free capacity; on an
+            // unmarked one, it targets that agent alone.
+            match app.agents.selected() {
+                Some(i) if app.agents.is_marked(i) => {
+                    let ids = app
+                        .agents
+                        .marked_rows()
+                        .into_iter()
+                        .filter_map(|i| app.agents.get(i).map(|a| a.id.clone()))
+                        .collect();
+                    plans::open_spread(app, ids);
+                }
+                Some(i) => {
+                    if let Some(agent) = app.agents.get(i) {
+                        let target = Target::agent(agent.id.clone());
+                        confirm::open(app, target);
+                    }
+                }
+                None => {}
             }
         }
         Pane::Queues => {

@@ -1,0 +1,179 @@
+//! Plans in the console: a spread over the marked agents, `:plan save` (the confirmation's moves
+//! written instead of sent), `:plan open` (a plan checked for drift against the live data, into the
+//! confirmation) and `:revert last` (the plan that undoes the last run, the same way).
+
+use std::path::PathBuf;
+
+use crate::input::SessionRow;
+use crate::live::LiveSnapshot;
+use crate::plan::{Destination, Plan, Planner, drift};
+
+use super::{App, Confirm, Effect, Level, SessionItem, confirm};
+
+/// Enter on a marked agent: the chosen sessions spread over the marked agents by free capacity,
+/// longest-waiting first, into the confirmation with each agent's load after.
+pub(super) fn open_spread(app: &mut App, agent_ids: Vec<String>) {
+    let Some(snapshot) = app.snapshot.clone() else {
+        return app.note(
+            Level::Warn,
+            "a spread needs live data (capacity and wait come from it): :load live",
+        );
+    };
+    let sessions: Vec<String> = app
+        .chosen_sessions()
+        .into_iter()
+        .filter_map(|i| app.sessions.get(i))
+        .filter(|s| !s.state.in_flight)
+        .map(|s| s.row.id.clone())
+        .collect();
+    if sessions.is_empty() {
+        return app.note(
+            Level::Warn,
+            "no session to move: mark sessions with Space, then the agents, then Enter",
+        );
+    }
+    let mut agents = Vec::with_capacity(agent_ids.len());
+    for id in &agent_ids {
+        match snapshot.agents.iter().find(|a| &a.id == id) {
+            Some(a) => agents.push(a),
+            None => {
+                return app.note(
+                    Level::Warn,
+                    format!("agent {id} is not in the live data: a spread needs its capacity"),
+                );
+            }
+        }
+    }
+    let mut plan = Plan::new("spread", &app.ctx.profile, &app.ctx.host);
+    Planner::new(&snapshot).plan(
+        &mut plan,
+        &sessions,
+        &Destination::Spread {
+            agents,
+            overflow: None,
+        },
+    );
+    let confirm = Confirm {
+        source: Some(format!("spread over {} agents", agent_ids.len())),
+        ..confirm_of(&plan)
+    };
+    confirm::open_moves(app, confirm);
+}
+
+/// `:plan save PATH` over a confirmation: its moves become a plan file, and nothing is sent.
+pub(super) fn save(app: &mut App, path: &str) -> Vec<Effect> {
+    let Some(confirm) = app.held_confirm.take() else {
+        app.note(
+            Level::Warn,
+            "plan save: open a confirmation first (choose sessions and a target), then :plan save PATH",
+        );
+        return vec![];
+    };
+    let empty = LiveSnapshot::default();
+    let snapshot = app.snapshot.clone();
+    let planner = Planner::new(snapshot.as_deref().unwrap_or(&empty));
+    let mut plan = Plan::new("console", &app.ctx.profile, &app.ctx.host);
+    for (session, target) in &confirm.moves {
+        planner.add(&mut plan, session, target.clone());
+    }
+    plan.left_out = confirm
+        .left_out
+        .iter()
+        .map(|(session, why)| crate::plan::LeftOut {
+            session: session.clone(),
+            why: why.clone(),
+        })
+        .collect();
+    plan.notes = confirm.notes;
+    vec![Effect::SavePlan {
+        path: PathBuf::from(path),
+        plan: Box::new(plan),
+    }]
+}
+
+/// `:revert last`: the plan that undoes the last run that ended, from the audit log.
+pub(super) fn revert_last(app: &mut App) -> Vec<Effect> {
+    match app.last_run.clone() {
+        Some(run) => vec![Effect::OpenRevert {
+            run,
+            audit: PathBuf::from(&app.ctx.audit_path),
+            profile: app.ctx.profile.clone(),
+            host: app.ctx.host.clone(),
+        }],
+        None => {
+            app.note(
+                Level::Warn,
+                "revert last: no run has ended in this console yet",
+            );
+            vec![]
+        }
+    }
+}
+
+/// A plan read or made: checked for drift against the live data, into the confirmation — what
+/// drifted shown apart and never sent from there.
+pub(super) fn on_plan_read(app: &mut App, source: &str, result: Result<Plan, String>) {
+    let plan = match result {
+        Ok(plan) => plan,
+        Err(e) => return app.note(Level::Error, e),
+    };
+    if plan.host != app.ctx.host {
+        return app.note(
+            Level::Error,
+            format!(
+                "{source}: made for {}, and this console is aimed at {}: not opened",
+                plan.host, app.ctx.host
+            ),
+        );
+    }
+    let changes = match app.snapshot.as_deref() {
+        Some(snapshot) => drift::check(&plan, snapshot),
+        None => {
+            vec![vec!["not checked: no live data yet (:load live)".to_string()]; plan.moves.len()]
+        }
+    };
+    let mut confirm = confirm_of(&plan);
+    confirm.source = Some(source.to_string());
+    confirm.moves.clear();
+    for (m, changed) in plan.moves.iter().zip(changes) {
+        if changed.is_empty() {
+            confirm.moves.push((m.session.clone(), m.target.clone()));
+        } else {
+            confirm
+                .drifted
+                .push((m.session.clone(), m.target.clone(), changed.join("; ")));
+        }
+    }
+    // A session the plan moves that the pane does not show yet gets a row, so its move shows.
+    {
+        let mut matcher = app.matcher.borrow_mut();
+        for (session, _) in &confirm.moves {
+            if app.sessions.find(session).is_none() {
+                let row = SessionRow {
+                    id: session.clone(),
+                    extra: Vec::new(),
+                };
+                let _ = app.sessions.push(SessionItem::new(row), &mut matcher);
+            }
+        }
+    }
+    confirm::open_moves(app, confirm);
+}
+
+/// A plan's moves, what it leaves out and its notes, as a confirmation shows them.
+fn confirm_of(plan: &Plan) -> Confirm {
+    Confirm {
+        moves: plan
+            .moves
+            .iter()
+            .map(|m| (m.session.clone(), m.target.clone()))
+            .collect(),
+        left_out: plan
+            .left_out
+            .iter()
+            .map(|l| (l.session.clone(), l.why.clone()))
+            .collect(),
+        notes: plan.notes.clone(),
+        ..Confirm::default()
+    }
+}
