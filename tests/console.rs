@@ -1886,3 +1886,43 @@ fn a_spread_needs_live_data_and_esc_in_a_command_goes_back_to_the_confirmation()
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
 }
+
+#[test]
+fn with_live_data_on_a_plan_waits_for_a_refresh_of_its_own_before_it_is_checked() {
+    let s: Vec<String> = (1..=2)
+        .map(|n| format!("6538f8a3c9cf425ee5cf000{n}"))
+        .collect();
+    let ids: Vec<&str> = s.iter().map(String::as_str).collect();
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let now = Instant::now();
+    live(&mut app, now, Ok(plan_center(&ids)));
+    let mut plan = switchboard::plan::Plan::new("plan", "prod", "https://platform.kore.ai");
+    let planner = switchboard::plan::Planner::new(app.snapshot.as_deref().unwrap());
+    for id in &ids {
+        planner.add(&mut plan, id, Target::queue(QUEUE));
+    }
+    // A refresh was already on its way when the plan came: it may predate the last run.
+    app.live.refreshing = true;
+    let effects = update(
+        &mut app,
+        Msg::PlanRead {
+            source: "plan p.json".into(),
+            result: Ok(plan),
+        },
+    );
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert!(matches!(app.mode, Mode::Normal));
+    live(&mut app, now, Ok(plan_center(&ids)));
+    assert!(
+        matches!(app.mode, Mode::Normal),
+        "the older refresh does not count"
+    );
+    // Its own refresh: the first session has closed since the plan was made.
+    live(&mut app, now, Ok(plan_center(&ids[1..])));
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    assert_eq!(c.moves, vec![(s[1].clone(), Target::queue(QUEUE))]);
+    assert_eq!(c.drifted.len(), 1);
+}

@@ -756,7 +756,12 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         Mode::Filter(_) => fixed(&[("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         Mode::Command { .. } => fixed(&[("Enter", "run"), ("↑/↓", "history"), ("Esc", "cancel")]),
         Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
-        Mode::Confirm(_) => fixed(&[("y", "send"), ("n/Esc", "cancel"), ("j/k", "scroll")]),
+        Mode::Confirm(_) => fixed(&[
+            ("y", "send"),
+            ("n/Esc", "cancel"),
+            ("j/k", "scroll"),
+            (":plan save PATH", "write, not send"),
+        ]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
         Mode::QuitConfirm => fixed(&[("y", "stop the run and quit"), ("n/Esc", "stay")]),
         Mode::Normal => {
@@ -880,11 +885,19 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
         format!("{} targets", targets.len())
     };
     let verb = if confirm.retry { "Retry" } else { "Move" };
-    let mut lines = vec![Line::styled(
+    let headline = if n == 0 {
+        format!(
+            "Nothing to send: every planned move drifted ({})",
+            confirm.drifted.len()
+        )
+    } else {
         format!(
             "{verb} {n} session{} to {to}?",
             if n == 1 { "" } else { "s" }
-        ),
+        )
+    };
+    let mut lines = vec![Line::styled(
+        headline,
         Style::new().add_modifier(Modifier::BOLD),
     )];
     if let Some(name) = target_name(app, confirm) {
@@ -988,8 +1001,16 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             .filter(|d| !d.is_empty())
             .map(|d| format!(" · {d}"))
             .unwrap_or_default();
+        // A spread or a plan sends to many: each move names its target.
+        let named = match app
+            .name_of(target)
+            .filter(|_| target_name(app, confirm).is_none())
+        {
+            Some(name) => format!("{target} ({name})"),
+            None => target.to_string(),
+        };
         lines.push(Line::styled(
-            format!("{session} → {target}{about}"),
+            format!("{session} → {named}{about}"),
             Style::new().add_modifier(Modifier::BOLD),
         ));
         lines.push(Line::raw(format!("  {}", preview.body)));
@@ -1112,6 +1133,12 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     ));
     lines.push(Line::raw(
         "  In the confirmation: only y sends (a warned move asks for a second y); Enter sends nothing; n or Esc cancels.",
+    ));
+    lines.push(Line::raw(
+        "  In Agents: Enter on a marked agent spreads the chosen sessions over every marked agent by free capacity.",
+    ));
+    lines.push(Line::raw(
+        "  Plans: :plan save PATH in the confirmation writes it instead of sending; :plan open PATH and :revert last check a plan against fresh live data first.",
     ));
     lines.push(Line::raw(format!(
         "  Commands (:): {}",

@@ -276,6 +276,9 @@ pub struct App {
     pub last_run: Option<String>,
     /// The confirmation put aside while `:` takes a command (`:plan save` writes it).
     held_confirm: Option<Confirm>,
+    /// A plan waiting for fresh live data to be checked against, and how many refreshes that
+    /// began before it to let pass first.
+    pending_plan: Option<(String, Plan, usize)>,
     seq: usize,
 }
 
@@ -319,6 +322,7 @@ impl App {
             snapshot: None,
             last_run: None,
             held_confirm: None,
+            pending_plan: None,
             seq: 0,
         }
     }
@@ -531,12 +535,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Live { at, now, result } => {
             events::on_live(app, at, now, result);
+            plans::on_fresh_live(app);
             vec![]
         }
-        Msg::PlanRead { source, result } => {
-            plans::on_plan_read(app, &source, result);
-            vec![]
-        }
+        Msg::PlanRead { source, result } => plans::on_plan_read(app, &source, result),
         Msg::PlanSaved { path, result } => {
             match result {
                 Ok(n) => app.note(

@@ -110,25 +110,72 @@ pub(super) fn revert_last(app: &mut App) -> Vec<Effect> {
     }
 }
 
-/// A plan read or made: checked for drift against the live data, into the confirmation — what
-/// drifted shown apart and never sent from there.
-pub(super) fn on_plan_read(app: &mut App, source: &str, result: Result<Plan, String>) {
+/// A plan read or made: with live data on, it waits for a refresh of its own (a run that just
+/// ended is not in the last one yet), then is checked for drift and opened.
+pub(super) fn on_plan_read(
+    app: &mut App,
+    source: &str,
+    result: Result<Plan, String>,
+) -> Vec<Effect> {
     let plan = match result {
         Ok(plan) => plan,
-        Err(e) => return app.note(Level::Error, e),
+        Err(e) => {
+            app.note(Level::Error, e);
+            return vec![];
+        }
     };
     if plan.host != app.ctx.host {
-        return app.note(
+        app.note(
             Level::Error,
             format!(
                 "{source}: made for {}, and this console is aimed at {}: not opened",
                 plan.host, app.ctx.host
             ),
         );
+        return vec![];
     }
-    let changes = match app.snapshot.as_deref() {
-        Some(snapshot) => drift::check(&plan, snapshot),
-        None => {
+    if !app.live.enabled {
+        open_checked(app, source, plan, None);
+        return vec![];
+    }
+    // A refresh already on its way may have left before the last run ended: let it pass.
+    let skip = usize::from(app.live.refreshing);
+    app.pending_plan = Some((source.to_string(), plan, skip));
+    app.note(
+        Level::Info,
+        format!("{source}: reading the live data again to check it for drift…"),
+    );
+    app.live.refreshing = true;
+    vec![Effect::Refresh]
+}
+
+/// A refresh came: a plan waiting for it is checked and opened.
+pub(super) fn on_fresh_live(app: &mut App) {
+    match app.pending_plan.take() {
+        Some((source, plan, 0)) => {
+            // A refresh that failed leaves nothing fresh to check against: nothing is sendable.
+            let unchecked =
+                app.live.failure.as_ref().map(|(_, why)| {
+                    format!("not checked: the live data could not be read ({why})")
+                });
+            open_checked(app, &source, plan, unchecked)
+        }
+        Some((source, plan, skip)) => {
+            app.pending_plan = Some((source, plan, skip - 1));
+            // Its own refresh is still to come.
+            app.live.refreshing = true;
+        }
+        None => {}
+    }
+}
+
+/// Checks a plan for drift against the last live data and opens it in the confirmation: what
+/// drifted is shown apart and never sent from there.
+fn open_checked(app: &mut App, source: &str, plan: Plan, unchecked: Option<String>) {
+    let changes = match (app.snapshot.as_deref(), unchecked) {
+        (_, Some(why)) => vec![vec![why]; plan.moves.len()],
+        (Some(snapshot), None) => drift::check(&plan, snapshot),
+        (None, None) => {
             vec![vec!["not checked: no live data yet (:load live)".to_string()]; plan.moves.len()]
         }
     };
