@@ -493,3 +493,76 @@ fn a_signal_restores_the_terminal_and_records_the_unsent_as_cancelled() {
         );
     }
 }
+
+#[test]
+fn a_spread_is_saved_opened_sent_and_reverted_from_the_console() {
+    let t = Tmux::start("plans", "--demo");
+    // Live data first: a spread is made from it.
+    t.wait_until("live data", |s| {
+        s.contains(" ago") && s.contains("Alice Moreau")
+    });
+    t.keys(&[
+        "Space", "Space", "Space", "2", "Space", "Space", "k", "Enter",
+    ]);
+    t.wait_for_all(&[
+        "nothing is sent until you press y",
+        "from spread over 2 agents",
+        "held +",
+    ]);
+    t.keys(&[":"]);
+    t.keys(&["-l", "plan save ~/spread.json"]);
+    t.keys(&["Enter"]);
+    t.wait_for("wrote the plan");
+    assert!(t.home().join("spread.json").exists());
+    t.keys(&[":"]);
+    t.keys(&["-l", "plan open ~/spread.json"]);
+    t.keys(&["Enter"]);
+    t.wait_for_all(&["nothing is sent until you press y", "from plan"]);
+    t.keys(&["y"]);
+    t.wait_until("the spread's run done", |s| {
+        s.lines()
+            .any(|l| l.contains("run done:") && !l.contains('│'))
+    });
+    t.keys(&[":"]);
+    t.keys(&["-l", "revert last"]);
+    t.keys(&["Enter"]);
+    // Transferred before: the revert asks twice.
+    t.wait_for_all(&["from revert of run", "This asks twice"]);
+    t.keys(&["y"]);
+    t.wait_for("Press y once more");
+    t.keys(&["y"]);
+    // In the status line, outside the panes (Activity keeps the first run's summary too).
+    t.wait_until("the revert's run done", |s| {
+        s.lines()
+            .any(|l| l.contains("run done:") && !l.contains('│'))
+            && !s.contains("nothing is sent until")
+    });
+    t.keys(&["q"]);
+    t.wait_for("console exited");
+    // Two runs on record: the spread to agents, then each session back to its queue.
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+    let attempts: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == "attempt")
+        .collect();
+    let runs: std::collections::BTreeSet<String> = attempts
+        .iter()
+        .map(|a| a["run"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(runs.len(), 2, "{audit}");
+    let (spread, back): (Vec<_>, Vec<_>) = attempts
+        .iter()
+        .partition(|a| a["target"]["type"] == "agent");
+    assert!(!spread.is_empty() && !back.is_empty(), "{audit}");
+    for b in &back {
+        let went = spread
+            .iter()
+            .find(|s| s["botSessionId"] == b["botSessionId"])
+            .expect("each reverted session was spread");
+        assert_eq!(
+            b["target"]["id"], went["from"]["queue"],
+            "back where it was: {b}"
+        );
+    }
+}
