@@ -19,8 +19,12 @@ impl Tmux {
     }
 
     fn start_sized(test: &str, args: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_in(tempfile::tempdir().unwrap(), test, args, width, height)
+    }
+
+    /// In a home made ready beforehand (a config file, a plan).
+    fn start_in(home: tempfile::TempDir, test: &str, args: &str, width: u16, height: u16) -> Tmux {
         let (width, height) = (width.to_string(), height.to_string());
-        let home = tempfile::tempdir().unwrap();
         let socket = format!("sb-{test}-{}", std::process::id());
         let h = home.path().display();
         // The shell line prints how the console ended, so a test can see the terminal come back.
@@ -565,4 +569,83 @@ fn a_spread_is_saved_opened_sent_and_reverted_from_the_console() {
             "back where it was: {b}"
         );
     }
+}
+
+#[test]
+fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
+    use switchboard::mock::{self, Center, MockIdentity, MockOptions};
+    use switchboard::secret::Secret;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let secret = "a-test-secret-for-the-terminal-apply";
+    let identity = MockIdentity::demo(Secret::new(secret));
+    let server = runtime
+        .block_on(mock::start(
+            "127.0.0.1:0".parse().unwrap(),
+            identity.clone(),
+            MockOptions {
+                center: Some(Center::demo(tokio::time::Instant::now())),
+                rate_limit_per_minute: 0,
+                ..MockOptions::default()
+            },
+        ))
+        .unwrap();
+    let center = server.center().unwrap();
+    let session = center
+        .conversations
+        .iter()
+        .find(|c| c.is_open() && mock::trigger_for(&c.session).is_none())
+        .unwrap()
+        .session
+        .clone();
+    let queue = center.queues[1].id.clone();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let secret_file = h.join("secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = h.join("sb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"t\"\n[profiles.t]\nhost = \"{}\"\nstream_id = \"{}\"\norg_id = \"{}\"\naccount_id = \"{}\"\napp_id = \"{}\"\nclient_secret_file = \"{}\"\nrate_per_minute = 0\n",
+            server.base_url(),
+            identity.stream_id,
+            identity.org_id,
+            identity.account_id,
+            identity.app_id,
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let plan = h.join("plan.json");
+    let made = Command::new(BIN)
+        .env("HOME", h)
+        .args([
+            "plan",
+            "--config",
+            config.to_str().unwrap(),
+            "--session",
+            &session,
+        ])
+        .args(["--queue", &queue, "-o", plan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let args = format!(
+        "apply {} --no-verify --config {}",
+        plan.display(),
+        config.display()
+    );
+    let t = Tmux::start_in(home, "apply", &args, 160, 30);
+    t.wait_for_all(&["Send these 1 move(s)? [y/N]", &session]);
+    assert!(server.received().is_empty(), "nothing before the answer");
+    t.keys(&["y", "Enter"]);
+    t.wait_for_all(&["transferred", "console exited 0"]);
+    assert_eq!(server.received().len(), 1);
 }

@@ -435,3 +435,91 @@ async fn a_revert_puts_sessions_back_where_the_center_showed_them() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_spreads_too_and_what_no_agent_has_room_for_goes_to_the_overflow_queue() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let support = queue_named(&center, "Technical support");
+    let retention = queue_named(&center, "Retention");
+    let waiting = [waiting_in(&center, &billing), waiting_in(&center, &support)].concat();
+    let bruno = center
+        .agents
+        .iter()
+        .find(|a| a.first_name == "Bruno")
+        .unwrap()
+        .clone();
+    assert!(waiting.len() > bruno.max_chats as usize + 2, "{waiting:?}");
+    let mut args = vec!["assign"];
+    for s in &waiting {
+        args.extend(["--session", s.as_str()]);
+    }
+    args.extend([
+        "--spread-agents",
+        &bruno.id,
+        "--overflow-queue",
+        &retention,
+        "--json",
+        "--no-verify",
+    ]);
+    let out = run(home.against(&server), &args).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Bruno Costa"),
+        "each agent's load: {stderr}"
+    );
+    let reports = json_objects(&out.stdout);
+    assert_eq!(reports.len(), waiting.len());
+    let to = |kind: &str, id: &str| {
+        reports
+            .iter()
+            .filter(|r| r["target"]["type"] == kind && r["target"]["id"] == id)
+            .count()
+    };
+    let (to_bruno, overflow) = (to("agent", &bruno.id), to("queue", &retention));
+    assert_eq!(to_bruno + overflow, waiting.len(), "{reports:?}");
+    assert!(
+        to_bruno > 0 && overflow > 0,
+        "{to_bruno} to Bruno, {overflow} overflowed"
+    );
+    // Bruno's chats stay within what he can take.
+    let after = server.center().unwrap();
+    let chats = after
+        .conversations
+        .iter()
+        .filter(|c| {
+            c.is_open()
+                && c.agent_user_id.as_deref() == Some(bruno.user_id.as_str())
+                && matches!(capacity_kind(&c.source), Some("liveChat" | "messaging"))
+        })
+        .count() as u64;
+    assert!(
+        chats <= bruno.max_chats,
+        "{chats} chats, {} at once",
+        bruno.max_chats
+    );
+
+    // An overflow queue without a spread is refused before anything is read.
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[0],
+            "--queue",
+            &retention,
+            "--overflow-queue",
+            &retention,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--overflow-queue goes with"),
+        "{}",
+        text(&out.stderr)
+    );
+}

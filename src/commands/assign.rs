@@ -38,13 +38,8 @@ pub(super) struct AssignOptions {
 }
 
 pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
-    let spread = args.targets.is_spread();
-    let target = if spread {
-        select::check_spread_ids(&args.targets)?;
-        None
-    } else {
-        Some(select::single_target(&args.targets)?)
-    };
+    let target = select::check_targets(&args.targets)?;
+    let spread = target.is_none();
     // One pacer for the process: the live reads below and the moves after them share it.
     let pacer = engine::pacer(settings)?;
     let chosen = select::sessions(settings, &pacer, &args.selectors, spread).await?;

@@ -15,11 +15,7 @@ use super::{Failure, select};
 use crate::cli::{ApplyArgs, PlanArgs, RevertArgs};
 
 pub async fn plan(settings: &Settings, args: PlanArgs) -> Result<ExitCode, Failure> {
-    if args.targets.is_spread() {
-        select::check_spread_ids(&args.targets)?;
-    } else {
-        select::single_target(&args.targets)?;
-    }
+    select::check_targets(&args.targets)?;
     let pacer = engine::pacer(settings)?;
     let chosen = select::sessions(settings, &pacer, &args.selectors, true).await?;
     let live = chosen.live.as_ref().expect("a plan reads the live data");

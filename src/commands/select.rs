@@ -93,8 +93,22 @@ pub fn single_target(targets: &Targets) -> Result<Target, Failure> {
     Ok(target)
 }
 
-/// Checks the spread's ids before anything is read.
-pub fn check_spread_ids(targets: &Targets) -> Result<(), Failure> {
+/// Checks the targets before anything is read: the one target, or `None` for a spread.
+pub fn check_targets(targets: &Targets) -> Result<Option<Target>, Failure> {
+    if targets.is_spread() {
+        check_spread_ids(targets)?;
+        Ok(None)
+    } else if targets.overflow_queue.is_some() {
+        Err(Failure(
+            "--overflow-queue goes with --spread-agents or --spread-queue; nothing was sent".into(),
+        ))
+    } else {
+        single_target(targets).map(Some)
+    }
+}
+
+/// Checks the spread's ids.
+fn check_spread_ids(targets: &Targets) -> Result<(), Failure> {
     for agent in &targets.spread_agents {
         refuse_user_id("--spread-agents", &Target::agent(agent.trim()))?;
     }
@@ -105,11 +119,6 @@ pub fn check_spread_ids(targets: &Targets) -> Result<(), Failure> {
         if let Some(q) = queue {
             refuse_user_id(flag, &Target::queue(q.trim()))?;
         }
-    }
-    if targets.overflow_queue.is_some() && !targets.is_spread() {
-        return Err(Failure(
-            "--overflow-queue goes with --spread-agents or --spread-queue; nothing was sent".into(),
-        ));
     }
     Ok(())
 }
