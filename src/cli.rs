@@ -195,6 +195,13 @@ pub struct AssignArgs {
     pub selectors: Selectors,
     #[command(flatten)]
     pub targets: Targets,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How a run goes and reports: `assign` and `apply` take the same.
+#[derive(Args, Debug)]
+pub struct RunArgs {
     /// Print each request as a curl command and send nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -225,24 +232,14 @@ pub struct ApplyArgs {
     /// The plan (from `plan`, `revert` or the console's `:plan save`)
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
-    /// Check the plan against the live data and print each request as a curl command; send nothing
-    #[arg(long)]
-    pub dry_run: bool,
     /// Send without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
     /// Send the moves that drifted too
     #[arg(long)]
     pub force: bool,
-    /// One JSON object per session on stdout instead of the table
-    #[arg(long)]
-    pub json: bool,
-    /// Run the listener and wait up to SECS (at most 3600) after the last answer for the callbacks
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub wait_callbacks: Option<u64>,
-    /// Do not ask the server afterwards where each moved session is now
-    #[arg(long)]
-    pub no_verify: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug)]

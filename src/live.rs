@@ -290,13 +290,7 @@ impl LiveClient {
     /// shown, every page of queues and each queue's size. The first failure of a required read is
     /// the error.
     pub async fn snapshot(&self) -> Result<LiveSnapshot, LiveError> {
-        let mut snapshot = LiveSnapshot::default();
-        snapshot.conversations = self
-            .conversations(OPEN_STATUSES, &mut snapshot.calls)
-            .await?;
-        snapshot.agents = self.agents(&mut snapshot.calls).await?;
-        self.read_presence(&mut snapshot).await;
-        snapshot.queues = self.queues(&mut snapshot.calls).await?;
+        let mut snapshot = self.plan_snapshot().await?;
         self.read_queue_sizes(&mut snapshot).await;
         Ok(snapshot)
     }

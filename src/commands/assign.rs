@@ -24,7 +24,7 @@ use switchboard::request::{Target, TargetKind};
 use switchboard::verify::{self, Verified, Verifier, VerifyPolicy};
 
 use super::{Failure, exit_for, select};
-use crate::cli::AssignArgs;
+use crate::cli::{AssignArgs, RunArgs};
 
 /// What to do besides sending.
 pub(super) struct AssignOptions {
@@ -35,6 +35,20 @@ pub(super) struct AssignOptions {
     pub policy: RetryPolicy,
     /// Moves a plan held that are not sent (drifted): the exit is 1 whatever comes of the rest.
     pub held_back: usize,
+}
+
+impl AssignOptions {
+    /// As the flags say; `held_back` moves of a plan that are not sent.
+    pub fn new(run: &RunArgs, held_back: usize) -> AssignOptions {
+        AssignOptions {
+            dry_run: run.dry_run,
+            json: run.json,
+            wait_callbacks: run.wait_callbacks.map(Duration::from_secs),
+            verify: !run.no_verify,
+            policy: RetryPolicy::default(),
+            held_back,
+        }
+    }
 }
 
 pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
@@ -71,14 +85,7 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
         eprintln!("switchboard: nothing to move: no agent has room; nothing was sent");
         return Ok(exit_for(false));
     }
-    let options = AssignOptions {
-        dry_run: args.dry_run,
-        json: args.json,
-        wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
-        verify: !args.no_verify,
-        policy: RetryPolicy::default(),
-        held_back: 0,
-    };
+    let options = AssignOptions::new(&args.run, 0);
     execute(settings, moves, &label, options, pacer).await
 }
 

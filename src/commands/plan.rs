@@ -3,10 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use switchboard::config::Settings;
-use switchboard::dispatch::RetryPolicy;
 use switchboard::engine;
 use switchboard::plan::{Plan, drift, revert};
 
@@ -95,20 +93,13 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
     if plan.moves.is_empty() {
         return Ok(super::exit_for(held_back == 0));
     }
-    if !args.dry_run && !args.yes {
+    if !args.run.dry_run && !args.yes {
         confirm(&plan)?;
     }
-    let options = AssignOptions {
-        dry_run: args.dry_run,
-        json: args.json,
-        wait_callbacks: args.wait_callbacks.map(Duration::from_secs),
-        verify: !args.no_verify,
-        policy: RetryPolicy::default(),
-        held_back,
-    };
+    let options = AssignOptions::new(&args.run, held_back);
     let label = format!("the plan {}", args.plan.display());
     let code = assign::execute(settings, plan.to_moves(), &label, options, pacer).await?;
-    if args.dry_run && held_back > 0 {
+    if args.run.dry_run && held_back > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(code)
