@@ -75,7 +75,8 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
                 eprintln!("switchboard: not moved: {} — {}", l.session, l.why);
             }
             for n in &plan.notes {
-                eprintln!("switchboard: {n}");
+                // Agents' names come from the server.
+                eprintln!("switchboard: {}", format::one_line(n));
             }
             (plan.to_moves(), "a spread of agents".to_string())
         }

@@ -73,7 +73,7 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
             },
             plan.moves[i].session,
             plan.moves[i].target,
-            drift[i].join("; ")
+            switchboard::format::one_line(&drift[i].join("; "))
         );
     }
     let held_back = if args.force { 0 } else { drifted.len() };

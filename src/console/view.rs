@@ -903,12 +903,15 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     if let Some(name) = target_name(app, confirm) {
         lines.push(Line::raw(format!("  ({name})")));
     }
+    // A plan is a file anyone may have edited, and names come from the server: one line each,
+    // no control characters.
+    let clean = crate::format::one_line;
     if let Some(source) = &confirm.source {
-        lines.push(Line::raw(format!("  from {source}")));
+        lines.push(Line::raw(format!("  from {}", clean(source))));
     }
     // A spread's loads first: who takes how many, before the moves one by one.
     for note in &confirm.notes {
-        lines.push(Line::raw(format!("  {note}")));
+        lines.push(Line::raw(format!("  {}", clean(note))));
     }
     if !confirm.drifted.is_empty() {
         lines.push(Line::styled(
@@ -1023,7 +1026,7 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
         ));
         for (session, target, why) in &confirm.drifted {
             lines.push(Line::styled(
-                format!("{session} → {target}: {why}"),
+                format!("{session} → {target}: {}", clean(why)),
                 theme.warning(),
             ));
         }
@@ -1032,7 +1035,7 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
         lines.push(Line::raw(""));
         lines.push(Line::raw("Left where they are:"));
         for (session, why) in &confirm.left_out {
-            lines.push(Line::raw(format!("{session}: {why}")));
+            lines.push(Line::raw(format!("{session}: {}", clean(why))));
         }
     }
     if let Some(missing) = target_missing(app, confirm) {

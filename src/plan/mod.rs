@@ -146,16 +146,19 @@ impl Plan {
         let _ = writeln!(
             out,
             "# {} · {} move(s) · profile {} · {} · made {}",
-            self.purpose,
+            crate::format::one_line(&self.purpose),
             self.moves.len(),
-            self.profile,
-            self.host,
-            self.made_at
+            crate::format::one_line(&self.profile),
+            crate::format::one_line(&self.host),
+            crate::format::one_line(&self.made_at)
         );
+        // A plan is a file anyone may have edited, and names come from the server: one line each,
+        // no control characters.
+        let clean = crate::format::one_line;
         for m in &self.moves {
             let to = match &m.target_name {
-                Some(name) => format!("{} ({name})", m.target),
-                None => m.target.to_string(),
+                Some(name) => format!("{} ({})", m.target, clean(name)),
+                None => clean(&m.target.to_string()),
             };
             let _ = writeln!(
                 out,
@@ -165,15 +168,10 @@ impl Plan {
             );
         }
         for l in &self.left_out {
-            let _ = writeln!(
-                out,
-                "{}  left out: {}",
-                crate::format::printable(&l.session),
-                l.why
-            );
+            let _ = writeln!(out, "{}  left out: {}", clean(&l.session), clean(&l.why));
         }
         for n in &self.notes {
-            let _ = writeln!(out, "# note: {n}");
+            let _ = writeln!(out, "# note: {}", clean(n));
         }
         out
     }
@@ -420,6 +418,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"botSessionId\""), "{text}");
+    }
+
+    #[test]
+    fn a_plans_text_cannot_take_over_the_terminal() {
+        let mut plan = Plan::new("plan", "p", "h");
+        plan.moves.push(PlannedMove {
+            session: "6538f8a3c9cf425ee5cf0001".into(),
+            target: Target::agent(AGENT),
+            target_name: Some("Eve\u{1b}[2J".into()),
+            planned: Planned::default(),
+        });
+        plan.notes.push("note\u{7}\nsecond line".into());
+        let text = plan.describe();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("Eve\\u{1b}[2J"), "{text}");
     }
 
     #[test]
