@@ -1880,10 +1880,22 @@ fn a_spread_needs_live_data_and_esc_in_a_command_goes_back_to_the_confirmation()
         "{:?}",
         app.status
     );
+    // Outside a confirmation there is nothing to save.
+    chars(&mut app, ":plan save ~/p.json");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        matches!(&app.status, Some(s) if s.text.contains("open a confirmation first")),
+        "{:?}",
+        app.status
+    );
     confirm_two_to_queue(&mut app);
     chars(&mut app, ":");
     assert!(matches!(app.mode, Mode::Command { .. }));
     key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
+    // Another command over it brings it back when done.
+    chars(&mut app, ":select last");
+    key(&mut app, KeyCode::Enter);
     assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
 }
 
