@@ -214,3 +214,156 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod generated {
+    //! Many made-up centers: a spread never goes past what anyone can take, accounts for every
+    //! session, and a plan checked against the very data it was made from has not drifted.
+    use super::*;
+    use crate::live::{Availability, Capacity, LiveAgent};
+    use crate::plan::spread::{CHANNEL_KINDS, capacity_kind, free_capacity, pool};
+    use crate::plan::{Destination, Planner};
+
+    struct Dice(u64);
+    impl Dice {
+        fn roll(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    fn center(dice: &mut Dice) -> LiveSnapshot {
+        let channels = ["web", "whatsapp", "sms", "email", "voice", "pigeon"];
+        let agents: Vec<LiveAgent> = (0..1 + dice.roll(6))
+            .map(|n| LiveAgent {
+                id: format!("a-{n}"),
+                user_id: Some(format!("u-{n}")),
+                name: format!("Agent {n}"),
+                availability: Some(match dice.roll(4) {
+                    0 => Availability::Away,
+                    _ => Availability::Available,
+                }),
+                max_chats: (dice.roll(4) > 0).then(|| dice.roll(6)),
+                queues: vec![],
+                skills: vec![],
+                capacity: if dice.roll(2) == 0 {
+                    vec![]
+                } else {
+                    CHANNEL_KINDS
+                        .iter()
+                        .map(|(kind, _)| {
+                            (
+                                kind.to_string(),
+                                Capacity {
+                                    enabled: Some(dice.roll(5) > 0),
+                                    total: None,
+                                    used: None,
+                                    available: Some(dice.roll(4)),
+                                },
+                            )
+                        })
+                        .collect()
+                },
+            })
+            .collect();
+        let conversations = (0..dice.roll(25))
+            .map(|n| {
+                let held = dice.roll(3) == 0;
+                Conversation {
+                    session: format!("s{n}"),
+                    conversation_id: None,
+                    status: Some("OPEN".into()),
+                    source: Some(channels[dice.roll(6) as usize].into()),
+                    queue_id: Some("qu-1".into()),
+                    queue_name: None,
+                    agent_user_id: held.then(|| format!("u-{}", dice.roll(agents.len() as u64))),
+                    agent_name: None,
+                    wait: Some(std::time::Duration::from_secs(dice.roll(600))),
+                }
+            })
+            .collect();
+        LiveSnapshot {
+            conversations,
+            agents,
+            ..LiveSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_spread_stays_within_capacity_accounts_for_all_and_has_not_drifted_at_once() {
+        let mut dice = Dice(42);
+        for case in 0..2_000 {
+            let live = center(&mut dice);
+            let sessions: Vec<String> = live
+                .conversations
+                .iter()
+                .filter(|c| c.agent_user_id.is_none())
+                .map(|c| c.session.clone())
+                .collect();
+            let mut plan = Plan::new("t", "p", "h");
+            let planner = Planner::new(&live);
+            let agents = live.agents.iter().collect();
+            planner.plan(
+                &mut plan,
+                &sessions,
+                &Destination::Spread {
+                    agents,
+                    overflow: None,
+                },
+            );
+            assert_eq!(
+                plan.moves.len() + plan.left_out.len(),
+                sessions.len(),
+                "case {case}: every session placed or listed"
+            );
+            for a in &live.agents {
+                let given: Vec<&Conversation> = plan
+                    .moves
+                    .iter()
+                    .filter(|m| m.target.id == a.id)
+                    .map(|m| planner.conversation(&m.session).unwrap())
+                    .collect();
+                if given.is_empty() {
+                    continue;
+                }
+                assert!(
+                    a.availability.as_ref().unwrap().is_available(),
+                    "case {case}"
+                );
+                let held = planner.held_by(a);
+                let chats = given
+                    .iter()
+                    .filter(|c| pool(c.source.as_deref().and_then(capacity_kind)) == "chat")
+                    .count() as u64;
+                if let Some(max) = a.max_chats {
+                    assert!(
+                        held + chats <= max.max(held),
+                        "case {case}: {} over {max}",
+                        a.id
+                    );
+                }
+                for c in &given {
+                    let kind = c.source.as_deref().and_then(capacity_kind);
+                    let same = given
+                        .iter()
+                        .filter(|o| o.source.as_deref().and_then(capacity_kind) == kind)
+                        .count() as u64;
+                    let (free, _) = free_capacity(a, kind, held).expect("placed: room was known");
+                    assert!(
+                        same <= free,
+                        "case {case}: {} got {same} of {kind:?}, {free} free",
+                        a.id
+                    );
+                }
+            }
+            let drift = check(&plan, &live);
+            assert!(
+                drift.iter().all(|d| d.is_empty()),
+                "case {case}: drift against the data it was made from: {drift:?}"
+            );
+        }
+    }
+}
