@@ -109,33 +109,24 @@ pub(super) fn open(app: &mut App, target: Target) {
             "every chosen session has a request in flight; wait for it to settle",
         );
     }
-    let chosen: Vec<&SessionItem> = free.iter().filter_map(|&i| app.sessions.get(i)).collect();
-    let moves = chosen
+    let moves = free
         .iter()
+        .filter_map(|&i| app.sessions.get(i))
         .map(|s| (s.row.id.clone(), target.clone()))
         .collect();
-    let already_moved = chosen
-        .iter()
-        .filter(|s| s.state.ever_transferred)
-        .map(|s| s.row.id.clone())
-        .collect();
-    let maybe_moved = maybe_moved(chosen.iter().copied());
-    let offline_agent = offline_agent(app, &target);
-    app.mode = Mode::Confirm(Confirm {
-        moves,
-        skipped_in_flight: busy.len(),
-        retry: false,
-        scroll: 0,
-        offline_agent,
-        already_moved,
-        maybe_moved,
-        offline_acknowledged: false,
-        ..Confirm::default()
-    });
+    open_moves(
+        app,
+        Confirm {
+            moves,
+            skipped_in_flight: busy.len(),
+            ..Confirm::default()
+        },
+    );
 }
 
-/// Opens the confirmation for `moves` made elsewhere (a spread, a plan, a revert): the panes'
-/// warnings hold for them as for any move.
+/// Opens the confirmation for its moves with their warnings, whoever made them (the panes, a
+/// retry, a spread, a plan, a revert): a session transferred before or whose last outcome was
+/// `unknown`, and a target agent who cannot take them, each ask for the second `y`.
 pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
     let sessions: Vec<&SessionItem> = confirm
         .moves
@@ -197,7 +188,6 @@ fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
 pub(super) fn retry(app: &mut App) {
     let chosen = app.chosen_sessions();
     let mut moves = Vec::new();
-    let mut already_moved = Vec::new();
     let (mut skipped, mut left_out) = (0, 0);
     for i in chosen {
         let Some(s) = app.sessions.get(i) else {
@@ -211,11 +201,11 @@ pub(super) fn retry(app: &mut App) {
             continue;
         };
         if s.state.ever_transferred {
+            // Marked on its own: it goes, and the confirmation warns it was transferred before.
             if !app.sessions.is_marked(i) || s.marked_with_batch {
                 left_out += 1;
                 continue;
             }
-            already_moved.push(s.row.id.clone());
         }
         moves.push((s.row.id.clone(), target));
     }
@@ -230,23 +220,15 @@ pub(super) fn retry(app: &mut App) {
         );
     }
     // A retry goes where each session was sent before; an offline agent among them asks twice.
-    let offline_agent = moves.iter().find_map(|(_, t)| offline_agent(app, t));
-    let maybe_moved = maybe_moved(
-        moves
-            .iter()
-            .filter_map(|(id, _)| app.sessions.find(id).and_then(|i| app.sessions.get(i))),
+    open_moves(
+        app,
+        Confirm {
+            moves,
+            skipped_in_flight: skipped,
+            retry: true,
+            ..Confirm::default()
+        },
     );
-    app.mode = Mode::Confirm(Confirm {
-        moves,
-        skipped_in_flight: skipped,
-        retry: true,
-        scroll: 0,
-        offline_agent,
-        already_moved,
-        maybe_moved,
-        offline_acknowledged: false,
-        ..Confirm::default()
-    });
 }
 
 /// `y` in the confirmation: exactly one `Send` of exactly the moves shown.
