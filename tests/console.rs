@@ -81,6 +81,14 @@ fn app() -> App {
     app_with(KeyMap::defaults())
 }
 
+/// The confirmation's lines, as text.
+fn confirm_text(app: &App) -> Vec<String> {
+    confirm_lines(app, Theme { color: false })
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
@@ -666,10 +674,7 @@ fn footer_and_help_come_from_the_same_key_map() {
 fn the_confirmation_restates_the_exact_call_redacted() {
     let mut app = app();
     confirm_two_to_queue(&mut app);
-    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let text = confirm_text(&app);
     let all = text.join("\n");
     assert!(
         all.contains("Move 2 sessions to queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001?"),
@@ -1090,10 +1095,7 @@ fn an_offline_agent_asks_twice() {
         "the first yes does not send"
     );
     assert!(matches!(&app.mode, Mode::Confirm(c) if c.offline_acknowledged));
-    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let text = confirm_text(&app);
     assert!(
         text.iter().any(|l| l.contains("Grace Obi is OFFLINE")),
         "{text:?}"
@@ -1433,10 +1435,7 @@ fn the_confirmation_warns_about_an_unknown_target_a_full_agent_and_a_session_tha
     };
     assert_eq!(c.maybe_moved, vec![first.clone()]);
     assert!(c.warned(), "a session that may have moved asks twice");
-    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let text = confirm_text(&app);
     assert!(
         text.iter()
             .any(|l| l.contains("is not in the loaded agents and queues")),
@@ -1766,10 +1765,7 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
     );
     assert_eq!(c.left_out.len(), 1);
     assert_eq!(c.left_out[0].0, s[3]);
-    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let text = confirm_text(&app);
     for expected in [
         "Ada (a-1111111-1111-4111-8111-111111111111): 1 held + 1 placed = 2 of 2 chats",
         "Ben (a-2222222-2222-4222-8222-222222222222): 0 held + 2 placed = 2 of 2 chats",
@@ -1814,10 +1810,7 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
     assert_eq!(c.moves.len(), 2);
     assert_eq!(c.drifted.len(), 1);
     assert!(c.drifted[0].2.contains("closed"), "{:?}", c.drifted);
-    let text: Vec<String> = confirm_lines(&app, Theme { color: false })
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let text = confirm_text(&app);
     assert!(
         text.iter().any(|l| l.contains("Drifted since planned")),
         "{text:#?}"
