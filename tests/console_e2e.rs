@@ -77,7 +77,13 @@ impl Tmux {
 
     /// Waits until `ok` holds for the screen, and returns that screen.
     fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_longer(20, what, ok)
+    }
+
+    /// `wait_until` for what waits on the pacer's refresh share (a plan checked against fresh
+    /// live data): up to a minute.
+    fn wait_longer(&self, secs: u64, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
             if ok(&screen) {
@@ -85,7 +91,7 @@ impl Tmux {
             }
             assert!(
                 Instant::now() < deadline,
-                "waited 20 s for {what}; the screen:\n{screen}"
+                "waited {secs} s for {what}; the screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -521,7 +527,10 @@ fn a_spread_is_saved_opened_sent_and_reverted_from_the_console() {
     t.keys(&[":"]);
     t.keys(&["-l", "plan open ~/spread.json"]);
     t.keys(&["Enter"]);
-    t.wait_for_all(&["nothing is sent until you press y", "from plan"]);
+    // Opened once a refresh of its own came: the refresh share of the pacer may make it wait.
+    t.wait_longer(60, "the plan opened", |s| {
+        s.contains("nothing is sent until you press y") && s.contains("from plan")
+    });
     t.keys(&["y"]);
     t.wait_until("the spread's run done", |s| {
         s.lines()
@@ -531,7 +540,9 @@ fn a_spread_is_saved_opened_sent_and_reverted_from_the_console() {
     t.keys(&["-l", "revert last"]);
     t.keys(&["Enter"]);
     // Transferred before: the revert asks twice.
-    t.wait_for_all(&["from revert of run", "This asks twice"]);
+    t.wait_longer(60, "the revert plan opened", |s| {
+        s.contains("from revert of run") && s.contains("This asks twice")
+    });
     t.keys(&["y"]);
     t.wait_for("Press y once more");
     t.keys(&["y"]);
