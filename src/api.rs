@@ -16,6 +16,13 @@ pub struct Api {
     endpoint: Endpoint,
     tokens: TokenMaker,
     timeout: Duration,
+    /// Why no assignment may be built, when this process is read-only.
+    read_only: Option<String>,
+}
+
+/// What a read-only process says when it is asked to move a conversation.
+pub fn read_only_refusal(origin: &str) -> String {
+    format!("read-only ({origin}): this process cannot send an assignment; nothing was sent")
 }
 
 impl Api {
@@ -43,7 +50,20 @@ impl Api {
             endpoint,
             tokens,
             timeout,
+            read_only: None,
         })
+    }
+
+    /// This API will build no request that moves a conversation; `origin` says where read-only
+    /// mode was turned on (`flag --read-only`).
+    pub fn read_only(mut self, origin: Option<String>) -> Api {
+        self.read_only = origin;
+        self
+    }
+
+    /// Why this process cannot send an assignment, when it is read-only.
+    pub fn read_only_reason(&self) -> Option<String> {
+        self.read_only.as_deref().map(read_only_refusal)
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -63,8 +83,20 @@ impl Api {
         )
     }
 
-    /// A request with the `auth` and `accountid` headers, or why it cannot be made (nothing is sent).
-    pub fn request(&self, method: Method, url: &str) -> Result<RequestBuilder, String> {
+    /// A request to `call` with the `auth` and `accountid` headers, or why it cannot be made (nothing
+    /// is sent). Read-only mode is enforced here, where every request is built, and not only in the
+    /// fronts: a read-only process has no way to build an assignment.
+    pub fn request(
+        &self,
+        call: KoreApi,
+        method: Method,
+        url: &str,
+    ) -> Result<RequestBuilder, String> {
+        if call.moves_conversations()
+            && let Some(reason) = self.read_only_reason()
+        {
+            return Err(reason);
+        }
         let token = self.tokens.next().map_err(|e| e.to_string())?;
         let mut auth = HeaderValue::from_str(token.expose())
             .map_err(|_| "the token holds characters an HTTP header cannot carry".to_string())?;
@@ -204,6 +236,11 @@ impl KoreApi {
             KoreApi::QueueSize => "Queue Size",
             KoreApi::GetConversationDetails => "Get Conversation Details",
         }
+    }
+
+    /// Whether a call changes what the contact center does (read-only mode refuses those).
+    pub const fn moves_conversations(self) -> bool {
+        matches!(self, KoreApi::AssignConversation)
     }
 
     pub const fn scope(self) -> Scope {

@@ -79,20 +79,31 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
     ))
     .expect("the assign body is JSON");
 
-    let r = client
-        .call(
-            KoreApi::AssignConversation.name(),
-            Method::POST,
-            "/assign-conversation",
-            Some(assign_body),
-            &mut calls,
-        )
-        .await;
-    rows.push(judge(KoreApi::AssignConversation, r, true));
+    // A read-only process builds no assignment, not even the probe that cannot move anything.
+    match client.api().read_only_reason() {
+        Some(reason) => rows.push(Checked {
+            api: KoreApi::AssignConversation,
+            verdict: Verdict::Skipped,
+            http_status: None,
+            detail: format!("not called: {reason}"),
+        }),
+        None => {
+            let r = client
+                .call(
+                    KoreApi::AssignConversation,
+                    Method::POST,
+                    "/assign-conversation",
+                    Some(assign_body),
+                    &mut calls,
+                )
+                .await;
+            rows.push(judge(KoreApi::AssignConversation, r, true));
+        }
+    }
 
     let r = client
         .call(
-            KoreApi::ListOfConversations.name(),
+            KoreApi::ListOfConversations,
             Method::GET,
             &paths::conversations(&["ACTIVE"], 0),
             None,
@@ -103,7 +114,7 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
 
     let r = client
         .call(
-            KoreApi::ListAllAgents.name(),
+            KoreApi::ListAllAgents,
             Method::GET,
             &paths::agents(org_id, 1),
             None,
@@ -120,7 +131,7 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
 
     let r = client
         .call(
-            KoreApi::CheckAgentAvailability.name(),
+            KoreApi::CheckAgentAvailability,
             Method::POST,
             paths::AVAILABILITY,
             Some(json!({ "agentIds": agent.into_iter().collect::<Vec<_>>() })),
@@ -131,7 +142,7 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
 
     let r = client
         .call(
-            KoreApi::GetListOfQueues.name(),
+            KoreApi::GetListOfQueues,
             Method::GET,
             &paths::queues(1),
             None,
@@ -153,7 +164,7 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
     };
     let r = client
         .call(
-            KoreApi::QueueSize.name(),
+            KoreApi::QueueSize,
             Method::POST,
             &paths::queue_size(&queue),
             Some(json!({})),
@@ -164,7 +175,7 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
 
     let r = client
         .call(
-            KoreApi::GetConversationDetails.name(),
+            KoreApi::GetConversationDetails,
             Method::GET,
             &paths::conversation_details(PROBE_SESSION),
             None,

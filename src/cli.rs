@@ -82,6 +82,9 @@ pub struct GlobalArgs {
     /// Audit log [default: ~/.local/share/switchboard/audit.jsonl]
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_log: Option<String>,
+    /// Nothing can be sent: live data, check, plans, dry runs and reports still work [env: SWITCHBOARD_READ_ONLY]
+    #[arg(long, global = true)]
+    pub read_only: bool,
     /// More detail in the log file (-v debug, -vv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -104,6 +107,7 @@ impl GlobalArgs {
         o.set(&keys::TIMEOUT, self.timeout.as_ref());
         o.set(&keys::LOG_FILE, self.log_file.as_ref());
         o.set(&keys::AUDIT_LOG, self.audit_log.as_ref());
+        o.set(&keys::READ_ONLY, self.read_only.then_some("true"));
         o
     }
 }

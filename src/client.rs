@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::Value;
 
-use crate::api::{Api, error_chain, short_cause};
+use crate::api::{Api, KoreApi, error_chain, short_cause};
 use crate::outcome::{Outcome, classify};
 use crate::request::{CallbackRoute, Endpoint, Preview, Target, body};
 
@@ -76,7 +76,10 @@ impl AssignClient {
     }
 
     pub async fn attempt(&self, session: &str, target: &Target) -> AttemptResult {
-        let request = match self.api.request(Method::POST, &self.url) {
+        let request = match self
+            .api
+            .request(KoreApi::AssignConversation, Method::POST, &self.url)
+        {
             Ok(r) => r,
             Err(e) => return AttemptResult::not_delivered(Outcome::Failed, e),
         };

@@ -66,6 +66,7 @@ pub mod keys {
         MAX_RETRY_WAIT = "max_retry_wait_secs", None, Some("SWITCHBOARD_MAX_RETRY_WAIT_SECS");
         ALLOW_INSECURE_HTTP = "allow_insecure_http", None, Some("SWITCHBOARD_ALLOW_INSECURE_HTTP");
         MAX_INPUT_MB = "max_input_mb", None, Some("SWITCHBOARD_MAX_INPUT_MB");
+        READ_ONLY = "read_only", Some("--read-only"), Some("SWITCHBOARD_READ_ONLY");
     }
 }
 
@@ -333,6 +334,7 @@ impl Settings {
         self.refresh_every()?;
         self.max_retry_wait()?;
         self.max_input_mb()?;
+        self.read_only()?;
         self.check_callback_token()?;
         // The endpoint's parts, where they are set (not every command needs them).
         if self.raw(&keys::HOST).is_some() {
@@ -739,6 +741,24 @@ impl Settings {
             )?
             .unwrap_or(DEFAULT_MAX_RETRY_WAIT_SECS),
         ))
+    }
+
+    /// Whether this process may never send an assignment (`--read-only`, `SWITCHBOARD_READ_ONLY`,
+    /// `read_only = true`): live reads, plans, dry runs and reports still work.
+    pub fn read_only(&self) -> Result<bool, ConfigError> {
+        Ok(self
+            .parsed(&keys::READ_ONLY, "true or false", parse_bool)?
+            .unwrap_or(false))
+    }
+
+    /// Where read-only mode was turned on, for the message that says why nothing can be sent.
+    pub fn read_only_origin(&self) -> Option<String> {
+        match self.read_only() {
+            Ok(true) => self
+                .raw(&keys::READ_ONLY)
+                .map(|(_, origin)| origin.to_string()),
+            _ => None,
+        }
     }
 
     pub fn enforce_jti(&self) -> Result<bool, ConfigError> {

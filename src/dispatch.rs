@@ -620,6 +620,11 @@ impl Dispatcher {
         moves: &[Move],
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Vec<Report> {
+        // A read-only process could not build the requests anyway (`Api::request`); stopping the
+        // run first puts each move on record as cancelled, with why, instead of as failed attempts.
+        if let Some(reason) = self.client.api().read_only_reason() {
+            run.stop.stop(reason);
+        }
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; moves.len()];
         let report_progress = |p: Progress| {

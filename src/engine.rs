@@ -50,6 +50,7 @@ pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
         settings.timeout()?,
         settings.concurrency()?,
     )
+    .map(|api| api.read_only(settings.read_only_origin()))
     .map_err(ConfigError)
 }
 

@@ -278,6 +278,11 @@ impl LiveClient {
         }
     }
 
+    /// The API its calls go through.
+    pub fn api(&self) -> &Arc<Api> {
+        &self.api
+    }
+
     /// The same client for the reads that verify a move: ahead of refreshes, behind assignments.
     pub fn for_verification(&self) -> LiveClient {
         LiveClient {
@@ -358,7 +363,7 @@ impl LiveClient {
     ) -> Result<Vec<Conversation>, LiveError> {
         let path = |_, seen| paths::conversations(statuses, seen);
         self.every_page(
-            KoreApi::ListOfConversations.name(),
+            KoreApi::ListOfConversations,
             path,
             parse_conversations,
             |c| c.session.as_str(),
@@ -374,10 +379,10 @@ impl LiveClient {
         skip: usize,
         calls: &mut usize,
     ) -> Result<Page<Conversation>, LiveError> {
-        let api = KoreApi::ListOfConversations.name();
+        let api = KoreApi::ListOfConversations;
         let path = paths::conversations(statuses, skip);
         let body = self.call(api, Method::GET, &path, None, calls).await?;
-        parse_conversations(&body).map_err(unreadable(api))
+        parse_conversations(&body).map_err(unreadable(api.name()))
     }
 
     /// Get Conversation Details for one session.
@@ -386,10 +391,10 @@ impl LiveClient {
         session: &str,
         calls: &mut usize,
     ) -> Result<Conversation, LiveError> {
-        let api = KoreApi::GetConversationDetails.name();
+        let api = KoreApi::GetConversationDetails;
         let path = paths::conversation_details(session);
         let body = self.call(api, Method::GET, &path, None, calls).await?;
-        parse_conversation_details(session, &body).map_err(unreadable(api))
+        parse_conversation_details(session, &body).map_err(unreadable(api.name()))
     }
 
     /// Every page of List All Agents, with their queues (paged by page number, from 1).
@@ -397,7 +402,7 @@ impl LiveClient {
         let org = self.api.endpoint().org_id.clone();
         let path = |page: usize, _| paths::agents(&org, page + 1);
         self.every_page(
-            KoreApi::ListAllAgents.name(),
+            KoreApi::ListAllAgents,
             path,
             parse_agents,
             |a| a.id.as_str(),
@@ -413,7 +418,7 @@ impl LiveClient {
         agent_ids: &[String],
         calls: &mut usize,
     ) -> Result<HashMap<String, AgentPresence>, LiveError> {
-        const API: &str = KoreApi::CheckAgentAvailability.name();
+        const API: KoreApi = KoreApi::CheckAgentAvailability;
         let body = self
             .call(
                 API,
@@ -423,7 +428,7 @@ impl LiveClient {
                 calls,
             )
             .await?;
-        parse_availability(&body).map_err(unreadable(API))
+        parse_availability(&body).map_err(unreadable(API.name()))
     }
 
     /// Every page of Get a List of Queues (paged by page number, from 1; the page documents no query
@@ -431,7 +436,7 @@ impl LiveClient {
     pub async fn queues(&self, calls: &mut usize) -> Result<Vec<LiveQueue>, LiveError> {
         let path = |page: usize, _| paths::queues(page + 1);
         self.every_page(
-            KoreApi::GetListOfQueues.name(),
+            KoreApi::GetListOfQueues,
             path,
             parse_queues,
             |q| q.id.as_str(),
@@ -446,12 +451,12 @@ impl LiveClient {
         queue_id: &str,
         calls: &mut usize,
     ) -> Result<Option<LiveQueue>, LiveError> {
-        const API: &str = KoreApi::QueueSize.name();
+        const API: KoreApi = KoreApi::QueueSize;
         let path = paths::queue_size(queue_id);
         let body = self
             .call(API, Method::POST, &path, Some(json!({})), calls)
             .await?;
-        parse_queue_size(&body).map_err(unreadable(API))
+        parse_queue_size(&body).map_err(unreadable(API.name()))
     }
 
     /// Reads a list API page by page. `path` makes the path of the page from its number (from 0) and
@@ -460,7 +465,7 @@ impl LiveClient {
     /// `hasMore` (Kore's own queue sample does, with `totalPages: 1`) costs one call more, not a thousand.
     async fn every_page<T>(
         &self,
-        api: &'static str,
+        api: KoreApi,
         path: impl Fn(usize, usize) -> String,
         parse: fn(&[u8]) -> Result<Page<T>, String>,
         id: fn(&T) -> &str,
@@ -472,7 +477,7 @@ impl LiveClient {
             let body = self
                 .call(api, Method::GET, &path(page_number, seen), None, calls)
                 .await?;
-            let page = parse(&body).map_err(unreadable(api))?;
+            let page = parse(&body).map_err(unreadable(api.name()))?;
             seen += page.count;
             let before = out.len();
             for item in page.results {
@@ -494,12 +499,13 @@ impl LiveClient {
     /// error with the server's own words.
     pub async fn call(
         &self,
-        api: &'static str,
+        call: KoreApi,
         method: Method,
         path: &str,
         body: Option<Value>,
         calls: &mut usize,
     ) -> Result<Vec<u8>, LiveError> {
+        let api = call.name();
         let fail = |status, message| LiveError {
             api,
             status,
@@ -517,7 +523,7 @@ impl LiveClient {
         *calls += 1;
         let mut request = self
             .api
-            .request(method, &self.api.url(path))
+            .request(call, method, &self.api.url(path))
             .map_err(|m| fail(None, m))?;
         if let Some(body) = body {
             request = request.json(&body);

@@ -47,6 +47,7 @@ fn context() -> Context {
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
+        read_only: None,
     }
 }
 
@@ -212,6 +213,43 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
     assert_eq!(app.status.as_ref().unwrap().level, Level::Warn);
+}
+
+#[test]
+fn a_read_only_console_says_so_and_y_sends_nothing() {
+    let mut ctx = context();
+    ctx.read_only = Some(switchboard::api::read_only_refusal("flag --read-only"));
+    let mut app = App::new(ctx, KeyMap::defaults());
+    let ready = app_with(KeyMap::defaults());
+    app.sessions = ready.sessions;
+    app.queues = ready.queues;
+    assert!(
+        screen(&app, 120, 30)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("READ-ONLY")
+    );
+    confirm_two_to_queue(&mut app);
+    let shown = screen(&app, 120, 30);
+    assert!(shown.contains("READ-ONLY: nothing can be sent"), "{shown}");
+    assert!(
+        confirm_text(&app)
+            .iter()
+            .any(|l| l.contains("flag --read-only"))
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "y sends nothing"
+    );
+    assert!(
+        matches!(app.mode, Mode::Confirm(_)),
+        "the moves stay on screen"
+    );
+    let status = app.status.as_ref().unwrap();
+    assert_eq!(status.level, Level::Warn);
+    assert!(status.text.contains("read-only"), "{}", status.text);
+    assert_eq!(app.in_flight, 0);
 }
 
 #[test]

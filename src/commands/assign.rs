@@ -52,6 +52,7 @@ impl AssignOptions {
 }
 
 pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
+    super::refuse_if_read_only(settings, args.run.dry_run)?;
     let target = select::check_targets(&args.targets)?;
     let spread = target.is_none();
     // One pacer for the process: the live reads below and the moves after them share it.

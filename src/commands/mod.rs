@@ -46,6 +46,18 @@ impl From<String> for Failure {
     }
 }
 
+/// A command that would send stops here in a read-only process, before it reads or asks anything:
+/// a dry run, which sends nothing, still works.
+pub fn refuse_if_read_only(settings: &Settings, dry_run: bool) -> Result<(), Failure> {
+    match settings.read_only_origin() {
+        Some(origin) if !dry_run => Err(Failure(format!(
+            "{} (--dry-run shows what would be sent; `plan -o FILE` writes it for later)",
+            switchboard::api::read_only_refusal(&origin)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Exit 0 when every session was transferred, else 1.
 pub fn exit_for(all_transferred: bool) -> ExitCode {
     if all_transferred {

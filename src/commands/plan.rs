@@ -50,6 +50,7 @@ fn write_out(plan: &Plan, path: Option<&std::path::Path>) -> Result<(), Failure>
 }
 
 pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Failure> {
+    super::refuse_if_read_only(settings, args.run.dry_run)?;
     let mut plan = Plan::read(&args.plan)?;
     let host = settings.host()?;
     if plan.host != host {

@@ -110,6 +110,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
     let endpoint = client.endpoint().clone();
+    let read_only = client.api().read_only_reason();
     let pacer = engine::pacer(settings).map_err(|e| e.0)?;
     let live = Arc::new(LiveClient::new(client.api().clone(), pacer.clone()));
     let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
@@ -134,6 +135,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         callback_wait: settings.callback_wait().map_err(|e| e.0)?,
         refresh_every: settings.refresh_every().map_err(|e| e.0)?,
         zone: jiff::tz::TimeZone::system(),
+        read_only,
     };
     let mut app = App::new(ctx, keys);
     app.live.enabled = startup.live || settings.live().map_err(|e| e.0)?;

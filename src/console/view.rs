@@ -188,6 +188,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         let keep = |i: usize| optional[i].filter(|_| i >= dropped);
         keep(0)
             .into_iter()
+            .chain(app.ctx.read_only.as_ref().map(|_| "READ-ONLY"))
             .chain([app.ctx.profile.as_str(), host])
             .chain(keep(1))
             .chain([pacer.as_str()])
@@ -900,6 +901,9 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
         headline,
         Style::new().add_modifier(Modifier::BOLD),
     )];
+    if let Some(reason) = &app.ctx.read_only {
+        lines.push(Line::styled(reason.clone(), theme.warning()));
+    }
     if let Some(name) = target_name(app, confirm) {
         lines.push(Line::raw(format!("  ({name})")));
     }
@@ -1096,9 +1100,20 @@ fn draw_confirm(frame: &mut Frame, app: &App, theme: Theme) {
     };
     let lines = confirm_lines(app, theme);
     let area = popup(frame, 90, frame.area().height.saturating_sub(4));
+    let (title, keys) = if app.ctx.read_only.is_some() {
+        (
+            " READ-ONLY: nothing can be sent ",
+            " :plan save PATH writes these moves · n/Esc close · j/k scroll ",
+        )
+    } else {
+        (
+            " Confirm: nothing is sent until you press y ",
+            " y send · n/Esc cancel · j/k scroll · Enter sends nothing ",
+        )
+    };
     let block = Block::bordered()
-        .title(" Confirm: nothing is sent until you press y ")
-        .title_bottom(" y send · n/Esc cancel · j/k scroll · Enter sends nothing ")
+        .title(title)
+        .title_bottom(keys)
         .border_style(theme.fg(Color::Yellow).add_modifier(Modifier::BOLD));
     frame.render_widget(
         Paragraph::new(lines)

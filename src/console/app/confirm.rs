@@ -233,6 +233,12 @@ pub(super) fn retry(app: &mut App) {
 
 /// `y` in the confirmation: exactly one `Send` of exactly the moves shown.
 fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
+    if let Some(reason) = &app.ctx.read_only {
+        let reason = format!("{reason} (:plan save PATH writes these moves as a plan)");
+        app.mode = Mode::Confirm(confirm);
+        app.note(Level::Warn, reason);
+        return vec![];
+    }
     if confirm.moves.is_empty() {
         app.note(
             Level::Warn,

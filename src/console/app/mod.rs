@@ -60,6 +60,9 @@ pub struct Context {
     pub refresh_every: Duration,
     /// The zone times are shown in: the operator's own (the records keep UTC).
     pub zone: jiff::tz::TimeZone,
+    /// Why nothing can be sent, when the process is read-only: the header says READ-ONLY and `y`
+    /// in the confirmation says this instead of sending.
+    pub read_only: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
