@@ -139,6 +139,7 @@ fn main() {
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
+        read_only: None,
     };
     let mut app = App::new(ctx, KeyMap::defaults());
 

@@ -82,6 +82,7 @@ fn context() -> Context {
         callback_wait: Duration::from_secs(60),
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
+        read_only: None,
     }
 }
 

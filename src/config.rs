@@ -890,6 +890,11 @@ impl Settings {
             .map_err(|e| ConfigError(e.to_string()))
     }
 
+    /// The profile in force, if any.
+    pub fn profile_name(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
     /// A short label for headers and messages: the profile name, or `(no profile)`.
     pub fn profile_label(&self) -> &str {
         self.profile.as_deref().unwrap_or("(no profile)")

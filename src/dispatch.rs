@@ -286,7 +286,6 @@ pub fn summarize(reports: &[Report], stopped: Option<&str>) -> String {
 
 #[derive(Serialize)]
 struct AttemptLine<'a> {
-    run: &'a str,
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
@@ -301,7 +300,6 @@ struct AttemptLine<'a> {
 
 #[derive(Serialize)]
 struct OutcomeLine<'a> {
-    run: &'a str,
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
@@ -425,7 +423,6 @@ impl Dispatcher {
             attempt += 1;
             let preview = self.client.preview(session, target);
             let line = AttemptLine {
-                run: &run.id,
                 session,
                 target,
                 from: mv.from.as_ref(),
@@ -434,7 +431,8 @@ impl Dispatcher {
                 url: &preview.url,
                 body: serde_json::from_str(&preview.body).unwrap_or(Value::Null),
             };
-            if let Err(e) = self.audit.record("attempt", &line) {
+            self.audit.note_run(session, &run.id);
+            if let Err(e) = self.audit.record(Some(&run.id), "attempt", &line) {
                 // What is not on record is not sent.
                 let reason = format!(
                     "not sent: cannot write the audit log {}: {e}",
@@ -473,9 +471,9 @@ impl Dispatcher {
             }
             let latency_ms = result.latency.as_millis() as u64;
             let _ = self.audit.record(
+                Some(&run.id),
                 "outcome",
                 &OutcomeLine {
-                    run: &run.id,
                     session,
                     target,
                     attempt,
@@ -568,9 +566,9 @@ impl Dispatcher {
         report_progress: &impl Fn(Progress),
     ) -> Report {
         let _ = self.audit.record(
+            Some(&run.id),
             "outcome",
             &OutcomeLine {
-                run: &run.id,
                 session,
                 target,
                 attempt: 0,

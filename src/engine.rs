@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::api::Api;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, Stamp};
 use crate::client::AssignClient;
 use crate::config::{ConfigError, Settings};
 use crate::dispatch::{Dispatcher, RetryPolicy};
@@ -62,7 +62,13 @@ pub fn process_id() -> String {
 /// Opens this process's audit log, stamped with a fresh process id.
 pub fn audit_log(settings: &Settings) -> Result<AuditLog, String> {
     let path = settings.audit_log().map_err(|e| e.0)?;
-    AuditLog::open(&path, &process_id()).map_err(|e| {
+    let stamp = Stamp {
+        process: process_id(),
+        user: crate::audit::os_user(),
+        profile: settings.profile_name().map(str::to_string),
+        host: settings.host().ok(),
+    };
+    AuditLog::open(&path, stamp).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} (set --audit-log PATH)",
             path.display()

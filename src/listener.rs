@@ -345,6 +345,7 @@ async fn receive(
             && let Some(audit) = &state.audit
         {
             let _ = audit.record(
+                None,
                 "callbacks_refused_unrecorded",
                 &serde_json::json!({"count": dropped, "per_minute_recorded": REFUSED_RECORDED_PER_MINUTE}),
             );
@@ -353,7 +354,9 @@ async fn receive(
     };
     if on_record {
         if let Some(audit) = &state.audit {
-            let _ = audit.record("callback", &event);
+            // The run this process sent the session in, when it did (a separate `listen` did not).
+            let run = event.session.as_deref().and_then(|s| audit.run_of(s));
+            let _ = audit.record(run.as_deref(), "callback", &event);
         }
         tracing::info!(session = ?event.session, accepted = event.accepted, status = ?event.status, "callback");
         let _ = state.events.send(event);

@@ -304,6 +304,7 @@ pub fn record(
     result: &Verification,
 ) -> std::io::Result<()> {
     audit.record(
+        audit.run_of(session).as_deref(),
         "verify",
         &serde_json::json!({
             "botSessionId": session,

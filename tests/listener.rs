@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use common::*;
 use serde_json::json;
-use switchboard::audit::AuditLog;
+use switchboard::audit::{AuditLog, Stamp};
 use switchboard::dispatch::Report;
 use switchboard::listener::{self, CallbackEvent, CallbackState, Listener, MatchedBy};
 use switchboard::mock::MockOptions;
@@ -95,7 +95,10 @@ async fn a_callback_is_matched_by_body_with_any_method() {
 async fn a_wrong_or_missing_token_gets_401_and_is_recorded_as_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.jsonl");
-    let mut l = listen(Some(AuditLog::open(&audit_path, "t").unwrap())).await;
+    let mut l = listen(Some(
+        AuditLog::open(&audit_path, Stamp::for_process("t")).unwrap(),
+    ))
+    .await;
     for query in ["?t=guess", ""] {
         let url = format!("http://{}/callback/{}{query}", l.addr, ok_session(1));
         let answer = reqwest::Client::new()
@@ -272,7 +275,10 @@ async fn a_callback_without_a_readable_status_is_received_and_an_error_envelope_
 async fn a_flood_of_refused_posts_is_kept_as_metadata_and_counted_not_recorded_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let mut l = listen(Some(AuditLog::open(&path, "p").unwrap())).await;
+    let mut l = listen(Some(
+        AuditLog::open(&path, Stamp::for_process("p")).unwrap(),
+    ))
+    .await;
     let url = format!("http://{}/callback/{}?t=guess-1234", l.addr, ok_session(1));
     let body = "x".repeat(60 * 1024);
     let client = reqwest::Client::new();
