@@ -9,10 +9,18 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use switchboard::config::{Overrides, keys};
 use switchboard::mock::TRIGGER_HELP;
 
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the commit comes from `build.rs`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SWITCHBOARD_BUILD"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "switchboard",
-    version,
+    version = VERSION,
     about = "Move live Kore.ai bot conversations to an agent or a queue, paced, confirmed and on record.",
     after_help = "Every global option also reads SWITCHBOARD_<NAME> (e.g. SWITCHBOARD_HOST); precedence is flag > environment > profile > default.\n\
 Secrets never go on the command line: SWITCHBOARD_CLIENT_SECRET or SWITCHBOARD_TOKEN, or client_secret_env / client_secret_file / token_env in the profile.\n\
@@ -138,6 +146,62 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// The audit log: check its hash chain, list its runs, write the incident report
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Print the shell completion script for SHELL (e.g. `switchboard completions bash > /etc/bash_completion.d/switchboard`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), made from the same definitions as --help: `switchboard man | man -l -`
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditAction {
+    /// Check the hash chain; name the first line edited, removed, reordered or torn (exit 1 if any)
+    Verify {
+        /// The log to check [default: the audit log in force, --audit-log or the data directory]
+        #[arg(value_name = "PATH")]
+        path: Option<PathBuf>,
+    },
+    /// List the runs: when, who, profile, how many sessions, what came of them, where they went
+    Runs(AuditSelect),
+    /// The incident report: per run who, when, where, counts, and one row per session
+    Report {
+        #[command(flatten)]
+        select: AuditSelect,
+        /// md pastes into a ticket as it is; csv is a row per session; json a line per run
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Write the report here (0600) instead of stdout
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Which runs of which log.
+#[derive(Args, Debug)]
+pub struct AuditSelect {
+    /// Only this run (its id, as a run's summary names it)
+    #[arg(long, value_name = "ID", conflicts_with = "since")]
+    pub run: Option<String>,
+    /// Only runs that began since TIME: RFC 3339 (2026-11-28T03:00:00Z) or a span back from now (2h, 30m, 1d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// The log to read [default: the audit log in force]
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1409,3 +1409,54 @@ async fn input_has_limits_named_by_file_and_line() {
     );
     assert!(server.received().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn completions_man_page_and_version_come_from_the_same_definitions() {
+    let home = Home::new();
+    for (shell, mark) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef switchboard"),
+        ("fish", "complete -c switchboard"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(home.command(), &["completions", shell]).await;
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = text(&out.stdout);
+        assert!(script.contains(mark), "{shell}: {script}");
+        // Every subcommand, the audit ones among them, is offered.
+        for sub in [
+            "assign",
+            "apply",
+            "audit",
+            "verify",
+            "report",
+            "completions",
+        ] {
+            assert!(script.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let man = run(home.command(), &["man"]).await;
+    let page = text(&man.stdout);
+    assert!(page.contains(".TH switchboard 1"), "{page}");
+    assert!(page.contains("read\\-only"), "the global flags are in it");
+    assert!(page.contains("audit"), "and the subcommands");
+
+    let version = run(home.command(), &["--version"]).await;
+    let said = text(&version.stdout);
+    assert!(
+        said.starts_with(concat!("switchboard ", env!("CARGO_PKG_VERSION"))),
+        "{said}"
+    );
+    // Built from this checkout, it names this commit.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(commit) => assert!(said.contains(&format!("commit {commit}")), "{said}"),
+        None => assert!(said.contains("not built from a git checkout"), "{said}"),
+    }
+}

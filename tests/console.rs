@@ -620,7 +620,14 @@ fn the_command_line_loads_assigns_exports_and_remembers() {
             event: callback("6538f8a3c9cf425ee5cf0001", "transferred"),
         },
     );
-    chars(&mut app, ":export /tmp/activity.jsonl");
+    chars(&mut app, ":export /tmp/incident.md");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::ExportReport {
+            path: "/tmp/incident.md".into()
+        }]
+    );
+    chars(&mut app, ":export activity /tmp/activity.jsonl");
     let effects = key(&mut app, KeyCode::Enter);
     let [Effect::Export { path, lines }] = effects.as_slice() else {
         panic!("{effects:?}")

@@ -37,8 +37,7 @@ async fn a_read_only_process_cannot_build_an_assignment_at_any_layer() {
     let url = api.url("/assign-conversation");
     let refused = api
         .request(KoreApi::AssignConversation, Method::POST, &url)
-        .err()
-        .expect("no assignment can be built");
+        .expect_err("no assignment can be built");
     assert!(refused.contains("read-only"), "{refused}");
     assert!(
         refused.contains("--read-only"),

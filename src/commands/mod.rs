@@ -2,6 +2,7 @@
 //! prints the result. An `Err` means nothing was sent, and exits 2.
 
 mod assign;
+mod audit;
 mod check;
 mod demo;
 mod listen;
@@ -105,6 +106,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 "{}",
                 maker.next().map_err(|e| Failure(e.to_string()))?.expose()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Audit { action }) => audit::run(&cli.global, action),
+        Some(Command::Completions { shell }) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "switchboard", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            page.render(&mut std::io::stdout())
+                .map_err(|e| Failure(format!("cannot write the man page: {e}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config { action }) => {

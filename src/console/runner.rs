@@ -15,6 +15,7 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::audit::AuditLog;
 use crate::config::Settings;
 use crate::dispatch::{Dispatcher, RetryPolicy, Run};
 use crate::live::LiveClient;
@@ -90,6 +91,28 @@ impl Workers {
             .collect();
         let _ = tokio::time::timeout(wait, futures_util::future::join_all(tasks)).await;
     }
+}
+
+/// Writes the report of this process's runs (0600), as `audit report` would; how many runs.
+fn export_report(audit: &AuditLog, to: &Path) -> Result<usize, String> {
+    use crate::audit::report::{self, Filter, Format};
+    let log = std::fs::File::open(audit.path())
+        .map_err(|e| format!("cannot read the audit log {}: {e}", audit.path().display()))?;
+    let filter = Filter {
+        process: Some(audit.process().to_string()),
+        ..Filter::default()
+    };
+    let mut bytes = Vec::new();
+    let read = report::write_report(
+        std::io::BufReader::new(log),
+        &filter,
+        Format::for_path(to),
+        &audit.path().display().to_string(),
+        &mut bytes,
+    )
+    .map_err(|e| e.to_string())?;
+    crate::audit::write_private(to, &bytes).map_err(|e| e.to_string())?;
+    Ok(read.runs)
 }
 
 /// Sets everything up (any failure is an error before the terminal is touched), runs the console
@@ -372,6 +395,19 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                     .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::Exported {
                     path: path.display().to_string(),
+                    what: "activity entries",
+                    result,
+                });
+            });
+        }
+        Effect::ExportReport { path } => {
+            let audit = workers.dispatcher.audit().clone();
+            tokio::task::spawn_blocking(move || {
+                let path = expand_home(&path);
+                let result = export_report(&audit, &path);
+                let _ = tx.send(Msg::Exported {
+                    path: path.display().to_string(),
+                    what: "run(s)",
                     result,
                 });
             });

@@ -118,18 +118,21 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
             }
             vec![]
         }
-        (Some("export"), Some(_)) => {
-            let path = line["export".len()..].trim();
+        (Some("export"), Some("activity")) if !rest.is_empty() => {
             let mut lines = String::new();
             for entry in app.activity.rows() {
                 lines.push_str(&serde_json::to_string(entry).expect("activity serializes"));
                 lines.push('\n');
             }
             vec![Effect::Export {
-                path: PathBuf::from(path),
+                path: PathBuf::from(rest),
                 lines,
             }]
         }
+        // The incident report of this console's runs, as `audit report` writes it.
+        (Some("export"), Some(_)) => vec![Effect::ExportReport {
+            path: PathBuf::from(line["export".len()..].trim()),
+        }],
         (Some("plan"), Some("save")) if !rest.is_empty() => plans::save(app, &rest),
         (Some("plan"), Some("open")) if !rest.is_empty() => vec![Effect::OpenPlan {
             path: PathBuf::from(rest),
@@ -157,4 +160,4 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     }
 }
 
-pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · export PATH · quit";
+pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · export PATH (this console's runs as a report: .md, .csv or .json) · export activity PATH · quit";

@@ -166,6 +166,8 @@ pub enum Msg {
     },
     Exported {
         path: String,
+        /// What was counted: `activity entries`, `run(s)`.
+        what: &'static str,
         result: Result<usize, String>,
     },
     /// A refresh of live data came back.
@@ -230,6 +232,11 @@ pub enum Effect {
     Export {
         path: PathBuf,
         lines: String,
+    },
+    /// Write the incident report of this process's runs, from the audit log, in the format the
+    /// file's name asks for.
+    ExportReport {
+        path: PathBuf,
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
@@ -571,12 +578,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.log(at, session, ActivityKind::Callback { event });
             vec![]
         }
-        Msg::Exported { path, result } => {
+        Msg::Exported { path, what, result } => {
             match result {
-                Ok(n) => app.note(
-                    Level::Info,
-                    format!("exported {n} activity entries to {path}"),
-                ),
+                Ok(n) => app.note(Level::Info, format!("exported {n} {what} to {path}")),
                 Err(e) => app.note(Level::Error, format!("export to {path} failed: {e}")),
             }
             vec![]

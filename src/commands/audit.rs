@@ -1,0 +1,147 @@
+//! `switchboard audit verify|runs|report`: the audit log read back. Nothing here sends or needs a
+//! credential; the settings only say where the log is.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use switchboard::audit::chain;
+use switchboard::audit::report::{self, Filter, Format};
+
+use super::{Failure, settings};
+use crate::cli::{AuditAction, AuditSelect, GlobalArgs, ReportFormat};
+
+pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure> {
+    match action {
+        AuditAction::Verify { path } => verify(&log_path(global, path)?),
+        AuditAction::Runs(select) => {
+            let (path, filter) = selected(global, &select)?;
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let read = report::write_runs(open(&path)?, &filter, &mut out)
+                .and_then(|r| out.flush().map(|_| r))
+                .map_err(|e| failed_reading(&path, e))?;
+            say_unreadable(&path, read.unreadable);
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditAction::Report {
+            select,
+            format,
+            output,
+        } => {
+            let (path, filter) = selected(global, &select)?;
+            let format = match format {
+                ReportFormat::Md => Format::Markdown,
+                ReportFormat::Csv => Format::Csv,
+                ReportFormat::Json => Format::Json,
+            };
+            let source = path.display().to_string();
+            let read = match &output {
+                Some(to) => {
+                    let mut bytes = Vec::new();
+                    let read =
+                        report::write_report(open(&path)?, &filter, format, &source, &mut bytes)
+                            .map_err(|e| failed_reading(&path, e))?;
+                    switchboard::audit::write_private(to, &bytes).map_err(|e| {
+                        Failure(format!("cannot write the report {}: {e}", to.display()))
+                    })?;
+                    eprintln!(
+                        "switchboard: wrote the report of {} run(s) to {}",
+                        read.runs,
+                        to.display()
+                    );
+                    read
+                }
+                None => {
+                    let mut out = BufWriter::new(std::io::stdout().lock());
+                    report::write_report(open(&path)?, &filter, format, &source, &mut out)
+                        .and_then(|r| out.flush().map(|_| r))
+                        .map_err(|e| failed_reading(&path, e))?
+                }
+            };
+            say_unreadable(&path, read.unreadable);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Exit 0 when the chain is whole, 1 when it breaks.
+fn verify(path: &Path) -> Result<ExitCode, Failure> {
+    let v = chain::verify(open(path)?).map_err(|e| failed_reading(path, e))?;
+    let shown = path.display();
+    println!(
+        "{shown}: {} line(s): {} chained{}",
+        v.lines,
+        v.chained,
+        if v.unchained > 0 {
+            format!(
+                ", {} written before chaining began (unchained: not checked, not tampering)",
+                v.unchained
+            )
+        } else {
+            String::new()
+        }
+    );
+    if v.whole() {
+        if let Some(last) = &v.last_hash {
+            println!("chain whole; the last line's hash is {last} (keep it to pin the end)");
+        } else {
+            println!("chain whole (the log is empty)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let first = &v.breaks[0];
+    println!("chain broken: first at {shown} {first}");
+    for b in &v.breaks[1..] {
+        println!("  also {b}");
+    }
+    if v.break_count > v.breaks.len() as u64 {
+        println!(
+            "  and {} more break(s)",
+            v.break_count - v.breaks.len() as u64
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// The log named, else the one in force (`--audit-log`, the environment, the profile, the default).
+fn log_path(global: &GlobalArgs, named: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    match named {
+        Some(p) => Ok(p),
+        None => Ok(settings(global)?.audit_log()?),
+    }
+}
+
+fn selected(global: &GlobalArgs, select: &AuditSelect) -> Result<(PathBuf, Filter), Failure> {
+    let path = log_path(global, select.log.clone())?;
+    let since = select
+        .since
+        .as_deref()
+        .map(|t| Filter::parse_since(t, jiff::Timestamp::now()))
+        .transpose()?;
+    let filter = Filter {
+        run: select.run.clone(),
+        since,
+        process: None,
+    };
+    Ok((path, filter))
+}
+
+fn open(path: &Path) -> Result<BufReader<File>, Failure> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(256 * 1024, f))
+        .map_err(|e| Failure(format!("cannot read the audit log {}: {e}", path.display())))
+}
+
+fn failed_reading(path: &Path, e: std::io::Error) -> Failure {
+    Failure(format!("cannot read the audit log {}: {e}", path.display()))
+}
+
+fn say_unreadable(path: &Path, count: u64) {
+    if count > 0 {
+        eprintln!(
+            "switchboard: {count} line(s) of {} are not records and were skipped; `switchboard audit verify` names them",
+            path.display()
+        );
+    }
+}
