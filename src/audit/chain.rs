@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead};
+use std::io;
 use std::os::unix::fs::FileExt;
 
 use serde::Deserialize;
@@ -193,110 +193,177 @@ struct Gap {
     seen_after: u64,
 }
 
-/// Checks the chain of a log, streaming: memory stays the same whatever its length.
-pub fn verify(mut reader: impl BufRead) -> io::Result<Verification> {
+/// A line's `prev`, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prev {
+    Missing,
+    Hash([u8; 32]),
+    /// Present, but not 64 hex digits: it matches nothing.
+    Malformed,
+}
+
+/// What the chain needs of one line, worked out for many lines at once.
+struct Facts {
+    hash: [u8; 32],
+    ended: bool,
+    /// Its seq (0 when none) and prev; none when it is not a whole record.
+    record: Option<(u64, Prev)>,
+}
+
+fn facts(line: &[u8]) -> Facts {
+    let ended = line.last() == Some(&b'\n');
+    let bytes = if ended { &line[..line.len() - 1] } else { line };
+    let record = if !ended {
+        None
+    } else if let Some((seq, prev)) = written_links(bytes) {
+        Some((seq, Prev::Hash(prev)))
+    } else {
+        serde_json::from_slice::<Links>(bytes).ok().map(|l| {
+            let prev = match l.prev {
+                None => Prev::Missing,
+                Some(p) => unhex(p.as_bytes()).map_or(Prev::Malformed, Prev::Hash),
+            };
+            (l.seq.unwrap_or(0), prev)
+        })
+    };
+    Facts {
+        hash: hash(bytes),
+        ended,
+        record,
+    }
+}
+
+/// The links as the writer puts them, last on the line (`…,"seq":12,"prev":"<64 hex>"}`), read
+/// without parsing the rest. A line edited elsewhere still fails the next line's `prev`.
+fn written_links(line: &[u8]) -> Option<(u64, [u8; 32])> {
+    let rest = line.strip_suffix(b"\"}")?;
+    let (rest, prev) = rest.split_at_checked(rest.len().checked_sub(64)?)?;
+    let prev = unhex(prev)?;
+    let rest = rest.strip_suffix(br#","prev":""#)?;
+    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let (rest, seq) = rest.split_at(rest.len() - digits);
+    rest.strip_suffix(br#","seq":"#)?;
+    let seq = std::str::from_utf8(seq).ok()?.parse().ok()?;
+    Some((seq, prev))
+}
+
+/// 64 lowercase hex digits as 32 bytes.
+fn unhex(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, pair) in text.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+/// Checks the chain of a log, streaming in batches: memory stays the same whatever its length.
+pub fn verify(reader: impl std::io::Read) -> io::Result<Verification> {
     let mut v = Verification::default();
-    let mut buf = Vec::with_capacity(1024);
-    // The line before: its hash, its seq (0 when it had none), and whether it was a whole record.
-    let mut before: Option<Link> = None;
-    let mut gap: Option<Gap> = None;
-    let mut started = false;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
+    let mut check = Checker::default();
+    super::lines::for_each_batch(reader, |lines| {
+        for f in super::lines::map_lines(lines, facts) {
+            check.line(&mut v, f);
         }
+        Ok(())
+    })?;
+    if let Some(g) = check.gap.take() {
+        found(&mut v, BreakKind::Removed, g.line, removed(&g));
+    }
+    v.breaks.sort_by_key(|b| b.line);
+    v.last_hash = check.before.map(|b| hex(&b.hash));
+    Ok(v)
+}
+
+/// The chain walked line by line, in file order.
+#[derive(Default)]
+struct Checker {
+    /// The line before: its hash, and the seq of the last whole record.
+    before: Option<Link>,
+    gap: Option<Gap>,
+    started: bool,
+}
+
+impl Checker {
+    fn line(&mut self, v: &mut Verification, f: Facts) {
         v.lines += 1;
         let n = v.lines;
-        let ended = buf.last() == Some(&b'\n');
-        if ended {
-            buf.pop();
-        }
-        let this_hash = hash(&buf);
-        let parsed = if ended {
-            serde_json::from_slice::<Links>(&buf).ok()
-        } else {
-            None
-        };
         // Missing lines that turn up within the lookahead were moved, not removed.
-        if let Some(g) = &mut gap {
-            let seq = parsed.as_ref().and_then(|p| p.seq).unwrap_or(0);
+        if let Some(g) = &mut self.gap {
+            let seq = f.record.map(|(seq, _)| seq).unwrap_or(0);
             if (g.missing.0..=g.missing.1).contains(&seq) {
                 let detail = format!("seq {seq} belongs before it and stands at line {n}");
-                found(&mut v, BreakKind::Reordered, g.line, detail);
-                gap = None;
+                found(v, BreakKind::Reordered, g.line, detail);
+                self.gap = None;
             } else {
                 g.seen_after += 1;
                 if g.seen_after > REORDER_LOOKAHEAD {
-                    let g = gap.take().expect("a gap");
-                    found(&mut v, BreakKind::Removed, g.line, removed(&g));
+                    let g = self.gap.take().expect("a gap");
+                    found(v, BreakKind::Removed, g.line, removed(&g));
                 }
             }
         }
-        let Some(links) = parsed else {
-            let detail = if ended {
+        let Some((seq, prev)) = f.record else {
+            let detail = if f.ended {
                 "not one whole JSON record (a write cut short, or edited)".to_string()
             } else {
                 "the file ends mid-line: the last write was cut short".to_string()
             };
-            found(&mut v, BreakKind::Torn, n, detail);
+            found(v, BreakKind::Torn, n, detail);
             // The next line chains to these bytes; its seq follows the last whole line's.
-            before = Some(Link {
-                seq: before.map(|b| b.seq).unwrap_or(0),
-                hash: this_hash,
+            self.before = Some(Link {
+                seq: self.before.map(|b| b.seq).unwrap_or(0),
+                hash: f.hash,
             });
-            continue;
+            return;
         };
-        let seq = links.seq.unwrap_or(0);
-        match links.prev {
-            None if !started => v.unchained += 1,
-            None => found(
-                &mut v,
+        match prev {
+            Prev::Missing if !self.started => v.unchained += 1,
+            Prev::Missing => found(
+                v,
                 BreakKind::Edited,
                 n,
                 "it has no `prev`, after chaining began: inserted or edited".into(),
             ),
-            Some(prev) => {
-                started = true;
+            Prev::Hash(_) | Prev::Malformed => {
+                self.started = true;
                 v.chained += 1;
-                let expected = before.map(|b| hex(&b.hash));
-                let follows = match &expected {
-                    Some(h) => prev == h,
-                    None => prev == FIRST_PREV,
-                };
-                if !follows {
-                    let seq_before = before.map(|b| b.seq).unwrap_or(0);
-                    if seq > seq_before + 1 && seq_before > 0 || before.is_none() && seq > 1 {
-                        gap = Some(Gap {
-                            line: n,
-                            missing: (seq_before + 1, seq - 1),
-                            seen_after: 0,
-                        });
-                    } else if seq_before > 0 && seq <= seq_before {
-                        let detail = format!("seq {seq} comes after seq {seq_before}");
-                        found(&mut v, BreakKind::Reordered, n, detail);
-                    } else if before.is_none() {
-                        let detail = "the file's first line must have 64 zeros as `prev`".into();
-                        found(&mut v, BreakKind::Edited, n, detail);
-                    } else {
-                        let detail =
-                            format!("its bytes are not what line {} recorded as their hash", n);
-                        found(&mut v, BreakKind::Edited, n - 1, detail);
-                    }
+                let expected = self.before.map(|b| b.hash).unwrap_or([0; 32]);
+                if prev != Prev::Hash(expected) {
+                    self.broken(v, n, seq);
                 }
             }
         }
-        before = Some(Link {
-            seq,
-            hash: this_hash,
-        });
+        self.before = Some(Link { seq, hash: f.hash });
     }
-    if let Some(g) = gap.take() {
-        found(&mut v, BreakKind::Removed, g.line, removed(&g));
+
+    /// Line `n` (at `seq`) does not follow the line before it: says how, from the seqs.
+    fn broken(&mut self, v: &mut Verification, n: u64, seq: u64) {
+        let seq_before = self.before.map(|b| b.seq).unwrap_or(0);
+        if seq_before > 0 && seq > seq_before + 1 || self.before.is_none() && seq > 1 {
+            self.gap = Some(Gap {
+                line: n,
+                missing: (seq_before + 1, seq - 1),
+                seen_after: 0,
+            });
+        } else if seq_before > 0 && seq <= seq_before {
+            let detail = format!("seq {seq} comes after seq {seq_before}");
+            found(v, BreakKind::Reordered, n, detail);
+        } else if self.before.is_none() {
+            let detail = "the file's first line must have 64 zeros as `prev`".into();
+            found(v, BreakKind::Edited, n, detail);
+        } else {
+            let detail = format!("its bytes are not what line {n} recorded as their hash");
+            found(v, BreakKind::Edited, n - 1, detail);
+        }
     }
-    v.breaks.sort_by_key(|b| b.line);
-    v.last_hash = before.map(|b| hex(&b.hash));
-    Ok(v)
 }
 
 /// Counts a break, keeping the first ones; a line already named (torn, then not what the next line

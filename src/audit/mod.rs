@@ -5,6 +5,7 @@
 //! host), chains it to the line before (`seq`, `prev`: see `chain`) and appends it.
 
 pub mod chain;
+mod lines;
 pub mod report;
 
 use std::collections::HashMap;

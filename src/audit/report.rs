@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -121,23 +121,23 @@ pub struct RunReport {
 #[derive(Deserialize)]
 struct Entry<'a> {
     #[serde(borrow)]
-    ts: Cow<'a, str>,
+    ts: Text<'a>,
     #[serde(borrow, default)]
-    run: Option<Cow<'a, str>>,
+    run: Option<Text<'a>>,
     #[serde(borrow, default)]
-    process: Option<Cow<'a, str>>,
+    process: Option<Text<'a>>,
     #[serde(borrow, default)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
     #[serde(borrow, default)]
-    profile: Option<Cow<'a, str>>,
+    profile: Option<Text<'a>>,
     #[serde(borrow, default)]
-    host: Option<Cow<'a, str>>,
+    host: Option<Text<'a>>,
     #[serde(borrow)]
-    event: Cow<'a, str>,
+    event: Text<'a>,
     #[serde(rename = "botSessionId", borrow, default)]
-    session: Option<Cow<'a, str>>,
-    #[serde(default)]
-    target: Option<Target>,
+    session: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    target: Option<TargetRef<'a>>,
     #[serde(default)]
     from: Option<Origin>,
     #[serde(default)]
@@ -147,17 +147,226 @@ struct Entry<'a> {
     #[serde(default)]
     http_status: Option<u16>,
     #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+    message: Option<Text<'a>>,
     #[serde(default)]
     latency_ms: Option<u64>,
     #[serde(default)]
     accepted: Option<bool>,
     #[serde(borrow, default)]
-    status: Option<Cow<'a, str>>,
+    status: Option<Text<'a>>,
     #[serde(borrow, default)]
     body: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    verified: Option<Cow<'a, str>>,
+    verified: Option<Text<'a>>,
+}
+
+impl<'a> Entry<'a> {
+    /// The entry read the quick way: the line's top-level members are found by scanning, and only
+    /// the values the report reads are decoded; none when the line is not a plain JSON object (the
+    /// full parser then reads it).
+    fn scan(line: &'a str) -> Option<Entry<'a>> {
+        let mut e = Entry {
+            ts: Text(Cow::Borrowed("")),
+            run: None,
+            process: None,
+            user: None,
+            profile: None,
+            host: None,
+            event: Text(Cow::Borrowed("")),
+            session: None,
+            target: None,
+            from: None,
+            attempt: None,
+            outcome: None,
+            http_status: None,
+            message: None,
+            latency_ms: None,
+            accepted: None,
+            status: None,
+            body: None,
+            verified: None,
+        };
+        let (mut has_ts, mut has_event) = (false, false);
+        let mut ok = true;
+        let decoded = members(line, |key, raw| {
+            let text = || Text::decode(raw);
+            let value = |v: Option<Text<'a>>, ok: &mut bool| {
+                *ok &= v.is_some() || raw == "null";
+                v
+            };
+            match key {
+                "ts" => match Text::decode(raw) {
+                    Some(t) => (e.ts, has_ts) = (t, true),
+                    None => ok = false,
+                },
+                "event" => match Text::decode(raw) {
+                    Some(t) => (e.event, has_event) = (t, true),
+                    None => ok = false,
+                },
+                "run" => e.run = value(text(), &mut ok),
+                "process" => e.process = value(text(), &mut ok),
+                "user" => e.user = value(text(), &mut ok),
+                "profile" => e.profile = value(text(), &mut ok),
+                "host" => e.host = value(text(), &mut ok),
+                "botSessionId" => e.session = value(text(), &mut ok),
+                "message" => e.message = value(text(), &mut ok),
+                "status" => e.status = value(text(), &mut ok),
+                "verified" => e.verified = value(text(), &mut ok),
+                "target" => e.target = serde_json::from_str(raw).ok()?,
+                "from" => e.from = serde_json::from_str(raw).ok()?,
+                "attempt" => e.attempt = serde_json::from_str(raw).ok()?,
+                "outcome" => e.outcome = serde_json::from_str(raw).ok()?,
+                "http_status" => e.http_status = serde_json::from_str(raw).ok()?,
+                "latency_ms" => e.latency_ms = serde_json::from_str(raw).ok()?,
+                "accepted" => e.accepted = serde_json::from_str(raw).ok()?,
+                "body" => e.body = serde_json::from_str(raw).ok()?,
+                _ => {}
+            }
+            Some(())
+        });
+        (decoded.is_some() && ok && has_ts && has_event).then_some(e)
+    }
+}
+
+/// Calls `each` with the key and the raw value of each top-level member of a one-line JSON object;
+/// none when the line is not one (or `each` says no). Strings are skipped by their quotes and
+/// escapes, nested values by their brackets; nothing else is decoded.
+fn members<'a>(line: &'a str, mut each: impl FnMut(&'a str, &'a str) -> Option<()>) -> Option<()> {
+    let b = line.as_bytes();
+    let ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = ws(0);
+    (b.get(i) == Some(&b'{')).then_some(())?;
+    i = ws(i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (ws(i + 1) == b.len()).then_some(());
+    }
+    loop {
+        (b.get(i) == Some(&b'"')).then_some(())?;
+        let key_end = string_end(b, i)?;
+        let key = &line[i + 1..key_end - 1];
+        // A key with an escape is none the report reads; the full parser handles the line.
+        (!key.contains('\\')).then_some(())?;
+        i = ws(key_end);
+        (b.get(i) == Some(&b':')).then_some(())?;
+        i = ws(i + 1);
+        let start = i;
+        i = value_end(b, i)?;
+        each(key, &line[start..i])?;
+        i = ws(i);
+        match b.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return (ws(i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// Where the string starting at `i` (its opening quote) ends: just past its closing quote.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    // A plain loop: the strings here are short, shorter than a vector search pays off for.
+    let mut j = i + 1;
+    loop {
+        match b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+}
+
+/// Where the value starting at `i` ends.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let end = b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
+                .map_or(b.len(), |p| i + p);
+            (end > i).then_some(end)
+        }
+    }
+}
+
+/// A string of a line, borrowed from it unless it holds an escape (serde copies every
+/// `Option<Cow<str>>`; this is the borrowing kind).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    /// A raw JSON string value: borrowed when it holds no escape; none when it is not a string.
+    fn decode(raw: &'a str) -> Option<Text<'a>> {
+        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+        if !inner.contains('\\') {
+            return Some(Text(Cow::Borrowed(inner)));
+        }
+        serde_json::from_str::<String>(raw)
+            .ok()
+            .map(|s| Text(Cow::Owned(s)))
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Borrowing;
+        impl<'de> serde::de::Visitor<'de> for Borrowing {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(Borrowing).map(Text)
+    }
+}
+
+/// A target as a line holds it, read without copying; a `Target` only for a session's first line.
+#[derive(Deserialize)]
+struct TargetRef<'a> {
+    #[serde(rename = "type")]
+    kind: crate::request::TargetKind,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
 }
 
 /// What reading the log came to, beside the runs.
@@ -171,91 +380,112 @@ pub struct Read {
 
 /// Reads the log and hands each run the filter takes to `emit`, whole, in the order the runs began.
 pub fn each_run(
-    mut reader: impl BufRead,
+    reader: impl io::Read,
     filter: &Filter,
     mut emit: impl FnMut(RunReport) -> io::Result<()>,
 ) -> io::Result<Read> {
-    let mut read = Read::default();
-    let mut buf = Vec::with_capacity(1024);
-    // Open runs by the order they began, and where each is.
-    let mut open: BTreeMap<u64, RunReport> = BTreeMap::new();
-    let mut order: HashMap<String, u64> = HashMap::new();
-    let mut left_out: HashSet<String> = HashSet::new();
-    // The open run each session was last attempted in, for lines that do not name their run.
-    let mut session_run: HashMap<String, u64> = HashMap::new();
-    let mut next = 0u64;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
+    let mut runs = OpenRuns::default();
+    super::lines::for_each_batch(reader, |lines| {
+        let parsed = super::lines::map_lines(lines, |line| {
+            // Checked as UTF-8 once, whole: the parser then need not check each string again.
+            let text = std::str::from_utf8(trim_newline(line)).ok()?;
+            let entry = Entry::scan(text).or_else(|| serde_json::from_str::<Entry>(text).ok())?;
+            let at = entry.ts.parse::<Timestamp>().ok()?;
+            Some((entry, at))
+        });
+        for line in &parsed {
+            runs.take(line.as_ref(), filter, &mut emit)?;
         }
-        read.lines += 1;
-        let Ok(entry) = serde_json::from_slice::<Entry>(trim_newline(&buf)) else {
-            read.unreadable += 1;
-            continue;
+        Ok(())
+    })?;
+    while let Some((k, done)) = runs.open.pop_first() {
+        runs.finish(done, k, &mut emit)?;
+    }
+    Ok(runs.read)
+}
+
+/// The runs that may still get lines, and how to find a line's run.
+#[derive(Default)]
+struct OpenRuns {
+    read: Read,
+    /// Open runs by the order they began.
+    open: BTreeMap<u64, RunReport>,
+    order: HashMap<String, u64>,
+    left_out: HashSet<String>,
+    /// The open run each session was last attempted in, for lines that do not name their run.
+    session_run: HashMap<String, u64>,
+    next: u64,
+}
+
+impl OpenRuns {
+    /// Takes one line (none: not a record), then writes out the runs nothing more can come to.
+    fn take(
+        &mut self,
+        line: Option<&(Entry, Timestamp)>,
+        filter: &Filter,
+        emit: &mut impl FnMut(RunReport) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.read.lines += 1;
+        let Some((entry, at)) = line else {
+            self.read.unreadable += 1;
+            return Ok(());
         };
-        let Ok(at) = entry.ts.parse::<Timestamp>() else {
-            read.unreadable += 1;
-            continue;
-        };
+        let at = *at;
         let session = entry.session.as_deref();
         let key = match entry.run.as_deref() {
-            Some(run) => match order.get(run) {
+            Some(run) => match self.order.get(run) {
                 Some(&k) => Some(k),
-                None if left_out.contains(run) => None,
-                None if starts_a_run(&entry) && filter.takes(run, &entry, at) => {
-                    next += 1;
-                    order.insert(run.to_string(), next);
-                    open.insert(next, RunReport::new(run, &entry, at));
-                    Some(next)
+                None if self.left_out.contains(run) => None,
+                None if starts_a_run(entry) && filter.takes(run, entry, at) => {
+                    self.next += 1;
+                    self.order.insert(run.to_string(), self.next);
+                    self.open.insert(self.next, RunReport::new(run, entry, at));
+                    Some(self.next)
                 }
                 None => {
-                    left_out.insert(run.to_string());
+                    self.left_out.insert(run.to_string());
                     None
                 }
             },
-            None => session.and_then(|s| session_run.get(s).copied()),
+            None => session.and_then(|s| self.session_run.get(s).copied()),
         };
-        if let Some(report) = key.and_then(|k| open.get_mut(&k)) {
-            if entry.event == "attempt"
+        if let Some(k) = key
+            && let Some(report) = self.open.get_mut(&k)
+        {
+            if &*entry.event == "attempt"
                 && let Some(s) = session
             {
-                session_run.insert(s.to_string(), key.expect("an open run"));
+                self.session_run.insert(s.to_string(), k);
             }
-            report.take(&entry, at);
+            report.take(entry, at);
         }
         // Runs nothing more can come to, oldest first: the rest wait behind an older one.
-        while let Some(entry) = open.first_entry() {
-            if at.duration_since(entry.get().last_seen) <= LINGER {
+        while let Some(oldest) = self.open.first_entry() {
+            if at.duration_since(oldest.get().last_seen) <= LINGER {
                 break;
             }
-            let (k, done) = entry.remove_entry();
-            finish(done, k, &mut order, &mut session_run, &mut read, &mut emit)?;
+            let (k, done) = oldest.remove_entry();
+            self.finish(done, k, emit)?;
         }
+        Ok(())
     }
-    while let Some((k, done)) = open.pop_first() {
-        finish(done, k, &mut order, &mut session_run, &mut read, &mut emit)?;
-    }
-    Ok(read)
-}
 
-fn finish(
-    mut done: RunReport,
-    key: u64,
-    order: &mut HashMap<String, u64>,
-    session_run: &mut HashMap<String, u64>,
-    read: &mut Read,
-    emit: &mut impl FnMut(RunReport) -> io::Result<()>,
-) -> io::Result<()> {
-    order.remove(&done.run);
-    for s in &done.sessions {
-        if session_run.get(&s.session) == Some(&key) {
-            session_run.remove(&s.session);
+    fn finish(
+        &mut self,
+        mut done: RunReport,
+        key: u64,
+        emit: &mut impl FnMut(RunReport) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.order.remove(&done.run);
+        for s in &done.sessions {
+            if self.session_run.get(&s.session) == Some(&key) {
+                self.session_run.remove(&s.session);
+            }
         }
+        done.tally();
+        self.read.runs += 1;
+        emit(done)
     }
-    done.tally();
-    read.runs += 1;
-    emit(done)
 }
 
 fn trim_newline(line: &[u8]) -> &[u8] {
@@ -280,7 +510,7 @@ impl Filter {
 
 impl RunReport {
     fn new(run: &str, entry: &Entry, at: Timestamp) -> RunReport {
-        let text = |v: &Option<Cow<str>>| v.as_deref().map(str::to_string);
+        let text = |v: &Option<Text>| v.as_deref().map(str::to_string);
         RunReport {
             run: run.to_string(),
             user: text(&entry.user),
@@ -310,8 +540,12 @@ impl RunReport {
         let row = match self.index.get(session) {
             Some(&i) => &mut self.sessions[i],
             None => {
-                let Some(target) = entry.target.clone() else {
+                let Some(target) = &entry.target else {
                     return;
+                };
+                let target = Target {
+                    kind: target.kind,
+                    id: target.id.to_string(),
                 };
                 self.index.insert(session.to_string(), self.sessions.len());
                 self.sessions.push(SessionRow {
@@ -386,7 +620,7 @@ impl RunReport {
 
 /// Writes the report of every run `filter` takes, as `format`; returns what was read.
 pub fn write_report(
-    reader: impl BufRead,
+    reader: impl io::Read,
     filter: &Filter,
     format: Format,
     source: &str,
@@ -422,7 +656,11 @@ pub fn write_report(
 }
 
 /// Writes one line per run: when, who, where, how many, what came of them.
-pub fn write_runs(reader: impl BufRead, filter: &Filter, out: &mut impl Write) -> io::Result<Read> {
+pub fn write_runs(
+    reader: impl io::Read,
+    filter: &Filter,
+    out: &mut impl Write,
+) -> io::Result<Read> {
     writeln!(
         out,
         "{:<12}  {:<24}  {:<12}  {:<12}  {:>8}  {:>9}  outcomes · targets",
@@ -463,13 +701,24 @@ fn counts(map: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
-/// Text made safe for a Markdown table cell: one line, no control characters, no `|`.
-fn cell(text: &str) -> String {
+/// Text made safe for a Markdown table cell: one line, no control characters, no `|`. Most text
+/// (ids, words) is safe as it is and is not copied.
+fn cell(text: &str) -> Cow<'_, str> {
+    let plain = text
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && !b"|\\`".contains(&b) || b == b' ')
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ");
+    if plain {
+        return Cow::Borrowed(text);
+    }
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     crate::format::printable(&flat)
         .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('`', "'")
+        .into()
 }
 
 fn origin(from: &Option<Origin>) -> String {
@@ -492,7 +741,9 @@ fn origin(from: &Option<Origin>) -> String {
 }
 
 fn markdown(run: &RunReport, out: &mut impl Write) -> io::Result<()> {
-    let or_dash = |v: &Option<String>| cell(v.as_deref().unwrap_or("-"));
+    fn or_dash(v: &Option<String>) -> Cow<'_, str> {
+        cell(v.as_deref().unwrap_or("-"))
+    }
     writeln!(out, "\n## Run {}\n", cell(&run.run))?;
     writeln!(
         out,
@@ -572,6 +823,16 @@ const CSV_HEADER: [&str; 19] = [
     "verified",
 ];
 
+/// The server's words as a CSV cell a spreadsheet will not run: one that starts like a formula
+/// gets a leading `'`.
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 fn csv_row(run: &RunReport, s: &SessionRow) -> [String; 19] {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     [
@@ -590,13 +851,223 @@ fn csv_row(run: &RunReport, s: &SessionRow) -> [String; 19] {
             .map(|o| o.as_str().to_string())
             .unwrap_or_default(),
         s.http_status.map(|h| h.to_string()).unwrap_or_default(),
-        s.message.clone(),
+        inert(&s.message),
         s.latency_ms.map(|l| l.to_string()).unwrap_or_default(),
         s.attempts.to_string(),
         s.callback
             .map(|c| c.as_str().to_string())
             .unwrap_or_default(),
-        text(&s.callback_status),
+        inert(s.callback_status.as_deref().unwrap_or_default()),
         text(&s.verified),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a line says, as a test compares it.
+    fn said(e: &Entry) -> String {
+        let t = |v: &Option<Text>| v.as_deref().map(str::to_string);
+        format!(
+            "{:?}",
+            (
+                (&*e.ts, &*e.event, t(&e.run), t(&e.process)),
+                (t(&e.user), t(&e.profile), t(&e.host), t(&e.session)),
+                e.target.as_ref().map(|t| (t.kind, t.id.to_string())),
+                &e.from,
+                (
+                    e.attempt,
+                    e.outcome,
+                    e.http_status,
+                    e.latency_ms,
+                    e.accepted
+                ),
+                (t(&e.message), t(&e.status), t(&e.verified)),
+                e.body.map(|b| b.get().to_string()),
+            )
+        )
+    }
+
+    #[test]
+    fn the_quick_reading_of_a_line_is_the_full_parsers() {
+        let lines = [
+            r#"{"ts":"2026-11-28T03:00:00.000Z","run":"r1","process":"p","user":"sup","profile":"prod","host":"https://h","event":"attempt","botSessionId":"s1","target":{"type":"queue","id":"qu-1"},"from":{"queue":"qu-0","agent":"a-1","agent_user":"u-1"},"attempt":2,"method":"POST","url":"https://h/x","body":{"callbackUrl":"https://t/cb/s1?t=<redacted>","n":[1,{"a":"}"}]},"seq":3,"prev":"00"}"#,
+            r#"{"ts":"2026-11-28T03:00:01Z","run":"r1","event":"outcome","botSessionId":"s1","target":{"type":"agent","id":"a-2"},"attempt":1,"outcome":"rejected","http_status":404,"message":"said \"no\"\nthen | more \\ \u00e9","latency_ms":12,"response":{"errors":[{"msg":"x,}]"}]}}"#,
+            r#"{ "ts" : "2026-11-28T03:00:02Z" , "run" : null , "event" : "callback" , "botSessionId" : "s1" , "accepted" : true , "status" : "transferred" , "body" : { "status" : "transferred" } }"#,
+            r#"{"ts":"2026-11-28T03:00:03Z","event":"verify","botSessionId":"s1","verified":"not moved","detail":"in queue","profile":null}"#,
+        ];
+        for line in lines {
+            let quick = Entry::scan(line).unwrap_or_else(|| panic!("not read quickly: {line}"));
+            let full: Entry = serde_json::from_str(line).unwrap();
+            assert_eq!(said(&quick), said(&full), "{line}");
+        }
+        // What is not one plain object is left to the full parser.
+        for bad in [
+            r#"[1,2]"#,
+            r#"{"ts":"x","event":"a"} trailing"#,
+            r#"{"ts":"x","event":"a""#,
+            r#"{"ts":"x","event":"a","run":5}"#,
+            r#"{"ts":"x","event":"a","attempt":"two"}"#,
+            r#"{"event":"a"}"#,
+        ] {
+            assert!(Entry::scan(bad).is_none(), "{bad}");
+        }
+    }
+
+    fn line(ts: &str, run: Option<&str>, event: &str, session: &str, extra: &str) -> String {
+        let run = run.map(|r| format!(r#""run":"{r}","#)).unwrap_or_default();
+        format!(
+            r#"{{"ts":"{ts}",{run}"process":"p1","user":"sup","event":"{event}","botSessionId":"{session}","target":{{"type":"queue","id":"qu-9"}}{extra}}}"#
+        ) + "\n"
+    }
+
+    fn runs(log: &str, filter: &Filter) -> Vec<RunReport> {
+        let mut out = Vec::new();
+        each_run(log.as_bytes(), filter, |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn runs_come_whole_in_the_order_they_began_with_their_late_lines() {
+        let mut log = String::new();
+        log += &line(
+            "2026-11-28T03:00:00Z",
+            Some("r1"),
+            "attempt",
+            "a",
+            r#","attempt":1"#,
+        );
+        log += &line(
+            "2026-11-28T03:00:01Z",
+            Some("r2"),
+            "attempt",
+            "b",
+            r#","attempt":1"#,
+        );
+        log += &line(
+            "2026-11-28T03:00:02Z",
+            Some("r1"),
+            "outcome",
+            "a",
+            r#","outcome":"transferred","http_status":200,"latency_ms":5"#,
+        );
+        log += &line(
+            "2026-11-28T03:00:03Z",
+            Some("r2"),
+            "outcome",
+            "b",
+            r#","outcome":"failed","message":"boom""#,
+        );
+        // A callback without its run (a separate `listen`) joins the run its session was sent in.
+        log += &line(
+            "2026-11-28T03:00:30Z",
+            None,
+            "callback",
+            "a",
+            r#","accepted":true,"status":"transferred""#,
+        );
+        // A refused callback is not the session's.
+        log += &line(
+            "2026-11-28T03:00:31Z",
+            None,
+            "callback",
+            "b",
+            r#","accepted":false"#,
+        );
+        log += &line(
+            "2026-11-28T03:01:00Z",
+            Some("r1"),
+            "verify",
+            "a",
+            r#","verified":"verified""#,
+        );
+        log += "not json\n";
+        // Hours later: r1 and r2 are long done, r3 begins.
+        log += &line(
+            "2026-11-28T09:00:00Z",
+            Some("r3"),
+            "outcome",
+            "c",
+            r#","attempt":0,"outcome":"cancelled""#,
+        );
+        let all = runs(&log, &Filter::default());
+        let ids: Vec<&str> = all.iter().map(|r| r.run.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2", "r3"]);
+        let a = &all[0].sessions[0];
+        assert_eq!(a.outcome, Some(Outcome::Transferred));
+        assert_eq!(a.callback, Some(CallbackState::Ok));
+        assert_eq!(a.verified.as_deref(), Some("verified"));
+        assert_eq!(a.latency_ms, Some(5));
+        assert_eq!(all[0].outcomes["transferred"], 1);
+        assert_eq!(all[0].request_span_ms, Some(0));
+        let b = &all[1].sessions[0];
+        assert_eq!((b.outcome, b.callback), (Some(Outcome::Failed), None));
+        assert_eq!(all[1].callbacks["none"], 1);
+        assert_eq!(all[2].sessions[0].outcome, Some(Outcome::Cancelled));
+        assert_eq!(all[2].first_request, None, "nothing was sent in r3");
+
+        let since = Filter::parse_since("2026-11-28T03:00:01Z", Timestamp::now()).unwrap();
+        let later = runs(
+            &log,
+            &Filter {
+                since: Some(since),
+                ..Filter::default()
+            },
+        );
+        assert_eq!(
+            later.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
+            ["r2", "r3"]
+        );
+        let one = runs(
+            &log,
+            &Filter {
+                run: Some("r2".into()),
+                ..Filter::default()
+            },
+        );
+        assert_eq!(one.len(), 1);
+        let other = runs(
+            &log,
+            &Filter {
+                process: Some("p2".into()),
+                ..Filter::default()
+            },
+        );
+        assert!(other.is_empty());
+    }
+
+    #[test]
+    fn since_takes_a_time_or_a_span_back() {
+        let now: Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            Filter::parse_since("2h", now).unwrap().to_string(),
+            "2026-11-28T10:00:00Z"
+        );
+        assert_eq!(
+            Filter::parse_since("1d", now).unwrap().to_string(),
+            "2026-11-27T12:00:00Z"
+        );
+        assert!(
+            Filter::parse_since("last tuesday", now)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+    }
+
+    #[test]
+    fn a_csv_cell_cannot_be_a_formula() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("Session not found"), "Session not found");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        assert_eq!(cell("plain words"), "plain words");
+        assert_eq!(cell("a|b\nc\x1b[2J  d"), r"a\|b c\\u{1b}[2J d");
+    }
 }

@@ -2,7 +2,7 @@
 //! credential; the settings only say where the log is.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -127,9 +127,9 @@ fn selected(global: &GlobalArgs, select: &AuditSelect) -> Result<(PathBuf, Filte
     Ok((path, filter))
 }
 
-fn open(path: &Path) -> Result<BufReader<File>, Failure> {
+/// The log, read in large batches (`audit::lines`): no buffer of its own.
+fn open(path: &Path) -> Result<File, Failure> {
     File::open(path)
-        .map(|f| BufReader::with_capacity(256 * 1024, f))
         .map_err(|e| Failure(format!("cannot read the audit log {}: {e}", path.display())))
 }
 

@@ -104,7 +104,7 @@ fn export_report(audit: &AuditLog, to: &Path) -> Result<usize, String> {
     };
     let mut bytes = Vec::new();
     let read = report::write_report(
-        std::io::BufReader::new(log),
+        log,
         &filter,
         Format::for_path(to),
         &audit.path().display().to_string(),
