@@ -132,7 +132,7 @@ fn main() {
             if full {
                 "every field a run writes"
             } else {
-                "the fields the report reads: the issue's size"
+                "only what the report reads; the stamps and links alone are about 290"
             },
             made.elapsed().as_secs_f64()
         );

@@ -22,7 +22,7 @@ pub struct Api {
 
 /// What a read-only process says when it is asked to move a conversation.
 pub fn read_only_refusal(origin: &str) -> String {
-    format!("read-only ({origin}): this process cannot send an assignment; nothing was sent")
+    format!("read-only ({origin}): this process cannot send an assignment")
 }
 
 impl Api {

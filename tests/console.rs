@@ -234,6 +234,10 @@ fn a_read_only_console_says_so_and_y_sends_nothing() {
     let shown = screen(&app, 120, 30);
     assert!(shown.contains("READ-ONLY: nothing can be sent"), "{shown}");
     assert!(
+        !shown.contains("y send"),
+        "the footer offers no send: {shown}"
+    );
+    assert!(
         confirm_text(&app)
             .iter()
             .any(|l| l.contains("flag --read-only"))

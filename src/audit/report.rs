@@ -754,7 +754,7 @@ fn markdown(run: &RunReport, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "- **Where:** profile {}, host {}",
-        or_dash(&run.profile),
+        cell(run.profile.as_deref().unwrap_or("(none)")),
         or_dash(&run.host)
     )?;
     let requests = match (&run.first_request, &run.last_request, run.request_span_ms) {

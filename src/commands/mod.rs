@@ -52,7 +52,7 @@ impl From<String> for Failure {
 pub fn refuse_if_read_only(settings: &Settings, dry_run: bool) -> Result<(), Failure> {
     match settings.read_only_origin() {
         Some(origin) if !dry_run => Err(Failure(format!(
-            "{} (--dry-run shows what would be sent; `plan -o FILE` writes it for later)",
+            "{}; nothing was sent (--dry-run shows what would be; `plan -o FILE` writes it for later)",
             switchboard::api::read_only_refusal(&origin)
         ))),
         _ => Ok(()),

@@ -757,6 +757,11 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         Mode::Filter(_) => fixed(&[("type", "filter"), ("Enter", "keep"), ("Esc", "clear")]),
         Mode::Command { .. } => fixed(&[("Enter", "run"), ("↑/↓", "history"), ("Esc", "cancel")]),
         Mode::Form(_) => fixed(&[("Enter", "next / done"), ("Esc", "cancel")]),
+        Mode::Confirm(_) if app.ctx.read_only.is_some() => fixed(&[
+            (":plan save PATH", "write these moves"),
+            ("n/Esc", "close"),
+            ("j/k", "scroll"),
+        ]),
         Mode::Confirm(_) => fixed(&[
             ("y", "send"),
             ("n/Esc", "cancel"),
