@@ -41,7 +41,6 @@ async fn the_report_of_a_run_matches_its_audit_lines_and_verify_catches_an_edit(
         .unwrap()
         .id
         .clone();
-    // A session that does not exist, beside the queue's: a rejection in the same run.
     let out = run(
         home.against(&server),
         &[

@@ -934,67 +934,26 @@ mod tests {
 
     #[test]
     fn runs_come_whole_in_the_order_they_began_with_their_late_lines() {
-        let mut log = String::new();
-        log += &line(
-            "2026-11-28T03:00:00Z",
-            Some("r1"),
-            "attempt",
-            "a",
-            r#","attempt":1"#,
-        );
-        log += &line(
-            "2026-11-28T03:00:01Z",
-            Some("r2"),
-            "attempt",
-            "b",
-            r#","attempt":1"#,
-        );
-        log += &line(
-            "2026-11-28T03:00:02Z",
-            Some("r1"),
-            "outcome",
-            "a",
-            r#","outcome":"transferred","http_status":200,"latency_ms":5"#,
-        );
-        log += &line(
-            "2026-11-28T03:00:03Z",
-            Some("r2"),
-            "outcome",
-            "b",
-            r#","outcome":"failed","message":"boom""#,
-        );
-        // A callback without its run (a separate `listen`) joins the run its session was sent in.
-        log += &line(
-            "2026-11-28T03:00:30Z",
-            None,
-            "callback",
-            "a",
-            r#","accepted":true,"status":"transferred""#,
-        );
-        // A refused callback is not the session's.
-        log += &line(
-            "2026-11-28T03:00:31Z",
-            None,
-            "callback",
-            "b",
-            r#","accepted":false"#,
-        );
-        log += &line(
-            "2026-11-28T03:01:00Z",
-            Some("r1"),
-            "verify",
-            "a",
-            r#","verified":"verified""#,
-        );
-        log += "not json\n";
-        // Hours later: r1 and r2 are long done, r3 begins.
-        log += &line(
-            "2026-11-28T09:00:00Z",
-            Some("r3"),
-            "outcome",
-            "c",
-            r#","attempt":0,"outcome":"cancelled""#,
-        );
+        #[rustfmt::skip]
+        let lines: [(&str, Option<&str>, &str, &str, &str); 8] = [
+            ("2026-11-28T03:00:00Z", Some("r1"), "attempt", "a", r#","attempt":1"#),
+            ("2026-11-28T03:00:01Z", Some("r2"), "attempt", "b", r#","attempt":1"#),
+            ("2026-11-28T03:00:02Z", Some("r1"), "outcome", "a", r#","outcome":"transferred","http_status":200,"latency_ms":5"#),
+            ("2026-11-28T03:00:03Z", Some("r2"), "outcome", "b", r#","outcome":"failed","message":"boom""#),
+            // A callback without its run (a separate `listen`) joins the run its session was sent in.
+            ("2026-11-28T03:00:30Z", None, "callback", "a", r#","accepted":true,"status":"transferred""#),
+            // A refused callback is not the session's.
+            ("2026-11-28T03:00:31Z", None, "callback", "b", r#","accepted":false"#),
+            ("2026-11-28T03:01:00Z", Some("r1"), "verify", "a", r#","verified":"verified""#),
+            // Hours later: r1 and r2 are long done, r3 begins.
+            ("2026-11-28T09:00:00Z", Some("r3"), "outcome", "c", r#","attempt":0,"outcome":"cancelled""#),
+        ];
+        let mut log: String = lines
+            .iter()
+            .map(|&(ts, run, event, session, extra)| line(ts, run, event, session, extra))
+            .collect();
+        // A line that is not a record is skipped.
+        log.insert_str(0, "not json\n");
         let all = runs(&log, &Filter::default());
         let ids: Vec<&str> = all.iter().map(|r| r.run.as_str()).collect();
         assert_eq!(ids, ["r1", "r2", "r3"]);
