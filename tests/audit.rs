@@ -159,6 +159,31 @@ async fn the_report_of_a_run_matches_its_audit_lines_and_verify_catches_an_edit(
     }
     assert!(md.contains("| Session | From | To | Outcome |"), "{md}");
 
+    // To a file: the same report, readable by its owner alone.
+    let to = home.path("incident.md");
+    let written = run(
+        home.command(),
+        &[
+            "audit",
+            "report",
+            "--log",
+            home.audit().to_str().unwrap(),
+            "-o",
+            to.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written.stderr));
+    assert!(text(&written.stderr).contains("1 run(s)"));
+    let file = std::fs::read_to_string(&to).unwrap();
+    assert_eq!(
+        file.replace(home.audit().to_str().unwrap(), ""),
+        md.replace(home.audit().to_str().unwrap(), "")
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&to).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
     // CSV: a header and a row per session.
     let csv = run(
         home.command(),

@@ -110,10 +110,7 @@ pub fn last_line(file: &File, len: u64) -> io::Result<(Option<Link>, bool)> {
 }
 
 fn seq_of(line: &[u8]) -> u64 {
-    serde_json::from_slice::<Links>(line)
-        .ok()
-        .and_then(|l| l.seq)
-        .unwrap_or(0)
+    links(line).map_or(0, |(seq, _)| seq)
 }
 
 /// How the chain broke at a line.
@@ -213,24 +210,26 @@ struct Facts {
 fn facts(line: &[u8]) -> Facts {
     let ended = line.last() == Some(&b'\n');
     let bytes = if ended { &line[..line.len() - 1] } else { line };
-    let record = if !ended {
-        None
-    } else if let Some((seq, prev)) = written_links(bytes) {
-        Some((seq, Prev::Hash(prev)))
-    } else {
-        serde_json::from_slice::<Links>(bytes).ok().map(|l| {
-            let prev = match l.prev {
-                None => Prev::Missing,
-                Some(p) => unhex(p.as_bytes()).map_or(Prev::Malformed, Prev::Hash),
-            };
-            (l.seq.unwrap_or(0), prev)
-        })
-    };
+    let record = if ended { links(bytes) } else { None };
     Facts {
         hash: hash(bytes),
         ended,
         record,
     }
+}
+
+/// A whole record's seq (0 when none) and prev; none when the line is not one JSON object.
+fn links(line: &[u8]) -> Option<(u64, Prev)> {
+    if let Some((seq, prev)) = written_links(line) {
+        return Some((seq, Prev::Hash(prev)));
+    }
+    serde_json::from_slice::<Links>(line).ok().map(|l| {
+        let prev = match l.prev {
+            None => Prev::Missing,
+            Some(p) => unhex(p.as_bytes()).map_or(Prev::Malformed, Prev::Hash),
+        };
+        (l.seq.unwrap_or(0), prev)
+    })
 }
 
 /// The links as the writer puts them, last on the line (`…,"seq":12,"prev":"<64 hex>"}`), read

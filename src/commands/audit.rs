@@ -35,16 +35,16 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
                 ReportFormat::Csv => Format::Csv,
                 ReportFormat::Json => Format::Json,
             };
-            let source = path.display().to_string();
             let read = match &output {
                 Some(to) => {
-                    let mut bytes = Vec::new();
                     let read =
-                        report::write_report(open(&path)?, &filter, format, &source, &mut bytes)
-                            .map_err(|e| failed_reading(&path, e))?;
-                    switchboard::audit::write_private(to, &bytes).map_err(|e| {
-                        Failure(format!("cannot write the report {}: {e}", to.display()))
-                    })?;
+                        report::write_report_file(&path, &filter, format, to).map_err(|e| {
+                            Failure(format!(
+                                "cannot write the report of {} to {}: {e}",
+                                path.display(),
+                                to.display()
+                            ))
+                        })?;
                     eprintln!(
                         "switchboard: wrote the report of {} run(s) to {}",
                         read.runs,
@@ -53,6 +53,7 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
                     read
                 }
                 None => {
+                    let source = path.display().to_string();
                     let mut out = BufWriter::new(std::io::stdout().lock());
                     report::write_report(open(&path)?, &filter, format, &source, &mut out)
                         .and_then(|r| out.flush().map(|_| r))

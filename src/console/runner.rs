@@ -96,23 +96,13 @@ impl Workers {
 /// Writes the report of this process's runs (0600), as `audit report` would; how many runs.
 fn export_report(audit: &AuditLog, to: &Path) -> Result<usize, String> {
     use crate::audit::report::{self, Filter, Format};
-    let log = std::fs::File::open(audit.path())
-        .map_err(|e| format!("cannot read the audit log {}: {e}", audit.path().display()))?;
     let filter = Filter {
         process: Some(audit.process().to_string()),
         ..Filter::default()
     };
-    let mut bytes = Vec::new();
-    let read = report::write_report(
-        log,
-        &filter,
-        Format::for_path(to),
-        &audit.path().display().to_string(),
-        &mut bytes,
-    )
-    .map_err(|e| e.to_string())?;
-    crate::audit::write_private(to, &bytes).map_err(|e| e.to_string())?;
-    Ok(read.runs)
+    report::write_report_file(audit.path(), &filter, Format::for_path(to), to)
+        .map(|read| read.runs)
+        .map_err(|e| format!("from the audit log {}: {e}", audit.path().display()))
 }
 
 /// Sets everything up (any failure is an error before the terminal is touched), runs the console

@@ -21,7 +21,7 @@ use crate::outcome::Outcome;
 use crate::request::Target;
 
 use entry::{Entry, Text};
-pub use render::{write_report, write_runs};
+pub use render::{write_report, write_report_file, write_runs};
 
 /// How long after its last line a run may still get one: the longest callback wait (3600 s) and
 /// the verification after it.

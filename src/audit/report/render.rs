@@ -46,6 +46,26 @@ pub fn write_report(
     }
 }
 
+/// Writes the report of the log at `log` to the file `to` (0600, replacing it), as `format`.
+pub fn write_report_file(
+    log: &std::path::Path,
+    filter: &Filter,
+    format: Format,
+    to: &std::path::Path,
+) -> io::Result<Read> {
+    let reader = std::fs::File::open(log)?;
+    let mut bytes = Vec::new();
+    let read = write_report(
+        reader,
+        filter,
+        format,
+        &log.display().to_string(),
+        &mut bytes,
+    )?;
+    crate::audit::write_private(to, &bytes)?;
+    Ok(read)
+}
+
 /// Writes one line per run: when, who, where, how many, what came of them.
 pub fn write_runs(
     reader: impl io::Read,
