@@ -185,6 +185,27 @@ fn mark_two_sessions_move_them_to_a_queue_and_watch_them_settle() {
         2,
         "exactly one send each"
     );
+    // The run's report, once both are verified: what `audit report` makes of the same log.
+    t.wait_until("both verified", |s| s.matches("verified: ").count() >= 2);
+    t.keys(&[":"]);
+    t.keys(&["-l", "export ~/incident.md"]);
+    t.keys(&["Enter"]);
+    t.wait_for("exported 1 run(s)");
+    let exported = std::fs::read_to_string(t.home().join("incident.md")).unwrap();
+    let log = t.home().join("audit.jsonl");
+    let cli = std::process::Command::new(BIN)
+        .args(["audit", "report", "--log", log.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(exported, String::from_utf8_lossy(&cli.stdout));
+    for id in [a, b] {
+        assert!(
+            exported.lines().any(|l| l.starts_with(&format!("| {id} |"))
+                && l.contains("| transferred | 200 |")
+                && l.contains("| ok | verified |")),
+            "{exported}"
+        );
+    }
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
