@@ -16,7 +16,7 @@ pub struct Api {
     endpoint: Endpoint,
     tokens: TokenMaker,
     timeout: Duration,
-    /// Why no assignment may be built, when this process is read-only.
+    /// Where read-only mode was turned on (`flag --read-only`), when it was: no assignment is built.
     read_only: Option<String>,
 }
 

@@ -130,8 +130,7 @@ fn selected(global: &GlobalArgs, select: &AuditSelect) -> Result<(PathBuf, Filte
 
 /// The log, read in large batches (`audit::lines`): no buffer of its own.
 fn open(path: &Path) -> Result<File, Failure> {
-    File::open(path)
-        .map_err(|e| Failure(format!("cannot read the audit log {}: {e}", path.display())))
+    File::open(path).map_err(|e| failed_reading(path, e))
 }
 
 fn failed_reading(path: &Path, e: std::io::Error) -> Failure {
