@@ -131,6 +131,7 @@ fn main() {
             &mut app,
             Msg::Live {
                 at: "t".into(),
+                asked: now,
                 now,
                 result: Ok(snapshot),
             },

@@ -20,7 +20,7 @@ use crate::outcome::server_message;
 use crate::pacer::{Pacer, Priority};
 
 /// A conversation as the sessions pane shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conversation {
     pub session: String,
     /// The `c-` conversation id.

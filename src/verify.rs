@@ -54,6 +54,9 @@ pub struct Verification {
     pub verified: Verified,
     /// Where the server shows it, or why it could not tell.
     pub detail: String,
+    /// The conversation as the server showed it, when it did: where the console puts the row.
+    #[serde(skip)]
+    pub seen: Option<Conversation>,
 }
 
 impl Verification {
@@ -61,6 +64,14 @@ impl Verification {
         Verification {
             verified,
             detail: detail.into(),
+            seen: None,
+        }
+    }
+
+    fn of(verified: Verified, detail: impl Into<String>, seen: &Conversation) -> Verification {
+        Verification {
+            seen: Some(seen.clone()),
+            ..Verification::new(verified, detail)
         }
     }
 }
@@ -342,16 +353,17 @@ pub fn judge(c: &Conversation, target: &Target, user: Option<&str>) -> Verificat
         TargetKind::Agent => user.is_some() && c.agent_user_id.as_deref() == user,
     };
     match (arrived, closed) {
-        (true, _) => Verification::new(Verified::Verified, here),
-        (false, true) => Verification::new(
+        (true, _) => Verification::of(Verified::Verified, here, c),
+        (false, true) => Verification::of(
             Verified::NotMoved,
             format!(
                 "the conversation is {} ({here})",
                 c.status.as_deref().unwrap_or("closed")
             ),
+            c,
         ),
         (false, false) => {
-            Verification::new(Verified::NotMoved, format!("the server shows it {here}"))
+            Verification::of(Verified::NotMoved, format!("the server shows it {here}"), c)
         }
     }
 }

@@ -941,6 +941,7 @@ fn live(app: &mut App, now: Instant, result: Result<LiveSnapshot, String>) {
         app,
         Msg::Live {
             at: AT.into(),
+            asked: now,
             now,
             result,
         },
@@ -1324,6 +1325,7 @@ fn with_live_data_a_move_is_checked_with_the_server_once_its_callback_came_or_so
                     Verification {
                         verified: Verified::Verified,
                         detail: "in queue Billing, with no agent".into(),
+                        seen: None,
                     },
                 ),
                 (
@@ -1331,6 +1333,7 @@ fn with_live_data_a_move_is_checked_with_the_server_once_its_callback_came_or_so
                     Verification {
                         verified: Verified::NotMoved,
                         detail: "the server shows it in queue Payments, with Bruno Costa".into(),
+                        seen: None,
                     },
                 ),
             ],
@@ -1701,6 +1704,7 @@ fn the_table_has_headers_drops_columns_by_priority_and_does_not_move_when_live_d
         &mut app,
         Msg::Live {
             at: AT.into(),
+            asked: Instant::now(),
             now: Instant::now(),
             result: Ok(switchboard::live::LiveSnapshot::default()),
         },
@@ -1979,4 +1983,192 @@ fn with_live_data_on_a_plan_waits_for_a_refresh_of_its_own_before_it_is_checked(
     };
     assert_eq!(c.moves, vec![(s[1].clone(), Target::queue(QUEUE))]);
     assert_eq!(c.drifted.len(), 1);
+}
+
+// ---- the truth on screen: a move shows at once, a read never undoes what is newer ----
+
+/// A session's cell of a given column.
+fn cell(app: &App, session: &str, name: &str) -> Option<String> {
+    app.sessions
+        .by_id(session)?
+        .row
+        .extra
+        .iter()
+        .find(|(k, _)| &**k == name)
+        .map(|(_, v)| v.clone())
+}
+
+fn settled_to(app: &mut App, session: &str, target: Target, outcome: Outcome, now: Instant) {
+    let report = Report {
+        session: session.into(),
+        target,
+        outcome: Some(outcome),
+        http_status: Some(200),
+        message: String::new(),
+        response: None,
+        latency_ms: Some(12),
+        attempts: 1,
+        callback: None,
+        verified: None,
+        verified_detail: None,
+    };
+    update(
+        app,
+        Msg::Progress {
+            at: AT.into(),
+            now,
+            progress: Progress::Settled(report),
+        },
+    );
+}
+
+fn live_asked(app: &mut App, asked: Instant, now: Instant, snapshot: LiveSnapshot) {
+    update(
+        app,
+        Msg::Live {
+            at: AT.into(),
+            asked,
+            now,
+            result: Ok(snapshot),
+        },
+    );
+}
+
+#[test]
+fn a_move_shows_at_once_and_a_read_asked_before_it_never_undoes_it() {
+    const WAITING: &str = "cccccccccccccccccccc0003";
+    let mut app = App::new(context(), KeyMap::defaults());
+    let t0 = Instant::now();
+    live(
+        &mut app,
+        t0,
+        Ok(snapshot(vec![conversation(WAITING, None)])),
+    );
+    let alice = |app: &App| {
+        let a = app.agents.by_id(ALICE).unwrap();
+        app.moving.chats_of(a)
+    };
+    let billing = |app: &App| {
+        let q = app.queues.by_id(QUEUE).unwrap();
+        app.moving.waiting_in(q)
+    };
+    assert_eq!((alice(&app), billing(&app)), (Some(0), Some(9)));
+    assert_eq!(cell(&app, WAITING, "agent").as_deref(), Some(""));
+
+    // The move to Alice answers `transferred`: the row and both panes take it at once, marked unseen.
+    let answered = t0 + Duration::from_secs(5);
+    settled_to(
+        &mut app,
+        WAITING,
+        Target::agent(ALICE),
+        Outcome::Transferred,
+        answered,
+    );
+    assert_eq!(
+        cell(&app, WAITING, "agent").as_deref(),
+        Some("Alice Moreau")
+    );
+    assert!(app.sessions.by_id(WAITING).unwrap().place.unseen());
+    assert_eq!((alice(&app), billing(&app)), (Some(1), Some(8)));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("→Alice Mo"), "{text}");
+    assert!(
+        !text.contains("→Billing"),
+        "the queue did not change: {text}"
+    );
+    assert!(text.contains("1/5"), "the Agents pane counts it: {text}");
+
+    // A read asked before the answer, arriving after it, shows the old place: it does not win.
+    live_asked(
+        &mut app,
+        t0 + Duration::from_secs(2),
+        t0 + Duration::from_secs(9),
+        snapshot(vec![conversation(WAITING, None)]),
+    );
+    assert_eq!(
+        cell(&app, WAITING, "agent").as_deref(),
+        Some("Alice Moreau")
+    );
+    assert!(app.sessions.by_id(WAITING).unwrap().place.unseen());
+    assert_eq!((alice(&app), billing(&app)), (Some(1), Some(8)));
+    // Its age counts from when it was asked, not when the last page came.
+    app.live.enabled = true;
+    assert_eq!(
+        app.live
+            .describe(Some(t0 + Duration::from_secs(44)))
+            .as_deref(),
+        Some("live 42s ago")
+    );
+
+    // A read asked after the answer settles it: the server's counts stand alone.
+    live_asked(
+        &mut app,
+        t0 + Duration::from_secs(10),
+        t0 + Duration::from_secs(11),
+        snapshot(vec![conversation(WAITING, Some("Alice Moreau"))]),
+    );
+    assert!(!app.sessions.by_id(WAITING).unwrap().place.unseen());
+    assert_eq!((alice(&app), billing(&app)), (Some(1), Some(9)));
+    let text = screen(&app, 160, 45);
+    assert!(!text.contains("→Alice"), "{text}");
+}
+
+#[test]
+fn not_moved_puts_back_what_the_server_shows() {
+    use switchboard::verify::{Verification, Verified};
+    const WAITING: &str = "cccccccccccccccccccc0003";
+    let mut app = App::new(context(), KeyMap::defaults());
+    let t0 = Instant::now();
+    live(
+        &mut app,
+        t0,
+        Ok(snapshot(vec![conversation(WAITING, None)])),
+    );
+    app.now = Some(t0);
+    settled_to(
+        &mut app,
+        WAITING,
+        Target::agent(ALICE),
+        Outcome::Transferred,
+        t0,
+    );
+    assert_eq!(
+        cell(&app, WAITING, "agent").as_deref(),
+        Some("Alice Moreau")
+    );
+    update(
+        &mut app,
+        Msg::Verified {
+            at: AT.into(),
+            results: vec![(
+                WAITING.into(),
+                Verification {
+                    verified: Verified::NotMoved,
+                    detail: "the server shows it in queue Billing, with no agent".into(),
+                    seen: Some(conversation(WAITING, None)),
+                },
+            )],
+        },
+    );
+    let s = app.sessions.by_id(WAITING).unwrap();
+    assert!(!s.place.unseen());
+    assert_eq!(cell(&app, WAITING, "agent").as_deref(), Some(""));
+    assert_eq!(cell(&app, WAITING, "queue").as_deref(), Some("Billing"));
+    let a = app.agents.by_id(ALICE).unwrap();
+    assert_eq!(
+        app.moving.chats_of(a),
+        Some(0),
+        "the pane's count goes back"
+    );
+
+    // A queue move: that queue, no agent.
+    settled_to(
+        &mut app,
+        WAITING,
+        Target::queue(QUEUE),
+        Outcome::Transferred,
+        t0,
+    );
+    assert_eq!(cell(&app, WAITING, "queue").as_deref(), Some("Billing"));
+    assert_eq!(cell(&app, WAITING, "agent").as_deref(), Some(""));
 }

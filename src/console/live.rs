@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::input::{AgentRow, QueueRow, SessionRow};
 use crate::live::{Conversation, LiveSnapshot};
 
-use super::app::SessionItem;
+use super::app::{SessionItem, Spot};
 use super::table::Table;
 
 /// Where live data stands.
@@ -102,6 +102,7 @@ pub fn merge(
     agents: &mut Table<AgentRow>,
     queues: &mut Table<QueueRow>,
     snapshot: &LiveSnapshot,
+    asked: Instant,
     matcher: &mut Matcher,
 ) -> Merged {
     let names = live_column_names();
@@ -124,11 +125,13 @@ pub fn merge(
                             .filter(|(k, _)| !LIVE_COLUMNS.contains(&&**k)),
                     );
                     item.row.extra = extra;
+                    // Its queue and agent, unless a move answered since the read was asked.
+                    item.read_at(Spot::of(c), asked);
                 }
                 sessions.refresh(i);
             }
             None => {
-                let item = SessionItem {
+                let mut item = SessionItem {
                     live: true,
                     from_live: true,
                     ..SessionItem::new(SessionRow {
@@ -136,6 +139,7 @@ pub fn merge(
                         extra: live_columns,
                     })
                 };
+                item.read_at(Spot::of(c), asked);
                 if sessions.push(item, matcher).is_ok() {
                     merged.sessions_added += 1;
                 }

@@ -336,11 +336,13 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
         Effect::Quit => {}
         Effect::Refresh => {
             let live = workers.live.clone();
+            let asked = Instant::now();
             tokio::spawn(async move {
                 // The short cause for the status line, the whole chain after it for Activity.
                 let result = live.snapshot().await.map_err(|e| e.with_chain());
                 let _ = tx.send(Msg::Live {
                     at: timestamp(),
+                    asked,
                     now: Instant::now(),
                     result,
                 });

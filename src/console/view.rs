@@ -498,6 +498,18 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 .iter()
                 .map(|(_, what)| match what {
                     SessionCell::Id => Cell::new(s.row.id.clone(), Some(0)),
+                    // Where a move's answer put it, not yet seen by a read: marked `→`.
+                    SessionCell::Fixed(kind @ (SessionColumn::Queue | SessionColumn::Agent))
+                        if s.place.unseen_in(*kind == SessionColumn::Agent) =>
+                    {
+                        let v = values.iter().find(|(k, ..)| k == kind).map(|(_, v, _)| *v);
+                        match v {
+                            Some(v) if !v.is_empty() => {
+                                Cell::plain(format!("→{v}")).styled(theme.fg(Color::Cyan))
+                            }
+                            _ => Cell::plain(""),
+                        }
+                    }
                     SessionCell::Fixed(kind) => values
                         .iter()
                         .find(|(k, ..)| k == kind)
@@ -584,7 +596,7 @@ const AGENT_COLUMNS: [Column; 6] = [
     Column::id("agent", 38).dropped_at(3),
     Column::new("name", 14, 0).narrowing_to(12),
     Column::new("status", 9, 0),
-    Column::new("chats", 5, 1),
+    Column::new("chats", 7, 1),
     Column::new("queues", 14, 4),
     Column::rest("skills"),
 ];
@@ -611,11 +623,20 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 // A presence Kore does not document (System Busy, Login Prep...): not available.
                 _ => theme.fg(Color::Yellow),
             };
-            // Load: chats now / chats at once, when the live data says.
-            let load = match (a.active_chats, a.max_chats) {
+            // Load: chats now / chats at once, when the live data says (with the moves answered
+            // since the last read); over capacity is flagged.
+            let chats = app.moving.chats_of(a);
+            let over = matches!((chats, a.max_chats), (Some(now), Some(max)) if now > max);
+            let load = match (chats, a.max_chats) {
+                (Some(now), Some(max)) if over => format!("{now}/{max} !"),
                 (Some(now), Some(max)) => format!("{now}/{max}"),
                 (None, Some(max)) => format!("-/{max}"),
                 _ => String::new(),
+            };
+            let load_style = if over {
+                theme.fg(Color::Red).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
             };
             // The haystack: id, name, status, queues, skills, a space apart.
             let name_at = a.id.chars().count() + 1;
@@ -626,7 +647,7 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 Cell::new(a.id.clone(), Some(0)),
                 Cell::new(a.name.clone(), Some(name_at)),
                 Cell::new(status, a.status.as_ref().map(|_| status_at)).styled(status_style),
-                Cell::plain(load),
+                Cell::plain(load).styled(load_style),
                 Cell::new(
                     a.queues.clone().unwrap_or_default(),
                     a.queues.as_ref().map(|_| queues_at),
@@ -671,7 +692,7 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
             vec![
                 Cell::new(q.id.clone(), Some(0)),
                 Cell::new(q.name.clone(), Some(q.id.chars().count() + 1)),
-                Cell::plain(count(q.waiting)),
+                Cell::plain(count(app.moving.waiting_in(q))),
                 Cell::plain(count(q.engaged)),
                 Cell::plain(wait(q.avg_wait)).styled(theme.dim()),
                 Cell::plain(wait(q.max_wait)).styled(theme.dim()),
@@ -1221,6 +1242,9 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
     }
     if s.live {
         out.push("(in the live data now)".into());
+    }
+    if s.place.unseen() {
+        out.push("(→ where the move's answer put it: not yet seen by a read of the server)".into());
     }
     out.push(String::new());
     let state = &s.state;

@@ -10,11 +10,12 @@ use crate::dispatch::{Progress, Report};
 use crate::listener::CallbackState;
 use crate::live::LiveSnapshot;
 use crate::outcome::Outcome;
-use crate::request::Preview;
+use crate::request::{Preview, Target, TargetKind};
 
 use super::super::activity::{ActivityEntry, ActivityKind};
 use super::super::live;
 use super::super::table::{Row, Table};
+use super::place::{self, Spot};
 use super::{App, Effect, Level, LoadedRows, SessionItem};
 
 /// With live data on, moves that settled as `transferred` (or `unknown`) are checked with the server
@@ -114,6 +115,7 @@ pub(super) fn refresh_now(app: &mut App) -> Vec<Effect> {
 pub(super) fn on_live(
     app: &mut App,
     at: String,
+    asked: Instant,
     now: Instant,
     result: Result<LiveSnapshot, String>,
 ) {
@@ -130,14 +132,17 @@ pub(super) fn on_live(
                     &mut app.agents,
                     &mut app.queues,
                     &snapshot,
+                    asked,
                     &mut matcher,
                 )
             };
+            place::recount(app);
             if !snapshot.conversations.is_empty() {
                 app.session_columns.note(&live::live_column_names());
             }
             let first = app.live.last_ok.is_none();
-            app.live.last_ok = Some(now);
+            // The data is as old as the moment it was asked for, not as the last page's arrival.
+            app.live.last_ok = Some(asked);
             app.live.last_cost = Some(snapshot.calls);
             app.live.failure = None;
             if !snapshot.warnings.is_empty() {
@@ -224,7 +229,41 @@ pub(super) fn on_settled(app: &mut App, at: String, now: Instant, report: Report
             };
         }
     }
+    if report.outcome == Some(Outcome::Transferred) {
+        let spot = target_spot(app, &report.session, &report.target);
+        if let Some(s) = app.sessions.by_id_mut(&report.session) {
+            s.moved_to(spot, now);
+        }
+        place::recount(app);
+    }
     app.sessions.refresh(i);
+}
+
+/// Where a move to `target` puts a session: a queue move, that queue and no agent; an agent move,
+/// that agent (in the queue it was in).
+fn target_spot(app: &App, session: &str, target: &Target) -> Spot {
+    let name = app.name_of(target).unwrap_or_else(|| target.id.clone());
+    match target.kind {
+        TargetKind::Queue => Spot {
+            queue_id: Some(target.id.clone()),
+            queue: Some(name),
+            ..Spot::default()
+        },
+        TargetKind::Agent => {
+            let was = app
+                .sessions
+                .by_id(session)
+                .map(|s| s.place.now().clone())
+                .unwrap_or_default();
+            Spot {
+                queue_id: was.queue_id,
+                queue: was.queue,
+                agent_user: app.agents.by_id(&target.id).and_then(|a| a.user_id.clone()),
+                agent_id: Some(target.id.clone()),
+                agent: Some(name),
+            }
+        }
+    }
 }
 
 pub(super) fn on_loaded(app: &mut App, source: &str, result: Result<LoadedRows, String>) {

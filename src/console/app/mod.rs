@@ -9,6 +9,7 @@ mod events;
 mod filter;
 mod form;
 mod normal;
+mod place;
 mod plans;
 mod session;
 
@@ -29,7 +30,7 @@ use crate::outcome::Outcome;
 use crate::pacer::PacerStatus;
 use crate::plan::Plan;
 use crate::request::{CallbackRoute, Endpoint, Preview, Target, TargetKind};
-use crate::verify::Verification;
+use crate::verify::{Verification, Verified};
 
 use super::activity::{ActivityEntry, ActivityKind};
 use super::columns::SessionColumns;
@@ -42,6 +43,7 @@ pub use confirm::Confirm;
 pub use detail::DetailOf;
 pub use events::VERIFY_AFTER;
 pub use form::{Form, FormPurpose};
+pub use place::{Moving, Place, Spot};
 pub use session::{SendState, SessionItem};
 
 /// What the console shows of its run and needs to restate a call; fixed for the run.
@@ -173,6 +175,8 @@ pub enum Msg {
     /// A refresh of live data came back.
     Live {
         at: String,
+        /// When the read was asked for: what it shows is the truth as of then.
+        asked: Instant,
         now: Instant,
         result: Result<LiveSnapshot, String>,
     },
@@ -278,6 +282,8 @@ pub struct App {
     pub live: LiveState,
     /// The session columns that have had a value: they show, in fixed places.
     pub session_columns: SessionColumns,
+    /// What moves not yet seen by a read change in the Agents and Queues panes' counts.
+    pub moving: Moving,
     /// The time of the last tick, for ages on screen.
     pub now: Option<Instant>,
     /// The last live data, whole: what a spread, a plan and a drift check are made from.
@@ -328,6 +334,7 @@ impl App {
             matcher: RefCell::new(Matcher::new(nucleo::Config::DEFAULT)),
             live: LiveState::new(refresh_every),
             session_columns: SessionColumns::default(),
+            moving: Moving::default(),
             now: None,
             snapshot: None,
             last_run: None,
@@ -525,11 +532,28 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Verified { at, results } => {
+            let now = app.now.unwrap_or_else(Instant::now);
             for (session, result) in results {
                 let detail = format!("{session} {}: {}", result.verified, result.detail);
                 app.session_columns.verified = true;
                 if let Some(s) = app.sessions.by_id_mut(&session) {
                     s.state.verifying = false;
+                    // The server's word settles where the row says it is: verified, where it went;
+                    // not moved, back where the server shows it.
+                    match (&result.seen, result.verified) {
+                        (Some(c), Verified::Verified | Verified::NotMoved) => {
+                            s.seen_at(Spot::of(c), now)
+                        }
+                        (None, Verified::Verified) => {
+                            let moved = s.place.now().clone();
+                            s.seen_at(moved, now)
+                        }
+                        (None, Verified::NotMoved) => {
+                            let read = s.place.read.clone();
+                            s.seen_at(read, now)
+                        }
+                        (_, Verified::Unverified) => {}
+                    }
                     s.state.verified = Some(result);
                 }
                 if let Some(i) = app.sessions.find(&session) {
@@ -541,10 +565,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     ActivityKind::Note { text: detail },
                 );
             }
+            place::recount(app);
             vec![]
         }
-        Msg::Live { at, now, result } => {
-            events::on_live(app, at, now, result);
+        Msg::Live {
+            at,
+            asked,
+            now,
+            result,
+        } => {
+            events::on_live(app, at, asked, now, result);
             plans::on_fresh_live(app);
             vec![]
         }

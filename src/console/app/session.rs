@@ -9,7 +9,9 @@ use crate::outcome::Outcome;
 use crate::request::Target;
 use crate::verify::Verification;
 
+use super::super::columns::SessionColumn;
 use super::super::table::Row;
+use super::place::{Place, Spot};
 
 /// Where a session's last move stands.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,18 +94,45 @@ pub struct SessionItem {
     pub live: bool,
     /// It came from live data, not from a file or a form: it goes when the conversation ends.
     pub from_live: bool,
+    /// Where it is (its queue and agent), and when that was learned.
+    pub place: Place,
 }
 
 impl SessionItem {
     /// A session as a file or a form gives it: unmarked, never sent.
     pub fn new(row: SessionRow) -> SessionItem {
+        // The file's queue and agent columns, if it has them, are where it was when written.
+        let column = |kind: SessionColumn| {
+            row.extra
+                .iter()
+                .find(|(k, v)| SessionColumn::of(k) == kind && !v.trim().is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        let place = Place {
+            read: Spot {
+                queue: column(SessionColumn::Queue),
+                agent: column(SessionColumn::Agent),
+                ..Spot::default()
+            },
+            ..Place::default()
+        };
         SessionItem {
             row,
             marked_with_batch: false,
             state: SendState::default(),
             live: false,
             from_live: false,
+            place,
         }
+    }
+
+    /// A column's value, by the kind of column (`queue`, `status`…), when it has one.
+    pub fn column(&self, kind: SessionColumn) -> Option<&str> {
+        self.row
+            .extra
+            .iter()
+            .find(|(k, v)| SessionColumn::of(k) == kind && !v.trim().is_empty())
+            .map(|(_, v)| v.as_str())
     }
 }
 
