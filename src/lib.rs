@@ -23,5 +23,6 @@ pub mod listener;
 pub mod live;
 pub mod logging;
 pub mod mock;
+pub mod names;
 pub mod request;
 pub mod verify;

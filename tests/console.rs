@@ -2172,3 +2172,251 @@ fn not_moved_puts_back_what_the_server_shows() {
     assert_eq!(cell(&app, WAITING, "queue").as_deref(), Some("Billing"));
     assert_eq!(cell(&app, WAITING, "agent").as_deref(), Some(""));
 }
+
+// ---- select by meaning, not by luck ----
+
+const CHEN: &str = "a-c0000000-0000-4000-8000-000000000003";
+const CHEN_USER: &str = "u-c0000000-0000-4000-8000-000000000003";
+const ERIN: &str = "a-e0000000-0000-4000-8000-000000000005";
+const ERIN_USER: &str = "u-e0000000-0000-4000-8000-000000000005";
+const DAN: &str = "a-d0000000-0000-4000-8000-000000000004";
+const TECH: &str = "qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002";
+
+fn agent(id: &str, user: &str, name: &str, availability: Availability) -> LiveAgent {
+    LiveAgent {
+        id: id.into(),
+        user_id: Some(user.into()),
+        name: name.into(),
+        availability: Some(availability),
+        max_chats: Some(3),
+        queues: vec![],
+        skills: vec![],
+        capacity: vec![],
+    }
+}
+
+/// A center: Chen Wei holds 2, Erin 3, 4 wait in Technical support, 3 in Billing; one is OVERDUE;
+/// the channel `webchat` and the queue `Technical support` hold the letters of "chen wei" scattered.
+fn triage_center() -> LiveSnapshot {
+    let mut conversations = Vec::new();
+    let mut add =
+        |n: u32, queue: (&str, &str), agent: Option<(&str, &str)>, status: &str, wait: u64| {
+            conversations.push(Conversation {
+                session: format!("5e55{n:020}"),
+                status: Some(status.into()),
+                source: Some(
+                    if status == "WAITING" {
+                        "webchat"
+                    } else {
+                        "messenger"
+                    }
+                    .into(),
+                ),
+                queue_id: Some(queue.0.into()),
+                queue_name: Some(queue.1.into()),
+                agent_user_id: agent.map(|a| a.0.to_string()),
+                agent_name: agent.map(|a| a.1.to_string()),
+                wait: Some(Duration::from_secs(wait)),
+                ..Conversation::default()
+            });
+        };
+    let (billing, tech) = ((QUEUE, "Billing"), (TECH, "Technical support"));
+    add(1, tech, Some((CHEN_USER, "Chen Wei")), "ACTIVE", 30);
+    add(2, billing, Some((CHEN_USER, "Chen Wei")), "OVERDUE", 400);
+    for n in 3..6 {
+        add(n, billing, Some((ERIN_USER, "Erin Agent")), "ACTIVE", 20);
+    }
+    for n in 6..10 {
+        add(n, tech, None, "WAITING", 60 * u64::from(n));
+    }
+    for n in 10..13 {
+        add(n, billing, None, "WAITING", 10);
+    }
+    LiveSnapshot {
+        conversations,
+        agents: vec![
+            agent(CHEN, CHEN_USER, "Chen Wei", Availability::Offline),
+            agent(ERIN, ERIN_USER, "Erin Agent", Availability::Available),
+            agent(
+                DAN,
+                "u-d0000000-0000-4000-8000-000000000004",
+                "Dan Agent",
+                Availability::Available,
+            ),
+        ],
+        queues: vec![
+            LiveQueue {
+                id: QUEUE.into(),
+                name: "Billing".into(),
+                waiting: Some(3),
+                engaged: Some(4),
+                avg_wait: None,
+                max_wait: None,
+            },
+            LiveQueue {
+                id: TECH.into(),
+                name: "Technical support".into(),
+                waiting: Some(4),
+                engaged: Some(1),
+                avg_wait: None,
+                max_wait: None,
+            },
+        ],
+        calls: 6,
+        warnings: vec![],
+    }
+}
+
+fn triage_app() -> App {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    live(&mut app, Instant::now(), Ok(triage_center()));
+    app.status = None;
+    app
+}
+
+fn marked_ids(app: &App) -> Vec<String> {
+    app.sessions
+        .marked_rows()
+        .into_iter()
+        .map(|i| app.sessions.rows()[i].row.id.clone())
+        .collect()
+}
+
+fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    chars(app, ":");
+    let effects = chars(app, line);
+    assert!(effects.is_empty());
+    key(app, KeyCode::Enter)
+}
+
+fn status_text(app: &App) -> String {
+    app.status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn star_marks_only_exact_matches_and_fuzzy_ones_sit_under_a_divider() {
+    let mut app = triage_app();
+    chars(&mut app, "/chen wei");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.sessions.exact(), 2, "the two Chen Wei holds");
+    assert!(
+        app.sessions.visible().len() > 2,
+        "the others match \"chen wei\" scattered over webchat and Technical"
+    );
+    let text = screen(&app, 160, 45);
+    let fuzzy = app.sessions.visible().len() - 2;
+    assert!(
+        text.contains(&format!("shown: 2 exact, {fuzzy} fuzzy")),
+        "{text}"
+    );
+    assert!(text.contains("── fuzzy"), "{text}");
+    chars(&mut app, "*");
+    assert_eq!(
+        marked_ids(&app),
+        [format!("5e55{:020}", 1), format!("5e55{:020}", 2)]
+    );
+    assert!(
+        status_text(&app).contains("not marked"),
+        "{}",
+        status_text(&app)
+    );
+
+    // A word's start is exact too; a part inside a word is not.
+    key(&mut app, KeyCode::Char('u'));
+    chars(&mut app, "/tech");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.sessions.exact(),
+        5,
+        "Technical support starts with tech"
+    );
+}
+
+#[test]
+fn the_filter_takes_field_terms() {
+    let mut app = triage_app();
+    let shown = |app: &mut App, q: &str| {
+        chars(app, "/");
+        chars(app, q);
+        key(app, KeyCode::Enter);
+        let n = app.sessions.visible().len();
+        key(app, KeyCode::Esc);
+        n
+    };
+    assert_eq!(shown(&mut app, "agent:chen"), 2);
+    assert_eq!(shown(&mut app, "agent:erin"), 3);
+    assert_eq!(shown(&mut app, "queue:billing"), 7);
+    assert_eq!(shown(&mut app, "queue:tech agent:chen"), 1);
+    assert_eq!(shown(&mut app, "status:overdue"), 1);
+    assert_eq!(shown(&mut app, "channel:web"), 7, "webchat starts with web");
+    assert_eq!(shown(&mut app, "channel:mess"), 5);
+    assert_eq!(
+        shown(&mut app, "channel:chat"),
+        0,
+        "inside a word is not a field's match"
+    );
+    assert_eq!(
+        shown(&mut app, "wait>5m"),
+        5,
+        "6 to 9 minutes, and the 6m40s overdue one"
+    );
+    assert_eq!(shown(&mut app, "wait<15s"), 3);
+}
+
+#[test]
+fn select_marks_what_an_agent_holds_what_a_queue_waits_with_and_a_status() {
+    let mut app = triage_app();
+    let id = |n: u32| format!("5e55{n:020}");
+    command(&mut app, "select agent chen wei");
+    assert_eq!(marked_ids(&app), [id(1), id(2)]);
+    assert_eq!(status_text(&app), "marked 2 session(s) Chen Wei holds");
+    command(&mut app, "select agent erin");
+    assert_eq!(
+        marked_ids(&app),
+        [id(3), id(4), id(5)],
+        "marks are replaced"
+    );
+    command(&mut app, &format!("select agent {ERIN}"));
+    assert_eq!(marked_ids(&app).len(), 3, "by id too");
+    command(&mut app, "select agent agent");
+    assert_eq!(marked_ids(&app).len(), 3, "an ambiguous name marks nothing");
+    assert!(
+        status_text(&app).contains("Erin Agent, Dan Agent"),
+        "{}",
+        status_text(&app)
+    );
+    command(&mut app, "select agent nobody");
+    assert!(
+        status_text(&app).contains("nothing is called"),
+        "{}",
+        status_text(&app)
+    );
+    command(&mut app, "select queue billing");
+    assert_eq!(
+        marked_ids(&app),
+        [id(10), id(11), id(12)],
+        "waiting, with no agent"
+    );
+    command(&mut app, "select queue technical support");
+    assert_eq!(marked_ids(&app), [id(6), id(7), id(8), id(9)]);
+    command(&mut app, "select status overdue");
+    assert_eq!(marked_ids(&app), [id(2)]);
+    assert_eq!(status_text(&app), "marked 1 session(s) of status OVERDUE");
+
+    // After a move answers, the agent holds what the row now shows.
+    settled_to(
+        &mut app,
+        &id(6),
+        Target::agent(DAN),
+        Outcome::Transferred,
+        Instant::now(),
+    );
+    command(&mut app, "select agent dan");
+    assert_eq!(marked_ids(&app), [id(6)]);
+    command(&mut app, "select queue technical support");
+    assert_eq!(marked_ids(&app), [id(7), id(8), id(9)]);
+}

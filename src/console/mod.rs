@@ -6,6 +6,7 @@ pub mod app;
 pub mod columns;
 pub mod keys;
 pub mod live;
+pub mod query;
 pub mod runner;
 pub mod table;
 pub mod view;

@@ -7,12 +7,19 @@ use std::collections::HashMap;
 use nucleo::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo::{Matcher, Utf32Str};
 
+use super::query;
+
 /// What a pane needs of its rows. (`Sync`, so a filter can search them on every core.)
 pub trait Row: Sync {
     /// The key rows are merged and found by.
     fn id(&self) -> &str;
     /// The text the filter matches against.
     fn haystack(&self) -> String;
+    /// A column's value for a field term (`agent:chen`): `agent`, `queue`, `status`, `channel`,
+    /// `customer`, `wait`.
+    fn field(&self, _name: &str) -> Option<&str> {
+        None
+    }
 }
 
 pub struct Table<T> {
@@ -27,6 +34,9 @@ pub struct Table<T> {
     index: HashMap<String, usize>,
     /// Row indices shown, in display order.
     visible: Vec<usize>,
+    /// How many of the first shown rows match every word whole, as a word's start or in the id:
+    /// the rest match only fuzzily (scattered letters), and `*` never marks them.
+    exact: usize,
     query: String,
     /// Newest row first (the activity pane).
     newest_first: bool,
@@ -74,6 +84,7 @@ impl<T: Row> Table<T> {
             marked: 0,
             index: HashMap::new(),
             visible: Vec::new(),
+            exact: 0,
             query: String::new(),
             newest_first,
             cursor: 0,
@@ -101,6 +112,11 @@ impl<T: Row> Table<T> {
 
     pub fn visible(&self) -> &[usize] {
         &self.visible
+    }
+
+    /// How many of the shown rows (the first ones) match exactly, not only fuzzily.
+    pub fn exact(&self) -> usize {
+        self.exact.min(self.visible.len())
     }
 
     pub fn query(&self) -> &str {
@@ -152,6 +168,11 @@ impl<T: Row> Table<T> {
         self.marks.push(false);
         self.rows.push(row);
         if shown {
+            // A row shown while a query is on is ranked with the next keystroke; until then it
+            // counts as exact only when there is no query.
+            if self.query.is_empty() {
+                self.exact += 1;
+            }
             if self.newest_first {
                 self.visible.insert(0, i);
                 // Keep the same row highlighted unless the cursor sits on the newest (then it
@@ -204,6 +225,11 @@ impl<T: Row> Table<T> {
                 *i -= 1;
             }
         }
+        if let Some(pos) = self.visible.iter().position(|i| *i == index)
+            && pos < self.exact
+        {
+            self.exact -= 1;
+        }
         self.visible.retain(|i| *i != index);
         for i in &mut self.visible {
             if *i > index {
@@ -247,10 +273,11 @@ impl<T: Row> Table<T> {
         (0..self.marks.len()).filter(|&i| self.marks[i]).collect()
     }
 
-    /// Marks every row the filter shows; how many were newly marked.
+    /// Marks every row the filter shows that matches exactly (never one that only matches
+    /// fuzzily); how many were newly marked.
     pub fn mark_visible(&mut self) -> usize {
         let mut added = 0;
-        for &i in &self.visible {
+        for &i in &self.visible[..self.exact()] {
             if !self.marks[i] {
                 self.marks[i] = true;
                 added += 1;
@@ -269,13 +296,17 @@ impl<T: Row> Table<T> {
     pub fn set_filter(&mut self, query: &str, matcher: &mut Matcher) {
         let previous = self.selected();
         // Typing more of a query narrows it (another word is another condition), so only what is
-        // shown needs searching — unless a negation (`!`), an escape, or a finished suffix atom
-        // (`$`) is involved, any of which can widen it.
+        // shown needs searching — unless a negation (`!`), an escape, a finished suffix atom
+        // (`$`) or a field term (`wait>1` becoming `wait>1h`) is involved, any of which can widen it.
         let narrowing = !self.query.is_empty()
             && query.starts_with(&self.query)
             && !query.contains(['!', '\\'])
-            && !self.query.contains('$');
-        let candidates: Vec<usize> = if narrowing {
+            && !self.query.contains('$')
+            && !query::has_terms(query);
+        let parsed = query::parse(query);
+        let full_query = query;
+        let query = parsed.words.as_str();
+        let mut candidates: Vec<usize> = if narrowing {
             // In row order again, so the search reads the rows front to back rather than in the
             // last ranking's scattered order (the final sort puts them in order of rank anyway).
             let mut shown = vec![false; self.rows.len()];
@@ -288,10 +319,16 @@ impl<T: Row> Table<T> {
         } else {
             (0..self.rows.len()).collect()
         };
-        self.query = query.to_string();
+        if !parsed.terms.is_empty() {
+            let rows = &self.rows;
+            candidates.retain(|&i| parsed.terms.iter().all(|t| t.matches(&rows[i])));
+        }
+        self.query = full_query.to_string();
         let resume = self.resume.take();
         if query.trim().is_empty() {
-            // Back to every row, in order: the highlighted row stays highlighted.
+            // Back to every row (that the field terms keep), in order: the highlighted row stays
+            // highlighted.
+            self.exact = candidates.len();
             self.visible = candidates;
             self.cursor = previous
                 .and_then(|p| self.visible.iter().position(|&i| i == p))
@@ -395,6 +432,7 @@ impl<T: Row> Table<T> {
                 });
             }
             ranked.sort_unstable();
+            self.exact = ranked.partition_point(|key| key >> 56 <= EXACT_TIER);
             self.visible = ranked
                 .into_iter()
                 .map(|key| row_of(key, newest_first))
@@ -420,12 +458,13 @@ impl<T: Row> Table<T> {
 
     /// Where the query matches in a row's haystack, for highlighting.
     pub fn match_positions(&self, index: usize, matcher: &mut Matcher) -> Vec<u32> {
-        if self.query.trim().is_empty() {
+        let words = query::parse(&self.query).words;
+        if words.trim().is_empty() {
             return Vec::new();
         }
         let mut buf = Vec::new();
         let mut positions = Vec::new();
-        pattern(&self.query).indices(
+        pattern(&words).indices(
             Utf32Str::new(&self.haystacks[index], &mut buf),
             matcher,
             &mut positions,
@@ -469,6 +508,9 @@ pub enum Rank {
     IdPrefix,
     IdSubstring,
     Words,
+    /// Each word whole or as the start of a word.
+    Prefixes,
+    /// Some word only inside a word: as loose as scattered letters for `*`.
     Substrings,
     /// A fuzzy match; a higher score is better, so it is kept negated.
     Fuzzy(std::cmp::Reverse<u32>),
@@ -500,15 +542,16 @@ impl<'a> Needle<'a> {
 /// A row's rank when it is better than fuzzy, found without the fuzzy matcher.
 fn quick_rank(id: &str, haystack: &str, needle: &Needle) -> Option<Rank> {
     id_rank(id, needle).or_else(|| {
-        let mut whole = true;
+        let mut rank = Rank::Words;
         for word in &needle.words {
-            match find_word(haystack, word) {
-                Found::Whole => {}
-                Found::Part => whole = false,
+            rank = rank.max(match find_word(haystack, word) {
+                Found::Whole => Rank::Words,
+                Found::Prefix => Rank::Prefixes,
+                Found::Part => Rank::Substrings,
                 Found::Nowhere => return None,
-            }
+            });
         }
-        Some(if whole { Rank::Words } else { Rank::Substrings })
+        Some(rank)
     })
 }
 
@@ -522,15 +565,19 @@ fn plain_rank(
     matcher: &mut Matcher,
     buf: &mut Vec<char>,
 ) -> Option<Rank> {
-    let (mut whole, mut fuzzy, mut score) = (true, false, 0u32);
+    let (mut held_rank, mut fuzzy, mut score) = (Rank::Words, false, 0u32);
     for (atom, word) in needle.words.iter().enumerate() {
         // A held word scores as nucleo scores a run of matched characters (16 each), more at a
         // word's start; it only orders rows among fuzzy matches.
         let held = 16 * word.len() as u32;
         match find_word(haystack, word) {
             Found::Whole => score += held + 8,
+            Found::Prefix => {
+                held_rank = held_rank.max(Rank::Prefixes);
+                score += held + 8;
+            }
             Found::Part => {
-                whole = false;
+                held_rank = held_rank.max(Rank::Substrings);
                 score += held;
             }
             Found::Nowhere if haystack.is_ascii() && word.is_ascii() => {
@@ -545,10 +592,10 @@ fn plain_rank(
             }
         }
     }
-    Some(match (fuzzy, whole) {
-        (true, _) => Rank::Fuzzy(std::cmp::Reverse(score)),
-        (false, true) => Rank::Words,
-        (false, false) => Rank::Substrings,
+    Some(if fuzzy {
+        Rank::Fuzzy(std::cmp::Reverse(score))
+    } else {
+        held_rank
     })
 }
 
@@ -605,6 +652,7 @@ fn rank_one_word(
     }
     match find_word(haystack, needle.text) {
         Found::Whole => return Some((Rank::Words, 0)),
+        Found::Prefix => return Some((Rank::Prefixes, 0)),
         Found::Part => return Some((Rank::Substrings, 0)),
         Found::Nowhere => {}
     }
@@ -676,6 +724,9 @@ fn id_end(id: &str, haystack: &str) -> Option<u32> {
 
 type RankId = fn(&str, &Needle) -> Option<Rank>;
 
+/// The last tier of a sort key that matches exactly (`Rank::Prefixes`).
+const EXACT_TIER: u64 = 4;
+
 /// Rows below which a filter is not worth a second thread.
 const PER_THREAD: usize = 20_000;
 
@@ -691,8 +742,9 @@ fn sort_key(rank: Rank, row: usize, newest_first: bool) -> u64 {
         Rank::IdPrefix => (1, 0),
         Rank::IdSubstring => (2, 0),
         Rank::Words => (3, 0),
-        Rank::Substrings => (4, 0),
-        Rank::Fuzzy(std::cmp::Reverse(score)) => (5, u64::from(u32::MAX - score)),
+        Rank::Prefixes => (4, 0),
+        Rank::Substrings => (5, 0),
+        Rank::Fuzzy(std::cmp::Reverse(score)) => (6, u64::from(u32::MAX - score)),
     };
     let row = (row as u64) & ROW_MASK;
     let row = if newest_first { ROW_MASK - row } else { row };
@@ -708,21 +760,24 @@ fn row_of(key: u64, newest_first: bool) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Found {
     Whole,
+    /// The start of a word.
+    Prefix,
+    /// Inside a word.
     Part,
     Nowhere,
 }
 
-/// Whether `haystack` holds `word` (lower-case), ignoring ASCII case, and whether anywhere as a
-/// whole word: one pass over the bytes and no allocation, since it runs for every row a keystroke
-/// matches.
+/// Whether `haystack` holds `word` (lower-case), ignoring ASCII case, and how: anywhere as a
+/// whole word, else as a word's start, else inside one. One pass over the bytes and no
+/// allocation, since it runs for every row a keystroke matches.
 fn find_word(haystack: &str, word: &str) -> Found {
     if !word.is_ascii() {
         let lower = haystack.to_lowercase();
-        return if lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| w == word)
-        {
+        let mut words = lower.split(|c: char| !c.is_alphanumeric());
+        return if words.clone().any(|w| w == word) {
             Found::Whole
+        } else if words.any(|w| w.starts_with(word)) {
+            Found::Prefix
         } else if lower.contains(word) {
             Found::Part
         } else {
@@ -740,12 +795,15 @@ fn find_word(haystack: &str, word: &str) -> Found {
             .get(i..i + word.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(word))
         {
-            if (i == 0 || !is_word_byte(hay[i - 1]))
-                && hay.get(i + word.len()).is_none_or(|&b| !is_word_byte(b))
-            {
+            let starts = i == 0 || !is_word_byte(hay[i - 1]);
+            if starts && hay.get(i + word.len()).is_none_or(|&b| !is_word_byte(b)) {
                 return Found::Whole;
             }
-            found = Found::Part;
+            found = if starts || found == Found::Prefix {
+                Found::Prefix
+            } else {
+                Found::Part
+            };
         }
     }
     found
@@ -847,8 +905,13 @@ mod tests {
         assert_eq!(rank("zz", "zz Ava Patel web", "ava patel", 9), Rank::Words);
         assert_eq!(
             rank("zz", "zz Avalon Patella", "ava patel", 9),
+            Rank::Prefixes,
+            "the starts of words are not whole words, but exact enough to mark"
+        );
+        assert_eq!(
+            rank("zz", "zz Java Patella", "ava patel", 9),
             Rank::Substrings,
-            "parts of words are not whole words, but rank above scattered letters"
+            "a part inside a word ranks above scattered letters, but is not exact"
         );
         assert_eq!(
             rank("zz", "zz Ava Pat el", "ava patel", 9),

@@ -227,8 +227,15 @@ fn pane_block<'a, T: Row>(
     theme: Theme,
 ) -> Block<'a> {
     let shown = table.visible().len();
+    let fuzzy = shown - table.exact();
     let count = if table.query().is_empty() {
         format!("{}", table.len())
+    } else if fuzzy > 0 {
+        format!(
+            "{shown}/{} shown: {} exact, {fuzzy} fuzzy",
+            table.len(),
+            table.exact()
+        )
     } else {
         format!("{shown}/{}", table.len())
     };
@@ -428,7 +435,26 @@ fn draw_pane<T: Row>(
     let mut lines = vec![Line::from(header)];
     let mut matcher = app.matcher.borrow_mut();
     let height = (inner.height as usize).saturating_sub(1);
-    for pos in window(table, height) {
+    let mut range = window(table, height);
+    // Rows that match only fuzzily sit under a divider of their own (`*` never marks them); the
+    // divider takes a line, given up by the row furthest from the cursor.
+    let exact = table.exact();
+    let divider = exact < table.visible().len() && range.contains(&exact);
+    if divider && range.len() >= height {
+        if table.cursor + 1 == range.end {
+            range.start += 1;
+        } else {
+            range.end -= 1;
+        }
+    }
+    for pos in range {
+        if divider && pos == exact {
+            let text = format!(
+                "── fuzzy: scattered letters only, * does not mark these {}",
+                "─".repeat(inner.width as usize)
+            );
+            lines.push(Line::styled(text, theme.dim()));
+        }
         let i = table.visible()[pos];
         let selected = pos == table.cursor;
         let base = row_style(app, pane, selected);

@@ -10,6 +10,7 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::ids::IdKind;
 use crate::request::Target;
 
+use super::select::{self, SelectBy};
 use super::{App, Effect, Level, Mode, Pane, confirm, events, normal, plans};
 
 pub(super) fn open(app: &mut App) {
@@ -142,6 +143,15 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
             normal::mark_last_batch(app);
             vec![]
         }
+        (Some("select"), Some(by @ ("agent" | "queue" | "status"))) if !rest.is_empty() => {
+            let by = match by {
+                "agent" => SelectBy::Agent,
+                "queue" => SelectBy::Queue,
+                _ => SelectBy::Status,
+            };
+            select::select(app, by, &rest);
+            vec![]
+        }
         (Some("quit" | "q"), None) => {
             if app.in_flight > 0 {
                 app.mode = Mode::QuitConfirm;
@@ -160,4 +170,4 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     }
 }
 
-pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · export PATH (this console's runs as a report: .md, .csv or .json) · export activity PATH · quit";
+pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · select agent NAME|a-ID (every session the agent holds) · select queue NAME|qu-ID (every session waiting there) · select status STATUS · export PATH (this console's runs as a report: .md, .csv or .json) · export activity PATH · quit";

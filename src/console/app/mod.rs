@@ -11,6 +11,7 @@ mod form;
 mod normal;
 mod place;
 mod plans;
+mod select;
 mod session;
 
 use std::cell::RefCell;

@@ -120,9 +120,20 @@ fn mark_visible(app: &mut App) {
         return app.note(Level::Warn, "Activity entries are not marked");
     }
     let added = app.with_focused(|t| t.mark_visible());
+    let fuzzy = match app.focus {
+        Pane::Sessions => app.sessions.visible().len() - app.sessions.exact(),
+        Pane::Agents => app.agents.visible().len() - app.agents.exact(),
+        Pane::Queues => app.queues.visible().len() - app.queues.exact(),
+        Pane::Activity => 0,
+    };
+    let skipped = if fuzzy > 0 {
+        format!(" ({fuzzy} fuzzy match(es) not marked: type more, or mark them with Space)")
+    } else {
+        String::new()
+    };
     app.note(
         Level::Info,
-        format!("marked {added} more {}", app.focus.noun()),
+        format!("marked {added} more {}{skipped}", app.focus.noun()),
     );
 }
 

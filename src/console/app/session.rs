@@ -149,6 +149,13 @@ impl Row for SessionItem {
         }
         h
     }
+
+    fn field(&self, name: &str) -> Option<&str> {
+        match SessionColumn::of(name) {
+            SessionColumn::Other => None,
+            kind => self.column(kind),
+        }
+    }
 }
 
 impl Row for AgentRow {
@@ -169,6 +176,15 @@ impl Row for AgentRow {
         .collect::<Vec<_>>()
         .join(" ")
     }
+
+    fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "agent" | "customer" => Some(&self.name),
+            "status" => self.status.as_deref(),
+            "queue" => self.queues.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 impl Row for QueueRow {
@@ -178,5 +194,9 @@ impl Row for QueueRow {
 
     fn haystack(&self) -> String {
         format!("{} {}", self.id, self.name)
+    }
+
+    fn field(&self, name: &str) -> Option<&str> {
+        (name == "queue").then_some(self.name.as_str())
     }
 }
