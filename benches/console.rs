@@ -221,12 +221,11 @@ fn main() {
             s.state.in_flight = true;
         }
     }
-    app.in_flight = moves.len();
     run_effect(Effect::Send { moves }, &workers, &tx);
     let started = Instant::now();
     let (mut drawn, mut worst_gap, mut most_in_flight) = (0usize, Duration::ZERO, 0usize);
     let mut last = Instant::now();
-    while app.in_flight > 0 && started.elapsed() < Duration::from_secs(60) {
+    while app.in_flight() > 0 && started.elapsed() < Duration::from_secs(60) {
         runtime.block_on(async {
             let _ = tokio::time::timeout(Duration::from_millis(16), async {
                 if let Some(m) = rx.recv().await {

@@ -190,7 +190,7 @@ fn esc_in_the_confirmation_sends_nothing() {
         key(&mut app, KeyCode::Char('n')).is_empty(),
         "n cancels too"
     );
-    assert_eq!(app.in_flight, 0);
+    assert_eq!(app.in_flight(), 0);
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn a_read_only_console_says_so_and_y_sends_nothing() {
     let status = app.status.as_ref().unwrap();
     assert_eq!(status.level, Level::Warn);
     assert!(status.text.contains("read-only"), "{}", status.text);
-    assert_eq!(app.in_flight, 0);
+    assert_eq!(app.in_flight(), 0);
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn rows_go_sending_outcome_then_callback() {
     let t0 = Instant::now();
     settle(&mut app, &a, Some(Outcome::Transferred), t0);
     settle(&mut app, &b, Some(Outcome::Transferred), t0);
-    assert_eq!(app.in_flight, 0);
+    assert_eq!(app.in_flight(), 0);
     assert_eq!(
         (
             app.sessions.rows()[0].state.word(),
@@ -1233,6 +1233,7 @@ fn screen_with_live_data() {
                 limit: 60,
                 used_last_minute: 9,
                 refresh_last_minute: 5,
+                others_last_minute: 0,
                 waiting: 0,
                 shared: true,
             },
@@ -1254,6 +1255,7 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
                 limit: 45,
                 used_last_minute: 46,
                 refresh_last_minute: 0,
+                others_last_minute: 40,
                 waiting: 3,
                 shared: true,
             },
@@ -1261,8 +1263,8 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
     );
     let text = screen(&app, 160, 45);
     assert!(
-        text.contains("pacer 46/45 (server allows less than 60)"),
-        "{text}"
+        text.contains("pacer 46/45 (server allows less than 60) (6 assign · 40 other processes)"),
+        "what other processes of the account spend is named: {text}"
     );
 }
 
@@ -1389,8 +1391,9 @@ fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
     let (a, b) = (session_id(&app, 0), session_id(&app, 1));
     settle(&mut app, &a, Some(Outcome::Transferred), Instant::now());
     settle(&mut app, &b, Some(Outcome::Rejected), Instant::now());
-    // `a` is moved again, and this time the platform rejects it: it was still transferred once.
-    chars(&mut app, "1g3");
+    // `a` is moved again (to the next queue: where it is now is no move), and this time the
+    // platform rejects it: it was still transferred once.
+    chars(&mut app, "1g3j");
     key(&mut app, KeyCode::Enter);
     let Mode::Confirm(c) = &app.mode else {
         panic!("{:?}", app.mode)
@@ -1401,7 +1404,13 @@ fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
         "a second y is needed"
     );
     assert_eq!(key(&mut app, KeyCode::Char('y')).len(), 1);
-    settle(&mut app, &a, Some(Outcome::Rejected), Instant::now());
+    settled_to(
+        &mut app,
+        &a,
+        Target::queue(TECH),
+        Outcome::Rejected,
+        Instant::now(),
+    );
     let state = &app.sessions.rows()[0].state;
     assert_eq!(state.outcome_cell(), "transferred · then rejected");
     assert_eq!(
@@ -1954,11 +1963,21 @@ fn with_live_data_on_a_plan_waits_for_a_refresh_of_its_own_before_it_is_checked(
     let mut app = App::new(context(), KeyMap::defaults());
     app.live.enabled = true;
     let now = Instant::now();
-    live(&mut app, now, Ok(plan_center(&ids)));
+    // A second queue, for the plan to move them to.
+    let center = |ids: &[&str]| {
+        let mut center = plan_center(ids);
+        center.queues.push(LiveQueue {
+            id: TECH.into(),
+            name: "Technical support".into(),
+            ..center.queues[0].clone()
+        });
+        center
+    };
+    live(&mut app, now, Ok(center(&ids)));
     let mut plan = switchboard::plan::Plan::new("plan", "prod", "https://platform.kore.ai");
     let planner = switchboard::plan::Planner::new(app.snapshot.as_deref().unwrap());
     for id in &ids {
-        planner.add(&mut plan, id, Target::queue(QUEUE));
+        planner.add(&mut plan, id, Target::queue(TECH));
     }
     // A refresh was already on its way when the plan came: it may predate the last run.
     app.live.refreshing = true;
@@ -1971,17 +1990,17 @@ fn with_live_data_on_a_plan_waits_for_a_refresh_of_its_own_before_it_is_checked(
     );
     assert_eq!(effects, vec![Effect::Refresh]);
     assert!(matches!(app.mode, Mode::Normal));
-    live(&mut app, now, Ok(plan_center(&ids)));
+    live(&mut app, now, Ok(center(&ids)));
     assert!(
         matches!(app.mode, Mode::Normal),
         "the older refresh does not count"
     );
     // Its own refresh: the first session has closed since the plan was made.
-    live(&mut app, now, Ok(plan_center(&ids[1..])));
+    live(&mut app, now, Ok(center(&ids[1..])));
     let Mode::Confirm(c) = &app.mode else {
         panic!("{:?} {:?}", app.mode, app.status)
     };
-    assert_eq!(c.moves, vec![(s[1].clone(), Target::queue(QUEUE))]);
+    assert_eq!(c.moves, vec![(s[1].clone(), Target::queue(TECH))]);
     assert_eq!(c.drifted.len(), 1);
 }
 
@@ -2419,4 +2438,229 @@ fn select_marks_what_an_agent_holds_what_a_queue_waits_with_and_a_status() {
     assert_eq!(marked_ids(&app), [id(6)]);
     command(&mut app, "select queue technical support");
     assert_eq!(marked_ids(&app), [id(7), id(8), id(9)]);
+}
+
+// ---- the confirmation counts what moves and from where; a warning means something ----
+
+use switchboard::console::app::Confirm;
+
+fn confirm_of(app: &App) -> Confirm {
+    match &app.mode {
+        Mode::Confirm(c) => c.clone(),
+        other => panic!("{other:?} {:?}", app.status),
+    }
+}
+
+#[test]
+fn the_headline_counts_what_moves_where_and_what_stays_and_why() {
+    let bob = Target::agent("a-b0000000-0000-4000-8000-000000000002");
+    let dan = Target::agent(DAN);
+    let mut moves = Vec::new();
+    for n in 0..6 {
+        let to = if n % 2 == 0 { &bob } else { &dan };
+        moves.push((format!("s{n}"), to.clone()));
+    }
+    let confirm = Confirm {
+        moves,
+        left_out: (0..94)
+            .map(|n| {
+                (
+                    format!("t{n}"),
+                    "no AVAILABLE agent has free liveChat capacity".to_string(),
+                )
+            })
+            .collect(),
+        chosen: 100,
+        ..Confirm::default()
+    };
+    let name = |t: &Target| if *t == dan { "Dan Agent" } else { "Bob Agent" }.to_string();
+    assert_eq!(
+        confirm.headline(name),
+        "Move 6 of 100 chosen: 3 → Bob Agent, 3 → Dan Agent · 94 stay (no AVAILABLE agent has free liveChat capacity)"
+    );
+    let one = Confirm {
+        moves: vec![("s1".into(), dan.clone())],
+        ..Confirm::default()
+    };
+    assert_eq!(one.headline(name), format!("Move 1 session to {dan}?"));
+}
+
+#[test]
+fn a_session_already_there_is_left_out_and_taking_chats_from_an_available_agent_asks_twice() {
+    let mut app = triage_app();
+    // Everything in Billing: Chen's one, Erin's three, three waiting there.
+    chars(&mut app, "/queue:billing");
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "*");
+    assert_eq!(app.marked(), 7);
+    command(&mut app, &format!("assign queue {QUEUE}"));
+    let c = confirm_of(&app);
+    assert_eq!(c.moves.len(), 4);
+    assert_eq!(c.already_there.len(), 3, "the three waiting in Billing");
+    assert_eq!(c.taken_from, vec![("Erin Agent".to_string(), 3)]);
+    let text = confirm_text(&app);
+    assert!(
+        text[0].starts_with("Move 4 of 7 chosen: 4 → Billing · 3 stay (already there)"),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|l| l == "  now: 1 with Chen Wei, 3 with Erin Agent"),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|l| l.contains("3 of these are with Erin Agent, who is AVAILABLE")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|l| l.contains("already there")),
+        "listed: {text:#?}"
+    );
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty(), "a second y");
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send { moves }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(moves.len(), 4, "the three already there are never sent");
+    assert!(
+        moves.iter().all(|m| m.session != format!("5e55{:020}", 10)),
+        "{moves:?}"
+    );
+
+    // Every chosen session already there: nothing to send.
+    command(&mut app, "select queue technical support");
+    command(&mut app, &format!("assign queue {TECH}"));
+    let text = confirm_text(&app);
+    assert_eq!(text[0], "Nothing to send: already there", "{text:#?}");
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty());
+    assert!(status_text(&app).contains("already there"));
+}
+
+#[test]
+fn a_plan_checked_for_drift_does_not_warn_transferred_before_and_says_what_the_read_found() {
+    let s: Vec<String> = (1..=2)
+        .map(|n| format!("6538f8a3c9cf425ee5cf000{n}"))
+        .collect();
+    let ids: Vec<&str> = s.iter().map(String::as_str).collect();
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let now = Instant::now();
+    let mut center = plan_center(&ids);
+    center.queues.push(LiveQueue {
+        id: TECH.into(),
+        name: "Technical support".into(),
+        ..center.queues[0].clone()
+    });
+    live(&mut app, now, Ok(center.clone()));
+    // Both were moved before (a revert sends them back where they were).
+    for id in &ids {
+        settled_to(
+            &mut app,
+            id,
+            Target::queue(QUEUE),
+            Outcome::Transferred,
+            now,
+        );
+    }
+    let mut plan = switchboard::plan::Plan::new("revert", "prod", "https://platform.kore.ai");
+    let planner = switchboard::plan::Planner::new(app.snapshot.as_deref().unwrap());
+    for id in &ids {
+        planner.add(&mut plan, id, Target::queue(TECH));
+    }
+    update(
+        &mut app,
+        Msg::PlanRead {
+            source: "revert of run r1".into(),
+            result: Ok(plan),
+        },
+    );
+    assert!(status_text(&app).contains("reading the live data"));
+    live(&mut app, now + Duration::from_secs(1), Ok(center));
+    let c = confirm_of(&app);
+    assert_eq!(c.moves.len(), 2);
+    assert!(c.drift_checked);
+    assert!(
+        c.already_moved.is_empty() && !c.warned(),
+        "passed the drift check: no warning {c:?}"
+    );
+    assert_eq!(
+        status_text(&app),
+        "revert of run r1: read the live data: nothing drifted"
+    );
+    assert_eq!(key(&mut app, KeyCode::Char('y')).len(), 1, "one y sends");
+}
+
+#[test]
+fn marks_clear_after_plan_save_and_after_a_spread_agent_marks_too() {
+    let mut app = triage_app();
+    command(&mut app, "select queue technical support");
+    command(&mut app, &format!("assign queue {QUEUE}"));
+    chars(&mut app, ":plan save ~/p.json");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::SavePlan { .. }]));
+    assert_eq!(app.marked(), 0, "saved: the marks were for it");
+    chars(&mut app, "'");
+    assert_eq!(app.marked(), 4, "' brings them back");
+
+    // A spread over two marked agents, sent: the agents' marks go too.
+    chars(&mut app, "2");
+    chars(&mut app, "jj ");
+    key(&mut app, KeyCode::Char('k'));
+    chars(&mut app, " ");
+    assert_eq!(app.agents.marked(), 2);
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter);
+    let c = confirm_of(&app);
+    assert!(!c.moves.is_empty(), "{c:?}");
+    key(&mut app, KeyCode::Char('y'));
+    if matches!(app.mode, Mode::Confirm(_)) {
+        key(&mut app, KeyCode::Char('y'));
+    }
+    assert_eq!(app.marked(), 0);
+    assert_eq!(
+        app.agents.marked(),
+        0,
+        "the next Enter does not spread again"
+    );
+}
+
+#[test]
+fn the_header_counts_sending_and_queued_apart_and_a_single_request_has_no_eta() {
+    let mut app = triage_app();
+    command(&mut app, "select queue technical support");
+    command(&mut app, &format!("assign queue {QUEUE}"));
+    let text = confirm_text(&app);
+    assert!(
+        text.iter().any(|l| l.contains("4 requests · at 60/min")),
+        "{text:#?}"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    let first = format!("5e55{:020}", 6);
+    update(
+        &mut app,
+        Msg::Progress {
+            at: AT.into(),
+            now: Instant::now(),
+            progress: Progress::Attempting {
+                session: first,
+                target: Target::queue(QUEUE),
+                attempt: 1,
+            },
+        },
+    );
+    assert_eq!((app.in_flight(), app.sending()), (4, 1));
+    let text = screen(&app, 200, 40);
+    assert!(text.contains("1 sending · 3 queued"), "{text}");
+
+    let mut app = triage_app();
+    chars(&mut app, "j");
+    command(&mut app, &format!("assign queue {TECH}"));
+    let text = confirm_text(&app);
+    assert!(
+        text.iter()
+            .any(|l| l.contains("1 request · at 60/min the pacer sends at once")),
+        "{text:#?}"
+    );
+    assert!(!text.iter().any(|l| l.contains("0:00")), "{text:#?}");
 }

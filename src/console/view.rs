@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::request::TargetKind;
 
 use super::activity::ActivityKind;
-use super::app::{App, DetailOf, FormPurpose, Level, Mode, Pane};
+use super::app::{App, DetailOf, FormPurpose, Level, Mode, Pane, whereabouts};
 use super::columns::{self, Column, SessionCell, SessionColumn};
 use super::keys::Action;
 use super::table::{Row, Table};
@@ -151,14 +151,24 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
 fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let host = app.ctx.host.split("://").nth(1).unwrap_or(&app.ctx.host);
     let p = app.pacer;
-    let split = if p.refresh_last_minute > 0 {
-        format!(
-            " ({} assign · {} refresh)",
-            p.used_last_minute - p.refresh_last_minute,
-            p.refresh_last_minute
-        )
-    } else {
+    // What the count is made of: this console's assignments and reads, and what other processes
+    // of the account spend of the same budget.
+    let mut parts = Vec::new();
+    let ours = p.used_last_minute.saturating_sub(p.others_last_minute);
+    if p.refresh_last_minute > 0 || p.others_last_minute > 0 {
+        let reads = p.refresh_last_minute;
+        parts.push(format!("{} assign", ours - reads));
+        if reads > 0 {
+            parts.push(format!("{reads} refresh"));
+        }
+    }
+    if p.others_last_minute > 0 {
+        parts.push(format!("{} other processes", p.others_last_minute));
+    }
+    let split = if parts.is_empty() {
         String::new()
+    } else {
+        format!(" ({})", parts.join(" · "))
     };
     // After a 429 under the configured rate, the limit in force is lower: another integration of
     // the account spends the rest, and the header says so.
@@ -177,8 +187,15 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         .last_cost
         .filter(|_| app.live.enabled)
         .map(|n| format!("refresh = {n} calls"));
-    let flight = (app.in_flight > 0)
-        .then(|| format!("{} in flight · ETA {}", app.in_flight, clock(app.eta())));
+    // On the wire and waiting for a slot, apart: concurrency bounds the first, not the second.
+    let (in_flight, sending) = (app.in_flight(), app.sending());
+    let flight = (in_flight > 0).then(|| {
+        format!(
+            "{sending} sending · {} queued · ETA {}",
+            in_flight - sending,
+            clock(app.eta())
+        )
+    });
     let listener = format!("listener {}", app.ctx.listener);
     // Everything when it fits; on a narrow terminal the name, then the listener, then what a refresh
     // costs give way first. The pacer and the run in flight always stay.
@@ -862,7 +879,7 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
                 })
                 .collect();
             // While a run goes, how to stop it stays in sight at any width.
-            let everywhere: &[Action] = if app.in_flight > 0 {
+            let everywhere: &[Action] = if app.in_flight() > 0 {
                 &[Action::Stop, Action::Help, Action::Quit]
             } else {
                 &[Action::Help, Action::Quit]
@@ -930,34 +947,25 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     };
     let previews = app.previews(confirm);
     let n = confirm.moves.len();
-    let targets: std::collections::BTreeSet<String> =
-        confirm.moves.iter().map(|(_, t)| t.to_string()).collect();
-    let to = if targets.len() == 1 {
-        targets.into_iter().next().unwrap_or_default()
-    } else {
-        format!("{} targets", targets.len())
-    };
-    let verb = if confirm.retry { "Retry" } else { "Move" };
-    let headline = if n == 0 {
-        format!(
-            "Nothing to send: every planned move drifted ({})",
-            confirm.drifted.len()
-        )
-    } else {
-        format!(
-            "{verb} {n} session{} to {to}?",
-            if n == 1 { "" } else { "s" }
-        )
-    };
+    let headline = confirm.headline(|t| app.name_of(t).unwrap_or_else(|| t.to_string()));
     let mut lines = vec![Line::styled(
         headline,
         Style::new().add_modifier(Modifier::BOLD),
     )];
+
     if let Some(reason) = &app.ctx.read_only {
         lines.push(Line::styled(reason.clone(), theme.warning()));
     }
     if let Some(name) = target_name(app, confirm) {
         lines.push(Line::raw(format!("  ({name})")));
+    }
+    // Where they are now, so a move from the wrong place shows before it is made.
+    let now = whereabouts(app, confirm);
+    if n > 0 && !now.is_empty() {
+        lines.push(Line::raw(format!(
+            "  now: {}",
+            crate::format::one_line(&now)
+        )));
     }
     // A plan is a file anyone may have edited, and names come from the server: one line each,
     // no control characters.
@@ -988,6 +996,11 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     if let Some((agent, why)) = &confirm.offline_agent {
         warnings.push(format!(
             "{agent} {why}: the conversations may wait with nobody to take them."
+        ));
+    }
+    for (agent, count) in &confirm.taken_from {
+        warnings.push(format!(
+            "{count} of these are with {agent}, who is AVAILABLE and in them: the move takes them away."
         ));
     }
     if !confirm.maybe_moved.is_empty() {
@@ -1023,9 +1036,11 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             warning,
         ));
     }
-    let eta = crate::pacer::Pacer::eta_at(app.ctx.per_minute, n + app.in_flight);
+    let eta = crate::pacer::Pacer::eta_at(app.ctx.per_minute, n + app.in_flight());
     let pacing = if app.ctx.per_minute == 0 {
         "pacing is off".to_string()
+    } else if eta.as_secs() == 0 {
+        format!("at {}/min the pacer sends at once", app.ctx.per_minute)
     } else {
         format!(
             "at {}/min the pacer takes about {}",
@@ -1036,8 +1051,8 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     lines.push(Line::raw(format!(
         "{n} request{} · {pacing}{}",
         if n == 1 { "" } else { "s" },
-        if app.in_flight > 0 {
-            format!(" (after {} in flight)", app.in_flight)
+        if app.in_flight() > 0 {
+            format!(" (after {} in flight)", app.in_flight())
         } else {
             String::new()
         }
@@ -1085,6 +1100,13 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
                 format!("{session} → {target}: {}", clean(why)),
                 theme.warning(),
             ));
+        }
+    }
+    if !confirm.already_there.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw("Already there — not sent:"));
+        for (session, target) in &confirm.already_there {
+            lines.push(Line::raw(format!("{session} → {target}: already there")));
         }
     }
     if !confirm.left_out.is_empty() {
@@ -1357,7 +1379,7 @@ fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {
 fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {
     let area = popup(frame, 60, 6);
     let text = vec![
-        Line::raw(format!("{} move(s) not settled yet.", app.in_flight)),
+        Line::raw(format!("{} move(s) not settled yet.", app.in_flight())),
         Line::raw(
             "y stops the run and quits: what is not sent yet is cancelled and on record; requests on the wire get their answer first.",
         ),

@@ -66,8 +66,10 @@ pub struct PacerStatus {
     pub limit: u32,
     /// Calls in the last window, by every process of the account.
     pub used_last_minute: usize,
-    /// Of those, the ones that were not assignments (refresh and verification reads).
+    /// Of those, this process's calls that were not assignments (refresh and verification reads).
     pub refresh_last_minute: usize,
+    /// Of those, the ones other processes of the account made (through the shared ledger).
+    pub others_last_minute: usize,
     /// Calls of this process waiting for a slot.
     pub waiting: usize,
     /// Whether the budget is shared with the account's other processes through the ledger file.
@@ -176,8 +178,9 @@ pub struct Pacer {
 
 #[derive(Default)]
 struct Stats {
-    /// The calls on record at the last look, as (when counted, priority), and when that was.
-    recent: Vec<(Instant, Priority)>,
+    /// The calls on record at the last look, as (when counted, priority, whether this process
+    /// made it).
+    recent: Vec<(Instant, Priority, bool)>,
     waiting: usize,
     limit: u32,
     shared: bool,
@@ -245,9 +248,11 @@ impl Pacer {
     pub fn reserve(&self, priority: Priority) -> Slot {
         let Some(events) = &self.events else {
             let mut stats = self.stats.lock().expect("pacer stats");
-            stats.recent.push((Instant::now(), priority));
+            stats.recent.push((Instant::now(), priority, true));
             let horizon = Instant::now().checked_sub(self.options.window);
-            stats.recent.retain(|(t, _)| horizon.is_none_or(|h| *t > h));
+            stats
+                .recent
+                .retain(|(t, ..)| horizon.is_none_or(|h| *t > h));
             return Slot {
                 grant: None,
                 events: None,
@@ -297,17 +302,19 @@ impl Pacer {
         let recent = stats
             .recent
             .iter()
-            .filter(|(t, _)| horizon.is_none_or(|h| *t > h));
-        let (mut used, mut reads) = (0, 0);
-        for (_, priority) in recent {
+            .filter(|(t, ..)| horizon.is_none_or(|h| *t > h));
+        let (mut used, mut reads, mut others) = (0, 0, 0);
+        for (_, priority, ours) in recent {
             used += 1;
-            reads += usize::from(*priority != Priority::Assign);
+            reads += usize::from(*ours && *priority != Priority::Assign);
+            others += usize::from(!ours);
         }
         PacerStatus {
             per_minute: self.options.per_minute,
             limit: stats.limit,
             used_last_minute: used,
             refresh_last_minute: reads,
+            others_last_minute: others,
             waiting: stats.waiting,
             shared: stats.shared,
         }
@@ -459,7 +466,7 @@ impl Clock {
                     end: None,
                 });
             }
-            (decision, snapshot(entries))
+            (decision, snapshot(entries, pid))
         });
         let (decision, recent) = match result {
             Ok(r) => r,
@@ -503,7 +510,7 @@ impl Clock {
             } else if let Some(e) = entries.iter_mut().find(|e| e.pid == pid && e.id == id) {
                 e.end = Some(now);
             }
-            snapshot(entries)
+            snapshot(entries, pid)
         });
         if let Ok(recent) = result {
             self.remember(recent);
@@ -555,22 +562,25 @@ impl Clock {
         self.stats.lock().expect("pacer stats").limit = self.limit;
     }
 
-    fn remember(&self, recent: Vec<(u64, Priority)>) {
+    fn remember(&self, recent: Vec<(u64, Priority, bool)>) {
         let now_ms = self.ledger.now_ms();
         let now = Instant::now();
         self.stats.lock().expect("pacer stats").recent = recent
             .into_iter()
-            .map(|(at, p)| {
+            .map(|(at, p, ours)| {
                 let ago = Duration::from_millis(now_ms.saturating_sub(at));
-                (now.checked_sub(ago).unwrap_or(now), p)
+                (now.checked_sub(ago).unwrap_or(now), p, ours)
             })
             .collect();
     }
 }
 
-/// What the status shows: each call on record, counted at its start.
-fn snapshot(entries: &[Entry]) -> Vec<(u64, Priority)> {
-    entries.iter().map(|e| (e.start, e.priority)).collect()
+/// What the status shows: each call on record, counted at its start, and whether `pid` made it.
+fn snapshot(entries: &[Entry], pid: u32) -> Vec<(u64, Priority, bool)> {
+    entries
+        .iter()
+        .map(|e| (e.start, e.priority, e.pid == pid))
+        .collect()
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
             vec![]
         }
         (Some("quit" | "q"), None) => {
-            if app.in_flight > 0 {
+            if app.in_flight() > 0 {
                 app.mode = Mode::QuitConfirm;
                 vec![]
             } else {

@@ -8,6 +8,9 @@ use crate::outcome::Outcome;
 use crate::plan::Planner;
 use crate::request::Target;
 
+use crate::request::TargetKind;
+
+use super::place::Spot;
 use super::{App, Effect, Level, Mode, SendState, SessionItem, command};
 
 // Enter, the key a hurried hand presses twice, sends nothing here.
@@ -77,6 +80,17 @@ pub struct Confirm {
     pub maybe_moved: Vec<String>,
     /// The first yes to a warned move has been given.
     pub offline_acknowledged: bool,
+    /// How many sessions were chosen (marked, or the highlighted one), moving or not: the
+    /// headline counts the moves out of them. 0 for a plan, which chose its own.
+    pub chosen: usize,
+    /// Sessions already where they would go (waiting in the target queue, with the target agent):
+    /// listed, never sent.
+    pub already_there: Vec<(String, Target)>,
+    /// AVAILABLE agents the moves take chats from while they are in them, with how many: asks twice.
+    pub taken_from: Vec<(String, usize)>,
+    /// The moves were checked for drift against live data read for them: where the server showed
+    /// each session is where the plan expects it, so a move before is no warning.
+    pub drift_checked: bool,
 }
 
 impl Confirm {
@@ -85,6 +99,84 @@ impl Confirm {
         self.offline_agent.is_some()
             || !self.already_moved.is_empty()
             || !self.maybe_moved.is_empty()
+            || !self.taken_from.is_empty()
+    }
+
+    /// The headline: how many move, of how many chosen, to where, and how many stay and why.
+    /// `name` gives a target's name as the panes know it.
+    pub fn headline(&self, name: impl Fn(&Target) -> String) -> String {
+        let n = self.moves.len();
+        if n == 0 {
+            return if self.drifted.is_empty() {
+                format!("Nothing to send: {}", self.stays().join(", "))
+            } else {
+                format!(
+                    "Nothing to send: every planned move drifted ({})",
+                    self.drifted.len()
+                )
+            };
+        }
+        let verb = if self.retry { "Retry" } else { "Move" };
+        let mut per_target: Vec<(&Target, usize)> = Vec::new();
+        for (_, t) in &self.moves {
+            match per_target.iter_mut().find(|(seen, _)| *seen == t) {
+                Some((_, count)) => *count += 1,
+                None => per_target.push((t, 1)),
+            }
+        }
+        let stays = self.stays();
+        if per_target.len() == 1 && stays.is_empty() {
+            let s = if n == 1 { "" } else { "s" };
+            return format!("{verb} {n} session{s} to {}?", per_target[0].0);
+        }
+        let of = match self.chosen {
+            c if c > n => format!(" of {c} chosen"),
+            _ => String::new(),
+        };
+        let to = per_target
+            .iter()
+            .map(|(t, count)| format!("{count} → {}", name(t)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let stay_count = self.chosen.saturating_sub(n).max(
+            self.left_out.len()
+                + self.already_there.len()
+                + self.skipped_in_flight
+                + self.drifted.len(),
+        );
+        let stay = if stays.is_empty() {
+            String::new()
+        } else {
+            format!(" · {stay_count} stay ({})", stays.join(", "))
+        };
+        format!("{verb} {n}{of}: {to}{stay}")
+    }
+
+    /// Why the sessions not moving stay, counted: `94 no AVAILABLE agent has free liveChat capacity`.
+    fn stays(&self) -> Vec<String> {
+        let mut why: Vec<(String, usize)> = Vec::new();
+        let mut add = |reason: &str, count: usize| {
+            if count == 0 {
+                return;
+            }
+            match why.iter_mut().find(|(r, _)| r == reason) {
+                Some((_, n)) => *n += count,
+                None => why.push((reason.to_string(), count)),
+            }
+        };
+        for (_, reason) in &self.left_out {
+            add(&crate::format::one_line(reason), 1);
+        }
+        add("already there", self.already_there.len());
+        add("in flight", self.skipped_in_flight);
+        add("drifted", self.drifted.len());
+        // One reason needs no count of its own: the headline's count is its.
+        if why.len() == 1 {
+            return why.into_iter().map(|(reason, _)| reason).collect();
+        }
+        why.into_iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect()
     }
 }
 
@@ -119,6 +211,7 @@ pub(super) fn open(app: &mut App, target: Target) {
         Confirm {
             moves,
             skipped_in_flight: busy.len(),
+            chosen: busy.len() + free.len(),
             ..Confirm::default()
         },
     );
@@ -128,21 +221,115 @@ pub(super) fn open(app: &mut App, target: Target) {
 /// retry, a spread, a plan, a revert): a session transferred before or whose last outcome was
 /// `unknown`, and a target agent who cannot take them, each ask for the second `y`.
 pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
+    // A session already where it would go is left out: sending it moves nothing, or worse.
+    let (there, moves): (Vec<_>, Vec<_>) = std::mem::take(&mut confirm.moves)
+        .into_iter()
+        .partition(|(id, target)| {
+            app.sessions
+                .by_id(id)
+                .is_some_and(|s| is_at(app, s.place.now(), target))
+        });
+    confirm.moves = moves;
+    confirm.already_there.extend(there);
     let sessions: Vec<&SessionItem> = confirm
         .moves
         .iter()
-        .filter_map(|(id, _)| app.sessions.find(id).and_then(|i| app.sessions.get(i)))
+        .filter_map(|(id, _)| app.sessions.by_id(id))
         .collect();
-    confirm.already_moved = sessions
-        .iter()
-        .filter(|s| s.state.ever_transferred)
-        .map(|s| s.row.id.clone())
-        .collect();
-    confirm.maybe_moved = maybe_moved(sessions.into_iter());
+    // A plan checked against a read made for it knows where each session is: a move before is
+    // what put it there, not a warning.
+    if !confirm.drift_checked {
+        confirm.already_moved = sessions
+            .iter()
+            .filter(|s| s.state.ever_transferred)
+            .map(|s| s.row.id.clone())
+            .collect();
+        confirm.maybe_moved = maybe_moved(sessions.iter().copied());
+    }
+    confirm.taken_from = taken_from(app, &sessions);
     let mut targets: Vec<&Target> = confirm.moves.iter().map(|(_, t)| t).collect();
     targets.dedup();
     confirm.offline_agent = targets.into_iter().find_map(|t| offline_agent(app, t));
     app.mode = Mode::Confirm(confirm);
+}
+
+/// Whether a session at `spot` is already where `target` would put it.
+fn is_at(app: &App, spot: &Spot, target: &Target) -> bool {
+    match target.kind {
+        TargetKind::Queue => {
+            !spot.has_agent() && spot.queue_id.as_deref() == Some(target.id.as_str())
+                || app
+                    .queues
+                    .by_id(&target.id)
+                    .is_some_and(|q| spot.is_waiting_in(q))
+        }
+        TargetKind::Agent => {
+            spot.agent_id.as_deref() == Some(target.id.as_str())
+                || app
+                    .agents
+                    .by_id(&target.id)
+                    .is_some_and(|a| spot.is_with(a))
+        }
+    }
+}
+
+/// The AVAILABLE agents the sessions are with now, and how many each would lose: taking a chat
+/// from an agent who is in it is a warned move.
+fn taken_from(app: &App, sessions: &[&SessionItem]) -> Vec<(String, usize)> {
+    let mut taken: Vec<(String, usize)> = Vec::new();
+    for s in sessions {
+        let Some(agent) = app.agents.rows().iter().find(|a| s.place.now().is_with(a)) else {
+            continue;
+        };
+        let available = agent
+            .status
+            .as_deref()
+            .and_then(crate::live::Availability::parse)
+            .is_some_and(|a| a.is_available());
+        if !available {
+            continue;
+        }
+        let name = if agent.name.trim().is_empty() {
+            agent.id.clone()
+        } else {
+            agent.name.clone()
+        };
+        match taken.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => taken.push((name, 1)),
+        }
+    }
+    taken
+}
+
+/// Where the moving sessions are now, counted: `3 with Alice Agent, 3 waiting in Billing`; empty
+/// when nothing is known of where any of them is.
+pub fn whereabouts(app: &App, confirm: &Confirm) -> String {
+    let mut places: Vec<(String, usize)> = Vec::new();
+    for (id, _) in &confirm.moves {
+        let spot = app.sessions.by_id(id).map(|s| s.place.now().clone());
+        let place = match spot {
+            Some(s) if s.has_agent() => format!(
+                "with {}",
+                s.agent.or(s.agent_id).or(s.agent_user).unwrap_or_default()
+            ),
+            Some(Spot { queue: Some(q), .. }) => format!("waiting in {q}"),
+            _ => "where unknown".to_string(),
+        };
+        match places.iter_mut().find(|(p, _)| *p == place) {
+            Some((_, n)) => *n += 1,
+            None => places.push((place, 1)),
+        }
+    }
+    // Nothing known of any (sessions typed or loaded without queue or agent): nothing to say.
+    if places.iter().all(|(p, _)| p == "where unknown") {
+        return String::new();
+    }
+    places
+        .into_iter()
+        .map(|(place, n)| format!("{n} {place}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sessions whose last outcome was `unknown`: the platform may have moved them already.
@@ -174,7 +361,7 @@ fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
     {
         return Some((name, format!("is {status}, not AVAILABLE")));
     }
-    match (agent.active_chats, agent.max_chats) {
+    match (app.moving.chats_of(agent), agent.max_chats) {
         (Some(now), Some(most)) if now >= most => {
             Some((name, format!("has no free capacity ({now}/{most} chats)")))
         }
@@ -240,13 +427,15 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         return vec![];
     }
     if confirm.moves.is_empty() {
-        app.note(
-            Level::Warn,
+        let why = if confirm.drifted.is_empty() {
+            "every chosen session is already there".to_string()
+        } else {
             format!(
-                "nothing sent: all {} move(s) drifted since the plan was made",
+                "all {} move(s) drifted since the plan was made",
                 confirm.drifted.len()
-            ),
-        );
+            )
+        };
+        app.note(Level::Warn, format!("nothing sent: {why}"));
         return vec![];
     }
     // Where each session is now, for its attempt line (and so for a revert).
@@ -283,10 +472,10 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         );
         return vec![];
     }
-    app.in_flight += moves.len();
-    // The marks were for this batch: they go, so the next move cannot take it along by accident.
-    // `'` marks it again.
+    // The marks were for this batch: they go, so the next move cannot take it along by accident
+    // (the agents a spread went over too). `'` marks it again.
     app.unmark_all();
+    app.agents.unmark_all();
     app.last_batch = moves.iter().map(|m| m.session.clone()).collect();
     app.note(
         Level::Info,

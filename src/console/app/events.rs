@@ -190,7 +190,6 @@ pub(super) fn on_live(
 }
 
 pub(super) fn on_settled(app: &mut App, at: String, now: Instant, report: Report) {
-    app.in_flight = app.in_flight.saturating_sub(1);
     if report.outcome == Some(Outcome::Cancelled) {
         app.log(
             at,

@@ -40,7 +40,7 @@ use super::live::LiveState;
 use super::table::{Row, Table};
 
 pub use command::COMMANDS;
-pub use confirm::Confirm;
+pub use confirm::{Confirm, whereabouts};
 pub use detail::DetailOf;
 pub use events::VERIFY_AFTER;
 pub use form::{Form, FormPurpose};
@@ -269,7 +269,6 @@ pub struct App {
     pub mode: Mode,
     pub status: Option<Status>,
     pub pacer: PacerStatus,
-    pub in_flight: usize,
     pub history: Vec<String>,
     /// The sessions of the last confirmed batch, for `'` (mark them again).
     pub last_batch: Vec<String>,
@@ -326,7 +325,6 @@ impl App {
             mode: Mode::Normal,
             status: None,
             pacer,
-            in_flight: 0,
             history: Vec::new(),
             last_batch: Vec::new(),
             filter_fresh: false,
@@ -350,9 +348,28 @@ impl App {
         self.sessions.marked()
     }
 
+    /// Moves confirmed and not settled: on the wire, or waiting for a pacer slot. Derived from
+    /// the rows' states, never counted beside them.
+    pub fn in_flight(&self) -> usize {
+        self.sessions
+            .rows()
+            .iter()
+            .filter(|s| s.state.in_flight)
+            .count()
+    }
+
+    /// Moves whose request is on the wire now.
+    pub fn sending(&self) -> usize {
+        self.sessions
+            .rows()
+            .iter()
+            .filter(|s| s.state.in_flight && s.state.on_wire)
+            .count()
+    }
+
     /// How long the moves still in flight will take at the pacer's rate.
     pub fn eta(&self) -> Duration {
-        crate::pacer::Pacer::eta_at(self.ctx.per_minute, self.in_flight + 1)
+        crate::pacer::Pacer::eta_at(self.ctx.per_minute, self.in_flight() + 1)
     }
 
     fn note(&mut self, level: Level, text: impl Into<String>) {
@@ -584,7 +601,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             match result {
                 Ok(n) => app.note(
                     Level::Info,
-                    format!("wrote the plan {path} ({n} move(s)); nothing was sent"),
+                    format!(
+                        "wrote the plan {path} ({n} move(s)); nothing was sent; marks cleared (' marks them again)"
+                    ),
                 ),
                 Err(e) => app.note(Level::Error, e),
             }

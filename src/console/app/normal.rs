@@ -38,7 +38,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Mark => mark_selected(app),
         Action::MarkLast => mark_last_batch(app),
         Action::Stop => {
-            if app.in_flight == 0 {
+            if app.in_flight() == 0 {
                 app.note(Level::Info, "no run is going: nothing to stop");
             } else {
                 app.note(
@@ -60,7 +60,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Help => app.mode = Mode::Help { scroll: 0 },
         Action::Refresh => return events::refresh_now(app),
         Action::Quit => {
-            if app.in_flight > 0 {
+            if app.in_flight() > 0 {
                 app.mode = Mode::QuitConfirm;
             } else {
                 return vec![Effect::Quit];

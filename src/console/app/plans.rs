@@ -85,6 +85,11 @@ pub(super) fn save(app: &mut App, path: &str) -> Vec<Effect> {
         })
         .collect();
     plan.notes = confirm.notes;
+    // Saved, not sent: the marks were for this batch all the same (the agents a spread went
+    // over too), and `'` brings the sessions back.
+    app.last_batch = confirm.moves.iter().map(|(s, _)| s.clone()).collect();
+    app.unmark_all();
+    app.agents.unmark_all();
     vec![Effect::SavePlan {
         path: PathBuf::from(path),
         plan: Box::new(plan),
@@ -172,6 +177,7 @@ pub(super) fn on_fresh_live(app: &mut App) {
 /// Checks a plan for drift against the last live data and opens it in the confirmation: what
 /// drifted is shown apart and never sent from there.
 fn open_checked(app: &mut App, source: &str, plan: Plan, unchecked: Option<String>) {
+    let checked = unchecked.is_none() && app.snapshot.is_some();
     let changes = match (app.snapshot.as_deref(), unchecked) {
         (_, Some(why)) => vec![vec![why]; plan.moves.len()],
         (Some(snapshot), None) => drift::check(&plan, snapshot),
@@ -181,6 +187,7 @@ fn open_checked(app: &mut App, source: &str, plan: Plan, unchecked: Option<Strin
     };
     let mut confirm = confirm_of(&plan);
     confirm.source = Some(source.to_string());
+    confirm.drift_checked = checked;
     confirm.moves.clear();
     for (m, changed) in plan.moves.iter().zip(changes) {
         if changed.is_empty() {
@@ -204,6 +211,18 @@ fn open_checked(app: &mut App, source: &str, plan: Plan, unchecked: Option<Strin
             }
         }
     }
+    // What the read found, in place of "reading the live data…".
+    let found = match (checked, confirm.drifted.len()) {
+        (false, _) => "not checked against live data".to_string(),
+        (true, 0) => "nothing drifted".to_string(),
+        (true, n) => format!("{n} drifted"),
+    };
+    let level = if found == "nothing drifted" {
+        Level::Info
+    } else {
+        Level::Warn
+    };
+    app.note(level, format!("{source}: read the live data: {found}"));
     confirm::open_moves(app, confirm);
 }
 
