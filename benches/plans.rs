@@ -33,6 +33,7 @@ fn snapshot() -> LiveSnapshot {
                 .then(|| format!("u-{:012x}", i % AGENTS)),
             agent_name: None,
             wait: Some(Duration::from_millis((i * 7_919 % 100_000) as u64)),
+            triage: Default::default(),
         })
         .collect();
     let agents = (0..AGENTS)

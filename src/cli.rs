@@ -332,6 +332,29 @@ pub struct LiveArgs {
     /// CLOSED, TERMINATED]
     #[arg(long, value_name = "S,…", value_delimiter = ',')]
     pub status: Vec<String>,
+    /// Sessions only: longest waiting first, highest priority first, or most negative sentiment
+    /// first [default: as Kore lists them]
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub sort: Option<SortBy>,
+}
+
+/// The orders `live sessions --sort` takes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortBy {
+    Wait,
+    Priority,
+    Sentiment,
+}
+
+impl SortBy {
+    pub fn order(self) -> switchboard::triage::SessionOrder {
+        use switchboard::triage::SessionOrder;
+        match self {
+            SortBy::Wait => SessionOrder::Wait,
+            SortBy::Priority => SessionOrder::Priority,
+            SortBy::Sentiment => SessionOrder::Sentiment,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

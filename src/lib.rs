@@ -25,4 +25,5 @@ pub mod logging;
 pub mod mock;
 pub mod names;
 pub mod request;
+pub mod triage;
 pub mod verify;

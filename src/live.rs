@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::api::{Api, KoreApi, error_chain, short_cause};
 use crate::outcome::server_message;
 use crate::pacer::{Pacer, Priority};
+use crate::triage::{Sentiment, Triage};
 
 /// A conversation as the sessions pane shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub struct Conversation {
     pub agent_user_id: Option<String>,
     pub agent_name: Option<String>,
     pub wait: Option<Duration>,
+    /// What a supervisor triages by: priority, sentiment, intent, language.
+    pub triage: Triage,
 }
 
 /// An agent's presence. Kore documents Available, Away, Busy and Offline as the groups of Check Agent
@@ -638,6 +641,14 @@ struct RawConversation {
     transfers: Vec<RawTransfer>,
     #[serde(rename = "waitTime", deserialize_with = "lenient::number")]
     wait_time: Option<u64>,
+    #[serde(deserialize_with = "lenient::string")]
+    priority: Option<String>,
+    #[serde(rename = "sentimentTone")]
+    sentiment_tone: Value,
+    #[serde(rename = "keyIntentName", deserialize_with = "lenient::string")]
+    key_intent_name: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    language: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -758,6 +769,12 @@ impl RawConversation {
             agent_user_id: agent.and_then(|p| p.agent_id.clone()),
             agent_name: agent.and_then(|p| p.name.clone()),
             wait: self.wait_time.map(Duration::from_millis),
+            triage: Triage {
+                priority: self.priority.filter(|p| !p.trim().is_empty()),
+                sentiment: Sentiment::from_json(&self.sentiment_tone),
+                intent: self.key_intent_name.filter(|i| !i.trim().is_empty()),
+                language: self.language.filter(|l| !l.trim().is_empty()),
+            },
         }
     }
 }

@@ -396,6 +396,7 @@ mod tests {
             agent_user_id: agent.map(str::to_owned),
             agent_name: None,
             wait: None,
+            triage: Default::default(),
         }
     }
 

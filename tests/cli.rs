@@ -949,6 +949,58 @@ async fn live_prints_what_the_console_shows() {
         held["agentUserId"].as_str().unwrap().starts_with("u-"),
         "an overdue conversation is still held: {held}"
     );
+    assert!(
+        held["agentId"].as_str().unwrap().starts_with("a-"),
+        "the agent's a- id beside the user id: {held}"
+    );
+    for s in &sessions {
+        assert!(s["priority"].is_string(), "Kore's priority: {s}");
+        assert!(s["sentiment"]["tone"].is_string(), "{s}");
+        assert!(s["intent"].is_string() && s["language"] == "en", "{s}");
+    }
+
+    // --sort: each order, as the console's `s` reads it.
+    let sorted = |by: &'static str| {
+        let home = &home;
+        let server = &server;
+        async move {
+            let out = run(
+                home.against(server),
+                &["live", "sessions", "--json", "--sort", by],
+            )
+            .await;
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            json_objects(&out.stdout)
+        }
+    };
+    let by_wait: Vec<u64> = sorted("wait")
+        .await
+        .iter()
+        .map(|s| s["waitMs"].as_u64().unwrap())
+        .collect();
+    assert!(by_wait.windows(2).all(|w| w[0] >= w[1]), "{by_wait:?}");
+    let by_priority: Vec<i64> = sorted("priority")
+        .await
+        .iter()
+        .map(|s| s["priority"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        by_priority.windows(2).all(|w| w[0] >= w[1]),
+        "{by_priority:?}"
+    );
+    assert!(by_priority.first() > by_priority.last(), "{by_priority:?}");
+    let by_sentiment = sorted("sentiment").await;
+    let negativity = |s: &serde_json::Value| {
+        switchboard::triage::Sentiment {
+            tone: s["sentiment"]["tone"].as_str().unwrap().into(),
+            strength: s["sentiment"]["strength"].as_i64(),
+        }
+        .negativity()
+    };
+    let scores: Vec<i64> = by_sentiment.iter().map(negativity).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let out = run(home.against(&server), &["live", "agents", "--sort", "wait"]).await;
+    assert_eq!(out.status.code(), Some(2), "sessions only");
     let out = run(
         home.against(&server),
         &["live", "sessions", "--status", "closed"],

@@ -907,6 +907,7 @@ fn conversation(session: &str, agent: Option<&str>) -> Conversation {
         agent_user_id: agent.map(|_| ALICE_USER.into()),
         agent_name: agent.map(str::to_owned),
         wait: Some(Duration::from_secs(75)),
+        triage: Default::default(),
     }
 }
 
@@ -1417,12 +1418,16 @@ fn a_session_keeps_its_history_and_retry_skips_what_was_ever_transferred() {
         state.history,
         vec![Some(Outcome::Transferred), Some(Outcome::Rejected)]
     );
-    let wide = screen(&app, 160, 45);
-    assert!(wide.contains("transferred · then rejected"), "{wide}");
-    let narrow = screen(&app, 60, 20);
+    // The column keeps its width whatever the outcome (nothing jumps): the outcome now shows
+    // first, the whole story is in the detail.
+    for (w, h) in [(160, 45), (60, 20)] {
+        let text = screen(&app, w, h);
+        assert!(text.contains("…then rejected"), "{text}");
+    }
     assert!(
-        narrow.contains("…then rejected"),
-        "narrower, the outcome now shows first: {narrow}"
+        view::session_detail(&app, &a)
+            .iter()
+            .any(|l| l.contains("transferred · then rejected"))
     );
     // `r` on the last batch: only `b`, never transferred, unless `a` is marked explicitly.
     chars(&mut app, "1g");
@@ -1687,10 +1692,10 @@ fn sessions_header(screen: &str) -> String {
 #[test]
 fn the_table_has_headers_drops_columns_by_priority_and_does_not_move_when_live_data_arrives() {
     let mut app = app();
-    let wide = screen(&app, 160, 45);
+    let wide = screen(&app, 200, 45);
     let header = sessions_header(&wide);
     for column in [
-        "session", "customer", "channel", "wait", "outcome", "callback",
+        "session", "customer", "channel", "wait", "intent", "outcome", "callback",
     ] {
         assert!(header.contains(column), "{column} in {header}");
     }
@@ -1730,7 +1735,7 @@ fn after_a_resize_the_cursor_stays_visible_and_the_pane_fills() {
     chars(&mut app, "G");
     let small = screen(&app, 80, 24);
     assert!(small.contains(">[ ] …e5cf002c"), "{small}");
-    let big = screen(&app, 160, 45);
+    let big = screen(&app, 200, 45);
     assert!(big.contains(">[ ] 6538f8a3c9cf425ee5cf002c"), "{big}");
     // The pane is full: its last line holds a row, not blank space under the last session.
     let last_row = big
@@ -1746,7 +1751,7 @@ fn after_a_resize_the_cursor_stays_visible_and_the_pane_fills() {
             .count()
     };
     assert!(
-        rows(&big) > 3 * rows(&small),
+        rows(&big) > 2 * rows(&small),
         "the taller pane shows more rows: {} and {}",
         rows(&big),
         rows(&small)
@@ -2090,7 +2095,7 @@ fn a_move_shows_at_once_and_a_read_asked_before_it_never_undoes_it() {
     assert!(app.sessions.by_id(WAITING).unwrap().place.unseen());
     assert_eq!((alice(&app), billing(&app)), (Some(1), Some(8)));
     let text = screen(&app, 160, 45);
-    assert!(text.contains("→Alice Mo"), "{text}");
+    assert!(text.contains("→Alice M"), "{text}");
     assert!(
         !text.contains("→Billing"),
         "the queue did not change: {text}"
@@ -2236,6 +2241,16 @@ fn triage_center() -> LiveSnapshot {
                 agent_user_id: agent.map(|a| a.0.to_string()),
                 agent_name: agent.map(|a| a.1.to_string()),
                 wait: Some(Duration::from_secs(wait)),
+                // Priority climbs with the number; the sentiment is most negative for 4.
+                triage: switchboard::triage::Triage {
+                    priority: Some((n % 10).to_string()),
+                    sentiment: Some(switchboard::triage::Sentiment {
+                        tone: if n == 4 { "angry" } else { "joy" }.into(),
+                        strength: Some(if n == 4 { 3 } else { i64::from(n % 3) }),
+                    }),
+                    intent: Some("TalkToAgent".into()),
+                    language: Some("en".into()),
+                },
                 ..Conversation::default()
             });
         };
@@ -2663,4 +2678,144 @@ fn the_header_counts_sending_and_queued_apart_and_a_single_request_has_no_eta() 
         "{text:#?}"
     );
     assert!(!text.iter().any(|l| l.contains("0:00")), "{text:#?}");
+}
+
+// ---- triage by what Kore sends ----
+
+#[test]
+fn s_cycles_the_sessions_order_and_the_cursor_stays_on_its_session() {
+    let mut app = triage_app();
+    let id = |n: u32| format!("5e55{n:020}");
+    let first = |app: &App| {
+        app.sessions.rows()[app.sessions.visible()[0]]
+            .row
+            .id
+            .clone()
+    };
+    // On session 3.
+    chars(&mut app, "jj");
+    let on = |app: &App| app.sessions.selected_row().unwrap().row.id.clone();
+    assert_eq!(on(&app), id(3));
+
+    chars(&mut app, "s");
+    assert_eq!(first(&app), id(9), "longest waiting first: 9 minutes");
+    assert_eq!(on(&app), id(3), "the cursor stays on its session");
+    assert!(screen(&app, 200, 40).contains("longest waiting first"));
+    chars(&mut app, "s");
+    assert_eq!(first(&app), id(9), "highest priority first: 9");
+    let priorities: Vec<String> = app
+        .sessions
+        .visible()
+        .iter()
+        .map(|&i| app.sessions.rows()[i].triage.priority.clone().unwrap())
+        .collect();
+    assert_eq!(priorities[..3], ["9", "8", "7"]);
+    chars(&mut app, "s");
+    assert_eq!(first(&app), id(4), "most negative first: angry 3");
+    assert!(screen(&app, 200, 40).contains("most negative first"));
+    chars(&mut app, "s");
+    assert_eq!(first(&app), id(1), "as loaded again");
+    assert_eq!(on(&app), id(3));
+
+    // An order holds through a refresh and under a filter.
+    chars(&mut app, "s");
+    live(&mut app, Instant::now(), Ok(triage_center()));
+    assert_eq!(first(&app), id(9));
+    chars(&mut app, "/queue:billing");
+    key(&mut app, KeyCode::Enter);
+    let waits: Vec<Duration> = app
+        .sessions
+        .visible()
+        .iter()
+        .map(|&i| app.sessions.rows()[i].wait().unwrap())
+        .collect();
+    assert!(waits.windows(2).all(|w| w[0] >= w[1]), "{waits:?}");
+
+    // The triage columns show on a wide terminal, and in the detail.
+    let wide = screen(&app, 240, 40);
+    for header in ["prio", "sentiment", "intent", "lang"] {
+        assert!(sessions_header(&wide).contains(header), "{header}: {wide}");
+    }
+    let detail = view::session_detail(&app, &id(4));
+    assert!(detail.iter().any(|l| l.contains("angry 3")), "{detail:?}");
+    assert!(
+        detail.iter().any(|l| l.contains("TalkToAgent")),
+        "{detail:?}"
+    );
+}
+
+#[test]
+fn columns_stay_put_when_answers_callbacks_and_verifications_arrive() {
+    use switchboard::verify::{Verification, Verified};
+    let mut app = triage_app();
+    let id = format!("5e55{:020}", 6);
+    let headers = |app: &App| {
+        [(240, 40), (160, 45), (100, 30), (80, 24)]
+            .map(|(w, h)| sessions_header(&screen(app, w, h)))
+    };
+    let before = headers(&app);
+    let hundred = &before[2];
+    for column in ["queue", "agent", "outcome", "callback", "server"] {
+        assert!(
+            hundred.contains(column),
+            "{column} at 100 columns: {hundred}"
+        );
+    }
+    assert!(before[0].contains("sentiment"), "{}", before[0]);
+    settled_to(
+        &mut app,
+        &id,
+        Target::agent(DAN),
+        Outcome::Transferred,
+        Instant::now(),
+    );
+    update(
+        &mut app,
+        Msg::Callback {
+            at: AT.into(),
+            event: callback(&id, "transferred"),
+        },
+    );
+    update(
+        &mut app,
+        Msg::Verified {
+            at: AT.into(),
+            results: vec![(
+                id.clone(),
+                Verification {
+                    verified: Verified::Verified,
+                    detail: "with Dan Agent".into(),
+                    seen: None,
+                },
+            )],
+        },
+    );
+    assert_eq!(headers(&app), before, "nothing appears or disappears");
+    // At 80x24 Sessions shows at least 8 rows.
+    let small = screen(&app, 80, 24);
+    let rows = small
+        .lines()
+        .skip(3)
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| l.contains("5e55") || l.contains("…"))
+        .count();
+    assert!(rows >= 8, "{small}");
+}
+
+#[test]
+fn help_wraps_and_lists_every_command() {
+    let mut app = app();
+    chars(&mut app, "?");
+    let help: Vec<String> = help_lines(&app).iter().map(|l| l.to_string()).collect();
+    for (usage, _) in switchboard::console::app::COMMANDS {
+        assert!(
+            help.iter().any(|l| l.contains(&format!(":{usage}"))),
+            "{usage}: {help:#?}"
+        );
+    }
+    let narrow = screen(&app, 60, 40);
+    assert!(
+        narrow.contains("/home/sup/.config/switchboard/config.toml"),
+        "a long line wraps rather than being cut: {narrow}"
+    );
 }

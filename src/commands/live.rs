@@ -17,6 +17,9 @@ use crate::cli::{LiveArgs, LiveWhat};
 
 pub async fn run(settings: &Settings, args: LiveArgs) -> Result<ExitCode, Failure> {
     let statuses = statuses(&args)?;
+    if args.sort.is_some() && !matches!(args.what, LiveWhat::Sessions) {
+        return Err(Failure("--sort is for `live sessions` only".into()));
+    }
     let client = LiveClient::new(Arc::new(engine::api(settings)?), engine::pacer(settings)?);
     let unreadable = |e: live::LiveError| Failure(format!("cannot read the live data: {e}"));
     let mut snapshot = LiveSnapshot::default();
@@ -27,6 +30,28 @@ pub async fn run(settings: &Settings, args: LiveArgs) -> Result<ExitCode, Failur
                 .conversations(&wanted, &mut snapshot.calls)
                 .await
                 .map_err(unreadable)?;
+            if let Some(sort) = args.sort {
+                let order = sort.order();
+                // Stable: equals keep Kore's order.
+                snapshot
+                    .conversations
+                    .sort_by_cached_key(|c| order.key(c.wait, &c.triage));
+            }
+            // The `a-` id of each agent beside the `u-` id conversations name them by (for
+            // `--json`, and for `assign --agent`): one more read, for the JSON only.
+            if args.json
+                && snapshot
+                    .conversations
+                    .iter()
+                    .any(|c| c.agent_user_id.is_some())
+            {
+                match client.agents(&mut snapshot.calls).await {
+                    Ok(agents) => snapshot.agents = agents,
+                    Err(e) => snapshot
+                        .warnings
+                        .push(format!("the agents' a- ids are not given: {e}")),
+                }
+            }
         }
         LiveWhat::Agents => {
             // The load column counts the open conversations each agent holds, as the console does.
@@ -100,7 +125,18 @@ fn statuses(args: &LiveArgs) -> Result<Vec<String>, Failure> {
 
 fn headings(what: LiveWhat) -> &'static [&'static str] {
     match what {
-        LiveWhat::Sessions => &["SESSION", "STATUS", "CHANNEL", "QUEUE", "AGENT", "WAIT"],
+        LiveWhat::Sessions => &[
+            "SESSION",
+            "STATUS",
+            "CHANNEL",
+            "QUEUE",
+            "AGENT",
+            "WAIT",
+            "PRIORITY",
+            "SENTIMENT",
+            "INTENT",
+            "LANG",
+        ],
         LiveWhat::Agents => &["AGENT", "NAME", "AVAILABILITY", "LOAD", "QUEUES", "SKILLS"],
         LiveWhat::Queues => &[
             "QUEUE", "NAME", "WAITING", "ENGAGED", "AVG WAIT", "MAX WAIT",
@@ -137,8 +173,15 @@ fn rows(s: &LiveSnapshot, what: LiveWhat) -> Vec<(Value, Vec<String>)> {
                     "queueId": c.queue_id,
                     "queue": c.queue_name,
                     "agentUserId": c.agent_user_id,
+                    "agentId": c.agent_user_id.as_deref().and_then(|u| {
+                        s.agents.iter().find(|a| a.user_id.as_deref() == Some(u)).map(|a| a.id.clone())
+                    }),
                     "agent": c.agent_name,
                     "waitMs": c.wait.map(|w| w.as_millis() as u64),
+                    "priority": c.triage.priority,
+                    "sentiment": c.triage.sentiment.as_ref().map(|s| json!({"tone": s.tone, "strength": s.strength})),
+                    "intent": c.triage.intent,
+                    "language": c.triage.language,
                 });
                 let cells = vec![
                     c.session.clone(),
@@ -149,6 +192,14 @@ fn rows(s: &LiveSnapshot, what: LiveWhat) -> Vec<(Value, Vec<String>)> {
                     c.wait
                         .map(switchboard::format::duration)
                         .unwrap_or_else(|| "-".into()),
+                    text(&c.triage.priority),
+                    c.triage
+                        .sentiment
+                        .as_ref()
+                        .map(|s| s.label())
+                        .unwrap_or_else(|| "-".into()),
+                    text(&c.triage.intent),
+                    text(&c.triage.language),
                 ];
                 (object, cells)
             })

@@ -150,6 +150,11 @@ pub enum SessionColumn {
     Queue,
     Agent,
     Wait,
+    /// Kore's triage fields: shown on a wide terminal, the first to go on a narrow one.
+    Priority,
+    Sentiment,
+    Intent,
+    Language,
     /// Any other column of a file: shown in the last column.
     Other,
 }
@@ -163,41 +168,54 @@ impl SessionColumn {
             "queue" => SessionColumn::Queue,
             "agent" => SessionColumn::Agent,
             "wait" | "waiting" => SessionColumn::Wait,
+            "priority" => SessionColumn::Priority,
+            "sentiment" | "sentimenttone" => SessionColumn::Sentiment,
+            "intent" | "keyintentname" => SessionColumn::Intent,
+            "language" | "lang" => SessionColumn::Language,
             _ => SessionColumn::Other,
         }
     }
 
-    const FIXED: [SessionColumn; 6] = [
+    /// Left to right.
+    const FIXED: [SessionColumn; 10] = [
         SessionColumn::Customer,
         SessionColumn::Channel,
         SessionColumn::Status,
         SessionColumn::Queue,
         SessionColumn::Agent,
         SessionColumn::Wait,
+        SessionColumn::Priority,
+        SessionColumn::Sentiment,
+        SessionColumn::Intent,
+        SessionColumn::Language,
     ];
 
+    /// Each column's place in what a narrow terminal keeps (`drop`: the higher, the sooner it
+    /// goes): id, customer, status, queue, agent, outcome, callback, wait, server, channel, then
+    /// the triage columns.
     fn column(self) -> Column {
         match self {
-            SessionColumn::Customer => Column::new("customer", 12, 0),
-            SessionColumn::Channel => Column::new("channel", 8, 5),
-            SessionColumn::Status => Column::new("status", 7, 0),
-            SessionColumn::Queue => Column::new("queue", 10, 4),
-            SessionColumn::Agent => Column::new("agent", 10, 3),
-            SessionColumn::Wait => Column::new("wait", 6, 6),
+            SessionColumn::Customer => Column::new("customer", 12, 2).narrowing_to(10),
+            SessionColumn::Status => Column::new("status", 7, 3),
+            SessionColumn::Queue => Column::new("queue", 10, 4).narrowing_to(8),
+            SessionColumn::Agent => Column::new("agent", 12, 5).narrowing_to(9),
+            SessionColumn::Wait => Column::new("wait", 6, 8),
+            SessionColumn::Channel => Column::new("channel", 8, 10),
+            SessionColumn::Priority => Column::new("prio", 4, 12),
+            SessionColumn::Sentiment => Column::new("sentiment", 9, 13),
+            SessionColumn::Intent => Column::new("intent", 12, 14),
+            SessionColumn::Language => Column::new("lang", 4, 15),
             SessionColumn::Other => Column::rest("details"),
         }
     }
 }
 
-/// Which of the sessions' columns have had a value: a column shows once any row filled it and
-/// stays, so columns appear but never move.
+/// Which of the sessions' columns a file has filled: they show from then on, so columns appear
+/// only when a file brings them, and never move. With live data on, every column the live data or
+/// a verification can fill is there from the start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionColumns {
-    seen: [bool; 6],
-    pub verified: bool,
-    /// A session was transferred and then had another outcome: the outcome column widens to say
-    /// both (`transferred · then rejected`).
-    pub history: bool,
+    seen: [bool; 10],
 }
 
 /// What a session's cells are, in the order `SessionColumns::columns` gives.
@@ -223,7 +241,7 @@ impl SessionColumns {
     }
 
     /// The columns to draw, each with what fills it. With live data on, the live data's columns
-    /// are there from the start, so its first answer moves nothing.
+    /// and the server's word on each move are there from the start, so no answer moves anything.
     pub fn columns(&self, live: bool) -> Vec<(Column, SessionCell)> {
         let mut columns = vec![(Column::id("session", 24), SessionCell::Id)];
         for (kind, seen) in SessionColumn::FIXED.iter().zip(self.seen) {
@@ -232,20 +250,16 @@ impl SessionColumns {
                 columns.push((kind.column(), SessionCell::Fixed(*kind)));
             }
         }
-        let outcome = if self.history {
-            // Cut from the start when narrow: the outcome now matters most (`…then rejected`).
-            Column {
-                narrow: 14,
-                keep_end: true,
-                ..Column::new("outcome", 27, 0)
-            }
-        } else {
-            Column::new("outcome", 12, 0)
+        // Cut from the start when narrow: the outcome now matters most (`…then rejected`).
+        let outcome = Column {
+            narrow: 12,
+            keep_end: true,
+            ..Column::new("outcome", 14, 6)
         };
         columns.push((outcome, SessionCell::Outcome));
-        columns.push((Column::new("callback", 8, 0), SessionCell::Callback));
-        if self.verified {
-            columns.push((Column::new("server", 9, 2), SessionCell::Verified));
+        columns.push((Column::new("callback", 8, 7), SessionCell::Callback));
+        if live {
+            columns.push((Column::new("server", 9, 9), SessionCell::Verified));
         }
         columns.push((Column::rest("details"), SessionCell::Details));
         columns
@@ -273,45 +287,84 @@ mod tests {
     }
 
     #[test]
-    fn narrow_terminals_shorten_the_id_then_drop_columns_by_priority_and_keep_the_vital_ones() {
-        let columns = sessions(&["customer", "channel", "status", "queue", "agent", "wait"]);
-        let wide = fit(&columns, 200);
+    fn narrow_terminals_keep_id_customer_status_queue_agent_outcome_callback_wait_server_in_that_order()
+     {
+        let mut live = SessionColumns::default();
+        live.note(&[Arc::from("customer")]);
+        let columns: Vec<Column> = live.columns(true).into_iter().map(|(c, _)| c).collect();
+        let all = shown(&columns, &fit(&columns, 400));
+        assert_eq!(
+            all,
+            [
+                "session",
+                "customer",
+                "channel",
+                "status",
+                "queue",
+                "agent",
+                "wait",
+                "prio",
+                "sentiment",
+                "intent",
+                "lang",
+                "outcome",
+                "callback",
+                "server",
+                "details"
+            ]
+        );
+        // Narrower and narrower: what goes, in order, is the triage columns, then channel, then
+        // server, wait, callback, outcome, agent, queue, status, customer.
+        let mut gone = Vec::new();
+        let mut before = all.clone();
+        for width in (5..400).rev() {
+            let now = shown(&columns, &fit(&columns, width));
+            for h in &before {
+                if !now.contains(h) && *h != "details" && !gone.contains(h) {
+                    gone.push(*h);
+                }
+            }
+            before = now;
+        }
+        assert_eq!(
+            gone,
+            [
+                "lang",
+                "intent",
+                "sentiment",
+                "prio",
+                "channel",
+                "server",
+                "wait",
+                "callback",
+                "outcome",
+                "agent",
+                "queue",
+                "status",
+                "customer"
+            ]
+        );
+        // Sessions on a 100-column terminal has 93 cells: queue and agent stay.
+        let hundred = shown(&columns, &fit(&columns, 93));
+        for h in [
+            "session", "customer", "status", "queue", "agent", "outcome", "callback",
+        ] {
+            assert!(hundred.contains(&h), "{h}: {hundred:?}");
+        }
+        // On 80 columns (73 cells) too.
+        let eighty = shown(&columns, &fit(&columns, 73));
+        for h in [
+            "session", "customer", "status", "queue", "agent", "outcome", "callback",
+        ] {
+            assert!(eighty.contains(&h), "{h}: {eighty:?}");
+        }
+        let wide = fit(&columns, 400);
         assert_eq!(wide[0], Some(24), "the whole id when there is room");
-        assert_eq!(shown(&columns, &wide).len(), columns.len());
-        let used: usize = wide.iter().flatten().sum::<usize>() + wide.len() - 1;
-        assert_eq!(used, 200, "the last column fills the row");
-
-        let mid = fit(&columns, 75);
         assert_eq!(
-            mid[0],
+            fit(&columns, 73)[0],
             Some(9),
-            "…and its last 8 characters when there is not"
+            "its last 8 characters when not"
         );
-        assert_eq!(
-            shown(&columns, &mid),
-            [
-                "session", "customer", "status", "queue", "agent", "outcome", "callback"
-            ],
-            "wait goes first, then channel"
-        );
-        let sixty = fit(&columns, 60);
-        assert_eq!(
-            shown(&columns, &sixty),
-            [
-                "session", "customer", "status", "outcome", "callback", "details"
-            ],
-            "then queue, then agent"
-        );
-        // A 60-column terminal gives Sessions the whole width: 53 cells for the columns.
-        let narrow = fit(&columns, 53);
-        assert_eq!(
-            shown(&columns, &narrow),
-            ["session", "customer", "status", "outcome", "callback"],
-            "outcome, callback, customer and status stay"
-        );
-        let used: usize = narrow.iter().flatten().sum::<usize>() + 4;
-        assert!(used <= 53, "{used}");
-        assert_eq!(narrow[0], Some(9));
     }
 
     #[test]
@@ -330,14 +383,14 @@ mod tests {
     }
 
     #[test]
-    fn columns_appear_as_data_fills_them_and_keep_their_places() {
-        let file = sessions(&["customer", "intent"]);
+    fn columns_appear_as_a_file_fills_them_and_with_live_data_are_all_there_from_the_start() {
+        let file = sessions(&["customer", "note"]);
         let headers: Vec<_> = file.iter().map(|c| c.header).collect();
         assert_eq!(
             headers,
             ["session", "customer", "outcome", "callback", "details"]
         );
-        let live = sessions(&["customer", "intent", "agent", "channel", "status"]);
+        let live = sessions(&["customer", "note", "agent", "channel", "status"]);
         let headers: Vec<_> = live.iter().map(|c| c.header).collect();
         assert_eq!(
             headers,
@@ -361,6 +414,10 @@ mod tests {
             .map(|(c, _)| c.header)
             .collect();
         assert_eq!(before, after, "live data on: its columns wait for it");
+        assert!(
+            before.contains(&"server"),
+            "and the server's word: {before:?}"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub enum Action {
     MarkLast,
     Stop,
     Filter,
+    Sort,
     Select,
     Retry,
     Add,
@@ -39,7 +40,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::NextPane,
         Action::PrevPane,
         Action::FocusSessions,
@@ -58,6 +59,7 @@ impl Action {
         Action::MarkLast,
         Action::Stop,
         Action::Filter,
+        Action::Sort,
         Action::Select,
         Action::Retry,
         Action::Add,
@@ -90,6 +92,7 @@ impl Action {
             Action::MarkLast => "mark_last",
             Action::Stop => "stop",
             Action::Filter => "filter",
+            Action::Sort => "sort",
             Action::Select => "select",
             Action::Retry => "retry",
             Action::Add => "add",
@@ -123,6 +126,7 @@ impl Action {
             Action::MarkLast => "mark last batch",
             Action::Stop => "stop the run",
             Action::Filter => "filter",
+            Action::Sort => "order",
             Action::Select => "assign / details",
             Action::Retry => "retry",
             Action::Add => "add",
@@ -159,7 +163,12 @@ impl Action {
             Action::Stop => {
                 "stop the run: moves not yet sent are cancelled at once and on record; requests on the wire settle"
             }
-            Action::Filter => "filter the focused pane (Enter keeps it, Esc clears it)",
+            Action::Filter => {
+                "filter the focused pane (Enter keeps it, Esc clears it); words, and agent: queue: status: channel: customer: wait>5m wait<30s"
+            }
+            Action::Sort => {
+                "order Sessions: as loaded → longest waiting → highest priority → most negative sentiment"
+            }
             Action::Select => {
                 "on an agent or queue: assign the marked (or highlighted) sessions there; on a session: its detail and history; on activity: full bodies"
             }
@@ -198,6 +207,7 @@ impl Action {
             Action::MarkLast => &["'"],
             Action::Stop => &["x"],
             Action::Filter => &["/"],
+            Action::Sort => &["s"],
             Action::Select => &["enter"],
             Action::Retry => &["r"],
             Action::Add => &["n"],

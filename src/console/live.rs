@@ -67,7 +67,17 @@ impl LiveState {
 }
 
 /// The columns a live session shows, in order.
-pub const LIVE_COLUMNS: [&str; 5] = ["channel", "queue", "agent", "status", "wait"];
+pub const LIVE_COLUMNS: [&str; 9] = [
+    "channel",
+    "queue",
+    "agent",
+    "status",
+    "wait",
+    "priority",
+    "sentiment",
+    "intent",
+    "language",
+];
 
 /// The names of the live columns, as rows carry them.
 pub fn live_column_names() -> Vec<Arc<str>> {
@@ -81,6 +91,13 @@ fn columns(c: &Conversation, names: &[Arc<str>]) -> Vec<(Arc<str>, String)> {
         c.agent_name.clone(),
         c.status.clone(),
         c.wait.map(crate::format::duration),
+        c.triage.priority.clone(),
+        c.triage
+            .sentiment
+            .as_ref()
+            .map(crate::triage::Sentiment::label),
+        c.triage.intent.clone(),
+        c.triage.language.clone(),
     ];
     names
         .iter()
@@ -125,6 +142,7 @@ pub fn merge(
                             .filter(|(k, _)| !LIVE_COLUMNS.contains(&&**k)),
                     );
                     item.row.extra = extra;
+                    item.triage = c.triage.clone();
                     // Its queue and agent, unless a move answered since the read was asked.
                     item.read_at(Spot::of(c), asked);
                 }
@@ -139,6 +157,7 @@ pub fn merge(
                         extra: live_columns,
                     })
                 };
+                item.triage = c.triage.clone();
                 item.read_at(Spot::of(c), asked);
                 if sessions.push(item, matcher).is_ok() {
                     merged.sessions_added += 1;

@@ -48,7 +48,13 @@ pub struct Table<T> {
     pub offset: Cell<usize>,
     /// Where the last ranking of a one-word query left each row, for the next keystroke.
     resume: Option<Resume>,
+    /// An order the shown rows are kept in (a key per row, smallest first), within the filter's
+    /// exact and fuzzy groups; `None`: as they came, or as ranked.
+    order: Option<OrderKey<T>>,
 }
+
+/// A row's place in an order: its key, smallest first.
+pub type OrderKey<T> = Box<dyn Fn(&T) -> (bool, std::cmp::Reverse<i64>)>;
 
 /// What ranking a plain one-word ASCII query learnt of each row whose letters matched scattered:
 /// where the greedy match ended and its score. A keystroke that only adds letters to that word
@@ -91,6 +97,7 @@ impl<T: Row> Table<T> {
             unseen: 0,
             offset: Cell::new(0),
             resume: None,
+            order: None,
         }
     }
 
@@ -330,6 +337,7 @@ impl<T: Row> Table<T> {
             // highlighted.
             self.exact = candidates.len();
             self.visible = candidates;
+            self.apply_order();
             self.cursor = previous
                 .and_then(|p| self.visible.iter().position(|&i| i == p))
                 .unwrap_or(0);
@@ -437,10 +445,29 @@ impl<T: Row> Table<T> {
                 .into_iter()
                 .map(|key| row_of(key, newest_first))
                 .collect();
+            self.apply_order();
             // The cursor lands on the best match, and follows it as the query changes.
             self.cursor = 0;
         }
         self.offset.set(0);
+    }
+
+    /// Keeps the shown rows in this order (`None`: as they came, or as ranked); the highlighted
+    /// row stays highlighted.
+    pub fn set_order(&mut self, order: Option<OrderKey<T>>, matcher: &mut Matcher) {
+        self.order = order;
+        self.reapply_filter(matcher);
+    }
+
+    /// Sorts the shown rows by the order, if there is one: the exact matches among themselves and
+    /// the fuzzy ones among themselves, each stably.
+    fn apply_order(&mut self) {
+        let Some(key) = &self.order else { return };
+        let exact = self.exact();
+        let rows = &self.rows;
+        let (first, rest) = self.visible.split_at_mut(exact);
+        first.sort_by_cached_key(|&i| key(&rows[i]));
+        rest.sort_by_cached_key(|&i| key(&rows[i]));
     }
 
     /// Filters every row again with the same query (after rows changed under it).

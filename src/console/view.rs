@@ -97,38 +97,34 @@ impl Theme {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
-    let [header, body, activity, status, footer] = Layout::vertical([
+    let [header, middle, status, footer] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Min(6),
-        Constraint::Percentage(32),
+        Constraint::Min(0),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_header(frame, app, header, theme);
-    let (sessions, agents, queues) = if body.width >= 150 {
-        let [s, a, q] = Layout::horizontal([
-            Constraint::Percentage(52),
-            Constraint::Percentage(27),
-            Constraint::Percentage(21),
-        ])
-        .areas(body);
-        (s, a, q)
-    } else if body.width >= 100 {
-        let [s, right] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-                .areas(body);
-        let [a, q] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
-        (s, a, q)
+    let (sessions, agents, queues, activity) = if middle.width >= 150 {
+        // Wide: the three panes side by side, Sessions the widest (on 200 columns and more, wide
+        // enough for Kore's triage columns too); Activity below.
+        let [body, activity] =
+            Layout::vertical([Constraint::Min(6), Constraint::Percentage(32)]).areas(middle);
+        let split = if middle.width >= 200 {
+            [64, 20, 16]
+        } else {
+            [52, 27, 21]
+        };
+        let [s, a, q] = Layout::horizontal(split.map(Constraint::Percentage)).areas(body);
+        (s, a, q, activity)
     } else {
-        // Narrow: Sessions takes the whole width, so its vital columns fit; Agents and Queues
-        // share the row below.
-        let [s, below] =
-            Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        // Narrower: Sessions takes the whole width, so queue and agent fit beside the outcome;
+        // Agents and Queues share the row below; Activity gives way first, so Sessions keeps
+        // at least 8 rows.
+        let [s, below, activity] = stacked(middle);
         let [a, q] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .areas(below);
-        (s, a, q)
+        (s, a, q, activity)
     };
     // Borders and the header line.
     app.page.set(sessions.height.saturating_sub(3) as usize);
@@ -146,6 +142,31 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         Mode::QuitConfirm => draw_quit(frame, app, theme),
         _ => {}
     }
+}
+
+/// Rows that show 8 sessions: the header line and the two borders around them.
+const SESSIONS_AT_LEAST: u16 = 8 + 3;
+
+/// Sessions, Agents and Queues, and Activity, one above the other: Activity and the panes below
+/// Sessions give up their rows (to 4 and 5) before Sessions shows fewer than 8.
+fn stacked(area: Rect) -> [Rect; 3] {
+    let h = area.height;
+    let mut activity = (h * 28 / 100).max(4);
+    let mut below = (h * 24 / 100).max(5);
+    let mut sessions = h.saturating_sub(activity + below);
+    if sessions < SESSIONS_AT_LEAST {
+        let short = SESSIONS_AT_LEAST - sessions;
+        let from_activity = short.min(activity.saturating_sub(4));
+        activity -= from_activity;
+        below -= (short - from_activity).min(below.saturating_sub(5));
+        sessions = h.saturating_sub(activity + below);
+    }
+    Layout::vertical([
+        Constraint::Length(sessions),
+        Constraint::Length(below),
+        Constraint::Length(activity),
+    ])
+    .areas(area)
 }
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
@@ -508,6 +529,9 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     };
     if let Some(live) = app.live.describe(app.now) {
         marked.push_str(&format!(" · {live}"));
+    }
+    if app.order != crate::triage::SessionOrder::AsLoaded {
+        marked.push_str(&format!(" · {}", app.order.describe()));
     }
     let empty = format!(
         "No sessions yet: {} loads a file, {} adds one, {} (or :load live) reads Kore's live data.",
@@ -1232,10 +1256,11 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     lines.push(Line::raw(
         "  Plans: :plan save PATH in the confirmation writes it instead of sending; :plan open PATH and :revert last check a plan against fresh live data first.",
     ));
-    lines.push(Line::raw(format!(
-        "  Commands (:): {}",
-        super::app::COMMANDS
-    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Commands (type : first)", bold));
+    for (usage, what) in super::app::COMMANDS {
+        lines.push(Line::raw(format!("  :{usage:<34} {what}")));
+    }
     lines
 }
 
@@ -1248,6 +1273,7 @@ fn draw_help(frame: &mut Frame, app: &App, scroll: u16, theme: Theme) {
     frame.render_widget(
         Paragraph::new(help_lines(app))
             .block(block)
+            .wrap(Wrap { trim: false })
             .scroll((scroll, 0)),
         area,
     );

@@ -458,6 +458,7 @@ impl Center {
                 })
             })
             .collect();
+        let triage = made_up_triage(&c.session);
         json!({
             "_id": c.id,
             "botSessionId": c.session,
@@ -468,7 +469,11 @@ impl Center {
             "transferDetails": transfer_details,
             "queues": [{"type": "ASSIGNED", "status": "ACTIVE", "id": c.queue_id, "name": queue_name}],
             "waitTime": now.saturating_duration_since(c.started).as_millis() as u64,
-            "priority": null,
+            // Kore's triage fields, as its sample shows them, made up from the session so a
+            // conversation keeps them from read to read.
+            "priority": triage.0,
+            "sentimentTone": {"sentiment": triage.1, "emoji": "", "strength": triage.2},
+            "keyIntentName": triage.3,
         })
     }
 
@@ -602,6 +607,21 @@ fn parse_clock(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(
         m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?,
     ))
+}
+
+/// A conversation's priority, sentiment, strength and intent, made up from its session id.
+fn made_up_triage(session: &str) -> (u64, &'static str, u64, &'static str) {
+    let h = session
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    const TONES: [&str; 5] = ["fear", "angry", "sad", "joy", "neutral"];
+    const INTENTS: [&str; 4] = ["TalkToAgent", "BillingDispute", "CancelOrder", "TechIssue"];
+    (
+        h % 10 + 1,
+        TONES[(h / 10 % 5) as usize],
+        h / 50 % 3 + 1,
+        INTENTS[(h / 150 % 4) as usize],
+    )
 }
 
 #[cfg(test)]

@@ -122,6 +122,7 @@ mod tests {
             agent_user_id: agent.map(str::to_string),
             agent_name: None,
             wait: None,
+            triage: Default::default(),
         }
     }
 
@@ -282,6 +283,7 @@ mod generated {
                     agent_user_id: held.then(|| format!("u-{}", dice.roll(agents.len() as u64))),
                     agent_name: None,
                     wait: Some(std::time::Duration::from_secs(dice.roll(600))),
+                    triage: Default::default(),
                 }
             })
             .collect();

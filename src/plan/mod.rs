@@ -383,6 +383,7 @@ mod tests {
                 agent_user_id: Some("u-1".into()),
                 agent_name: None,
                 wait: None,
+                triage: Default::default(),
             }],
             agents: vec![LiveAgent {
                 id: AGENT.into(),

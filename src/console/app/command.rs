@@ -163,11 +163,64 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         _ => {
             app.note(
                 Level::Error,
-                format!("unknown command {line:?}; commands: {COMMANDS}"),
+                format!("unknown command {line:?}; commands: {}", command_list()),
             );
             vec![]
         }
     }
 }
 
-pub const COMMANDS: &str = "load sessions|agents|queues PATH · load live · assign agent|queue ID · plan save|open PATH · revert last · select last · select agent NAME|a-ID (every session the agent holds) · select queue NAME|qu-ID (every session waiting there) · select status STATUS · export PATH (this console's runs as a report: .md, .csv or .json) · export activity PATH · quit";
+/// Every `:` command, as typed and what it does: the help lists them, and an unknown command
+/// names them.
+pub const COMMANDS: [(&str, &str); 14] = [
+    (
+        "load sessions|agents|queues PATH",
+        "load a file into a pane",
+    ),
+    ("load live", "read Kore's live data now"),
+    (
+        "assign agent|queue ID",
+        "move the marked (or highlighted) sessions there, through the confirmation",
+    ),
+    (
+        "select agent NAME|a-ID",
+        "mark every session the agent holds now (the marks are replaced)",
+    ),
+    (
+        "select queue NAME|qu-ID",
+        "mark every session waiting in the queue with no agent",
+    ),
+    ("select status STATUS", "mark every session of that status"),
+    (
+        "select last",
+        "mark the last confirmed batch again (as ' does)",
+    ),
+    (
+        "plan save PATH",
+        "in the confirmation: write its moves as a plan instead of sending",
+    ),
+    (
+        "plan open PATH",
+        "check a plan against fresh live data, into the confirmation",
+    ),
+    (
+        "revert last",
+        "the plan that undoes the last run, checked the same way",
+    ),
+    (
+        "export PATH",
+        "this console's runs as a report (.md, .csv or .json, by the name)",
+    ),
+    ("export activity PATH", "the Activity pane as JSON Lines"),
+    ("quit", "quit (asks while requests are in flight)"),
+    ("q", "the same"),
+];
+
+/// The commands as one line, for an error.
+pub fn command_list() -> String {
+    COMMANDS
+        .iter()
+        .map(|(usage, _)| *usage)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}

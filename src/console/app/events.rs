@@ -210,9 +210,6 @@ pub(super) fn on_settled(app: &mut App, at: String, now: Instant, report: Report
         s.state.outcome = Some(report.outcome);
         s.state.history.push(report.outcome);
         s.state.ever_transferred |= report.outcome == Some(Outcome::Transferred);
-        if s.state.ever_transferred && report.outcome != Some(Outcome::Transferred) {
-            app.session_columns.history = true;
-        }
         s.state.message = report.message;
         s.state.attempt = report.attempts;
         s.state.settled_at = Some(now);

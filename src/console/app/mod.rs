@@ -290,6 +290,8 @@ pub struct App {
     pub snapshot: Option<std::sync::Arc<LiveSnapshot>>,
     /// The id of the last run that ended, for `:revert last`.
     pub last_run: Option<String>,
+    /// The order the Sessions pane is read in (`s`).
+    pub order: crate::triage::SessionOrder,
     /// The confirmation put aside while `:` takes a command (`:plan save` writes it).
     held_confirm: Option<Confirm>,
     /// A plan waiting for fresh live data to be checked against, and how many refreshes that
@@ -337,6 +339,7 @@ impl App {
             now: None,
             snapshot: None,
             last_run: None,
+            order: crate::triage::SessionOrder::default(),
             held_confirm: None,
             pending_plan: None,
             seq: 0,
@@ -553,7 +556,6 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             let now = app.now.unwrap_or_else(Instant::now);
             for (session, result) in results {
                 let detail = format!("{session} {}: {}", result.verified, result.detail);
-                app.session_columns.verified = true;
                 if let Some(s) = app.sessions.by_id_mut(&session) {
                     s.state.verifying = false;
                     // The server's word settles where the row says it is: verified, where it went;

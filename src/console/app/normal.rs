@@ -3,6 +3,10 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use crate::request::Target;
+use crate::triage::SessionOrder;
+
+use super::super::table::OrderKey;
+use super::SessionItem;
 
 use super::keys::Action;
 use super::{
@@ -51,6 +55,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::MarkVisible => mark_visible(app),
         Action::UnmarkAll => unmark_focused(app),
         Action::Filter => filter::open(app),
+        Action::Sort => sort(app),
         Action::Select => return select(app),
         Action::Retry => confirm::retry(app),
         Action::Add => form::add_form(app),
@@ -135,6 +140,18 @@ fn mark_visible(app: &mut App) {
         Level::Info,
         format!("marked {added} more {}{skipped}", app.focus.noun()),
     );
+}
+
+/// `s`: the next order of the Sessions pane; the cursor stays on the same session.
+fn sort(app: &mut App) {
+    app.order = app.order.next();
+    let order = app.order;
+    let key: Option<OrderKey<SessionItem>> = (order != SessionOrder::AsLoaded).then(|| {
+        Box::new(move |s: &SessionItem| order.key(s.wait(), &s.triage)) as OrderKey<SessionItem>
+    });
+    app.sessions.set_order(key, &mut app.matcher.borrow_mut());
+    app.focus = Pane::Sessions;
+    app.note(Level::Info, format!("sessions: {}", order.describe()));
 }
 
 /// `u`: clears the focused pane's marks.

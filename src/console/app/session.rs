@@ -12,6 +12,7 @@ use crate::verify::Verification;
 use super::super::columns::SessionColumn;
 use super::super::table::Row;
 use super::place::{Place, Spot};
+use crate::triage::{Sentiment, Triage};
 
 /// Where a session's last move stands.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -96,6 +97,8 @@ pub struct SessionItem {
     pub from_live: bool,
     /// Where it is (its queue and agent), and when that was learned.
     pub place: Place,
+    /// What Kore says to triage it by (live data), or the file's columns of the same names.
+    pub triage: Triage,
 }
 
 impl SessionItem {
@@ -116,6 +119,15 @@ impl SessionItem {
             },
             ..Place::default()
         };
+        let triage = Triage {
+            priority: column(SessionColumn::Priority),
+            sentiment: column(SessionColumn::Sentiment).map(|tone| Sentiment {
+                tone,
+                strength: None,
+            }),
+            intent: column(SessionColumn::Intent),
+            language: column(SessionColumn::Language),
+        };
         SessionItem {
             row,
             marked_with_batch: false,
@@ -123,7 +135,13 @@ impl SessionItem {
             live: false,
             from_live: false,
             place,
+            triage,
         }
+    }
+
+    /// How long it has waited, as its wait column says (Kore's `waitTime` in live data).
+    pub fn wait(&self) -> Option<std::time::Duration> {
+        humantime::parse_duration(self.column(SessionColumn::Wait)?.trim()).ok()
     }
 
     /// A column's value, by the kind of column (`queue`, `status`…), when it has one.
