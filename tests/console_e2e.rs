@@ -216,21 +216,23 @@ fn a_session_the_stand_in_rejects_shows_rejected_with_the_servers_message() {
     t.wait_for("Sessions 44");
     t.keys(&["/"]);
     t.keys(&["-l", "0404"]);
-    t.wait_for("Sessions 1/44");
+    t.wait_for("shown: 1 exact");
     t.keys(&["Enter", "3", "Enter"]);
     t.wait_for("nothing is sent until you press y");
     t.keys(&["y"]);
     // At 120 columns the Sessions pane keeps its vital columns and has no room for the message;
     // the activity has all of it, and the session's detail (Enter) too.
     t.wait_until("the rejected row and the server's message", |s| {
-        words(row(s, "[ ] …c7910404")).contains("Farah Khan rejected -")
+        let farah = words(row(s, "[ ] …c7910404"));
+        farah.contains("Farah Khan")
+            && farah.contains(" rejected -")
             && row(s, "← 404 rejected").contains("Session not found or already closed")
     });
     // Ctrl-C always quits, and the terminal comes back.
     t.keys(&["C-c"]);
     // The console's screen is gone.
     t.wait_until("the shell's screen back", |s| {
-        s.contains("console exited 1") && !s.contains("Sessions 1/44")
+        s.contains("console exited 1") && !s.contains("shown: 1 exact")
     });
 }
 
@@ -279,7 +281,14 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
     t.wait_for("Sessions 44");
     // Every session to one queue: at 60 a minute, 44 moves would take most of a minute.
     t.keys(&["*", "3", "Enter"]);
-    t.wait_for("nothing is sent until you press y");
+    let confirm = t.wait_for("nothing is sent until you press y");
+    // Those already waiting in that queue (when the live data came before the key) stay out.
+    let moving: usize = confirm
+        .split("Move ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the headline counts the moves: {confirm}"));
     t.keys(&["y"]);
     t.wait_for("queued");
     t.wait_for("x stop the run");
@@ -293,12 +302,15 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
     t.wait_until("the run's summary and a cancelled row", |s| {
         s.lines()
             .any(|l| l.contains("cancelled (stopped: x pressed)") && !l.contains('│'))
-            && row(s, "…e5cf0010").contains("cancelled")
+            && row(s, "…e5cf000d").contains("cancelled")
     });
     // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
     let (audit, attempts, cancelled) = sent_and_cancelled(&t);
-    assert_eq!(attempts + cancelled, 44, "{audit}");
-    assert!(cancelled >= 30, "stopped early: {cancelled} cancelled");
+    assert_eq!(attempts + cancelled, moving, "{audit}");
+    assert!(
+        cancelled >= 25,
+        "stopped early: {cancelled} cancelled of {moving}"
+    );
     t.keys(&["q"]);
     t.wait_for("console exited 1");
 }
@@ -438,10 +450,12 @@ fn a_malformed_id_is_refused_with_the_reason() {
 
 #[test]
 fn a_narrow_terminal_keeps_the_vital_columns_and_shortens_ids() {
+    // What stays first on a narrow terminal: id, customer, status, queue, agent (then outcome and
+    // callback, which the row's detail always shows).
     let t = Tmux::start_sized("narrow", "--demo", 60, 20);
     t.wait_until("the vital columns and the first row", |s| {
         let header = s.lines().nth(2).unwrap_or_default();
-        ["session", "customer", "status", "outcome", "callback"]
+        ["session", "customer", "status", "queue", "agent"]
             .iter()
             .all(|column| header.contains(column))
             && words(s).contains("…e5cf0001 Ava Patel")

@@ -97,7 +97,7 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
         label: Some("demo".into()),
         live: true,
         greeting: Some(format!(
-            "demo against the stand-in on {}: Space marks sessions, 3 then Enter picks a queue, y sends · ? help",
+            "demo against the stand-in on {}: Space marks sessions, 3 then j/k and Enter pick a queue, y sends · ? help",
             server.base_url()
         )),
     };
