@@ -47,11 +47,21 @@ fn draw(terminal: &mut Terminal<TestBackend>, app: &App) -> Duration {
     t.elapsed()
 }
 
-fn key(app: &mut App, c: char) {
+fn key(app: &mut App, c: char) -> Vec<Effect> {
     update(
         app,
         Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-    );
+    )
+}
+
+/// Runs a keystroke's ranking as the filter's thread does, and hands the result to the console.
+fn rank(app: &mut App, effects: Vec<Effect>) {
+    let mut matcher = nucleo::Matcher::new(nucleo::Config::DEFAULT);
+    let mut effects = effects;
+    while let Some(Effect::Rank { pane, ranking }) = effects.pop() {
+        let ranked = ranking.run(&mut matcher);
+        effects = update(app, Msg::Ranked { pane, ranked });
+    }
 }
 
 fn settings(host: &str, identity: &MockIdentity, audit: &std::path::Path) -> Settings {
@@ -142,6 +152,8 @@ fn main() {
         read_only: None,
     };
     let mut app = App::new(ctx, KeyMap::defaults());
+    // As the console runs: a big pane's filter is ranked on the filter's thread.
+    app.filter_off_thread = true;
 
     // Load: parse the file and put every row in the pane.
     let t = Instant::now();
@@ -160,23 +172,29 @@ fn main() {
     let frames: Vec<Duration> = (0..50).map(|_| draw(&mut terminal, &app)).collect();
     let frame = median(frames);
 
-    // A filter keystroke: each key re-ranks 100,000 rows and the frame is drawn again. Three
-    // queries: words, an id's digits (`/99999` once matched 8,149 rows with the exact one buried),
-    // and an exact id typed or pasted. The machine is shared, so each keystroke is timed over five
-    // rounds and its median kept: the worst of those is the figure.
+    // A filter keystroke over 100,000 rows: the key and the frame after it, on the thread that
+    // draws (the ranking goes to the filter's thread), and the whole ranked result drawn (the
+    // ranking run as that thread runs it). Three queries: words, an id's digits (`/99999` once
+    // matched 8,149 rows with the exact one buried), and an exact id typed or pasted. The machine
+    // is shared, so each keystroke is timed over five rounds and its median kept: the worst of
+    // those is the figure.
     let exact = app.sessions.rows()[77_777].row.id.clone();
     let queries = ["billing 42", "99999", exact.as_str()];
     let keys_per_round: usize = queries.iter().map(|q| q.chars().count()).sum();
     let mut rounds: Vec<Vec<Duration>> = vec![Vec::new(); keys_per_round];
+    let mut ranked_rounds: Vec<Vec<Duration>> = vec![Vec::new(); keys_per_round];
     for _ in 0..5 {
         let mut n = 0;
         for query in queries {
             key(&mut app, '/');
             for c in query.chars() {
                 let t = Instant::now();
-                key(&mut app, c);
+                let effects = key(&mut app, c);
                 draw(&mut terminal, &app);
                 rounds[n].push(t.elapsed());
+                rank(&mut app, effects);
+                draw(&mut terminal, &app);
+                ranked_rounds[n].push(t.elapsed());
                 n += 1;
             }
             update(
@@ -193,6 +211,9 @@ fn main() {
         }
     }
     let keystrokes: Vec<Duration> = rounds.into_iter().map(median).collect();
+    let ranked: Vec<Duration> = ranked_rounds.into_iter().map(median).collect();
+    let worst_ranked = *ranked.iter().max().unwrap();
+    let median_ranked = median(ranked);
     if std::env::var_os("BENCH_KEYS").is_some() {
         eprintln!("keystrokes: {keystrokes:?}");
     }
@@ -262,10 +283,15 @@ fn main() {
         filtered_frame.as_secs_f64() * 1000.0
     );
     println!(
-        "filter keystroke:      {:>8.2} ms worst of {}, median {:.2} ms, ranked and redrawn (goal ≤ 16)",
+        "filter keystroke:      {:>8.2} ms worst of {}, median {:.2} ms, to a drawn frame (goal ≤ 16)",
         worst_keystroke.as_secs_f64() * 1000.0,
         keystrokes.len(),
         median_keystroke.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  its ranked result:   {:>8.2} ms worst, median {:.2} ms, ranked off the drawing thread and drawn (goal ≤ 100)",
+        worst_ranked.as_secs_f64() * 1000.0,
+        median_ranked.as_secs_f64() * 1000.0
     );
     println!("peak memory:           {:>8.1} MB (goal < 100)", peak);
     println!(

@@ -2819,3 +2819,124 @@ fn help_wraps_and_lists_every_command() {
         "a long line wraps rather than being cut: {narrow}"
     );
 }
+
+// ---- the filter never holds a frame ----
+
+fn big_app(rows: usize) -> App {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.filter_off_thread = true;
+    let customer: std::sync::Arc<str> = "customer".into();
+    let rows = (0..rows)
+        .map(|i| SessionRow {
+            id: format!("6538f8a3c9cf{i:08x}f00d"),
+            extra: vec![(customer.clone(), format!("Customer {i} billing"))],
+        })
+        .collect();
+    update(
+        &mut app,
+        Msg::Loaded {
+            source: "big".into(),
+            result: Ok(LoadedRows::Sessions(input::Loaded {
+                rows,
+                warnings: vec![],
+            })),
+        },
+    );
+    app
+}
+
+fn rankings(effects: Vec<Effect>) -> Vec<(Pane, switchboard::console::table::Ranking)> {
+    effects
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Rank { pane, ranking } => Some((pane, ranking)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_big_panes_filter_is_ranked_off_the_drawing_thread_and_only_the_newest_result_shows() {
+    let n = switchboard::console::app::OFF_THREAD_ROWS + 5_000;
+    let mut app = big_app(n);
+    let mut matcher = nucleo::Matcher::new(nucleo::Config::DEFAULT);
+    chars(&mut app, "/");
+    let first = rankings(chars(&mut app, "c"));
+    assert_eq!(first.len(), 1, "the key hands the ranking out");
+    assert_eq!(
+        app.sessions.visible().len(),
+        n,
+        "what was shown stays meanwhile"
+    );
+    assert!(screen(&app, 160, 45).contains("filtering…"));
+    let second = rankings(chars(&mut app, "ustomer 4242 "));
+    assert_eq!(second.len(), "ustomer 4242 ".len());
+    // The first keystroke's result comes late: it is not shown.
+    let (pane, old) = first.into_iter().next().unwrap();
+    update(
+        &mut app,
+        Msg::Ranked {
+            pane,
+            ranked: old.run(&mut matcher),
+        },
+    );
+    assert_eq!(app.sessions.visible().len(), n);
+    assert!(app.sessions.filtering());
+    let (pane, newest) = second.into_iter().last().unwrap();
+    let effects = update(
+        &mut app,
+        Msg::Ranked {
+            pane,
+            ranked: newest.run(&mut matcher),
+        },
+    );
+    assert!(effects.is_empty());
+    assert!(!app.sessions.filtering());
+    assert_eq!(app.sessions.exact(), 1, "Customer 4242 whole");
+    assert_eq!(
+        app.sessions.selected_row().unwrap().row.extra[0].1,
+        "Customer 4242 billing"
+    );
+    key(&mut app, KeyCode::Esc);
+
+    // A pasted id is the highlighted row at once, before any ranking is back.
+    let id = format!("6538f8a3c9cf{:08x}f00d", 12_345);
+    chars(&mut app, "/");
+    let pasted = rankings(chars(&mut app, &id));
+    assert!(!pasted.is_empty());
+    assert!(app.sessions.filtering());
+    assert_eq!(app.sessions.selected_row().unwrap().row.id, id);
+    key(&mut app, KeyCode::Enter);
+
+    // `*` while a ranking is out takes what the query matches, not what the last frame showed.
+    chars(&mut app, "/");
+    let out = rankings(chars(&mut app, "billing customer 77"));
+    assert!(!out.is_empty());
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "*");
+    assert!(!app.sessions.filtering());
+    assert_eq!(
+        app.marked(),
+        111,
+        "Customer 77, 770–779 and 7700–7799: 77 whole or as a word's start"
+    );
+
+    // Rows that change while a ranking is out: its result asks for another.
+    key(&mut app, KeyCode::Char('u'));
+    chars(&mut app, "/");
+    let out = rankings(chars(&mut app, "x"));
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "n");
+    chars(&mut app, "aaaaaaaaaaaaaaaaaaaa0001");
+    key(&mut app, KeyCode::Enter);
+    let (pane, stale) = out.into_iter().last().unwrap();
+    let again = rankings(update(
+        &mut app,
+        Msg::Ranked {
+            pane,
+            ranked: stale.run(&mut matcher),
+        },
+    ));
+    assert_eq!(again.len(), 1, "ranked again over the rows as they are");
+    assert_eq!(again[0].1.len(), n + 1);
+}

@@ -7,6 +7,7 @@ pub mod columns;
 pub mod keys;
 pub mod live;
 pub mod query;
+pub mod ranker;
 pub mod runner;
 pub mod table;
 pub mod view;

@@ -53,6 +53,8 @@ pub struct Workers {
     pub verifier: Arc<Verifier>,
     /// The runs going now, each with the task that ends when its last session has settled.
     runs: Arc<Mutex<Vec<Going>>>,
+    /// The filter's own thread.
+    ranker: super::ranker::Ranker,
 }
 
 /// A run going, and the task that ends when its last session has settled.
@@ -66,6 +68,7 @@ impl Workers {
             live,
             verifier,
             runs: Arc::default(),
+            ranker: super::ranker::Ranker::new(),
         }
     }
 
@@ -151,6 +154,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         read_only,
     };
     let mut app = App::new(ctx, keys);
+    app.filter_off_thread = true;
     app.live.enabled = startup.live || settings.live().map_err(|e| e.0)?;
     let (tx, rx) = mpsc::unbounded_channel();
 
@@ -334,6 +338,7 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
+        Effect::Rank { pane, ranking } => workers.ranker.rank(pane, ranking, tx),
         Effect::Refresh => {
             let live = workers.live.clone();
             let asked = Instant::now();

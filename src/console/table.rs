@@ -1,8 +1,13 @@
 //! One pane's rows with what the pane adds to them: a fuzzy filter (nucleo), a cursor and a scroll
 //! position. Rows are found by id, so live updates and merges never scan.
+//!
+//! Ranking reads only the `Corpus` (each row's haystack and where its id is), shared behind an
+//! `Arc`: a big pane's ranking runs on the filter's own thread (`start_filter` hands out the job,
+//! `finish_filter` takes its result), so a keystroke never waits for 100,000 rows to be ranked.
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use nucleo::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo::{Matcher, Utf32Str};
@@ -22,12 +27,42 @@ pub trait Row: Sync {
     }
 }
 
+/// What ranking reads of a pane's rows, shared with the filter's thread: it is copied only when a
+/// row changes while a ranking holds it.
+#[derive(Clone, Default)]
+pub struct Corpus {
+    haystacks: Vec<String>,
+    ids: Vec<IdAt>,
+}
+
+/// Where a row's id is for ranking: at the start of its haystack (Sessions, Agents, Queues, whose
+/// ids are lower-case ASCII), so ranking reads one string a row; or held apart.
+#[derive(Clone)]
+enum IdAt {
+    Prefix(u32),
+    Own(Box<str>),
+}
+
+impl IdAt {
+    fn of(id: &str, haystack: &str) -> IdAt {
+        match id_end(id, haystack) {
+            Some(end) => IdAt::Prefix(end),
+            None => IdAt::Own(id.into()),
+        }
+    }
+}
+
 pub struct Table<T> {
     rows: Vec<T>,
-    haystacks: Vec<String>,
-    /// Where a row's id ends in its haystack, when the haystack starts with it (Sessions, Agents,
-    /// Queues): ranking then reads one string a row, front to back, and not the rows themselves.
-    id_ends: Vec<Option<u32>>,
+    corpus: Arc<Corpus>,
+    /// Counts every change of the rows: a ranking made of an older corpus is not applied.
+    version: u64,
+    /// The ranking asked for last and not yet applied, by its number.
+    pending: Option<u64>,
+    /// The query the shown rows are the whole answer to, while they are: typing more of it
+    /// searches only them. Rows that change, or a ranking still out, leave it `None`.
+    answered: Option<String>,
+    generation: u64,
     /// Marks (Space), beside the rows so a replaced row keeps its mark.
     marks: Vec<bool>,
     marked: usize,
@@ -60,6 +95,7 @@ pub type OrderKey<T> = Box<dyn Fn(&T) -> (bool, std::cmp::Reverse<i64>)>;
 /// where the greedy match ended and its score. A keystroke that only adds letters to that word
 /// goes on from there instead of starting over: typing a pasted id, tens of thousands of rows
 /// match only its letters, and each is then one letter's search rather than the whole word's.
+#[derive(Clone)]
 struct Resume {
     /// The word it was ranked for.
     word: String,
@@ -84,8 +120,11 @@ impl<T: Row> Table<T> {
     pub fn new(newest_first: bool) -> Table<T> {
         Table {
             rows: Vec::new(),
-            haystacks: Vec::new(),
-            id_ends: Vec::new(),
+            corpus: Arc::new(Corpus::default()),
+            version: 0,
+            pending: None,
+            answered: None,
+            generation: 0,
             marks: Vec::new(),
             marked: 0,
             index: HashMap::new(),
@@ -157,7 +196,15 @@ impl<T: Row> Table<T> {
     }
 
     pub fn haystack(&self, index: usize) -> &str {
-        &self.haystacks[index]
+        &self.corpus.haystacks[index]
+    }
+
+    /// The corpus, to change: copied first if a ranking still holds it. Every change is counted.
+    fn corpus_mut(&mut self) -> &mut Corpus {
+        self.version += 1;
+        self.resume = None;
+        self.answered = None;
+        Arc::make_mut(&mut self.corpus)
     }
 
     /// Adds a row, or hands it back with the index of the row that has its id.
@@ -166,12 +213,17 @@ impl<T: Row> Table<T> {
             return Err((row, existing));
         }
         let i = self.rows.len();
-        self.resume = None;
         self.index.insert(row.id().to_string(), i);
         let haystack = row.haystack();
-        let shown = self.query.is_empty() || matches(&self.query, &haystack, matcher);
-        self.id_ends.push(id_end(row.id(), &haystack));
-        self.haystacks.push(haystack);
+        let shown = self.query.is_empty() || {
+            let parsed = query::parse(&self.query);
+            parsed.terms.iter().all(|t| t.matches(&row))
+                && (parsed.words.trim().is_empty() || matches(&parsed.words, &haystack, matcher))
+        };
+        let id = IdAt::of(row.id(), &haystack);
+        let corpus = self.corpus_mut();
+        corpus.ids.push(id);
+        corpus.haystacks.push(haystack);
         self.marks.push(false);
         self.rows.push(row);
         if shown {
@@ -210,19 +262,20 @@ impl<T: Row> Table<T> {
 
     /// Replaces the haystack of a row whose text changed.
     pub fn refresh(&mut self, index: usize) {
-        self.resume = None;
         if let Some(row) = self.rows.get(index) {
             let haystack = row.haystack();
-            self.id_ends[index] = id_end(row.id(), &haystack);
-            self.haystacks[index] = haystack;
+            let id = IdAt::of(row.id(), &haystack);
+            let corpus = self.corpus_mut();
+            corpus.ids[index] = id;
+            corpus.haystacks[index] = haystack;
         }
     }
 
     pub fn remove(&mut self, index: usize) -> T {
-        self.resume = None;
         let row = self.rows.remove(index);
-        self.haystacks.remove(index);
-        self.id_ends.remove(index);
+        let corpus = self.corpus_mut();
+        corpus.haystacks.remove(index);
+        corpus.ids.remove(index);
         if self.marks.remove(index) {
             self.marked -= 1;
         }
@@ -299,25 +352,73 @@ impl<T: Row> Table<T> {
         self.marked = 0;
     }
 
-    /// Shows only the rows that match `query`, fuzzily; an empty query shows all.
+    /// Shows only the rows that match `query`, fuzzily; an empty query shows all. Ranks here and
+    /// now, whatever the pane's size.
     pub fn set_filter(&mut self, query: &str, matcher: &mut Matcher) {
+        if let Some(ranking) = self.plan_filter(query) {
+            let ranked = ranking.run(matcher);
+            self.apply(ranked);
+        }
+    }
+
+    /// Sets the query and shows at once what needs no ranking (an empty query, field terms only);
+    /// otherwise hands out the ranking to run elsewhere, and until its result comes keeps showing
+    /// what was shown — with a row whose id is the query exactly pinned first, so a pasted id is
+    /// the highlighted row at once. `finish_filter` takes the result.
+    pub fn start_filter(&mut self, query: &str) -> Option<Ranking> {
+        let ranking = self.plan_filter(query)?;
+        self.pending = Some(ranking.generation);
+        if let Some(&i) = self.index.get(query.trim()) {
+            self.visible.retain(|&v| v != i);
+            self.visible.insert(0, i);
+            self.exact = (self.exact + 1).min(self.visible.len());
+            self.cursor = 0;
+            self.offset.set(0);
+        }
+        Some(ranking)
+    }
+
+    /// Whether a ranking was handed out and its result has not come yet.
+    pub fn filtering(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Applies a ranking's result, if it is the last one asked for and the rows have not changed
+    /// since; else, when the rows changed, hands out a new ranking of the same query.
+    pub fn finish_filter(&mut self, ranked: Ranked) -> Option<Ranking> {
+        if self.pending != Some(ranked.generation) {
+            return None;
+        }
+        if ranked.version != self.version {
+            let query = self.query.clone();
+            return self.start_filter(&query);
+        }
+        self.apply(ranked);
+        None
+    }
+
+    /// The ranking of `query` over what it may match, or `None` when it needed none (then what is
+    /// shown is already set).
+    fn plan_filter(&mut self, query: &str) -> Option<Ranking> {
         let previous = self.selected();
+        self.generation += 1;
+        self.pending = None;
         // Typing more of a query narrows it (another word is another condition), so only what is
         // shown needs searching — unless a negation (`!`), an escape, a finished suffix atom
         // (`$`) or a field term (`wait>1` becoming `wait>1h`) is involved, any of which can widen it.
-        let narrowing = !self.query.is_empty()
-            && query.starts_with(&self.query)
-            && !query.contains(['!', '\\'])
-            && !self.query.contains('$')
-            && !query::has_terms(query);
+        let narrowing = self.answered.take().is_some_and(|answered| {
+            !answered.is_empty()
+                && query.starts_with(&answered)
+                && !query.contains(['!', '\\'])
+                && !answered.contains('$')
+                && !query::has_terms(query)
+        });
         let parsed = query::parse(query);
-        let full_query = query;
-        let query = parsed.words.as_str();
         let mut candidates: Vec<usize> = if narrowing {
             // In row order again, so the search reads the rows front to back rather than in the
             // last ranking's scattered order (the final sort puts them in order of rank anyway).
             let mut shown = vec![false; self.rows.len()];
-            for i in std::mem::take(&mut self.visible) {
+            for &i in &self.visible {
                 shown[i] = true;
             }
             (0..shown.len()).filter(|&i| shown[i]).collect()
@@ -330,9 +431,9 @@ impl<T: Row> Table<T> {
             let rows = &self.rows;
             candidates.retain(|&i| parsed.terms.iter().all(|t| t.matches(&rows[i])));
         }
-        self.query = full_query.to_string();
+        self.query = query.to_string();
         let resume = self.resume.take();
-        if query.trim().is_empty() {
+        if parsed.words.trim().is_empty() {
             // Back to every row (that the field terms keep), in order: the highlighted row stays
             // highlighted.
             self.exact = candidates.len();
@@ -341,114 +442,33 @@ impl<T: Row> Table<T> {
             self.cursor = previous
                 .and_then(|p| self.visible.iter().position(|&i| i == p))
                 .unwrap_or(0);
-        } else {
-            let filter = Filter::new(query, matcher);
-            let lowered = query.trim().to_lowercase();
-            let needle = Needle::new(&lowered);
-            // A plain lower-case query (no `'^$!\\` syntax): a row that holds each of its words
-            // matches it fuzzily too, so the cheap checks alone can rank that row, and only the
-            // rest pay for the fuzzy matcher.
-            let plain = lowered == query.trim() && !query.contains(['\'', '^', '$', '!', '\\']);
-            // One ASCII word: each row's match can be kept for the next keystroke, and the last
-            // keystroke's taken up when this one only added letters to the word.
-            let one_word = plain && lowered.is_ascii() && needle.words.len() == 1;
-            let resume = resume.filter(|r| {
-                one_word
-                    && narrowing
-                    && r.states.len() == self.rows.len()
-                    && lowered.len() > r.word.len()
-                    && lowered.starts_with(&r.word)
-            });
-            let resume = resume
-                .as_ref()
-                .map(|r| (&r.states[..], &lowered[r.word.len()..]));
-            // Each match packed into one sortable number — rank, then score, then the pane's own
-            // order — so 100,000 of them sort in a few milliseconds.
-            let newest_first = self.newest_first;
-            let (rows, haystacks, id_ends) = (&self.rows, &self.haystacks, &self.id_ends);
-            let rank_all = |chunk: &[usize],
-                            matcher: &mut Matcher|
-             -> (Vec<u64>, Vec<(u32, u32)>) {
-                let mut buf = Vec::new();
-                let mut states = Vec::new();
-                let keys = chunk
-                    .iter()
-                    .filter_map(|&i| {
-                        let haystack = haystacks[i].as_str();
-                        let (id, id_rank) = match id_ends[i] {
-                            Some(end) => (&haystack[..end as usize], plain_id_rank as RankId),
-                            None => (rows[i].id(), id_rank as RankId),
-                        };
-                        if one_word && haystack.is_ascii() {
-                            let from = resume.and_then(|(s, added)| Some((resumed(s[i])?, added)));
-                            let ranked = rank_one_word(haystack, id, id_rank, &needle, from);
-                            let (rank, state) = ranked?;
-                            if state != 0 {
-                                states.push((i as u32, state));
-                            }
-                            return Some(sort_key(rank, i, newest_first));
-                        }
-                        let rank = if plain {
-                            match id_rank(id, &needle) {
-                                Some(rank) => rank,
-                                None => plain_rank(haystack, &needle, &filter, matcher, &mut buf)?,
-                            }
-                        } else {
-                            let score = filter.score(haystack, matcher, &mut buf)?;
-                            quick_rank(id, haystack, &needle)
-                                .unwrap_or(Rank::Fuzzy(std::cmp::Reverse(score)))
-                        };
-                        Some(sort_key(rank, i, newest_first))
-                    })
-                    .collect();
-                (keys, states)
-            };
-            // A big pane is searched on every core, each with a matcher of its own.
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let parts = cores.min(candidates.len() / PER_THREAD).max(1);
-            let (mut ranked, states) = if parts == 1 {
-                rank_all(&candidates, matcher)
-            } else {
-                let size = candidates.len().div_ceil(parts);
-                let mut chunks = candidates.chunks(size);
-                let first = chunks.next().unwrap_or_default();
-                std::thread::scope(|scope| {
-                    let others: Vec<_> = chunks
-                        .map(|chunk| {
-                            scope.spawn(move || {
-                                rank_all(chunk, &mut Matcher::new(nucleo::Config::DEFAULT))
-                            })
-                        })
-                        .collect();
-                    let (mut ranked, mut states) = rank_all(first, matcher);
-                    for other in others {
-                        let (keys, more) = other.join().expect("a filter thread does not panic");
-                        ranked.extend(keys);
-                        states.extend(more);
-                    }
-                    (ranked, states)
-                })
-            };
-            if one_word && !states.is_empty() {
-                let mut all = vec![0u32; self.rows.len()];
-                for (i, state) in states {
-                    all[i as usize] = state;
-                }
-                self.resume = Some(Resume {
-                    word: lowered.clone(),
-                    states: all,
-                });
-            }
-            ranked.sort_unstable();
-            self.exact = ranked.partition_point(|key| key >> 56 <= EXACT_TIER);
-            self.visible = ranked
-                .into_iter()
-                .map(|key| row_of(key, newest_first))
-                .collect();
-            self.apply_order();
-            // The cursor lands on the best match, and follows it as the query changes.
-            self.cursor = 0;
+            self.offset.set(0);
+            self.answered = Some(self.query.clone());
+            return None;
         }
+        Some(Ranking {
+            corpus: self.corpus.clone(),
+            version: self.version,
+            generation: self.generation,
+            candidates,
+            words: parsed.words,
+            newest_first: self.newest_first,
+            narrowing,
+            resume,
+        })
+    }
+
+    /// Shows a ranking's result: best first, in the pane's order if it has one, the cursor on the
+    /// best match.
+    fn apply(&mut self, ranked: Ranked) {
+        self.pending = None;
+        self.answered = Some(self.query.clone());
+        self.resume = ranked.resume;
+        self.exact = ranked.exact;
+        self.visible = ranked.visible;
+        self.apply_order();
+        // The cursor lands on the best match, and follows it as the query changes.
+        self.cursor = 0;
         self.offset.set(0);
     }
 
@@ -492,7 +512,7 @@ impl<T: Row> Table<T> {
         let mut buf = Vec::new();
         let mut positions = Vec::new();
         pattern(&words).indices(
-            Utf32Str::new(&self.haystacks[index], &mut buf),
+            Utf32Str::new(&self.corpus.haystacks[index], &mut buf),
             matcher,
             &mut positions,
         );
@@ -523,6 +543,193 @@ impl<T: Row> Table<T> {
 
     fn clamp(&mut self) {
         self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
+    }
+}
+
+/// A filter's ranking, ready to run on any thread: the rows it may match, the query's words,
+/// and the corpus it reads.
+#[derive(Clone)]
+pub struct Ranking {
+    corpus: Arc<Corpus>,
+    version: u64,
+    generation: u64,
+    candidates: Vec<usize>,
+    words: String,
+    newest_first: bool,
+    narrowing: bool,
+    resume: Option<Resume>,
+}
+
+impl std::fmt::Debug for Ranking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranking")
+            .field("generation", &self.generation)
+            .field("words", &self.words)
+            .field("candidates", &self.candidates.len())
+            .finish()
+    }
+}
+
+impl PartialEq for Ranking {
+    fn eq(&self, other: &Ranking) -> bool {
+        self.generation == other.generation
+            && self.version == other.version
+            && self.words == other.words
+    }
+}
+
+/// A ranking's result: the rows shown, best first, and how many of them match exactly.
+#[derive(Clone)]
+pub struct Ranked {
+    version: u64,
+    generation: u64,
+    visible: Vec<usize>,
+    exact: usize,
+    resume: Option<Resume>,
+}
+
+impl std::fmt::Debug for Ranked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranked")
+            .field("generation", &self.generation)
+            .field("shown", &self.visible.len())
+            .field("exact", &self.exact)
+            .finish()
+    }
+}
+
+impl Ranking {
+    /// How many rows it reads.
+    pub fn len(&self) -> usize {
+        self.candidates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty()
+    }
+
+    /// Ranks the candidates: the exact id, ids that start with or hold the query, rows holding
+    /// each word whole, then as a word's start (the exact matches), then the rest by score.
+    pub fn run(self, matcher: &mut Matcher) -> Ranked {
+        let Ranking {
+            corpus,
+            version,
+            generation,
+            candidates,
+            words,
+            newest_first,
+            narrowing,
+            resume,
+        } = self;
+        let query = words.as_str();
+        let rows_len = corpus.haystacks.len();
+        let filter = Filter::new(query, matcher);
+        let lowered = query.trim().to_lowercase();
+        let needle = Needle::new(&lowered);
+        // A plain lower-case query (no `'^$!\\` syntax): a row that holds each of its words
+        // matches it fuzzily too, so the cheap checks alone can rank that row, and only the
+        // rest pay for the fuzzy matcher.
+        let plain = lowered == query.trim() && !query.contains(['\'', '^', '$', '!', '\\']);
+        // One ASCII word: each row's match can be kept for the next keystroke, and the last
+        // keystroke's taken up when this one only added letters to the word.
+        let one_word = plain && lowered.is_ascii() && needle.words.len() == 1;
+        let resume = resume.filter(|r| {
+            one_word
+                && narrowing
+                && r.states.len() == rows_len
+                && lowered.len() > r.word.len()
+                && lowered.starts_with(&r.word)
+        });
+        let resume = resume
+            .as_ref()
+            .map(|r| (&r.states[..], &lowered[r.word.len()..]));
+        // Each match packed into one sortable number — rank, then score, then the pane's own
+        // order — so 100,000 of them sort in a few milliseconds.
+        let (haystacks, ids) = (&corpus.haystacks, &corpus.ids);
+        let rank_all = |chunk: &[usize], matcher: &mut Matcher| -> (Vec<u64>, Vec<(u32, u32)>) {
+            let mut buf = Vec::new();
+            let mut states = Vec::new();
+            let keys = chunk
+                .iter()
+                .filter_map(|&i| {
+                    let haystack = haystacks[i].as_str();
+                    let (id, id_rank) = match &ids[i] {
+                        IdAt::Prefix(end) => (&haystack[..*end as usize], plain_id_rank as RankId),
+                        IdAt::Own(id) => (&id[..], id_rank as RankId),
+                    };
+                    if one_word && haystack.is_ascii() {
+                        let from = resume.and_then(|(s, added)| Some((resumed(s[i])?, added)));
+                        let ranked = rank_one_word(haystack, id, id_rank, &needle, from);
+                        let (rank, state) = ranked?;
+                        if state != 0 {
+                            states.push((i as u32, state));
+                        }
+                        return Some(sort_key(rank, i, newest_first));
+                    }
+                    let rank = if plain {
+                        match id_rank(id, &needle) {
+                            Some(rank) => rank,
+                            None => plain_rank(haystack, &needle, &filter, matcher, &mut buf)?,
+                        }
+                    } else {
+                        let score = filter.score(haystack, matcher, &mut buf)?;
+                        quick_rank(id, haystack, &needle)
+                            .unwrap_or(Rank::Fuzzy(std::cmp::Reverse(score)))
+                    };
+                    Some(sort_key(rank, i, newest_first))
+                })
+                .collect();
+            (keys, states)
+        };
+        // A big pane is searched on every core, each with a matcher of its own.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = cores.min(candidates.len() / PER_THREAD).max(1);
+        let (mut ranked, states) = if parts == 1 {
+            rank_all(&candidates, matcher)
+        } else {
+            let size = candidates.len().div_ceil(parts);
+            let mut chunks = candidates.chunks(size);
+            let first = chunks.next().unwrap_or_default();
+            std::thread::scope(|scope| {
+                let others: Vec<_> = chunks
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            rank_all(chunk, &mut Matcher::new(nucleo::Config::DEFAULT))
+                        })
+                    })
+                    .collect();
+                let (mut ranked, mut states) = rank_all(first, matcher);
+                for other in others {
+                    let (keys, more) = other.join().expect("a filter thread does not panic");
+                    ranked.extend(keys);
+                    states.extend(more);
+                }
+                (ranked, states)
+            })
+        };
+        let resume = (one_word && !states.is_empty()).then(|| {
+            let mut all = vec![0u32; rows_len];
+            for (i, state) in states {
+                all[i as usize] = state;
+            }
+            Resume {
+                word: lowered.clone(),
+                states: all,
+            }
+        });
+        ranked.sort_unstable();
+        let exact = ranked.partition_point(|key| key >> 56 <= EXACT_TIER);
+        let visible = ranked
+            .into_iter()
+            .map(|key| row_of(key, newest_first))
+            .collect();
+        Ranked {
+            version,
+            generation,
+            visible,
+            exact,
+            resume,
+        }
     }
 }
 

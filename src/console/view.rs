@@ -279,6 +279,8 @@ fn pane_block<'a, T: Row>(
     };
     let filter = if table.query().is_empty() {
         String::new()
+    } else if table.filtering() {
+        format!(" · /{} · filtering…", table.query())
     } else {
         format!(" · /{}", table.query())
     };

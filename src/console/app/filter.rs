@@ -18,7 +18,7 @@ pub(super) fn key(app: &mut App, mut input: Input, key: KeyEvent) -> Vec<Effect>
     let fresh = std::mem::take(&mut app.filter_fresh);
     match key.code {
         // Enter keeps the filter; Esc drops it.
-        KeyCode::Enter => {}
+        KeyCode::Enter => vec![],
         KeyCode::Esc => app.set_filter(""),
         _ => {
             let edits = matches!(
@@ -33,9 +33,8 @@ pub(super) fn key(app: &mut App, mut input: Input, key: KeyEvent) -> Vec<Effect>
                 input.handle_event(&Event::Key(key));
             }
             let query = input.value().to_string();
-            app.set_filter(&query);
             app.mode = Mode::Filter(input);
+            app.set_filter(&query)
         }
     }
-    vec![]
 }

@@ -37,7 +37,7 @@ use super::activity::{ActivityEntry, ActivityKind};
 use super::columns::SessionColumns;
 use super::keys::{self, KeyMap};
 use super::live::LiveState;
-use super::table::{Row, Table};
+use super::table::{Ranked, Ranking, Row, Table};
 
 pub use command::COMMANDS;
 pub use confirm::{Confirm, whereabouts};
@@ -205,6 +205,11 @@ pub enum Msg {
         path: String,
         result: Result<usize, String>,
     },
+    /// A pane's filter was ranked on the filter's thread.
+    Ranked {
+        pane: Pane,
+        ranked: Ranked,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +250,11 @@ pub enum Effect {
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
+    /// Rank a pane's filter on the filter's thread (a big pane: never where frames are drawn).
+    Rank {
+        pane: Pane,
+        ranking: Ranking,
+    },
     /// Stop every run: what waits is cancelled at once; what is on the wire settles.
     Stop,
     /// Stop every run, wait for the cancelled to be on record and the wire to settle, then quit.
@@ -286,6 +296,8 @@ pub struct App {
     pub moving: Moving,
     /// The time of the last tick, for ages on screen.
     pub now: Option<Instant>,
+    /// Rank big panes' filters on the filter's thread (the console does; a test may not).
+    pub filter_off_thread: bool,
     /// The last live data, whole: what a spread, a plan and a drift check are made from.
     pub snapshot: Option<std::sync::Arc<LiveSnapshot>>,
     /// The id of the last run that ended, for `:revert last`.
@@ -337,6 +349,7 @@ impl App {
             session_columns: SessionColumns::default(),
             moving: Moving::default(),
             now: None,
+            filter_off_thread: false,
             snapshot: None,
             last_run: None,
             order: crate::triage::SessionOrder::default(),
@@ -438,13 +451,58 @@ impl App {
         }
     }
 
-    fn set_filter(&mut self, query: &str) {
+    /// Filters the focused pane: a small one at once; a big one's ranking goes to the filter's
+    /// thread (`Effect::Rank`), and the pane keeps what it shows until the result comes.
+    fn set_filter(&mut self, query: &str) -> Vec<Effect> {
+        let pane = self.focus;
+        let off_thread = self.filter_off_thread;
+        let mut matcher = self.matcher.borrow_mut();
+        let ranking = match pane {
+            Pane::Sessions => filter(&mut self.sessions, query, off_thread, &mut matcher),
+            Pane::Agents => filter(&mut self.agents, query, off_thread, &mut matcher),
+            Pane::Queues => filter(&mut self.queues, query, off_thread, &mut matcher),
+            Pane::Activity => filter(&mut self.activity, query, off_thread, &mut matcher),
+        };
+        ranking
+            .map(|ranking| Effect::Rank { pane, ranking })
+            .into_iter()
+            .collect()
+    }
+
+    /// A ranking done on the filter's thread: shown if it is still the one wanted (a newer
+    /// keystroke, or rows that changed meanwhile, ask for another).
+    fn ranked(&mut self, pane: Pane, ranked: Ranked) -> Vec<Effect> {
+        let again = match pane {
+            Pane::Sessions => self.sessions.finish_filter(ranked),
+            Pane::Agents => self.agents.finish_filter(ranked),
+            Pane::Queues => self.queues.finish_filter(ranked),
+            Pane::Activity => self.activity.finish_filter(ranked),
+        };
+        again
+            .map(|ranking| Effect::Rank { pane, ranking })
+            .into_iter()
+            .collect()
+    }
+
+    /// Before a key acts on what the focused pane shows (`*`), a ranking still on its way is done
+    /// here and now: the key takes what the query matches, not what the last keystroke showed.
+    pub(super) fn settle_filter(&mut self) {
         let mut matcher = self.matcher.borrow_mut();
         match self.focus {
-            Pane::Sessions => self.sessions.set_filter(query, &mut matcher),
-            Pane::Agents => self.agents.set_filter(query, &mut matcher),
-            Pane::Queues => self.queues.set_filter(query, &mut matcher),
-            Pane::Activity => self.activity.set_filter(query, &mut matcher),
+            Pane::Sessions => settle(&mut self.sessions, &mut matcher),
+            Pane::Agents => settle(&mut self.agents, &mut matcher),
+            Pane::Queues => settle(&mut self.queues, &mut matcher),
+            Pane::Activity => settle(&mut self.activity, &mut matcher),
+        }
+    }
+
+    /// Whether the focused pane's filter is still being ranked.
+    pub fn filtering(&self, pane: Pane) -> bool {
+        match pane {
+            Pane::Sessions => self.sessions.filtering(),
+            Pane::Agents => self.agents.filtering(),
+            Pane::Queues => self.queues.filtering(),
+            Pane::Activity => self.activity.filtering(),
         }
     }
 
@@ -466,6 +524,31 @@ impl App {
                 Preview::new(&self.ctx.endpoint, &self.ctx.callbacks, session, target)
             })
             .collect()
+    }
+}
+
+/// Rows from which a pane's filter is ranked on the filter's thread: fewer rank in a few
+/// milliseconds, and at once is simpler.
+pub const OFF_THREAD_ROWS: usize = 20_000;
+
+fn filter<T: Row>(
+    table: &mut Table<T>,
+    query: &str,
+    off_thread: bool,
+    matcher: &mut Matcher,
+) -> Option<Ranking> {
+    if off_thread && table.len() >= OFF_THREAD_ROWS {
+        table.start_filter(query)
+    } else {
+        table.set_filter(query, matcher);
+        None
+    }
+}
+
+fn settle<T: Row>(table: &mut Table<T>, matcher: &mut Matcher) {
+    if table.filtering() {
+        let query = table.query().to_string();
+        table.set_filter(&query, matcher);
     }
 }
 
@@ -630,6 +713,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.log(at, session, ActivityKind::Callback { event });
             vec![]
         }
+        Msg::Ranked { pane, ranked } => app.ranked(pane, ranked),
         Msg::Exported { path, what, result } => {
             match result {
                 Ok(n) => app.note(Level::Info, format!("exported {n} {what} to {path}")),

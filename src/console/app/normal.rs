@@ -124,6 +124,7 @@ fn mark_visible(app: &mut App) {
     if app.focus == Pane::Activity {
         return app.note(Level::Warn, "Activity entries are not marked");
     }
+    app.settle_filter();
     let added = app.with_focused(|t| t.mark_visible());
     let fuzzy = match app.focus {
         Pane::Sessions => app.sessions.visible().len() - app.sessions.exact(),
