@@ -56,7 +56,7 @@ pub struct Verification {
     pub detail: String,
     /// The conversation as the server showed it, when it did: where the console puts the row.
     #[serde(skip)]
-    pub seen: Option<Conversation>,
+    pub seen: Option<Box<Conversation>>,
 }
 
 impl Verification {
@@ -70,7 +70,7 @@ impl Verification {
 
     fn of(verified: Verified, detail: impl Into<String>, seen: &Conversation) -> Verification {
         Verification {
-            seen: Some(seen.clone()),
+            seen: Some(Box::new(seen.clone())),
             ..Verification::new(verified, detail)
         }
     }

@@ -2169,7 +2169,7 @@ fn not_moved_puts_back_what_the_server_shows() {
                 Verification {
                     verified: Verified::NotMoved,
                     detail: "the server shows it in queue Billing, with no agent".into(),
-                    seen: Some(conversation(WAITING, None)),
+                    seen: Some(Box::new(conversation(WAITING, None))),
                 },
             )],
         },
@@ -2707,7 +2707,7 @@ fn s_cycles_the_sessions_order_and_the_cursor_stays_on_its_session() {
         .sessions
         .visible()
         .iter()
-        .map(|&i| app.sessions.rows()[i].triage.priority.clone().unwrap())
+        .map(|&i| app.sessions.rows()[i].triage().priority.clone().unwrap())
         .collect();
     assert_eq!(priorities[..3], ["9", "8", "7"]);
     chars(&mut app, "s");

@@ -142,7 +142,7 @@ pub fn merge(
                             .filter(|(k, _)| !LIVE_COLUMNS.contains(&&**k)),
                     );
                     item.row.extra = extra;
-                    item.triage = c.triage.clone();
+                    item.triage = Some(Box::new(c.triage.clone()));
                     // Its queue and agent, unless a move answered since the read was asked.
                     item.read_at(Spot::of(c), asked);
                 }
@@ -157,7 +157,7 @@ pub fn merge(
                         extra: live_columns,
                     })
                 };
-                item.triage = c.triage.clone();
+                item.triage = Some(Box::new(c.triage.clone()));
                 item.read_at(Spot::of(c), asked);
                 if sessions.push(item, matcher).is_ok() {
                     merged.sessions_added += 1;

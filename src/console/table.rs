@@ -32,22 +32,61 @@ pub trait Row: Sync {
 #[derive(Clone, Default)]
 pub struct Corpus {
     haystacks: Vec<String>,
-    ids: Vec<IdAt>,
+    /// Where each row's id ends at the start of its haystack (Sessions, Agents, Queues, whose ids
+    /// are lower-case ASCII), so ranking reads one string a row; `OWN_ID`: the id is held apart,
+    /// in `odd_ids` (four bytes a row, for 100,000 rows).
+    id_ends: Vec<u32>,
+    odd_ids: HashMap<usize, Box<str>>,
 }
 
-/// Where a row's id is for ranking: at the start of its haystack (Sessions, Agents, Queues, whose
-/// ids are lower-case ASCII), so ranking reads one string a row; or held apart.
-#[derive(Clone)]
-enum IdAt {
-    Prefix(u32),
-    Own(Box<str>),
-}
+/// An id that does not start its row's haystack.
+const OWN_ID: u32 = u32::MAX;
 
-impl IdAt {
-    fn of(id: &str, haystack: &str) -> IdAt {
-        match id_end(id, haystack) {
-            Some(end) => IdAt::Prefix(end),
-            None => IdAt::Own(id.into()),
+impl Corpus {
+    fn push(&mut self, id: &str, haystack: String) {
+        let i = self.haystacks.len();
+        let end = self.place_id(i, id, &haystack);
+        self.id_ends.push(end);
+        self.haystacks.push(haystack);
+    }
+
+    fn set(&mut self, i: usize, id: &str, haystack: String) {
+        self.odd_ids.remove(&i);
+        let end = self.place_id(i, id, &haystack);
+        self.id_ends[i] = end;
+        self.haystacks[i] = haystack;
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.haystacks.remove(i);
+        self.id_ends.remove(i);
+        if !self.odd_ids.is_empty() {
+            self.odd_ids = std::mem::take(&mut self.odd_ids)
+                .into_iter()
+                .filter(|(at, _)| *at != i)
+                .map(|(at, id)| (if at > i { at - 1 } else { at }, id))
+                .collect();
+        }
+    }
+
+    fn place_id(&mut self, i: usize, id: &str, haystack: &str) -> u32 {
+        match id_end(id, haystack).filter(|end| *end != OWN_ID) {
+            Some(end) => end,
+            None => {
+                self.odd_ids.insert(i, id.into());
+                OWN_ID
+            }
+        }
+    }
+
+    /// Row `i`'s id, and how to rank it.
+    fn id(&self, i: usize) -> (&str, RankId) {
+        match self.id_ends[i] {
+            OWN_ID => (
+                self.odd_ids.get(&i).map_or("", |id| &id[..]),
+                id_rank as RankId,
+            ),
+            end => (&self.haystacks[i][..end as usize], plain_id_rank as RankId),
         }
     }
 }
@@ -81,8 +120,6 @@ pub struct Table<T> {
     unseen: usize,
     /// First visible line; the view moves it to keep the cursor on screen.
     pub offset: Cell<usize>,
-    /// Where the last ranking of a one-word query left each row, for the next keystroke.
-    resume: Option<Resume>,
     /// An order the shown rows are kept in (a key per row, smallest first), within the filter's
     /// exact and fuzzy groups; `None`: as they came, or as ranked.
     order: Option<OrderKey<T>>,
@@ -90,31 +127,6 @@ pub struct Table<T> {
 
 /// A row's place in an order: its key, smallest first.
 pub type OrderKey<T> = Box<dyn Fn(&T) -> (bool, std::cmp::Reverse<i64>)>;
-
-/// What ranking a plain one-word ASCII query learnt of each row whose letters matched scattered:
-/// where the greedy match ended and its score. A keystroke that only adds letters to that word
-/// goes on from there instead of starting over: typing a pasted id, tens of thousands of rows
-/// match only its letters, and each is then one letter's search rather than the whole word's.
-#[derive(Clone)]
-struct Resume {
-    /// The word it was ranked for.
-    word: String,
-    /// Per row: 0, or `at << 16 | score` (`at`, never 0 after a letter: where the next letter's
-    /// search starts). Four bytes a row: 400 KB for 100,000.
-    states: Vec<u32>,
-}
-
-/// A scattered match's state, when it fits (a row past 64 KB or a huge score starts over).
-fn resume_state(at: usize, score: u32) -> u32 {
-    match (u16::try_from(at), u16::try_from(score)) {
-        (Ok(at), Ok(score)) if at > 0 => u32::from(at) << 16 | u32::from(score),
-        _ => 0,
-    }
-}
-
-fn resumed(state: u32) -> Option<(usize, u32)> {
-    (state != 0).then_some(((state >> 16) as usize, state & 0xffff))
-}
 
 impl<T: Row> Table<T> {
     pub fn new(newest_first: bool) -> Table<T> {
@@ -135,7 +147,6 @@ impl<T: Row> Table<T> {
             cursor: 0,
             unseen: 0,
             offset: Cell::new(0),
-            resume: None,
             order: None,
         }
     }
@@ -202,7 +213,6 @@ impl<T: Row> Table<T> {
     /// The corpus, to change: copied first if a ranking still holds it. Every change is counted.
     fn corpus_mut(&mut self) -> &mut Corpus {
         self.version += 1;
-        self.resume = None;
         self.answered = None;
         Arc::make_mut(&mut self.corpus)
     }
@@ -220,10 +230,7 @@ impl<T: Row> Table<T> {
             parsed.terms.iter().all(|t| t.matches(&row))
                 && (parsed.words.trim().is_empty() || matches(&parsed.words, &haystack, matcher))
         };
-        let id = IdAt::of(row.id(), &haystack);
-        let corpus = self.corpus_mut();
-        corpus.ids.push(id);
-        corpus.haystacks.push(haystack);
+        self.corpus_mut().push(row.id(), haystack);
         self.marks.push(false);
         self.rows.push(row);
         if shown {
@@ -264,18 +271,14 @@ impl<T: Row> Table<T> {
     pub fn refresh(&mut self, index: usize) {
         if let Some(row) = self.rows.get(index) {
             let haystack = row.haystack();
-            let id = IdAt::of(row.id(), &haystack);
-            let corpus = self.corpus_mut();
-            corpus.ids[index] = id;
-            corpus.haystacks[index] = haystack;
+            let id = row.id().to_string();
+            self.corpus_mut().set(index, &id, haystack);
         }
     }
 
     pub fn remove(&mut self, index: usize) -> T {
         let row = self.rows.remove(index);
-        let corpus = self.corpus_mut();
-        corpus.haystacks.remove(index);
-        corpus.ids.remove(index);
+        self.corpus_mut().remove(index);
         if self.marks.remove(index) {
             self.marked -= 1;
         }
@@ -432,7 +435,6 @@ impl<T: Row> Table<T> {
             candidates.retain(|&i| parsed.terms.iter().all(|t| t.matches(&rows[i])));
         }
         self.query = query.to_string();
-        let resume = self.resume.take();
         if parsed.words.trim().is_empty() {
             // Back to every row (that the field terms keep), in order: the highlighted row stays
             // highlighted.
@@ -453,8 +455,6 @@ impl<T: Row> Table<T> {
             candidates,
             words: parsed.words,
             newest_first: self.newest_first,
-            narrowing,
-            resume,
         })
     }
 
@@ -463,7 +463,6 @@ impl<T: Row> Table<T> {
     fn apply(&mut self, ranked: Ranked) {
         self.pending = None;
         self.answered = Some(self.query.clone());
-        self.resume = ranked.resume;
         self.exact = ranked.exact;
         self.visible = ranked.visible;
         self.apply_order();
@@ -556,8 +555,6 @@ pub struct Ranking {
     candidates: Vec<usize>,
     words: String,
     newest_first: bool,
-    narrowing: bool,
-    resume: Option<Resume>,
 }
 
 impl std::fmt::Debug for Ranking {
@@ -585,7 +582,6 @@ pub struct Ranked {
     generation: u64,
     visible: Vec<usize>,
     exact: usize,
-    resume: Option<Resume>,
 }
 
 impl std::fmt::Debug for Ranked {
@@ -618,11 +614,8 @@ impl Ranking {
             candidates,
             words,
             newest_first,
-            narrowing,
-            resume,
         } = self;
         let query = words.as_str();
-        let rows_len = corpus.haystacks.len();
         let filter = Filter::new(query, matcher);
         let lowered = query.trim().to_lowercase();
         let needle = Needle::new(&lowered);
@@ -630,42 +623,16 @@ impl Ranking {
         // matches it fuzzily too, so the cheap checks alone can rank that row, and only the
         // rest pay for the fuzzy matcher.
         let plain = lowered == query.trim() && !query.contains(['\'', '^', '$', '!', '\\']);
-        // One ASCII word: each row's match can be kept for the next keystroke, and the last
-        // keystroke's taken up when this one only added letters to the word.
-        let one_word = plain && lowered.is_ascii() && needle.words.len() == 1;
-        let resume = resume.filter(|r| {
-            one_word
-                && narrowing
-                && r.states.len() == rows_len
-                && lowered.len() > r.word.len()
-                && lowered.starts_with(&r.word)
-        });
-        let resume = resume
-            .as_ref()
-            .map(|r| (&r.states[..], &lowered[r.word.len()..]));
         // Each match packed into one sortable number — rank, then score, then the pane's own
         // order — so 100,000 of them sort in a few milliseconds.
-        let (haystacks, ids) = (&corpus.haystacks, &corpus.ids);
-        let rank_all = |chunk: &[usize], matcher: &mut Matcher| -> (Vec<u64>, Vec<(u32, u32)>) {
+        let haystacks = &corpus.haystacks;
+        let rank_all = |chunk: &[usize], matcher: &mut Matcher| -> Vec<u64> {
             let mut buf = Vec::new();
-            let mut states = Vec::new();
-            let keys = chunk
+            chunk
                 .iter()
                 .filter_map(|&i| {
                     let haystack = haystacks[i].as_str();
-                    let (id, id_rank) = match &ids[i] {
-                        IdAt::Prefix(end) => (&haystack[..*end as usize], plain_id_rank as RankId),
-                        IdAt::Own(id) => (&id[..], id_rank as RankId),
-                    };
-                    if one_word && haystack.is_ascii() {
-                        let from = resume.and_then(|(s, added)| Some((resumed(s[i])?, added)));
-                        let ranked = rank_one_word(haystack, id, id_rank, &needle, from);
-                        let (rank, state) = ranked?;
-                        if state != 0 {
-                            states.push((i as u32, state));
-                        }
-                        return Some(sort_key(rank, i, newest_first));
-                    }
+                    let (id, id_rank) = corpus.id(i);
                     let rank = if plain {
                         match id_rank(id, &needle) {
                             Some(rank) => rank,
@@ -678,13 +645,12 @@ impl Ranking {
                     };
                     Some(sort_key(rank, i, newest_first))
                 })
-                .collect();
-            (keys, states)
+                .collect()
         };
         // A big pane is searched on every core, each with a matcher of its own.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = cores.min(candidates.len() / PER_THREAD).max(1);
-        let (mut ranked, states) = if parts == 1 {
+        let mut ranked = if parts == 1 {
             rank_all(&candidates, matcher)
         } else {
             let size = candidates.len().div_ceil(parts);
@@ -698,25 +664,13 @@ impl Ranking {
                         })
                     })
                     .collect();
-                let (mut ranked, mut states) = rank_all(first, matcher);
+                let mut ranked = rank_all(first, matcher);
                 for other in others {
-                    let (keys, more) = other.join().expect("a filter thread does not panic");
-                    ranked.extend(keys);
-                    states.extend(more);
+                    ranked.extend(other.join().expect("a filter thread does not panic"));
                 }
-                (ranked, states)
+                ranked
             })
         };
-        let resume = (one_word && !states.is_empty()).then(|| {
-            let mut all = vec![0u32; rows_len];
-            for (i, state) in states {
-                all[i as usize] = state;
-            }
-            Resume {
-                word: lowered.clone(),
-                states: all,
-            }
-        });
         ranked.sort_unstable();
         let exact = ranked.partition_point(|key| key >> 56 <= EXACT_TIER);
         let visible = ranked
@@ -728,7 +682,6 @@ impl Ranking {
             generation,
             visible,
             exact,
-            resume,
         }
     }
 }
@@ -837,13 +790,8 @@ fn plain_rank(
 /// nucleo's fuzzy match is for such text — and a score in nucleo's manner: 16 a letter, more for
 /// letters side by side and at a word's start, less for the gaps. One pass, leftmost letters.
 fn letters_in_order(hay: &[u8], word: &[u8]) -> Option<u32> {
-    letters_from(hay, word, 0, 0).map(|(_, score)| score)
-}
-
-/// `letters_in_order` going on from a match that ended before `at` with `score` (from 0 and 0: a
-/// fresh start); where the next letter's search would start, and the score.
-fn letters_from(hay: &[u8], word: &[u8], mut at: usize, mut score: u32) -> Option<(usize, u32)> {
-    let mut previous: Option<usize> = at.checked_sub(1);
+    let (mut at, mut score) = (0, 0u32);
+    let mut previous: Option<usize> = None;
     for &letter in word {
         // A short word: memchr finds each next letter many bytes at a time. A long one (a pasted
         // id) has its letters close together: one pass over the bytes is cheaper than a call a
@@ -868,37 +816,7 @@ fn letters_from(hay: &[u8], word: &[u8], mut at: usize, mut score: u32) -> Optio
         previous = Some(found);
         at = found + 1;
     }
-    Some((at, score))
-}
-
-/// A plain one-word ASCII query's rank for an ASCII row, with the state the next keystroke can go
-/// on from (0: none). `from` is the last keystroke's state for the row and the letters added since.
-fn rank_one_word(
-    haystack: &str,
-    id: &str,
-    id_rank: RankId,
-    needle: &Needle,
-    from: Option<((usize, u32), &str)>,
-) -> Option<(Rank, u32)> {
-    let (hay, word) = (haystack.as_bytes(), needle.text.as_bytes());
-    if let Some(rank) = id_rank(id, needle) {
-        return Some((rank, 0));
-    }
-    match find_word(haystack, needle.text) {
-        Found::Whole => return Some((Rank::Words, 0)),
-        Found::Prefix => return Some((Rank::Prefixes, 0)),
-        Found::Part => return Some((Rank::Substrings, 0)),
-        Found::Nowhere => {}
-    }
-    // Held as a word before, a word no longer: no state to go on from; else only the new letters.
-    let (at, score) = match from {
-        Some(((at, score), added)) => letters_from(hay, added.as_bytes(), at, score)?,
-        None => letters_from(hay, word, 0, 0)?,
-    };
-    Some((
-        Rank::Fuzzy(std::cmp::Reverse(score)),
-        resume_state(at, score),
-    ))
+    Some(score)
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -1360,6 +1278,20 @@ mod tests {
         t.remove(0);
         assert_eq!(t.find("c3"), Some(1));
         assert_eq!(t.visible(), &[0, 1]);
+    }
+
+    #[test]
+    fn ids_that_do_not_start_their_row_are_held_apart_and_follow_a_removal() {
+        let (mut t, mut m) = (Table::new(false), Matcher::new(nucleo::Config::DEFAULT));
+        for r in [R("A1", "x"), R("B2", "y"), R("C3", "z")] {
+            assert!(t.push(r, &mut m).is_ok());
+        }
+        t.remove(0);
+        t.set_filter("c3", &mut m);
+        assert_eq!(t.visible(), &[1]);
+        assert_eq!(t.exact(), 1, "the id, exactly");
+        t.set_filter("b2", &mut m);
+        assert_eq!(t.visible(), &[0]);
     }
 
     #[test]

@@ -569,7 +569,7 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     SessionCell::Id => Cell::new(s.row.id.clone(), Some(0)),
                     // Where a move's answer put it, not yet seen by a read: marked `→`.
                     SessionCell::Fixed(kind @ (SessionColumn::Queue | SessionColumn::Agent))
-                        if s.place.unseen_in(*kind == SessionColumn::Agent) =>
+                        if s.unseen_in(*kind == SessionColumn::Agent) =>
                     {
                         let v = values.iter().find(|(k, ..)| k == kind).map(|(_, v, _)| *v);
                         match v {

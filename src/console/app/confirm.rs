@@ -227,7 +227,7 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
         .partition(|(id, target)| {
             app.sessions
                 .by_id(id)
-                .is_some_and(|s| is_at(app, s.place.now(), target))
+                .is_some_and(|s| is_at(app, &s.spot(), target))
         });
     confirm.moves = moves;
     confirm.already_there.extend(there);
@@ -278,7 +278,7 @@ fn is_at(app: &App, spot: &Spot, target: &Target) -> bool {
 fn taken_from(app: &App, sessions: &[&SessionItem]) -> Vec<(String, usize)> {
     let mut taken: Vec<(String, usize)> = Vec::new();
     for s in sessions {
-        let Some(agent) = app.agents.rows().iter().find(|a| s.place.now().is_with(a)) else {
+        let Some(agent) = app.agents.rows().iter().find(|a| s.spot().is_with(a)) else {
             continue;
         };
         let available = agent
@@ -307,7 +307,7 @@ fn taken_from(app: &App, sessions: &[&SessionItem]) -> Vec<(String, usize)> {
 pub fn whereabouts(app: &App, confirm: &Confirm) -> String {
     let mut places: Vec<(String, usize)> = Vec::new();
     for (id, _) in &confirm.moves {
-        let spot = app.sessions.by_id(id).map(|s| s.place.now().clone());
+        let spot = app.sessions.by_id(id).map(|s| s.spot().into_owned());
         let place = match spot {
             Some(s) if s.has_agent() => format!(
                 "with {}",

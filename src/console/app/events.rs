@@ -249,7 +249,7 @@ fn target_spot(app: &App, session: &str, target: &Target) -> Spot {
             let was = app
                 .sessions
                 .by_id(session)
-                .map(|s| s.place.now().clone())
+                .map(|s| s.spot().into_owned())
                 .unwrap_or_default();
             Spot {
                 queue_id: was.queue_id,

@@ -648,13 +648,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                             s.seen_at(Spot::of(c), now)
                         }
                         (None, Verified::Verified) => {
-                            let moved = s.place.now().clone();
+                            let moved = s.spot().into_owned();
                             s.seen_at(moved, now)
                         }
-                        (None, Verified::NotMoved) => {
-                            let read = s.place.read.clone();
-                            s.seen_at(read, now)
-                        }
+                        (None, Verified::NotMoved) => s.not_moved(now),
                         (_, Verified::Unverified) => {}
                     }
                     s.state.verified = Some(result);

@@ -148,7 +148,7 @@ fn sort(app: &mut App) {
     app.order = app.order.next();
     let order = app.order;
     let key: Option<OrderKey<SessionItem>> = (order != SessionOrder::AsLoaded).then(|| {
-        Box::new(move |s: &SessionItem| order.key(s.wait(), &s.triage)) as OrderKey<SessionItem>
+        Box::new(move |s: &SessionItem| order.key(s.wait(), s.triage())) as OrderKey<SessionItem>
     });
     app.sessions.set_order(key, &mut app.matcher.borrow_mut());
     app.focus = Pane::Sessions;

@@ -3,6 +3,7 @@
 //! for before the answer never undoes it; a read asked after it, or the server's word on the move,
 //! settles it. One fact: the row's queue and agent cells and the panes' counts derive from it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tokio::time::Instant;
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 use crate::input::{AgentRow, QueueRow};
 use crate::live::Conversation;
 
+use super::super::columns::SessionColumn;
 use super::App;
 use super::session::SessionItem;
 
@@ -75,72 +77,114 @@ impl Spot {
     }
 }
 
-/// Where a session is: what the last read (or the file) showed, and where a move's answer put it
-/// since, until a read shows it.
+/// Where a session is: what the last read showed, and where a move's answer put it since, until a
+/// read shows it. Absent for a row no read or move has placed (then its file's queue and agent
+/// columns say where it is), and boxed: a pane holds 100,000 rows.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Place {
-    /// What the last read of the server (or the file) showed.
-    pub read: Spot,
+pub struct Place(Option<Box<Placed>>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Placed {
+    /// What the last read of the server showed (`None`: what the file said).
+    read: Option<Spot>,
     /// Where a `transferred` answer put it, not yet seen by a read: what the row shows meanwhile.
-    pub moved: Option<Spot>,
+    moved: Option<Spot>,
     /// When what the row shows was learned: a read asked for before this does not overwrite it.
-    pub learned: Option<Instant>,
+    learned: Instant,
 }
 
 impl Place {
-    /// Where the session is, as best known now.
-    pub fn now(&self) -> &Spot {
-        self.moved.as_ref().unwrap_or(&self.read)
-    }
-
     /// Not yet seen by a read: the row marks it.
     pub fn unseen(&self) -> bool {
-        self.moved.is_some()
+        self.moved().is_some()
     }
 
-    /// Whether its agent (or else its queue) is one a move changed and no read has shown yet.
-    pub fn unseen_in(&self, agent: bool) -> bool {
-        self.moved.as_ref().is_some_and(|m| {
-            if agent {
-                m.agent != self.read.agent
-            } else {
-                m.queue != self.read.queue
-            }
-        })
+    fn moved(&self) -> Option<&Spot> {
+        self.0.as_ref()?.moved.as_ref()
+    }
+
+    fn read(&self) -> Option<&Spot> {
+        self.0.as_ref()?.read.as_ref()
+    }
+
+    fn set(&mut self, read: Option<Spot>, moved: Option<Spot>, learned: Instant) {
+        self.0 = Some(Box::new(Placed {
+            read,
+            moved,
+            learned,
+        }));
     }
 }
 
 impl SessionItem {
+    /// Where the session is, as best known now: where a move put it, else what the last read
+    /// showed, else what its file's columns say.
+    pub fn spot(&self) -> Cow<'_, Spot> {
+        match self.place.moved() {
+            Some(moved) => Cow::Borrowed(moved),
+            None => self.read_spot(),
+        }
+    }
+
+    /// Where the last read (or else the file) showed it.
+    pub fn read_spot(&self) -> Cow<'_, Spot> {
+        match self.place.read() {
+            Some(read) => Cow::Borrowed(read),
+            None => Cow::Owned(Spot {
+                queue: self.column(SessionColumn::Queue).map(str::to_owned),
+                agent: self.column(SessionColumn::Agent).map(str::to_owned),
+                ..Spot::default()
+            }),
+        }
+    }
+
+    /// Whether its agent (or else its queue) is one a move changed and no read has shown yet.
+    pub fn unseen_in(&self, agent: bool) -> bool {
+        let Some(moved) = self.place.moved() else {
+            return false;
+        };
+        let read = self.read_spot();
+        if agent {
+            moved.agent != read.agent
+        } else {
+            moved.queue != read.queue
+        }
+    }
+
     /// What a read asked for at `asked` showed: it settles the place unless something newer is
     /// known (a move answered after the read was asked).
     pub fn read_at(&mut self, spot: Spot, asked: Instant) {
-        let newer = self.place.learned.is_some_and(|t| t > asked);
-        self.place.read = spot;
-        if !newer {
-            self.place.moved = None;
-            self.place.learned = Some(asked);
+        match self.place.0.as_mut() {
+            Some(placed) if placed.learned > asked => placed.read = Some(spot),
+            _ => self.place.set(Some(spot), None, asked),
         }
         self.write_place_cells();
     }
 
     /// A move answered `transferred` at `at`: the row takes its target at once.
     pub fn moved_to(&mut self, spot: Spot, at: Instant) {
-        self.place.moved = Some(spot);
-        self.place.learned = Some(at);
+        // Where the file said it was is kept before the row's cells say where it went.
+        let read = self.read_spot().into_owned();
+        self.place.set(Some(read), Some(spot), at);
         self.write_place_cells();
     }
 
     /// The server's word on a move (a verification): where it is, whatever was believed.
     pub fn seen_at(&mut self, spot: Spot, at: Instant) {
-        self.place.read = spot;
-        self.place.moved = None;
-        self.place.learned = Some(at);
+        self.place.set(Some(spot), None, at);
+        self.write_place_cells();
+    }
+
+    /// The server's word that a move did not happen, without where it is: back to the last read.
+    pub fn not_moved(&mut self, at: Instant) {
+        let read = self.read_spot().into_owned();
+        self.place.set(Some(read), None, at);
         self.write_place_cells();
     }
 
     /// The row's queue and agent cells, written from the place (and added when the row had none).
     fn write_place_cells(&mut self) {
-        let now = self.place.now().clone();
+        let now = self.spot().into_owned();
         let cells = [("queue", now.queue), ("agent", now.agent)];
         for (name, value) in cells {
             let value = value.unwrap_or_default();
@@ -178,11 +222,11 @@ impl Moving {
 pub(super) fn recount(app: &mut App) {
     let mut moving = Moving::default();
     for s in app.sessions.rows() {
-        let Some(moved) = &s.place.moved else {
+        let Some(moved) = s.place.moved() else {
             continue;
         };
-        let read = &s.place.read;
-        for (spot, by) in [(read, -1i64), (moved, 1)] {
+        let read = s.read_spot();
+        for (spot, by) in [(&*read, -1i64), (moved, 1)] {
             if let Some(agent) = app.agents.rows().iter().find(|a| spot.is_with(a)) {
                 *moving.chats.entry(agent.id.clone()).or_default() += by;
             } else if let Some(queue) = app.queues.rows().iter().find(|q| spot.is_waiting_in(q)) {

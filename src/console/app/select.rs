@@ -26,7 +26,7 @@ pub(super) fn select(app: &mut App, by: SelectBy, name: &str) {
                 Ok(i) => &agents[i],
                 Err(e) => return app.note(Level::Error, format!("select agent: {e}")),
             };
-            let rows = matching(app, |s| s.place.now().is_with(agent));
+            let rows = matching(app, |s| s.spot().is_with(agent));
             (format!("{} holds", agent.name), rows)
         }
         SelectBy::Queue => {
@@ -39,7 +39,7 @@ pub(super) fn select(app: &mut App, by: SelectBy, name: &str) {
                 Ok(i) => &queues[i],
                 Err(e) => return app.note(Level::Error, format!("select queue: {e}")),
             };
-            let rows = matching(app, |s| s.place.now().is_waiting_in(queue));
+            let rows = matching(app, |s| s.spot().is_waiting_in(queue));
             (format!("waiting in {} with no agent", queue.name), rows)
         }
         SelectBy::Status => {

@@ -11,7 +11,7 @@ use crate::verify::Verification;
 
 use super::super::columns::SessionColumn;
 use super::super::table::Row;
-use super::place::{Place, Spot};
+use super::place::Place;
 use crate::triage::{Sentiment, Triage};
 
 /// Where a session's last move stands.
@@ -98,26 +98,19 @@ pub struct SessionItem {
     /// Where it is (its queue and agent), and when that was learned.
     pub place: Place,
     /// What Kore says to triage it by (live data), or the file's columns of the same names.
-    pub triage: Triage,
+    pub triage: Option<Box<Triage>>,
 }
 
 impl SessionItem {
     /// A session as a file or a form gives it: unmarked, never sent.
     pub fn new(row: SessionRow) -> SessionItem {
-        // The file's queue and agent columns, if it has them, are where it was when written.
+        // What a file's priority and sentiment columns say, for the orders of `s` (boxed: most
+        // rows have none; intent and language only show, and their columns are there already).
         let column = |kind: SessionColumn| {
             row.extra
                 .iter()
                 .find(|(k, v)| SessionColumn::of(k) == kind && !v.trim().is_empty())
                 .map(|(_, v)| v.clone())
-        };
-        let place = Place {
-            read: Spot {
-                queue: column(SessionColumn::Queue),
-                agent: column(SessionColumn::Agent),
-                ..Spot::default()
-            },
-            ..Place::default()
         };
         let triage = Triage {
             priority: column(SessionColumn::Priority),
@@ -125,8 +118,7 @@ impl SessionItem {
                 tone,
                 strength: None,
             }),
-            intent: column(SessionColumn::Intent),
-            language: column(SessionColumn::Language),
+            ..Triage::default()
         };
         SessionItem {
             row,
@@ -134,9 +126,20 @@ impl SessionItem {
             state: SendState::default(),
             live: false,
             from_live: false,
-            place,
-            triage,
+            place: Place::default(),
+            triage: (triage != Triage::default()).then(|| Box::new(triage)),
         }
+    }
+
+    /// What Kore says to triage it by, or nothing.
+    pub fn triage(&self) -> &Triage {
+        static NONE: Triage = Triage {
+            priority: None,
+            sentiment: None,
+            intent: None,
+            language: None,
+        };
+        self.triage.as_deref().unwrap_or(&NONE)
     }
 
     /// How long it has waited, as its wait column says (Kore's `waitTime` in live data).
