@@ -117,9 +117,19 @@ fn confirm_two_to_queue(app: &mut App) {
 }
 
 fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) {
-    let report = Report {
+    settled(app, report(session, Target::queue(QUEUE), outcome), now);
+}
+
+fn settled_to(app: &mut App, session: &str, target: Target, outcome: Outcome, now: Instant) {
+    settled(app, report(session, target, Some(outcome)), now);
+}
+
+/// A move's report as the dispatcher gives it: 200 when transferred, else 404 with the stand-in's
+/// words.
+fn report(session: &str, target: Target, outcome: Option<Outcome>) -> Report {
+    Report {
         session: session.into(),
-        target: Target::queue(QUEUE),
+        target,
         outcome,
         http_status: outcome.map(|o| if o == Outcome::Transferred { 200 } else { 404 }),
         message: if outcome == Some(Outcome::Rejected) {
@@ -133,7 +143,10 @@ fn settle(app: &mut App, session: &str, outcome: Option<Outcome>, now: Instant) 
         callback: None,
         verified: None,
         verified_detail: None,
-    };
+    }
+}
+
+fn settled(app: &mut App, report: Report, now: Instant) {
     update(
         app,
         Msg::Progress {
@@ -1833,6 +1846,12 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
     assert_eq!(c.left_out.len(), 1);
     assert_eq!(c.left_out[0].0, s[3]);
     let text = confirm_text(&app);
+    assert!(
+        text[0].starts_with(
+            "Move 3 of 4 marked: 2 → Ben, 1 → Ada · 1 stay (no AVAILABLE agent has free"
+        ),
+        "the headline counts who takes how many and what stays: {text:#?}"
+    );
     for expected in [
         "Ada (a-1111111-1111-4111-8111-111111111111): 1 held + 1 placed = 2 of 2 chats",
         "Ben (a-2222222-2222-4222-8222-222222222222): 0 held + 2 placed = 2 of 2 chats",
@@ -2020,30 +2039,6 @@ fn cell(app: &App, session: &str, name: &str) -> Option<String> {
         .iter()
         .find(|(k, _)| &**k == name)
         .map(|(_, v)| v.clone())
-}
-
-fn settled_to(app: &mut App, session: &str, target: Target, outcome: Outcome, now: Instant) {
-    let report = Report {
-        session: session.into(),
-        target,
-        outcome: Some(outcome),
-        http_status: Some(200),
-        message: String::new(),
-        response: None,
-        latency_ms: Some(12),
-        attempts: 1,
-        callback: None,
-        verified: None,
-        verified_detail: None,
-    };
-    update(
-        app,
-        Msg::Progress {
-            at: AT.into(),
-            now,
-            progress: Progress::Settled(report),
-        },
-    );
 }
 
 fn live_asked(app: &mut App, asked: Instant, now: Instant, snapshot: LiveSnapshot) {
@@ -2491,7 +2486,7 @@ fn the_headline_counts_what_moves_where_and_what_stays_and_why() {
     let name = |t: &Target| if *t == dan { "Dan Agent" } else { "Bob Agent" }.to_string();
     assert_eq!(
         confirm.headline(name),
-        "Move 6 of 100 chosen: 3 → Bob Agent, 3 → Dan Agent · 94 stay (no AVAILABLE agent has free liveChat capacity)"
+        "Move 6 of 100 marked: 3 → Bob Agent, 3 → Dan Agent · 94 stay (no AVAILABLE agent has free liveChat capacity)"
     );
     let one = Confirm {
         moves: vec![("s1".into(), dan.clone())],
@@ -2515,7 +2510,7 @@ fn a_session_already_there_is_left_out_and_taking_chats_from_an_available_agent_
     assert_eq!(c.taken_from, vec![("Erin Agent".to_string(), 3)]);
     let text = confirm_text(&app);
     assert!(
-        text[0].starts_with("Move 4 of 7 chosen: 4 → Billing · 3 stay (already there)"),
+        text[0].starts_with("Move 4 of 7 marked: 4 → Billing · 3 stay (already there)"),
         "{text:#?}"
     );
     assert!(

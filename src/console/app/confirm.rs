@@ -130,7 +130,7 @@ impl Confirm {
             return format!("{verb} {n} session{s} to {}?", per_target[0].0);
         }
         let of = match self.chosen {
-            c if c > n => format!(" of {c} chosen"),
+            c if c > n => format!(" of {c} marked"),
             _ => String::new(),
         };
         let to = per_target

@@ -19,13 +19,14 @@ pub(super) fn open_spread(app: &mut App, agent_ids: Vec<String>) {
             "a spread needs live data (capacity and wait come from it): :load live",
         );
     };
-    let sessions: Vec<String> = app
-        .chosen_sessions()
-        .into_iter()
-        .filter_map(|i| app.sessions.get(i))
+    let chosen = app.chosen_sessions();
+    let sessions: Vec<String> = chosen
+        .iter()
+        .filter_map(|&i| app.sessions.get(i))
         .filter(|s| !s.state.in_flight)
         .map(|s| s.row.id.clone())
         .collect();
+    let in_flight = chosen.len() - sessions.len();
     if sessions.is_empty() {
         return app.note(
             Level::Warn,
@@ -55,6 +56,8 @@ pub(super) fn open_spread(app: &mut App, agent_ids: Vec<String>) {
     );
     let confirm = Confirm {
         source: Some(format!("spread over {} agents", agent_ids.len())),
+        chosen: chosen.len(),
+        skipped_in_flight: in_flight,
         ..confirm_of(&plan)
     };
     confirm::open_moves(app, confirm);

@@ -4,6 +4,7 @@
 
 use crate::names;
 
+use super::super::columns::SessionColumn;
 use super::{App, Level, Pane};
 
 /// What `:select` marks by.
@@ -45,7 +46,7 @@ pub(super) fn select(app: &mut App, by: SelectBy, name: &str) {
         SelectBy::Status => {
             let wanted = name.trim();
             let rows = matching(app, |s| {
-                s.column(super::super::columns::SessionColumn::Status)
+                s.column(SessionColumn::Status)
                     .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
             });
             (format!("of status {}", wanted.to_uppercase()), rows)
