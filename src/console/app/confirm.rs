@@ -257,7 +257,7 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
 fn is_at(app: &App, spot: &Spot, target: &Target) -> bool {
     match target.kind {
         TargetKind::Queue => {
-            !spot.has_agent() && spot.queue_id.as_deref() == Some(target.id.as_str())
+            (!spot.has_agent() && spot.queue_id.as_deref() == Some(target.id.as_str()))
                 || app
                     .queues
                     .by_id(&target.id)
