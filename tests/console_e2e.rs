@@ -695,3 +695,43 @@ fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
     t.wait_for_all(&["transferred", "console exited 0"]);
     assert_eq!(server.received().len(), 1);
 }
+
+#[test]
+fn an_agents_chats_are_selected_by_name_and_their_move_shows_at_once() {
+    let t = Tmux::start_sized("select", "--demo", 160, 45);
+    // Alice holds four chats in the stand-in's center once the live data is in.
+    t.wait_until("live data", |s| {
+        s.lines()
+            .any(|l| words(l).contains("Alice Moreau AVAILABLE 4/5"))
+    });
+    // The filter counts what matches exactly apart from what matches only fuzzily.
+    t.keys(&["/"]);
+    t.keys(&["-l", "chen wei"]);
+    t.keys(&["Enter"]);
+    t.wait_for_all(&["exact,", "fuzzy", "── fuzzy"]);
+    t.keys(&["Escape"]);
+    t.keys(&[":"]);
+    t.keys(&["-l", "select agent alice"]);
+    t.keys(&["Enter"]);
+    t.wait_for("marked 4 session(s) Alice Moreau holds");
+    // To the second queue: the confirmation says where they are now and warns that Alice, who is
+    // AVAILABLE, is in them.
+    t.keys(&["3", "j", "Enter"]);
+    t.wait_for_all(&[
+        "Move 4 sessions to queue",
+        "now: 4 with Alice Moreau",
+        "who is AVAILABLE and in them",
+    ]);
+    t.keys(&["y"]);
+    t.wait_for("Press y once more");
+    t.keys(&["y"]);
+    // The rows take the queue at once, marked until a read shows them; Alice's load drops.
+    t.wait_until("the moves shown at once", |s| {
+        s.lines().filter(|l| l.contains("→Techni")).count() >= 1
+            && s.lines()
+                .any(|l| words(l).contains("Alice Moreau AVAILABLE 0/5"))
+    });
+    t.wait_for("run done");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+}
