@@ -13,12 +13,19 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     let commit = git(&["rev-parse", "--short=12", "HEAD"]);
-    // Built again when HEAD moves: a commit, a checkout.
+    // Built again when HEAD moves: a commit, a checkout. Only files that exist are watched: cargo
+    // takes a missing one (`packed-refs` before git packs anything) as changed, and would build
+    // the binary again on every `cargo build`.
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
-        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={dir}/{branch}");
+        let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+        let watched = ["HEAD".to_string(), "packed-refs".to_string()]
+            .into_iter()
+            .chain(branch);
+        for file in watched {
+            let path = std::path::Path::new(&dir).join(&file);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
