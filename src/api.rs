@@ -101,11 +101,13 @@ impl Api {
         let mut auth = HeaderValue::from_str(token.expose())
             .map_err(|_| "the token holds characters an HTTP header cannot carry".to_string())?;
         auth.set_sensitive(true);
+        // Get Conversation Details marks `Accept: application/json` required; every call sends it.
         Ok(self
             .http
             .request(method, url)
             .header("auth", auth)
-            .header("accountid", &self.endpoint.account_id))
+            .header("accountid", &self.endpoint.account_id)
+            .header(reqwest::header::ACCEPT, "application/json"))
     }
 }
 

@@ -2,8 +2,8 @@
 //! through the pacer, and what came of it — so a missing scope shows before an incident, not in one.
 //!
 //! Nothing can move: assign-conversation is probed with a session id no session has (24 zeros) and
-//! a queue id of zeros, so the platform can only answer not found (the Routing scope works) or
-//! refuse the app (401/403: it is missing). Get Conversation Details is probed the same way.
+//! a queue id of zeros, so the platform can only refuse the id (404, 400 or 422: the Routing scope
+//! works) or refuse the app (401/403: it is missing). Get Conversation Details is probed the same way.
 
 use std::fmt;
 
@@ -192,11 +192,18 @@ pub fn judge(api: KoreApi, result: Result<Vec<u8>, LiveError>, not_found_is_ok: 
         Ok(_) => (Verdict::Ok, Some(200), String::new()),
         Err(e) => match e.status {
             Some(s @ (401 | 403)) => (Verdict::ScopeMissing, Some(s), e.message),
-            Some(404) if not_found_is_ok => (
-                Verdict::Ok,
-                Some(404),
-                format!("not found, as a made-up id must be: {}", e.message),
-            ),
+            // A made-up id refused for what it is — not found, a bad request, unprocessable — got
+            // past the scope check; only 401 and 403 say the scope is missing. Kore's rate-limit
+            // words on a 400 say nothing of the scope.
+            Some(s @ (400 | 404 | 422))
+                if not_found_is_ok && !e.message.to_ascii_lowercase().contains("rate limit") =>
+            {
+                (
+                    Verdict::Ok,
+                    Some(s),
+                    format!("refused, as a made-up id must be: {}", e.message),
+                )
+            }
             Some(s) => (Verdict::Error, Some(s), e.message),
             None => (Verdict::Unreachable, None, e.message),
         },
@@ -228,6 +235,20 @@ mod tests {
         assert_eq!(judge(api, Ok(vec![]), true).verdict, Verdict::Ok);
         assert_eq!(judge(api, error(Some(404)), true).verdict, Verdict::Ok);
         assert_eq!(judge(api, error(Some(404)), false).verdict, Verdict::Error);
+        for status in [400, 422] {
+            assert_eq!(
+                judge(api, error(Some(status)), true).verdict,
+                Verdict::Ok,
+                "{status}: the made-up id was refused past the scope check"
+            );
+        }
+        let limited = Err(LiveError {
+            api: "x",
+            status: Some(400),
+            message: "Rate limit for this API has been reached".into(),
+            chain: None,
+        });
+        assert_eq!(judge(api, limited, true).verdict, Verdict::Error);
         assert_eq!(
             judge(api, error(Some(401)), true).verdict,
             Verdict::ScopeMissing

@@ -219,6 +219,7 @@ impl Preview {
                 ("auth", REDACTED.to_string()),
                 ("accountid", endpoint.account_id.clone()),
                 ("Content-Type", "application/json".to_string()),
+                ("Accept", "application/json".to_string()),
             ],
             body: String::from_utf8(body).expect("serde_json writes UTF-8"),
         }

@@ -425,6 +425,12 @@ async fn reads_ask_for_every_open_status_and_the_agents_shown() {
     assert_eq!(statuses, ["ACTIVE", "OPEN", "IDLE", "OVERDUE"]);
     let body: serde_json::Value = serde_json::from_slice(&sent[1].body).unwrap();
     assert_eq!(body, serde_json::json!({"agentIds": ["a-1", "a-2"]}));
+    for request in &sent {
+        assert_eq!(
+            request.headers["accept"], "application/json",
+            "every read says what it accepts"
+        );
+    }
 
     // Against the stand-in's center: OVERDUE and IDLE conversations show, CLOSED ones do not, an
     // agent who went quiet still holds theirs, and a conversation whose agent left is waiting.

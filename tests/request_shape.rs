@@ -59,6 +59,7 @@ async fn agent_and_queue_requests_are_exactly_as_documented() {
         assert_eq!(body, expected, "exactly these fields, nothing extra");
         assert_eq!(request.headers["accountid"], id.account_id.as_str());
         assert_eq!(request.headers["content-type"], "application/json");
+        assert_eq!(request.headers["accept"], "application/json");
         assert!(
             request.headers.get("authorization").is_none(),
             "Kore's header is auth, not Authorization"
