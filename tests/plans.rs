@@ -523,3 +523,35 @@ async fn assign_spreads_too_and_what_no_agent_has_room_for_goes_to_the_overflow_
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_refuses_a_plan_that_names_a_session_twice_and_sends_nothing() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    let plan = plan_sessions(&home, &server, &waiting[..2], ["--queue", &retention]).await;
+    // The same plan's moves twice over, as two plans pasted together would make it.
+    let mut doubled: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let moves = doubled["moves"].as_array().unwrap().clone();
+    doubled["moves"]
+        .as_array_mut()
+        .unwrap()
+        .extend(moves.iter().cloned());
+    std::fs::write(&plan, serde_json::to_string_pretty(&doubled).unwrap()).unwrap();
+    let out = run(
+        home.against(&server),
+        &["apply", plan.to_str().unwrap(), "--yes", "--no-verify"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("moves 1 and 3 both name session {}", waiting[0])),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty(), "nothing sent");
+}

@@ -123,12 +123,25 @@ impl Plan {
                 plan.format
             ));
         }
+        // A session leaves once: a plan that names one twice (edited, or two plans pasted
+        // together) is refused whole, before anything is read or sent.
+        let mut first_move: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(plan.moves.len());
         for (i, m) in plan.moves.iter().enumerate() {
             let why = crate::ids::IdKind::Session
                 .refusal(&m.session)
                 .or_else(|| m.target.refusal());
             if let Some(why) = why {
                 return Err(format!("{}: move {}: {why}", path.display(), i + 1));
+            }
+            if let Some(first) = first_move.insert(&m.session, i) {
+                return Err(format!(
+                    "{}: moves {} and {} both name session {}: a session leaves once; keep one of them",
+                    path.display(),
+                    first + 1,
+                    i + 1,
+                    crate::format::one_line(&m.session)
+                ));
             }
         }
         Ok(plan)
@@ -456,5 +469,30 @@ mod tests {
         std::fs::write(&path, plan.to_json()).unwrap();
         let e = Plan::read(&path).unwrap_err();
         assert!(e.contains("move 1") && e.contains("space"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_that_names_a_session_twice_is_refused_naming_both_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let mut plan = Plan::new("plan", "p", "h");
+        for (session, queue) in [
+            ("6538f8a3c9cf425ee5cf0001", "qu-1"),
+            ("6538f8a3c9cf425ee5cf0002", "qu-1"),
+            ("6538f8a3c9cf425ee5cf0001", "qu-2"),
+        ] {
+            plan.moves.push(PlannedMove {
+                session: session.into(),
+                target: Target::queue(queue),
+                target_name: None,
+                planned: Planned::default(),
+            });
+        }
+        std::fs::write(&path, plan.to_json()).unwrap();
+        let e = Plan::read(&path).unwrap_err();
+        assert!(
+            e.contains("moves 1 and 3 both name session 6538f8a3c9cf425ee5cf0001"),
+            "{e}"
+        );
     }
 }
