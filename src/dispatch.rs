@@ -279,7 +279,8 @@ pub fn summarize(reports: &[Report], stopped: Option<&str>) -> String {
         text.push_str(&format!("; {cancelled} cancelled"));
     }
     if let Some(why) = stopped {
-        text.push_str(&format!(" (stopped: {why})"));
+        // The reason may hold a server's words: shown, never obeyed by the terminal.
+        text.push_str(&format!(" (stopped: {})", crate::format::one_line(why)));
     }
     text
 }

@@ -14,26 +14,44 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
-/// Text for a terminal: control characters (ESC, BEL, CR, …) are shown escaped (`\u{1b}`), so
-/// text from a server, a file or an id cannot move the cursor, retitle the window or clear the
-/// screen. Newlines and tabs stay.
+/// Text for a terminal: control characters (ESC, BEL, CR, …) and the bidi controls that reorder
+/// what follows them (U+202A–202E, U+2066–2069) are shown escaped (`\u{1b}`, `\u{202e}`), so text
+/// from a server, a file or an id cannot move the cursor, retitle the window, clear the screen or
+/// show an id reversed. Newlines and tabs stay.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    let hidden = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
+    if !text.chars().any(hidden) {
         return text.into();
     }
+    escape(text, hidden).into()
+}
+
+/// Whether a character reorders the text around it: the bidi embeddings, overrides and isolates.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape(text: &str, hidden: impl Fn(char) -> bool) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_default().to_string()
+            if hidden(c) {
+                c.escape_unicode().to_string()
             } else {
                 c.to_string()
             }
         })
-        .collect::<String>()
-        .into()
+        .collect()
+}
+
+/// A CSV cell a spreadsheet will not run: every control and bidi character escaped (newlines and
+/// tabs too), and one that starts like a formula (`=`, `+`, `-`, `@`) given a leading `'`.
+pub fn inert_cell(text: &str) -> String {
+    let escaped = escape(text, |c| c.is_control() || is_bidi_control(c));
+    if escaped.starts_with(['=', '+', '-', '@']) {
+        format!("'{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// A message for one cell of a table: its first line (a transport failure's cause; the whole chain
@@ -74,9 +92,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn csv_cells_are_inert_whatever_they_hold() {
+        assert_eq!(inert_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for lead in ["+1", "-1", "@SUM(A1)"] {
+            assert_eq!(inert_cell(lead), format!("'{lead}"));
+        }
+        assert_eq!(
+            inert_cell("\t=1"),
+            "\\u{9}=1",
+            "a tab is escaped, not obeyed"
+        );
+        assert_eq!(inert_cell("\r\n"), "\\u{d}\\u{a}");
+        assert_eq!(inert_cell("ab\u{202e}cd"), "ab\\u{202e}cd");
+        assert_eq!(inert_cell("Session not found"), "Session not found");
+    }
+
+    #[test]
     fn control_characters_are_shown_not_obeyed() {
         assert_eq!(printable("ok"), "ok");
         assert_eq!(printable("a\u{1b}[2Jb\u{7}"), "a\\u{1b}[2Jb\\u{7}");
+        assert_eq!(
+            printable("id\u{202e}fdp"),
+            "id\\u{202e}fdp",
+            "no reversed ids"
+        );
+        assert_eq!(printable("\u{2066}x"), "\\u{2066}x");
         assert_eq!(printable("two\nlines"), "two\nlines");
         assert_eq!(one_line("cause  here\r\nchain"), "cause here");
         assert_eq!(one_line("a\u{1b}]0;title\u{7}"), "a\\u{1b}]0;title\\u{7}");

@@ -47,11 +47,16 @@ impl IdKind {
         if id.is_empty() {
             return Some(format!("the {noun} is empty"));
         }
-        if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        if let Some(c) = id
+            .chars()
+            .find(|&c| c.is_whitespace() || c.is_control() || crate::format::is_bidi_control(c))
+        {
             let what = if c.is_whitespace() {
                 "a space"
-            } else {
+            } else if c.is_control() {
                 "a control character"
+            } else {
+                "a bidi control (it shows the text around it reordered)"
             };
             return Some(format!(
                 "{noun} {} holds {what}; ids never do",
@@ -169,6 +174,11 @@ mod tests {
         for (kind, id, says) in [
             (IdKind::Session, "hello world", "a space"),
             (IdKind::Session, "abc\u{1b}[2J", "a control character"),
+            (
+                IdKind::Session,
+                "6538f8a3\u{202e}c9cf425ee5cf",
+                "a bidi control",
+            ),
             (IdKind::Session, "6538f8a3c9cf/425ee5cf", "URL"),
             (
                 IdKind::Session,

@@ -477,9 +477,18 @@ mod tests {
         let path = dir.path().join("plan.json");
         let mut plan = Plan::new("plan", "p", "h");
         for (session, queue) in [
-            ("6538f8a3c9cf425ee5cf0001", "qu-1"),
-            ("6538f8a3c9cf425ee5cf0002", "qu-1"),
-            ("6538f8a3c9cf425ee5cf0001", "qu-2"),
+            (
+                "6538f8a3c9cf425ee5cf0001",
+                "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+            ),
+            (
+                "6538f8a3c9cf425ee5cf0002",
+                "qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001",
+            ),
+            (
+                "6538f8a3c9cf425ee5cf0001",
+                "qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002",
+            ),
         ] {
             plan.moves.push(PlannedMove {
                 session: session.into(),

@@ -32,7 +32,8 @@ pub fn write_report(
             csv.write_record(CSV_HEADER)?;
             let read = each_run(reader, filter, |run| {
                 for s in &run.sessions {
-                    csv.write_record(csv_row(&run, s))?;
+                    // Every cell inert, ids too: a session id is text from a file or a server.
+                    csv.write_record(csv_row(&run, s).map(|c| crate::format::inert_cell(&c)))?;
                 }
                 Ok(())
             })?;
@@ -117,7 +118,7 @@ fn counts(map: &BTreeMap<String, usize>) -> String {
 fn cell(text: &str) -> Cow<'_, str> {
     let plain = text
         .bytes()
-        .all(|b| (0x21..0x7f).contains(&b) && !b"|\\`".contains(&b) || b == b' ')
+        .all(|b| (0x21..0x7f).contains(&b) && !b"|\\`<>[]".contains(&b) || b == b' ')
         && !text.starts_with(' ')
         && !text.ends_with(' ')
         && !text.contains("  ");
@@ -129,6 +130,11 @@ fn cell(text: &str) -> Cow<'_, str> {
         .replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('`', "'")
+        // No raw HTML, no links: the text of a cell is shown, never rendered as markup.
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
         .into()
 }
 
@@ -234,16 +240,6 @@ const CSV_HEADER: [&str; 19] = [
     "verified",
 ];
 
-/// The server's words as a CSV cell a spreadsheet will not run: one that starts like a formula
-/// gets a leading `'`.
-fn inert(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
 fn csv_row(run: &RunReport, s: &SessionRow) -> [String; 19] {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     [
@@ -262,13 +258,13 @@ fn csv_row(run: &RunReport, s: &SessionRow) -> [String; 19] {
             .map(|o| o.as_str().to_string())
             .unwrap_or_default(),
         s.http_status.map(|h| h.to_string()).unwrap_or_default(),
-        inert(&s.message),
+        s.message.clone(),
         s.latency_ms.map(|l| l.to_string()).unwrap_or_default(),
         s.attempts.to_string(),
         s.callback
             .map(|c| c.as_str().to_string())
             .unwrap_or_default(),
-        inert(s.callback_status.as_deref().unwrap_or_default()),
+        s.callback_status.clone().unwrap_or_default(),
         text(&s.verified),
     ]
 }
@@ -278,14 +274,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_csv_cell_cannot_be_a_formula() {
-        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(inert("Session not found"), "Session not found");
-    }
-
-    #[test]
     fn markdown_cells_cannot_break_the_table() {
         assert_eq!(cell("plain words"), "plain words");
-        assert_eq!(cell("a|b\nc\x1b[2J  d"), r"a\|b c\\u{1b}[2J d");
+        assert_eq!(cell("a|b\nc\x1b[2J  d"), r"a\|b c\\u{1b}\[2J d");
+        assert_eq!(
+            cell("<img src=x onerror=alert(1)> [click](http://evil)"),
+            r"&lt;img src=x onerror=alert(1)&gt; \[click\](http://evil)"
+        );
+        assert_eq!(cell("id\u{202e}x"), r"id\\u{202e}x", "no reversed text");
     }
 }
