@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::{Api, KoreApi, error_chain, short_cause};
-use crate::outcome::server_message;
+use crate::outcome::{says_rate_limit, server_message};
 use crate::pacer::{Pacer, Priority};
 use crate::triage::{Sentiment, Triage};
 
@@ -539,7 +539,13 @@ impl LiveClient {
             .await
             .map_err(|e| broken(Some(status), e))?;
         if !(200..300).contains(&status) {
-            return Err(fail(Some(status), server_message(&bytes)));
+            let message = server_message(&bytes);
+            // A read refused for the rate limit (a 429, or Kore's words on any 4xx) slows the
+            // budget for every call of the account, assignments included.
+            if status == 429 || (400..500).contains(&status) && says_rate_limit(&message) {
+                self.pacer.rate_limited();
+            }
+            return Err(fail(Some(status), message));
         }
         tracing::debug!(api, status, bytes = bytes.len(), "live read");
         Ok(bytes.to_vec())

@@ -69,9 +69,9 @@ pub struct Classified {
 /// Longest server message kept from a raw (non-JSON) body.
 const MAX_RAW_MESSAGE: usize = 300;
 
-/// Reads one answer as SPEC §4's table says. Only a 429, or a 4xx whose error envelope says the rate
-/// limit was exceeded, is `rate_limited` (and so retried): a 2xx that mentions it is still `unknown`
-/// and a 5xx is still `failed`, since either may have acted and must never be sent again by itself.
+/// Reads one answer as SPEC §4's table says. Only a 429, or a 4xx in Kore's rate-limit words (JSON
+/// or text), is `rate_limited` (and so retried): a 2xx that mentions it is still `unknown` and a 5xx
+/// is still `failed`, since either may have acted and must never be sent again by itself.
 pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Classified {
     let message = server_message(body);
     let retry_after = retry_after.and_then(parse_retry_after);
@@ -109,9 +109,12 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Classifi
                 ),
             }
         }
-        401 | 403 => make(Outcome::Unauthorized, message),
         429 => make(Outcome::RateLimited, message),
-        400..=499 if envelope_says_rate_limit(body) => make(Outcome::RateLimited, message),
+        // Kore documents the words of a rate-limit refusal, not its status: whatever 4xx carries
+        // them (a 400, even a 403) is waited out and retried, never taken as the session refused
+        // or the app unauthorized.
+        400..=499 if says_rate_limit(&message) => make(Outcome::RateLimited, message),
+        401 | 403 => make(Outcome::Unauthorized, message),
         400..=499 => make(Outcome::Rejected, message),
         500..=599 => make(Outcome::Failed, message),
         _ => make(
@@ -145,25 +148,13 @@ pub fn server_message(body: &[u8]) -> String {
     }
 }
 
-/// Whether an error envelope (`errors[].msg` or `message`) says the rate limit was exceeded, as Kore's
-/// documented words do ("You've exceeded the per-minute rate limit..."). A raw body does not count: a
-/// page that merely mentions the limit is not the platform refusing the call.
-fn envelope_says_rate_limit(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return false;
-    };
-    let mut messages: Vec<&str> = v
-        .get("errors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("msg").and_then(Value::as_str))
-        .collect();
-    messages.extend(v.get("message").and_then(Value::as_str));
-    messages.iter().any(|m| {
-        let m = m.to_ascii_lowercase();
-        (m.contains("rate limit") || m.contains("rate-limit")) && m.contains("exceed")
-    })
+/// Whether the platform's words (an envelope's `errors[].msg` or `message`, else a plain-text body)
+/// are one of Kore's rate-limit refusals: "You've exceeded the per-minute rate limit…" or the older
+/// "Rate limit for this API has been reached…". A page that merely mentions the limit is not one.
+pub fn says_rate_limit(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    (m.contains("rate limit") || m.contains("rate-limit"))
+        && (m.contains("exceed") || m.contains("has been reached"))
 }
 
 /// `Retry-After` as whole seconds. The HTTP-date form is not used by Kore as far as anyone has seen; it
@@ -240,8 +231,27 @@ mod tests {
             br#"{"code":403,"message":"You've exceeded the per-minute rate limit."}"#;
         assert_eq!(
             classify(403, None, other_envelope).outcome,
-            Outcome::Unauthorized,
-            "a 401/403 stops the run whatever it says"
+            Outcome::RateLimited,
+            "Kore's words, whatever the 4xx: waited and retried, never stopping the run"
+        );
+        assert_eq!(
+            classify(
+                400,
+                None,
+                b"Rate limit for this API has been reached. Try later."
+            )
+            .outcome,
+            Outcome::RateLimited,
+            "the older wording, as plain text"
+        );
+        assert_eq!(
+            classify(403, None, br#"{"message":"app not authorized"}"#).outcome,
+            Outcome::Unauthorized
+        );
+        assert_eq!(
+            classify(400, None, b"<html>see our rate limit policy</html>").outcome,
+            Outcome::Rejected,
+            "a mention is not a refusal"
         );
         assert_eq!(
             classify(
@@ -264,10 +274,11 @@ mod tests {
             classify(503, None, b"rate limit exceeded").outcome,
             Outcome::Failed
         );
-        // A raw page that mentions the limit, or an envelope about something else, is a rejection.
+        // Kore's words as plain text count (its docs give the words, not the body's shape); an
+        // envelope about something else is a rejection.
         assert_eq!(
             classify(400, None, b"you have exceeded the rate limit").outcome,
-            Outcome::Rejected
+            Outcome::RateLimited
         );
         assert_eq!(
             classify(

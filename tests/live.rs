@@ -515,3 +515,59 @@ async fn a_failed_read_says_the_cause_first_and_short_and_keeps_the_whole_chain(
         "{full}"
     );
 }
+
+#[tokio::test]
+async fn a_read_refused_for_the_rate_limit_slows_the_budget_for_every_call() {
+    for (status, body) in [
+        (429, ""),
+        (
+            400,
+            r#"{"errors":[{"msg":"You've exceeded the per-minute rate limit. Please wait.","code":400}]}"#,
+        ),
+        (403, "Rate limit for this API has been reached"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
+        let api = Arc::new(engine::api(&settings).unwrap());
+        let pacer = Pacer::new(60);
+        let client = LiveClient::new(api, pacer.clone());
+        let mut calls = 0;
+        assert!(client.queues(&mut calls).await.is_err());
+        // The pacer's own task takes the news: wait for it, a little.
+        let mut status_now = pacer.status();
+        for _ in 0..200 {
+            if status_now.lowered() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            status_now = pacer.status();
+        }
+        assert!(
+            status_now.lowered(),
+            "{status} {body:?}: the limit in force drops below 60: {status_now:?}"
+        );
+    }
+    // Any other refusal leaves the budget as it was.
+    let server = answering_with(404, r#"{"message":"no such queue"}"#).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
+    let pacer = Pacer::new(60);
+    let client = LiveClient::new(Arc::new(engine::api(&settings).unwrap()), pacer.clone());
+    assert!(client.queues(&mut 0).await.is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!pacer.status().lowered());
+}
+
+async fn answering_with(status: u16, body: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(status).set_body_string(body.to_string()))
+        .mount(&server)
+        .await;
+    server
+}
