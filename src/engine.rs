@@ -34,6 +34,22 @@ pub fn callback_route(
     })
 }
 
+/// What to tell the operator at the start when Kore cannot reach the callbacks: the host is not on
+/// this machine, and the callback URL Kore would be given is (no `callback_url` set). Callbacks then
+/// never arrive, every row would end `late`, and only the server's word (verification) says where a
+/// move went.
+pub fn unreachable_callbacks(settings: &Settings, route: &CallbackRoute) -> Option<String> {
+    let host = settings.host().ok()?;
+    let callback = route.url_for("x");
+    (!crate::api::is_loopback_url(&host) && crate::api::is_loopback_url(&callback)).then(|| {
+        format!(
+            "Kore at {host} cannot reach this machine's listener ({}): callbacks will not arrive, and moves are checked with the server instead; set callback_url in profile {} (or --callback-url) to a public URL that reaches the listener, such as a tunnel",
+            route.base_url(),
+            settings.profile_label()
+        )
+    })
+}
+
 /// The client for the configured endpoint and credential; it checks everything a request needs, so
 /// a configuration error stops the run before anything is sent.
 pub fn client(settings: &Settings, route: CallbackRoute) -> Result<AssignClient, ConfigError> {

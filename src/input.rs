@@ -227,6 +227,11 @@ pub fn parse_queues(file: &str, text: &str, format: Format) -> Result<Loaded<Que
     Ok(merge_duplicates(file, "id", rows, |row| &row.id, |_, _| {}))
 }
 
+/// A file's text, as every input is read: at most `max_input_mb`, UTF-8, the error naming the file.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    read(path).map(|(_, text)| text).map_err(|e| e.to_string())
+}
+
 fn read(path: &Path) -> Result<(String, String), LoadError> {
     let name = if path == Path::new("-") {
         "stdin".to_string()

@@ -108,6 +108,11 @@ impl CallbackRoute {
         CallbackRoute { base, token }
     }
 
+    /// Where callbacks go, without the session or the token.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
     /// The listener's own address plus `/callback`, for when the platform can reach it directly.
     pub fn for_listener(addr: SocketAddr, token: Secret) -> CallbackRoute {
         let base = Url::parse(&format!("http://{addr}/callback"))

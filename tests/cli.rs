@@ -137,6 +137,52 @@ async fn dry_run_prints_curl_commands_and_sends_nothing() {
     assert!(stdout.contains(&format!("\"aId\":\"{AGENT}\"")), "{stdout}");
     assert!(server.received().is_empty());
     assert!(!home.audit().exists(), "nothing sent, nothing to audit");
+    assert!(
+        !text(&out.stderr).contains("cannot reach"),
+        "a host on this machine reaches the listener"
+    );
+
+    // A real host and no callback_url: Kore could not reach the listener, and the dry run says so
+    // before anything (it sends nothing, so no address but the stand-in's is ever contacted).
+    let identity = server.identity().clone();
+    let out = run(
+        aimed(home.command(), "https://platform.kore.ai", &identity),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--agent",
+            AGENT,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach this machine's listener")
+            && stderr.contains("set callback_url in profile"),
+        "{stderr}"
+    );
+    let out = run(
+        aimed(home.command(), "https://platform.kore.ai", &identity),
+        &[
+            "assign",
+            "--session",
+            &ok_session(1),
+            "--agent",
+            AGENT,
+            "--dry-run",
+            "--callback-url",
+            "https://tunnel.example/cb",
+        ],
+    )
+    .await;
+    assert!(
+        !text(&out.stderr).contains("cannot reach"),
+        "a callback_url that Kore can reach: {}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

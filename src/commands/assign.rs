@@ -130,6 +130,9 @@ pub(super) async fn execute(
     let token = engine::callback_token(settings);
     if options.dry_run {
         let route = engine::callback_route(settings, settings.listen()?, token)?;
+        if let Some(warning) = engine::unreachable_callbacks(settings, &route) {
+            eprintln!("switchboard: warning: {warning}");
+        }
         let client = engine::client(settings, route)?;
         let rate = settings.rate_per_minute()?;
         println!(
@@ -167,6 +170,9 @@ pub(super) async fn execute(
         None => settings.listen()?,
     };
     let route = engine::callback_route(settings, listen_addr, token)?;
+    if let Some(warning) = engine::unreachable_callbacks(settings, &route) {
+        eprintln!("switchboard: warning: {warning}");
+    }
     let client = engine::client(settings, route)?;
     let dispatcher = engine::dispatcher(settings, client, audit, pacer, options.policy)?;
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();

@@ -23,6 +23,9 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
         settings.listen()?,
         engine::callback_token(settings),
     )?;
+    if let Some(warning) = engine::unreachable_callbacks(settings, &route) {
+        eprintln!("switchboard: warning: {warning}");
+    }
     let callback = route.url_for(check::PROBE_SESSION);
     let host = api.endpoint().host.clone();
     let client = LiveClient::new(api, pacer);

@@ -52,6 +52,9 @@ fn write_out(plan: &Plan, path: Option<&std::path::Path>) -> Result<(), Failure>
 pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Failure> {
     super::refuse_if_read_only(settings, args.run.dry_run)?;
     let mut plan = Plan::read(&args.plan)?;
+    if let Some(warning) = plan.age_warning(jiff::Timestamp::now()) {
+        eprintln!("switchboard: warning: {}: {warning}", args.plan.display());
+    }
     let host = settings.host()?;
     if plan.host != host {
         return Err(Failure(format!(

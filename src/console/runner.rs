@@ -124,6 +124,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
             )
         })?;
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
+    let unreachable = engine::unreachable_callbacks(settings, &route);
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
     let endpoint = client.endpoint().clone();
     let read_only = client.api().read_only_reason();
@@ -188,6 +189,14 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     if let Some(text) = startup.greeting {
         app.status = Some(Status {
             level: Level::Info,
+            text,
+        });
+    }
+    // Said at the start, where the operator looks first, and kept in the log.
+    if let Some(text) = unreachable {
+        tracing::warn!("{text}");
+        app.status = Some(Status {
+            level: Level::Warn,
             text,
         });
     }
@@ -458,9 +467,17 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
         Effect::OpenPlan { path } => {
             tokio::task::spawn_blocking(move || {
                 let path = expand_home(&path);
+                let result = Plan::read(&path);
+                // An old plan says so where the confirmation names it.
+                let age = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|p| p.age_warning(jiff::Timestamp::now()))
+                    .map(|w| format!(" — {w}"))
+                    .unwrap_or_default();
                 let _ = tx.send(Msg::PlanRead {
-                    source: format!("plan {}", path.display()),
-                    result: Plan::read(&path),
+                    source: format!("plan {}{age}", path.display()),
+                    result,
                 });
             });
         }

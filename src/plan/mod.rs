@@ -106,9 +106,12 @@ impl Plan {
 
     /// Reads a plan, saying which file and what is wrong with it.
     pub fn read(path: &Path) -> Result<Plan, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the plan {}: {e}", path.display()))?;
-        let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        // Capped at max_input_mb like every input (a plan is a file anyone may have edited, or
+        // `/dev/zero`), and an editor's BOM is fine.
+        let text =
+            crate::input::read_text(path).map_err(|e| format!("cannot read the plan: {e}"))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let plan: Plan = serde_json::from_str(text).map_err(|e| {
             format!(
                 "{}: line {}: not a switchboard plan: {}",
                 path.display(),
@@ -128,8 +131,12 @@ impl Plan {
         let mut first_move: std::collections::HashMap<&str, usize> =
             std::collections::HashMap::with_capacity(plan.moves.len());
         for (i, m) in plan.moves.iter().enumerate() {
-            let why = crate::ids::IdKind::Session
-                .refusal(&m.session)
+            let too_long = [&m.session, &m.target.id]
+                .into_iter()
+                .any(|id| id.len() > crate::input::MAX_FIELD_BYTES)
+                .then(|| "an id longer than 1 KiB; ids never are".to_string());
+            let why = too_long
+                .or_else(|| crate::ids::IdKind::Session.refusal(&m.session))
                 .or_else(|| m.target.refusal());
             if let Some(why) = why {
                 return Err(format!("{}: move {}: {why}", path.display(), i + 1));
@@ -145,6 +152,21 @@ impl Plan {
             }
         }
         Ok(plan)
+    }
+
+    /// A warning when the plan was made more than a day before `now`: the center has moved on
+    /// since (the drift check still decides each move).
+    pub fn age_warning(&self, now: jiff::Timestamp) -> Option<String> {
+        let made: jiff::Timestamp = self.made_at.parse().ok()?;
+        let age = now.duration_since(made);
+        (age > jiff::SignedDuration::from_hours(24)).then(|| {
+            let age = std::time::Duration::from_secs(age.as_secs().unsigned_abs());
+            format!(
+                "made {} ago ({}): the center has moved on since",
+                crate::format::duration(age),
+                crate::format::one_line(&self.made_at)
+            )
+        })
     }
 
     /// Writes the plan (0600: it names sessions and agents), replacing what was there.
@@ -469,6 +491,43 @@ mod tests {
         std::fs::write(&path, plan.to_json()).unwrap();
         let e = Plan::read(&path).unwrap_err();
         assert!(e.contains("move 1") && e.contains("space"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_may_start_with_a_bom_is_capped_like_every_input_and_holds_no_huge_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let mut plan = Plan::new("plan", "p", "h");
+        plan.moves.push(PlannedMove {
+            session: "6538f8a3c9cf425ee5cf0001".into(),
+            target: Target::queue("qu-b5d3bb4-a1ac-4caa-9be6-55a5abc30001"),
+            target_name: None,
+            planned: Planned::default(),
+        });
+        std::fs::write(&path, format!("\u{feff}{}", plan.to_json())).unwrap();
+        assert_eq!(Plan::read(&path).unwrap(), plan, "an editor's BOM is fine");
+        plan.moves[0].session = "6".repeat(2048);
+        std::fs::write(&path, plan.to_json()).unwrap();
+        let e = Plan::read(&path).unwrap_err();
+        assert!(
+            e.contains("move 1") && e.contains("longer than 1 KiB"),
+            "{e}"
+        );
+        let e = Plan::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.contains("max_input_mb"), "{e}");
+    }
+
+    #[test]
+    fn a_plan_made_more_than_a_day_ago_says_so() {
+        let mut plan = Plan::new("plan", "p", "h");
+        plan.made_at = "2026-11-27T03:00:00Z".into();
+        let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(plan.age_warning(at("2026-11-27T20:00:00Z")), None);
+        let w = plan.age_warning(at("2026-11-29T03:00:00Z")).unwrap();
+        assert!(
+            w.starts_with("made 48h00m ago (2026-11-27T03:00:00Z)"),
+            "{w}"
+        );
     }
 
     #[test]
