@@ -45,12 +45,18 @@ fn escape(text: &str, hidden: impl Fn(char) -> bool) -> String {
 
 /// A CSV cell a spreadsheet will not run: every control and bidi character escaped (newlines and
 /// tabs too), and one that starts like a formula (`=`, `+`, `-`, `@`) given a leading `'`.
-pub fn inert_cell(text: &str) -> String {
-    let escaped = escape(text, |c| c.is_control() || is_bidi_control(c));
-    if escaped.starts_with(['=', '+', '-', '@']) {
-        format!("'{escaped}")
+pub fn inert_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| c.is_control() || is_bidi_control(c);
+    let formula = |t: &str| t.starts_with(['=', '+', '-', '@']);
+    // Most cells (ids, words, numbers) are inert as they are, and are not copied.
+    if !formula(text) && !text.chars().any(hidden) {
+        return text.into();
+    }
+    let escaped = escape(text, hidden);
+    if formula(&escaped) {
+        format!("'{escaped}").into()
     } else {
-        escaped
+        escaped.into()
     }
 }
 

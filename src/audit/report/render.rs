@@ -33,7 +33,11 @@ pub fn write_report(
             let read = each_run(reader, filter, |run| {
                 for s in &run.sessions {
                     // Every cell inert, ids too: a session id is text from a file or a server.
-                    csv.write_record(csv_row(&run, s).map(|c| crate::format::inert_cell(&c)))?;
+                    let row = csv_row(&run, s).map(|cell| match crate::format::inert_cell(&cell) {
+                        Cow::Borrowed(_) => cell,
+                        Cow::Owned(inert) => inert,
+                    });
+                    csv.write_record(row)?;
                 }
                 Ok(())
             })?;
