@@ -261,6 +261,39 @@ async fn the_report_of_a_run_matches_its_audit_lines_and_verify_catches_an_edit(
     assert_eq!(broken.status.code(), Some(1));
     let said = text(&broken.stdout);
     assert!(said.contains(&format!("line {}: edited", at + 1)), "{said}");
+
+    // The reports open with the chain's state: whole before, broken at that line after.
+    std::fs::write(home.audit(), &original).unwrap();
+    let audit = home.audit();
+    for what in [vec!["audit", "runs"], vec!["audit", "report"]] {
+        let log = ["--log", audit.to_str().unwrap()];
+        let out = run(home.command(), &[&what[..], &log[..]].concat()).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let first = text(&out.stderr)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            first.contains("chain whole, last hash "),
+            "{what:?}: {first}"
+        );
+    }
+    std::fs::write(home.audit(), tampered.join("\n") + "\n").unwrap();
+    let out = run(
+        home.command(),
+        &["audit", "report", "--log", home.audit().to_str().unwrap()],
+    )
+    .await;
+    let first = text(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.contains(&format!("chain broken at line {}: edited", at + 1)),
+        "{first}"
+    );
 }
 
 #[tokio::test]

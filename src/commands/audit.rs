@@ -17,6 +17,7 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
         AuditAction::Verify { path } => verify(&log_path(global, path)?),
         AuditAction::Runs(select) => {
             let (path, filter) = selected(global, &select)?;
+            say_chain_state(&path)?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             let read = report::write_runs(open(&path)?, &filter, &mut out)
                 .and_then(|r| out.flush().map(|_| r))
@@ -30,6 +31,7 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
             output,
         } => {
             let (path, filter) = selected(global, &select)?;
+            say_chain_state(&path)?;
             let format = match format {
                 ReportFormat::Md => Format::Markdown,
                 ReportFormat::Csv => Format::Csv,
@@ -64,6 +66,22 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What a report is read from, said first (on stderr, so the report itself stays as it is): a
+/// whole chain and its last hash, or where it first breaks — what follows a break may have been
+/// edited, and is printed all the same, marked so.
+fn say_chain_state(path: &Path) -> Result<(), Failure> {
+    let v = chain::verify(open(path)?).map_err(|e| failed_reading(path, e))?;
+    let shown = path.display();
+    match (v.breaks.first(), &v.last_hash) {
+        (None, Some(last)) => eprintln!("switchboard: {shown}: chain whole, last hash {last}"),
+        (None, None) => eprintln!("switchboard: {shown}: chain whole (no chained line yet)"),
+        (Some(first), _) => eprintln!(
+            "switchboard: {shown}: chain broken at {first}; what it says may have been edited (`switchboard audit verify` names every break)"
+        ),
+    }
+    Ok(())
 }
 
 /// Exit 0 when the chain is whole, 1 when it breaks.
