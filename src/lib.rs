@@ -24,6 +24,7 @@ pub mod live;
 pub mod logging;
 pub mod mock;
 pub mod names;
+pub mod output;
 pub mod request;
 pub mod triage;
 pub mod verify;

@@ -294,6 +294,60 @@ async fn the_report_of_a_run_matches_its_audit_lines_and_verify_catches_an_edit(
         first.contains(&format!("chain broken at line {}: edited", at + 1)),
         "{first}"
     );
+
+    // `-o` never writes over the log it reads, nor a file switchboard keeps — through a link
+    // either — and the log is as it was.
+    let before = std::fs::read(home.audit()).unwrap();
+    let link = home.path("report.md");
+    std::os::unix::fs::symlink(home.audit(), &link).unwrap();
+    for to in [home.audit(), link.clone()] {
+        let out = run(
+            home.command(),
+            &[
+                "audit",
+                "report",
+                "--log",
+                home.audit().to_str().unwrap(),
+                "-o",
+                to.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("is the audit log it reads"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(home.audit()).unwrap(),
+        before,
+        "the log is untouched"
+    );
+    std::fs::write(home.audit(), &original).unwrap();
+    let before = std::fs::read(home.audit()).unwrap();
+    let run_id = original
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|l| l["run"].as_str().map(str::to_owned))
+        .unwrap();
+    let out = run(
+        home.against(&server),
+        &["revert", &run_id, "-o", home.audit().to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is the audit log"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(home.audit()).unwrap(),
+        before,
+        "the log is untouched"
+    );
 }
 
 #[tokio::test]

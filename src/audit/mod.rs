@@ -202,19 +202,6 @@ pub fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| format!("uid {uid}"))
 }
 
-/// Writes a whole file that only its owner may read (a plan, an export), replacing what was there.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    keep_private(&file);
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 /// Narrows a file an older run (or a loose umask) left readable by others to 0600.
 pub fn keep_private(file: &File) {
     use std::os::unix::fs::PermissionsExt;

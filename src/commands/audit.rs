@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use switchboard::audit::chain;
 use switchboard::audit::report::{self, Filter, Format};
+use switchboard::config::{self, Settings};
 
 use super::{Failure, settings};
 use crate::cli::{AuditAction, AuditSelect, GlobalArgs, ReportFormat};
@@ -39,6 +40,13 @@ pub fn run(global: &GlobalArgs, action: AuditAction) -> Result<ExitCode, Failure
             };
             let read = match &output {
                 Some(to) => {
+                    // Never over the log it reads, nor any file switchboard keeps.
+                    let mut kept = vec![("the audit log it reads", path.clone())];
+                    if let Ok(settings) = Settings::load(&global.overrides(), config::process_env())
+                    {
+                        kept.extend(switchboard::output::kept_files(&settings));
+                    }
+                    switchboard::output::refuse_kept(to, &kept)?;
                     let read =
                         report::write_report_file(&path, &filter, format, to).map_err(|e| {
                             Failure(format!(

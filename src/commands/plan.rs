@@ -18,7 +18,7 @@ pub async fn plan(settings: &Settings, args: PlanArgs) -> Result<ExitCode, Failu
     let chosen = select::sessions(settings, &pacer, &args.selectors, true).await?;
     let live = chosen.live.as_ref().expect("a plan reads the live data");
     let plan = select::plan("plan", settings, &chosen.sessions, &args.targets, live)?;
-    write_out(&plan, args.output.as_deref())?;
+    write_out(&plan, args.output.as_deref(), settings)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -27,14 +27,19 @@ pub fn revert(settings: &Settings, args: RevertArgs) -> Result<ExitCode, Failure
     let run = args.run.trim();
     let moves = revert::read_run(&audit, run)?;
     let plan = revert::plan(run, &moves, settings.profile_label(), &settings.host()?);
-    write_out(&plan, args.output.as_deref())?;
+    write_out(&plan, args.output.as_deref(), settings)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// With a path: the plan to the file and a reader's view to stdout. Without: the JSON to stdout.
-fn write_out(plan: &Plan, path: Option<&std::path::Path>) -> Result<(), Failure> {
+fn write_out(
+    plan: &Plan,
+    path: Option<&std::path::Path>,
+    settings: &Settings,
+) -> Result<(), Failure> {
     match path {
         Some(path) => {
+            switchboard::output::refuse_kept(path, &switchboard::output::kept_files(settings))?;
             plan.write(path)?;
             print!("{}", plan.describe());
             eprintln!(

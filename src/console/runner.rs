@@ -22,7 +22,7 @@ use crate::live::LiveClient;
 use crate::outcome::Outcome;
 use crate::plan::{Plan, revert};
 use crate::verify::{self, Verifier, VerifyPolicy};
-use crate::{engine, input, listener};
+use crate::{engine, input, listener, output};
 
 use super::app::{App, Context, Effect, Level, LoadedRows, Msg, Pane, Status, update};
 use super::keys::KeyMap;
@@ -55,6 +55,8 @@ pub struct Workers {
     runs: Arc<Mutex<Vec<Going>>>,
     /// The filter's own thread.
     ranker: super::ranker::Ranker,
+    /// The files switchboard keeps: `:export` and `:plan save` never write over them.
+    pub kept: Arc<Vec<(&'static str, std::path::PathBuf)>>,
 }
 
 /// A run going, and the task that ends when its last session has settled.
@@ -69,6 +71,7 @@ impl Workers {
             verifier,
             runs: Arc::default(),
             ranker: super::ranker::Ranker::new(),
+            kept: Arc::default(),
         }
     }
 
@@ -132,7 +135,8 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let live = Arc::new(LiveClient::new(client.api().clone(), pacer.clone()));
     let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
         .map_err(|e| e.0)?;
-    let workers = Workers::new(dispatcher, live);
+    let mut workers = Workers::new(dispatcher, live);
+    workers.kept = Arc::new(crate::output::kept_files(settings));
     let ctx = Context {
         profile: startup
             .label
@@ -393,12 +397,15 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
             });
         }
         Effect::Export { path, lines } => {
+            let kept = workers.kept.clone();
             tokio::task::spawn_blocking(move || {
                 let path = expand_home(&path);
                 let count = lines.lines().count();
-                let result = std::fs::write(&path, lines)
-                    .map(|_| count)
-                    .map_err(|e| e.to_string());
+                let result = output::refuse_kept(&path, &kept).and_then(|()| {
+                    output::write_whole(&path, lines.as_bytes())
+                        .map(|_| count)
+                        .map_err(|e| e.to_string())
+                });
                 let _ = tx.send(Msg::Exported {
                     path: path.display().to_string(),
                     what: "activity entries",
@@ -408,9 +415,11 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
         }
         Effect::ExportReport { path } => {
             let audit = workers.dispatcher.audit().clone();
+            let kept = workers.kept.clone();
             tokio::task::spawn_blocking(move || {
                 let path = expand_home(&path);
-                let result = export_report(&audit, &path);
+                let result =
+                    output::refuse_kept(&path, &kept).and_then(|()| export_report(&audit, &path));
                 let _ = tx.send(Msg::Exported {
                     path: path.display().to_string(),
                     what: "run(s)",
@@ -455,9 +464,11 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
             runs.push((run, task));
         }
         Effect::SavePlan { path, plan } => {
+            let kept = workers.kept.clone();
             tokio::task::spawn_blocking(move || {
                 let path = expand_home(&path);
-                let result = plan.write(&path).map(|()| plan.moves.len());
+                let result = output::refuse_kept(&path, &kept)
+                    .and_then(|()| plan.write(&path).map(|()| plan.moves.len()));
                 let _ = tx.send(Msg::PlanSaved {
                     path: path.display().to_string(),
                     result,

@@ -172,7 +172,7 @@ impl Plan {
     /// Writes the plan (0600: it names sessions and agents), replacing what was there.
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let fail = |e: std::io::Error| format!("cannot write the plan {}: {e}", path.display());
-        crate::audit::write_private(path, self.to_json().as_bytes()).map_err(fail)
+        crate::output::write_whole(path, self.to_json().as_bytes()).map_err(fail)
     }
 
     /// The plan for a reader: one line a move, then what it leaves out and its notes.

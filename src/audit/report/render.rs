@@ -67,7 +67,7 @@ pub fn write_report_file(
         &log.display().to_string(),
         &mut bytes,
     )?;
-    crate::audit::write_private(to, &bytes)?;
+    crate::output::write_whole(to, &bytes)?;
     Ok(read)
 }
 
