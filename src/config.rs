@@ -454,8 +454,9 @@ impl Settings {
             None => Ok(None),
             Some((raw, origin)) => parse(raw.trim()).map(Some).ok_or_else(|| {
                 ConfigError(format!(
-                    "invalid `{}` {raw:?} from {origin}: expected {expected}",
-                    key.name
+                    "invalid `{}` {:?} from {origin}: expected {expected}",
+                    key.name,
+                    without_password(raw)
                 ))
             }),
         }
@@ -971,6 +972,27 @@ pub fn readable_by_others(path: &Path, what: &str) -> Option<String> {
     })
 }
 
+/// A value as an error may repeat it: a URL's `user:password@` keeps the user and never the password.
+fn without_password(raw: &str) -> String {
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), raw),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority
+        .rfind('@')
+        .map(|at| authority[..at].split_once(':').map(|u| (u.0, at)))
+    {
+        Some(Some((user, at))) => format!(
+            "{scheme}{user}:<redacted>@{}{}",
+            &authority[at + 1..],
+            &rest[end..]
+        ),
+        _ => raw.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1010,6 +1032,27 @@ rate_per_minute = 30
 [profiles.staging]
 host = "staging-smartassist.kore.ai"
 "#;
+
+    #[test]
+    fn an_error_about_a_host_never_repeats_its_password() {
+        let (_d, path) = write(PROFILE);
+        let host = [(
+            "SWITCHBOARD_HOST",
+            "https://bob:s3cret-pw@platform.kore.ai/x",
+        )];
+        // Loading checks the host already; either way, the error is the one shown.
+        let e = match load(&path, &host, |_| {}) {
+            Err(e) => e.0,
+            Ok(s) => s.host().unwrap_err().0,
+        };
+        assert!(!e.contains("s3cret-pw"), "{e}");
+        assert!(e.contains("bob:<redacted>@platform.kore.ai/x"), "{e}");
+        assert_eq!(
+            without_password("https://platform.kore.ai"),
+            "https://platform.kore.ai"
+        );
+        assert_eq!(without_password("u:p@h"), "u:<redacted>@h");
+    }
 
     #[test]
     fn precedence_is_flag_then_env_then_profile_then_default() {
