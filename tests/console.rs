@@ -2543,6 +2543,10 @@ fn a_session_already_there_is_left_out_and_taking_chats_from_an_available_agent_
     command(&mut app, &format!("assign queue {TECH}"));
     let text = confirm_text(&app);
     assert_eq!(text[0], "Nothing to send: already there", "{text:#?}");
+    assert!(
+        !text.iter().any(|l| l.contains("request")),
+        "nothing to pace: {text:#?}"
+    );
     assert!(key(&mut app, KeyCode::Char('y')).is_empty());
     assert!(status_text(&app).contains("already there"));
 }

@@ -1074,15 +1074,18 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             clock(eta)
         )
     };
-    lines.push(Line::raw(format!(
-        "{n} request{} · {pacing}{}",
-        if n == 1 { "" } else { "s" },
-        if app.in_flight() > 0 {
-            format!(" (after {} in flight)", app.in_flight())
-        } else {
-            String::new()
-        }
-    )));
+    // Nothing to send has no pacing to tell.
+    if n > 0 {
+        lines.push(Line::raw(format!(
+            "{n} request{} · {pacing}{}",
+            if n == 1 { "" } else { "s" },
+            if app.in_flight() > 0 {
+                format!(" (after {} in flight)", app.in_flight())
+            } else {
+                String::new()
+            }
+        )));
+    }
     lines.push(Line::raw(""));
     if let Some(first) = previews.first() {
         lines.push(Line::raw(format!("{} {}", first.method, first.url)));
