@@ -124,7 +124,15 @@ pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
     if options.per_minute == 0 {
         return Ok(Pacer::with_options(options));
     }
-    let (pacer, warning) = Pacer::shared(options, &settings.budget_file()?);
+    let ledger = settings.budget_file()?;
+    // A ledger that is a link or a device is refused, not worked around: sharing it would clobber
+    // its target, and not sharing it would overspend the account's budget without a word.
+    crate::output::plain_file_or_absent(&ledger).map_err(|e| {
+        ConfigError(format!(
+            "the budget ledger: {e} (budget_file; remove it, or name a plain file)"
+        ))
+    })?;
+    let (pacer, warning) = Pacer::shared(options, &ledger);
     if let Some(w) = warning {
         tracing::warn!("{w}");
         eprintln!("switchboard: warning: {w}");

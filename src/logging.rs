@@ -15,6 +15,7 @@ pub fn init(path: &Path, verbosity: u8) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    crate::output::plain_file_or_absent(path).map_err(|e| format!("the log file: {e}"))?;
     // Private: it names sessions, agents and the tenant.
     let file = OpenOptions::new()
         .create(true)

@@ -57,6 +57,33 @@ fn resolved(path: &Path) -> PathBuf {
     }
 }
 
+/// Refuses a record (the audit log, the budget ledger, the log file) that is there and is not a
+/// plain file: a link, a device, a FIFO. The record would go, or be read from, somewhere else — or
+/// never end. Folders on the way may be links; what is absent is created later, as a plain file.
+pub fn plain_file_or_absent(path: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_file() => Ok(()),
+        Ok(meta) => {
+            let kind = if meta.file_type().is_symlink() {
+                "a link"
+            } else if meta.file_type().is_dir() {
+                "a folder"
+            } else {
+                "a device, FIFO or socket"
+            };
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is {kind}, not a plain file: switchboard keeps its records only in plain files",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes `bytes` to `to`, readable by its owner only (it names sessions and agents): whole or
 /// not at all. A link at `to` is replaced, never followed; nothing else is chmodded.
 pub fn write_whole(to: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -87,6 +114,24 @@ pub fn write_whole(to: &Path, bytes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn records_are_plain_files_or_not_there_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("audit.jsonl");
+        assert!(plain_file_or_absent(&plain).is_ok(), "absent: made later");
+        std::fs::write(&plain, "").unwrap();
+        assert!(plain_file_or_absent(&plain).is_ok());
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&plain, &link).unwrap();
+        let e = plain_file_or_absent(&link).unwrap_err().to_string();
+        assert!(e.contains("is a link"), "{e}");
+        let e = plain_file_or_absent(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("device, FIFO"), "{e}");
+        assert!(plain_file_or_absent(dir.path()).is_err(), "a folder");
+    }
 
     #[test]
     fn a_kept_file_is_refused_by_its_path_and_through_a_link() {

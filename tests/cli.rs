@@ -1558,3 +1558,67 @@ async fn completions_man_page_and_version_come_from_the_same_definitions() {
         None => assert!(said.contains("not built from a git checkout"), "{said}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_that_are_links_or_fifos_are_refused_and_nothing_else_is_touched() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let fifo = |path: &std::path::Path| {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    };
+    // The audit log a link to another file: refused before anything is sent, the file untouched.
+    let elsewhere = home.path("elsewhere.txt");
+    std::fs::write(&elsewhere, "keep").unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::create_dir_all(home.audit().parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, home.audit()).unwrap();
+    let assign = ["assign", "--session", &ok_session(1), "--queue", QUEUE];
+    let out = run(home.against(&server), &assign).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a link"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(server.received().is_empty(), "nothing sent");
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
+    let mode = std::fs::metadata(&elsewhere).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644, "nothing else is chmodded");
+    std::fs::remove_file(home.audit()).unwrap();
+
+    // The budget ledger a FIFO: refused, exit 2, rather than the budget silently unshared.
+    let ledger = home.path("ledger");
+    fifo(&ledger);
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_RATE", "60")
+        .env("SWITCHBOARD_BUDGET_FILE", &ledger);
+    let out = run(c, &assign).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the budget ledger"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(server.received().is_empty());
+
+    // `audit verify` of a FIFO ends at once with why, rather than waiting forever.
+    let log = home.path("audit-fifo.jsonl");
+    fifo(&log);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        run(home.command(), &["audit", "verify", log.to_str().unwrap()]),
+    )
+    .await
+    .expect("no hang");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a plain file"),
+        "{}",
+        text(&out.stderr)
+    );
+}

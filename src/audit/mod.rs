@@ -80,6 +80,9 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        // A plain file only: a link would put the record elsewhere (and the chmod below on its
+        // target), a FIFO would swallow it.
+        crate::output::plain_file_or_absent(path)?;
         // Private: it names every session moved. Read too, for the line a new one chains to.
         let file = OpenOptions::new()
             .create(true)

@@ -156,6 +156,10 @@ fn selected(global: &GlobalArgs, select: &AuditSelect) -> Result<(PathBuf, Filte
 
 /// The log, read in large batches (`audit::lines`): no buffer of its own.
 fn open(path: &Path) -> Result<File, Failure> {
+    // A FIFO would never end, a device never say anything true: a plain file, or an error.
+    if path.exists() {
+        switchboard::output::plain_file_or_absent(path).map_err(|e| failed_reading(path, e))?;
+    }
     File::open(path).map_err(|e| failed_reading(path, e))
 }
 

@@ -184,6 +184,8 @@ fn first_id() -> u64 {
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
+    // A plain file only: a link would clobber its target, a device swallow the budget.
+    crate::output::plain_file_or_absent(path)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
