@@ -40,8 +40,9 @@ pub fn callback_route(
 /// move went.
 pub fn unreachable_callbacks(settings: &Settings, route: &CallbackRoute) -> Option<String> {
     let host = settings.host().ok()?;
-    let callback = route.url_for("x");
-    (!crate::api::is_loopback_url(&host) && crate::api::is_loopback_url(&callback)).then(|| {
+    let unreachable =
+        !crate::api::is_loopback_url(&host) && crate::api::is_loopback_url(route.base_url());
+    unreachable.then(|| {
         format!(
             "Kore at {host} cannot reach this machine's listener ({}): callbacks will not arrive, and moves are checked with the server instead; set callback_url in profile {} (or --callback-url) to a public URL that reaches the listener, such as a tunnel",
             route.base_url(),

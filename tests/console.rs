@@ -1335,6 +1335,7 @@ fn with_live_data_a_move_is_checked_with_the_server_once_its_callback_came_or_so
         &mut app,
         Msg::Verified {
             at: AT.into(),
+            now: Instant::now(),
             results: vec![
                 (
                     first.clone(),
@@ -2159,6 +2160,7 @@ fn not_moved_puts_back_what_the_server_shows() {
         &mut app,
         Msg::Verified {
             at: AT.into(),
+            now: Instant::now(),
             results: vec![(
                 WAITING.into(),
                 Verification {
@@ -2779,6 +2781,7 @@ fn columns_stay_put_when_answers_callbacks_and_verifications_arrive() {
         &mut app,
         Msg::Verified {
             at: AT.into(),
+            now: Instant::now(),
             results: vec![(
                 id.clone(),
                 Verification {

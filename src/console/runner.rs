@@ -377,6 +377,7 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                 }
                 let _ = tx.send(Msg::Verified {
                     at: timestamp(),
+                    now: Instant::now(),
                     results: moves.into_iter().map(|(s, _)| s).zip(results).collect(),
                 });
             });

@@ -176,6 +176,11 @@ impl<T: Row> Table<T> {
         self.exact.min(self.visible.len())
     }
 
+    /// How many of the shown rows match only fuzzily (after the exact ones).
+    pub fn fuzzy(&self) -> usize {
+        self.visible.len() - self.exact()
+    }
+
     pub fn query(&self) -> &str {
         &self.query
     }

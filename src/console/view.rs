@@ -265,7 +265,7 @@ fn pane_block<'a, T: Row>(
     theme: Theme,
 ) -> Block<'a> {
     let shown = table.visible().len();
-    let fuzzy = shown - table.exact();
+    let fuzzy = table.fuzzy();
     let count = if table.query().is_empty() {
         format!("{}", table.len())
     } else if fuzzy > 0 {

@@ -119,10 +119,7 @@ impl Confirm {
         let verb = if self.retry { "Retry" } else { "Move" };
         let mut per_target: Vec<(&Target, usize)> = Vec::new();
         for (_, t) in &self.moves {
-            match per_target.iter_mut().find(|(seen, _)| *seen == t) {
-                Some((_, count)) => *count += 1,
-                None => per_target.push((t, 1)),
-            }
+            tally(&mut per_target, t, 1);
         }
         let stays = self.stays();
         if per_target.len() == 1 && stays.is_empty() {
@@ -155,21 +152,12 @@ impl Confirm {
     /// Why the sessions not moving stay, counted: `94 no AVAILABLE agent has free liveChat capacity`.
     fn stays(&self) -> Vec<String> {
         let mut why: Vec<(String, usize)> = Vec::new();
-        let mut add = |reason: &str, count: usize| {
-            if count == 0 {
-                return;
-            }
-            match why.iter_mut().find(|(r, _)| r == reason) {
-                Some((_, n)) => *n += count,
-                None => why.push((reason.to_string(), count)),
-            }
-        };
         for (_, reason) in &self.left_out {
-            add(&crate::format::one_line(reason), 1);
+            tally(&mut why, crate::format::one_line(reason), 1);
         }
-        add("already there", self.already_there.len());
-        add("in flight", self.skipped_in_flight);
-        add("drifted", self.drifted.len());
+        tally(&mut why, "already there".into(), self.already_there.len());
+        tally(&mut why, "in flight".into(), self.skipped_in_flight);
+        tally(&mut why, "drifted".into(), self.drifted.len());
         // One reason needs no count of its own: the headline's count is its.
         if why.len() == 1 {
             return why.into_iter().map(|(reason, _)| reason).collect();
@@ -294,10 +282,7 @@ fn taken_from(app: &App, sessions: &[&SessionItem]) -> Vec<(String, usize)> {
         } else {
             agent.name.clone()
         };
-        match taken.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, count)) => *count += 1,
-            None => taken.push((name, 1)),
-        }
+        tally(&mut taken, name, 1);
     }
     taken
 }
@@ -316,10 +301,7 @@ pub fn whereabouts(app: &App, confirm: &Confirm) -> String {
             Some(Spot { queue: Some(q), .. }) => format!("waiting in {q}"),
             _ => "where unknown".to_string(),
         };
-        match places.iter_mut().find(|(p, _)| *p == place) {
-            Some((_, n)) => *n += 1,
-            None => places.push((place, 1)),
-        }
+        tally(&mut places, place, 1);
     }
     // Nothing known of any (sessions typed or loaded without queue or agent): nothing to say.
     if places.iter().all(|(p, _)| p == "where unknown") {
@@ -330,6 +312,17 @@ pub fn whereabouts(app: &App, confirm: &Confirm) -> String {
         .map(|(place, n)| format!("{n} {place}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Counts `by` more for `key`, in the order keys first came (a count of 0 adds nothing).
+fn tally<K: PartialEq>(counts: &mut Vec<(K, usize)>, key: K, by: usize) {
+    if by == 0 {
+        return;
+    }
+    match counts.iter_mut().find(|(seen, _)| *seen == key) {
+        Some((_, n)) => *n += by,
+        None => counts.push((key, by)),
+    }
 }
 
 /// The sessions whose last outcome was `unknown`: the platform may have moved them already.

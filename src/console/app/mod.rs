@@ -193,6 +193,8 @@ pub enum Msg {
     /// What the server showed of moved sessions.
     Verified {
         at: String,
+        /// When the answer came: where it puts each session was learned then.
+        now: Instant,
         results: Vec<(String, Verification)>,
     },
     /// A plan was read (`:plan open`) or made from a run (`:revert last`), to confirm.
@@ -433,12 +435,18 @@ impl App {
     }
 
     fn with_focused<R>(&mut self, f: impl FnOnce(&mut dyn Cursor) -> R) -> R {
-        match self.focus {
-            Pane::Sessions => f(&mut self.sessions),
-            Pane::Agents => f(&mut self.agents),
-            Pane::Queues => f(&mut self.queues),
-            Pane::Activity => f(&mut self.activity),
-        }
+        f(self.pane(self.focus).0)
+    }
+
+    /// A pane's table, and the matcher its filter ranks with.
+    fn pane(&mut self, pane: Pane) -> (&mut dyn Cursor, &RefCell<Matcher>) {
+        let table: &mut dyn Cursor = match pane {
+            Pane::Sessions => &mut self.sessions,
+            Pane::Agents => &mut self.agents,
+            Pane::Queues => &mut self.queues,
+            Pane::Activity => &mut self.activity,
+        };
+        (table, &self.matcher)
     }
 
     /// The focused pane's filter query.
@@ -454,15 +462,9 @@ impl App {
     /// Filters the focused pane: a small one at once; a big one's ranking goes to the filter's
     /// thread (`Effect::Rank`), and the pane keeps what it shows until the result comes.
     fn set_filter(&mut self, query: &str) -> Vec<Effect> {
-        let pane = self.focus;
-        let off_thread = self.filter_off_thread;
-        let mut matcher = self.matcher.borrow_mut();
-        let ranking = match pane {
-            Pane::Sessions => filter(&mut self.sessions, query, off_thread, &mut matcher),
-            Pane::Agents => filter(&mut self.agents, query, off_thread, &mut matcher),
-            Pane::Queues => filter(&mut self.queues, query, off_thread, &mut matcher),
-            Pane::Activity => filter(&mut self.activity, query, off_thread, &mut matcher),
-        };
+        let (pane, off_thread) = (self.focus, self.filter_off_thread);
+        let (table, matcher) = self.pane(pane);
+        let ranking = table.filter(query, off_thread, &mut matcher.borrow_mut());
         ranking
             .map(|ranking| Effect::Rank { pane, ranking })
             .into_iter()
@@ -472,12 +474,7 @@ impl App {
     /// A ranking done on the filter's thread: shown if it is still the one wanted (a newer
     /// keystroke, or rows that changed meanwhile, ask for another).
     fn ranked(&mut self, pane: Pane, ranked: Ranked) -> Vec<Effect> {
-        let again = match pane {
-            Pane::Sessions => self.sessions.finish_filter(ranked),
-            Pane::Agents => self.agents.finish_filter(ranked),
-            Pane::Queues => self.queues.finish_filter(ranked),
-            Pane::Activity => self.activity.finish_filter(ranked),
-        };
+        let again = self.pane(pane).0.finish_filter(ranked);
         again
             .map(|ranking| Effect::Rank { pane, ranking })
             .into_iter()
@@ -487,23 +484,8 @@ impl App {
     /// Before a key acts on what the focused pane shows (`*`), a ranking still on its way is done
     /// here and now: the key takes what the query matches, not what the last keystroke showed.
     pub(super) fn settle_filter(&mut self) {
-        let mut matcher = self.matcher.borrow_mut();
-        match self.focus {
-            Pane::Sessions => settle(&mut self.sessions, &mut matcher),
-            Pane::Agents => settle(&mut self.agents, &mut matcher),
-            Pane::Queues => settle(&mut self.queues, &mut matcher),
-            Pane::Activity => settle(&mut self.activity, &mut matcher),
-        }
-    }
-
-    /// Whether the focused pane's filter is still being ranked.
-    pub fn filtering(&self, pane: Pane) -> bool {
-        match pane {
-            Pane::Sessions => self.sessions.filtering(),
-            Pane::Agents => self.agents.filtering(),
-            Pane::Queues => self.queues.filtering(),
-            Pane::Activity => self.activity.filtering(),
-        }
+        let (table, matcher) = self.pane(self.focus);
+        table.settle_filter(&mut matcher.borrow_mut());
     }
 
     /// The sessions a move applies to: every marked one (filtered out or not), else the highlighted.
@@ -531,35 +513,22 @@ impl App {
 /// milliseconds, and at once is simpler.
 pub const OFF_THREAD_ROWS: usize = 20_000;
 
-fn filter<T: Row>(
-    table: &mut Table<T>,
-    query: &str,
-    off_thread: bool,
-    matcher: &mut Matcher,
-) -> Option<Ranking> {
-    if off_thread && table.len() >= OFF_THREAD_ROWS {
-        table.start_filter(query)
-    } else {
-        table.set_filter(query, matcher);
-        None
-    }
-}
-
-fn settle<T: Row>(table: &mut Table<T>, matcher: &mut Matcher) {
-    if table.filtering() {
-        let query = table.query().to_string();
-        table.set_filter(&query, matcher);
-    }
-}
-
-/// Cursor moves and marks, whatever the pane's rows.
+/// Cursor moves, marks and the filter, whatever the pane's rows.
 trait Cursor {
     fn move_by(&mut self, delta: isize);
     fn top(&mut self);
     fn bottom(&mut self);
     fn toggle_selected_mark(&mut self);
     fn mark_visible(&mut self) -> usize;
+    /// How many shown rows match the filter only fuzzily (`*` leaves them).
+    fn fuzzy(&self) -> usize;
     fn unmark_all(&mut self);
+    /// Filters: a small pane (or any, when not `off_thread`) at once; a big one's ranking is
+    /// handed out to run on the filter's thread.
+    fn filter(&mut self, query: &str, off_thread: bool, matcher: &mut Matcher) -> Option<Ranking>;
+    fn finish_filter(&mut self, ranked: Ranked) -> Option<Ranking>;
+    /// A ranking still out is done here and now.
+    fn settle_filter(&mut self, matcher: &mut Matcher);
 }
 
 impl<T: Row> Cursor for Table<T> {
@@ -581,8 +550,28 @@ impl<T: Row> Cursor for Table<T> {
     fn mark_visible(&mut self) -> usize {
         Table::mark_visible(self)
     }
+    fn fuzzy(&self) -> usize {
+        Table::fuzzy(self)
+    }
     fn unmark_all(&mut self) {
         Table::unmark_all(self)
+    }
+    fn filter(&mut self, query: &str, off_thread: bool, matcher: &mut Matcher) -> Option<Ranking> {
+        if off_thread && self.len() >= OFF_THREAD_ROWS {
+            self.start_filter(query)
+        } else {
+            self.set_filter(query, matcher);
+            None
+        }
+    }
+    fn finish_filter(&mut self, ranked: Ranked) -> Option<Ranking> {
+        Table::finish_filter(self, ranked)
+    }
+    fn settle_filter(&mut self, matcher: &mut Matcher) {
+        if self.filtering() {
+            let query = self.query().to_string();
+            self.set_filter(&query, matcher);
+        }
     }
 }
 
@@ -635,8 +624,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             );
             vec![]
         }
-        Msg::Verified { at, results } => {
-            let now = app.now.unwrap_or_else(Instant::now);
+        Msg::Verified { at, now, results } => {
             for (session, result) in results {
                 let detail = format!("{session} {}: {}", result.verified, result.detail);
                 if let Some(s) = app.sessions.by_id_mut(&session) {

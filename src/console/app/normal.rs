@@ -126,12 +126,7 @@ fn mark_visible(app: &mut App) {
     }
     app.settle_filter();
     let added = app.with_focused(|t| t.mark_visible());
-    let fuzzy = match app.focus {
-        Pane::Sessions => app.sessions.visible().len() - app.sessions.exact(),
-        Pane::Agents => app.agents.visible().len() - app.agents.exact(),
-        Pane::Queues => app.queues.visible().len() - app.queues.exact(),
-        Pane::Activity => 0,
-    };
+    let fuzzy = app.with_focused(|t| t.fuzzy());
     let skipped = if fuzzy > 0 {
         format!(" ({fuzzy} fuzzy match(es) not marked: type more, or mark them with Space)")
     } else {

@@ -35,11 +35,7 @@ impl Spot {
             queue: c.queue_name.clone().or_else(|| c.queue_id.clone()),
             agent_user: c.agent_user_id.clone(),
             agent_id: None,
-            agent: c
-                .agent_name
-                .clone()
-                .or_else(|| c.agent_user_id.clone())
-                .filter(|_| c.agent_user_id.is_some() || c.agent_name.is_some()),
+            agent: c.agent_name.clone().or_else(|| c.agent_user_id.clone()),
         }
     }
 

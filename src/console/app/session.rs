@@ -104,31 +104,27 @@ pub struct SessionItem {
 impl SessionItem {
     /// A session as a file or a form gives it: unmarked, never sent.
     pub fn new(row: SessionRow) -> SessionItem {
-        // What a file's priority and sentiment columns say, for the orders of `s` (boxed: most
-        // rows have none; intent and language only show, and their columns are there already).
-        let column = |kind: SessionColumn| {
-            row.extra
-                .iter()
-                .find(|(k, v)| SessionColumn::of(k) == kind && !v.trim().is_empty())
-                .map(|(_, v)| v.clone())
-        };
-        let triage = Triage {
-            priority: column(SessionColumn::Priority),
-            sentiment: column(SessionColumn::Sentiment).map(|tone| Sentiment {
-                tone,
-                strength: None,
-            }),
-            ..Triage::default()
-        };
-        SessionItem {
+        let mut item = SessionItem {
             row,
             marked_with_batch: false,
             state: SendState::default(),
             live: false,
             from_live: false,
             place: Place::default(),
-            triage: (triage != Triage::default()).then(|| Box::new(triage)),
-        }
+            triage: None,
+        };
+        // What a file's priority and sentiment columns say, for the orders of `s` (boxed: most
+        // rows have none; intent and language only show, and their columns are there already).
+        let triage = Triage {
+            priority: item.column(SessionColumn::Priority).map(str::to_owned),
+            sentiment: item.column(SessionColumn::Sentiment).map(|tone| Sentiment {
+                tone: tone.to_owned(),
+                strength: None,
+            }),
+            ..Triage::default()
+        };
+        item.triage = (triage != Triage::default()).then(|| Box::new(triage));
+        item
     }
 
     /// What Kore says to triage it by, or nothing.
