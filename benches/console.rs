@@ -242,7 +242,15 @@ fn main() {
             s.state.in_flight = true;
         }
     }
-    run_effect(Effect::Send { moves }, &workers, &tx);
+    run_effect(
+        Effect::Send {
+            moves,
+            insist: Default::default(),
+            undoes: None,
+        },
+        &workers,
+        &tx,
+    );
     let started = Instant::now();
     let (mut drawn, mut worst_gap, mut most_in_flight) = (0usize, Duration::ZERO, 0usize);
     let mut last = Instant::now();

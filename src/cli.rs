@@ -146,6 +146,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// List the sessions runs of this account are moving now or moved in the last 10 minutes
+    Claims {
+        #[command(subcommand)]
+        action: Option<ClaimsAction>,
+    },
     /// The audit log: check its hash chain, list its runs, write the incident report
     Audit {
         #[command(subcommand)]
@@ -158,6 +163,15 @@ pub enum Command {
     },
     /// Print the man page (roff), made from the same definitions as --help: `switchboard man | man -l -`
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClaimsAction {
+    /// End every claim and mark of RUN (a run that is stuck, or moves to send again), on record
+    Release {
+        #[arg(value_name = "RUN_ID")]
+        run: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -263,6 +277,10 @@ pub struct AssignArgs {
     pub selectors: Selectors,
     #[command(flatten)]
     pub targets: Targets,
+    /// Send sessions another run moved in the last 10 minutes too (one another run is moving now
+    /// is never sent)
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -303,7 +321,7 @@ pub struct ApplyArgs {
     /// Send without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
-    /// Send the moves that drifted too
+    /// Send the moves that drifted, and those another run moved in the last 10 minutes, too
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
@@ -315,6 +333,10 @@ pub struct RevertArgs {
     /// The run to undo: its id, as the run's summary and the audit log name it
     #[arg(value_name = "RUN_ID")]
     pub run: String,
+    /// Write the plan although the audit log's chain is broken before the run's end (the plan
+    /// carries the warning)
+    #[arg(long)]
+    pub force: bool,
     /// Write the plan here (JSON) and print it for a reader; without it the JSON goes to stdout
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::audit::AuditLog;
+use crate::claims::{Claims, Held};
 use crate::client::{AssignClient, AttemptResult};
 use crate::listener::CallbackSummary;
 use crate::outcome::Outcome;
@@ -233,6 +234,30 @@ impl Move {
 pub struct Run {
     pub id: String,
     pub stop: StopSignal,
+    /// The sessions the supervisor insisted on (a second `y`, `--force`): sent even when another
+    /// run moved them a moment ago. A session another run is moving now never is.
+    pub insist: Insist,
+    /// The run this one undoes (a revert): its marks hold nothing back, as they are what it undoes.
+    pub undoes: Option<String>,
+}
+
+/// Which sessions a run sends although another run moved them a moment ago.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Insist {
+    #[default]
+    None,
+    All,
+    Only(std::collections::HashSet<String>),
+}
+
+impl Insist {
+    pub fn covers(&self, session: &str) -> bool {
+        match self {
+            Insist::None => false,
+            Insist::All => true,
+            Insist::Only(sessions) => sessions.contains(session),
+        }
+    }
 }
 
 impl Run {
@@ -244,7 +269,19 @@ impl Run {
         Run {
             id: crate::secret::random_hex(6),
             stop,
+            insist: Insist::None,
+            undoes: None,
         }
+    }
+
+    /// This run, sending these sessions although another run moved them a moment ago.
+    pub fn insisting(self, insist: Insist) -> Run {
+        Run { insist, ..self }
+    }
+
+    /// This run, undoing `run` (a revert's plan).
+    pub fn undoing(self, undoes: Option<String>) -> Run {
+        Run { undoes, ..self }
     }
 }
 
@@ -321,6 +358,8 @@ pub struct Dispatcher {
     concurrency: usize,
     /// Requests in flight at once, across every bulk run of the process.
     permits: Arc<Semaphore>,
+    /// The account's claims on this machine; `None` for a dispatcher that shares nothing (tests).
+    claims: Option<Claims>,
 }
 
 impl Dispatcher {
@@ -338,7 +377,20 @@ impl Dispatcher {
             policy,
             concurrency: concurrency.max(1),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            claims: None,
         }
+    }
+
+    /// This dispatcher, claiming each run's sessions in `claims` before it sends them.
+    pub fn with_claims(self, claims: Claims) -> Dispatcher {
+        Dispatcher {
+            claims: Some(claims),
+            ..self
+        }
+    }
+
+    pub fn claims(&self) -> Option<&Claims> {
+        self.claims.as_ref()
     }
 
     pub fn client(&self) -> &AssignClient {
@@ -433,7 +485,23 @@ impl Dispatcher {
                 body: serde_json::from_str(&preview.body).unwrap_or(Value::Null),
             };
             self.audit.note_run(session, &run.id);
-            if let Err(e) = self.audit.record(Some(&run.id), "attempt", &line) {
+            // Off the runtime, as the lock may wait for another process; a stop meanwhile means
+            // the line is not written and nothing is sent.
+            let written = {
+                let (audit, run_id, stop) = (self.audit.clone(), run.id.clone(), stop.clone());
+                let line = serde_json::to_value(&line).unwrap_or(Value::Null);
+                tokio::task::spawn_blocking(move || {
+                    audit.record_unless(Some(&run_id), "attempt", &line, || stop.is_stopped())
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+            };
+            if let Ok(false) = written {
+                permit.cancel();
+                let reason = stopped_reason(run);
+                return self.settle_unsent(run, session, target, last, &reason, &report_progress);
+            }
+            if let Err(e) = written {
                 // What is not on record is not sent.
                 let reason = format!(
                     "not sent: cannot write the audit log {}: {e}",
@@ -471,7 +539,7 @@ impl Dispatcher {
                 self.pacer.rate_limited();
             }
             let latency_ms = result.latency.as_millis() as u64;
-            let _ = self.audit.record(
+            if let Err(e) = self.audit.record(
                 Some(&run.id),
                 "outcome",
                 &OutcomeLine {
@@ -484,7 +552,14 @@ impl Dispatcher {
                     latency_ms,
                     response: &result.response,
                 },
-            );
+            ) {
+                // An answer that cannot be put on record stops the run as an attempt line does:
+                // nothing more is sent while the record is lost.
+                stop.stop(format!(
+                    "cannot write the audit log {}: {e}",
+                    self.audit.path().display()
+                ));
+            }
             if result.outcome == Outcome::Unauthorized {
                 let status = result
                     .http_status
@@ -611,8 +686,10 @@ impl Dispatcher {
     }
 
     /// Makes each move in order, with at most `concurrency` requests in flight across every run of
-    /// the process, and returns their reports in the same order. Once the run is stopped nothing
-    /// more of it is sent: what waits is cancelled at once.
+    /// the process, and returns their reports in the same order. Each session is claimed first: one
+    /// another run holds is `cancelled` with who holds it, never sent. Once the run is stopped
+    /// nothing more of it is sent: what waits is cancelled at once. A task that panics stops the
+    /// run, and its session is `unknown` (it may have been sent).
     pub async fn assign_moves(
         &self,
         run: &Run,
@@ -624,6 +701,7 @@ impl Dispatcher {
         if let Some(reason) = self.client.api().read_only_reason() {
             run.stop.stop(reason);
         }
+        let held = self.claim(run, moves);
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; moves.len()];
         let report_progress = |p: Progress| {
@@ -632,6 +710,17 @@ impl Dispatcher {
             }
         };
         for (index, mv) in moves.iter().enumerate() {
+            if let Some(held) = &held[index] {
+                let reason = format!("cancelled: {}", held.reason());
+                reports[index] = Some(self.settle_cancelled(
+                    run,
+                    &mv.session,
+                    &mv.target,
+                    &reason,
+                    &report_progress,
+                ));
+                continue;
+            }
             let permit = tokio::select! {
                 biased;
                 _ = run.stop.stopped() => None,
@@ -641,39 +730,131 @@ impl Dispatcher {
             };
             let Some(permit) = permit else {
                 let reason = stopped_reason(run);
-                reports[index] = Some(self.settle_cancelled(
-                    run,
-                    &mv.session,
-                    &mv.target,
-                    &reason,
-                    &report_progress,
-                ));
+                let report =
+                    self.settle_cancelled(run, &mv.session, &mv.target, &reason, &report_progress);
+                reports[index] = Some(self.unclaim(run, report));
                 continue;
             };
             let slot = self.pacer.reserve(Priority::Assign);
             let (this, run, mv, progress) =
                 (self.clone(), run.clone(), mv.clone(), progress.clone());
             tasks.spawn(async move {
-                let report = this
-                    .assign_reserved(&run, &mv, progress.as_ref(), slot)
-                    .await;
+                let moving = this.assign_reserved(&run, &mv, progress.as_ref(), slot);
+                let report = match caught(moving).await {
+                    Ok(report) => report,
+                    Err(what) => this.settle_panicked(&run, &mv, &what, progress.as_ref()),
+                };
                 drop(permit);
-                (index, report)
+                (index, this.unclaim(&run, report))
             });
-            while let Some(done) = tasks.try_join_next() {
-                let (i, report) = done.expect("an assignment task panicked");
+            while let Some(Ok((i, report))) = tasks.try_join_next() {
                 reports[i] = Some(report);
             }
         }
         while let Some(done) = tasks.join_next().await {
-            let (i, report) = done.expect("an assignment task panicked");
-            reports[i] = Some(report);
+            // Every task catches its own panic; a task cancelled from outside leaves its report
+            // to the line below.
+            if let Ok((i, report)) = done {
+                reports[i] = Some(report);
+            }
         }
         reports
             .into_iter()
-            .map(|r| r.expect("every session has a report"))
+            .zip(moves)
+            .map(|(r, mv)| {
+                r.unwrap_or_else(|| {
+                    Report::cancelled(&mv.session, &mv.target, "cancelled: its task ended")
+                })
+            })
             .collect()
     }
+
+    /// Claims the run's sessions (none once it is stopped): for each, what holds it instead. Claims
+    /// that cannot be read stop the run, as sending blind could send a session twice.
+    fn claim(&self, run: &Run, moves: &[Move]) -> Vec<Option<Held>> {
+        let free = vec![None; moves.len()];
+        let Some(claims) = self.claims.as_ref().filter(|_| !run.stop.is_stopped()) else {
+            return free;
+        };
+        let sessions: Vec<String> = moves.iter().map(|m| m.session.clone()).collect();
+        let overrides = |session: &str, mark: &crate::claims::Claim| {
+            run.insist.covers(session) || run.undoes.as_deref() == Some(mark.run.as_str())
+        };
+        match claims.take(&run.id, &sessions, overrides) {
+            Ok(held) => held,
+            Err(e) => {
+                let path = claims
+                    .path()
+                    .map(|p| format!(" {}", p.display()))
+                    .unwrap_or_default();
+                run.stop
+                    .stop(format!("cannot read the claims file{path}: {e}"));
+                free
+            }
+        }
+    }
+
+    /// Ends the run's claim on a settled session: a mark when it may have moved.
+    fn unclaim(&self, run: &Run, report: Report) -> Report {
+        if let Some(claims) = &self.claims
+            && let Err(e) = claims.settle(&run.id, &report.session, report.may_have_moved())
+        {
+            tracing::warn!(session = %report.session, "cannot settle the claim: {e}");
+        }
+        report
+    }
+
+    /// A move whose task panicked: the run stops, and the session is `unknown` on record, since
+    /// its request may have left.
+    fn settle_panicked(
+        &self,
+        run: &Run,
+        mv: &Move,
+        what: &str,
+        progress: Option<&mpsc::UnboundedSender<Progress>>,
+    ) -> Report {
+        let message = format!("its task failed ({what}): it may have been sent");
+        tracing::error!(session = %mv.session, "{message}");
+        run.stop.stop(format!("a move's task failed: {what}"));
+        let _ = self.audit.record(
+            Some(&run.id),
+            "outcome",
+            &OutcomeLine {
+                session: &mv.session,
+                target: &mv.target,
+                attempt: 0,
+                outcome: Outcome::Unknown,
+                http_status: None,
+                message: &message,
+                latency_ms: 0,
+                response: &None,
+            },
+        );
+        let report = Report {
+            outcome: Some(Outcome::Unknown),
+            message,
+            // Counted as sent: it may have been.
+            attempts: 1,
+            ..Report::cancelled(&mv.session, &mv.target, "")
+        };
+        if let Some(tx) = progress {
+            let _ = tx.send(Progress::Settled(report.clone()));
+        }
+        report
+    }
+}
+
+/// Runs `future`, catching a panic in it: what it said, for the record, in place of its output.
+async fn caught<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
+    futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future))
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into())
+        })
 }
 
 /// Why a never-sent session was cancelled.
@@ -716,6 +897,18 @@ mod tests {
             p.retry_delay(&result(Outcome::RateLimited, true, None), 3),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_move_is_caught_with_what_it_said() {
+        assert_eq!(caught(async { 7 }).await, Ok(7));
+        let panicking = async {
+            if std::hint::black_box(true) {
+                panic!("index out of bounds");
+            }
+            7
+        };
+        assert_eq!(caught(panicking).await, Err("index out of bounds".into()));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::api::Api;
 
 use crate::audit::{AuditLog, Stamp};
+use crate::claims::Claims;
 use crate::client::AssignClient;
 use crate::config::{ConfigError, Settings};
 use crate::dispatch::{Dispatcher, RetryPolicy};
@@ -102,13 +103,22 @@ pub fn dispatcher(
     mut policy: RetryPolicy,
 ) -> Result<Dispatcher, ConfigError> {
     policy.max_retry_wait = settings.max_retry_wait()?;
-    Ok(Dispatcher::new(
-        client,
-        pacer,
-        audit,
-        policy,
-        settings.concurrency()?,
-    ))
+    Ok(
+        Dispatcher::new(client, pacer, audit, policy, settings.concurrency()?)
+            .with_claims(claims(settings)?),
+    )
+}
+
+/// The account's claims on this machine, in the file beside the budget ledger (shared even when
+/// pacing is off: a session leaves once whatever the rate).
+pub fn claims(settings: &Settings) -> Result<Claims, ConfigError> {
+    let path = Claims::path_beside(&settings.budget_file()?);
+    Claims::shared(&path).map_err(|e| {
+        ConfigError(format!(
+            "cannot open the claims file {}: {e} (it sits beside budget_file)",
+            path.display()
+        ))
+    })
 }
 
 /// The process's one pacer, at the configured rate, sharing the account's budget with its other
@@ -133,6 +143,12 @@ pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
             "the budget ledger: {e} (budget_file; remove it, or name a plain file)"
         ))
     })?;
+    // Nor is a file that is no ledger: it is left as it is, not wiped by the first rewrite.
+    if let Err(e) = crate::pacer::ledger::Ledger::shared(&ledger)
+        && e.kind() == std::io::ErrorKind::InvalidData
+    {
+        return Err(ConfigError(format!("the budget ledger: {e}")));
+    }
     let (pacer, warning) = Pacer::shared(options, &ledger);
     if let Some(w) = warning {
         tracing::warn!("{w}");

@@ -93,6 +93,45 @@ pub fn stamp_in(at: &str, zone: &jiff::tz::TimeZone) -> String {
     }
 }
 
+/// Rows under their headings, in columns as wide as their widest cell, each cell on one line.
+pub fn write_table(out: &mut impl std::io::Write, headings: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = headings
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{:<w$}", one_line(c)))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(out, "{}", line(headings.to_vec()));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r.iter().map(String::as_str).collect()));
+    }
+}
+
+/// Line numbers for a message: `3, 9, 12` — the first ten, then how many more.
+pub fn line_numbers(lines: &[u64]) -> String {
+    let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+    let mut text = shown.join(", ");
+    if lines.len() > 10 {
+        text.push_str(&format!(" and {} more", lines.len() - 10));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,13 @@ pub mod outcome;
 pub mod pacer;
 pub mod plan;
 pub mod secret;
+pub mod signals;
 pub mod token;
 
 pub mod api;
 pub mod audit;
 pub mod check;
+pub mod claims;
 pub mod client;
 pub mod console;
 pub mod demo;

@@ -19,6 +19,12 @@ pub fn kept_files(settings: &Settings) -> Vec<(&'static str, PathBuf)> {
             .ok()
             .map(|p| ("the budget ledger", p)),
     );
+    kept.extend(
+        settings
+            .budget_file()
+            .ok()
+            .map(|p| ("the claims file", crate::claims::Claims::path_beside(&p))),
+    );
     kept.extend(settings.log_file().map(|p| ("the log file", p)));
     kept
 }

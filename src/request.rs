@@ -69,7 +69,7 @@ impl fmt::Display for Target {
 }
 
 /// The platform endpoint and the ids every request carries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub stream_id: String,

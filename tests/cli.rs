@@ -1153,6 +1153,8 @@ async fn assign_checks_with_the_server_where_each_session_went() {
             &to,
             "--json",
             "--no-verify",
+            // It was moved a moment ago: sent again only when insisted on.
+            "--force",
         ],
     )
     .await;
@@ -1160,10 +1162,17 @@ async fn assign_checks_with_the_server_where_each_session_went() {
     assert!(json_objects(&out.stdout)[0]["verified"].is_null());
 }
 
-/// SIGINT in the middle of a paced run: it stops at once; the unsent are `cancelled`, on record and
-/// in the output; the exit code is 130.
+/// SIGINT, SIGHUP or SIGTERM in the middle of a paced run: it stops at once; the unsent are
+/// `cancelled`, on record and in the output; the exit code is 128 + the signal.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
+async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_128_plus_the_signal() {
+    // SIGHUP is a dropped ssh: the record is written all the same.
+    for (signal, code) in [("INT", 130), ("HUP", 129), ("TERM", 143)] {
+        interrupted_by(signal, code).await;
+    }
+}
+
+async fn interrupted_by(signal: &str, code: i32) {
     let server = start_mock(quick_mock_options()).await;
     let home = Home::new();
     let sessions: Vec<String> = (1..=30).map(ok_session).collect();
@@ -1187,7 +1196,7 @@ async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
     }
     let started = std::time::Instant::now();
     std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
@@ -1199,7 +1208,7 @@ async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
     let lines = json_objects(&out.stdout);
     assert_eq!(lines.len(), 30);
     let sent = server.received().len();
@@ -1207,7 +1216,7 @@ async fn an_interrupted_run_records_the_unsent_as_cancelled_and_exits_130() {
     assert_eq!(sent + cancelled, 30, "each session was sent or cancelled");
     assert!(cancelled >= 20, "{cancelled}");
     assert!(
-        text(&out.stderr).contains("cancelled (stopped: interrupted by SIGINT)"),
+        text(&out.stderr).contains(&format!("cancelled (stopped: interrupted by SIG{signal})")),
         "{}",
         text(&out.stderr)
     );
@@ -1604,6 +1613,22 @@ async fn records_that_are_links_or_fifos_are_refused_and_nothing_else_is_touched
         "{}",
         text(&out.stderr)
     );
+    assert!(server.received().is_empty());
+
+    // The budget ledger named as a file that is no ledger: refused, exit 2, the file as it was.
+    let notes = home.path("notes.txt");
+    std::fs::write(&notes, "my notes\n").unwrap();
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_RATE", "60")
+        .env("SWITCHBOARD_BUDGET_FILE", &notes);
+    let out = run(c, &assign).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not a budget ledger"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
     assert!(server.received().is_empty());
 
     // `audit verify` of a FIFO ends at once with why, rather than waiting forever.

@@ -13,7 +13,7 @@ use switchboard::console::app::{
 };
 use switchboard::console::keys::KeyMap;
 use switchboard::console::view::{self, Theme, confirm_lines, footer_hints, help_lines};
-use switchboard::dispatch::{AttemptSummary, Move, Progress, Report};
+use switchboard::dispatch::{AttemptSummary, Insist, Move, Progress, Report};
 use switchboard::input::{self, SessionRow};
 use switchboard::listener::{CallbackEvent, CallbackState, MatchedBy};
 use switchboard::outcome::Outcome;
@@ -215,7 +215,14 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
         Move::new(session_id(&app, 0), Target::queue(QUEUE)),
         Move::new(session_id(&app, 1), Target::queue(QUEUE)),
     ];
-    assert_eq!(effects, vec![Effect::Send { moves: expected }]);
+    assert_eq!(
+        effects,
+        vec![Effect::Send {
+            moves: expected,
+            insist: Insist::None,
+            undoes: None
+        }]
+    );
     assert!(
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "a second y is not a second send"
@@ -290,7 +297,7 @@ fn enter_in_the_confirmation_sends_nothing_and_says_press_y() {
     assert!(key(&mut app, KeyCode::Char('Y')).is_empty(), "only y sends");
     assert!(matches!(
         key(&mut app, KeyCode::Char('y')).as_slice(),
-        [Effect::Send { moves }] if moves.len() == 2
+        [Effect::Send { moves, .. }] if moves.len() == 2
     ));
 }
 
@@ -447,7 +454,9 @@ fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
     assert_eq!(
         key(&mut app, KeyCode::Char('y')),
         vec![Effect::Send {
-            moves: vec![Move::new(b, Target::queue(QUEUE))]
+            moves: vec![Move::new(b, Target::queue(QUEUE))],
+            insist: Insist::None,
+            undoes: None
         }]
     );
 }
@@ -1250,6 +1259,8 @@ fn screen_with_live_data() {
                 others_last_minute: 0,
                 waiting: 0,
                 shared: true,
+                sharing_lost: false,
+                clamped: 0,
             },
         },
     );
@@ -1272,6 +1283,8 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
                 others_last_minute: 40,
                 waiting: 3,
                 shared: true,
+                sharing_lost: false,
+                clamped: 0,
             },
         },
     );
@@ -1280,6 +1293,22 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
         text.contains("pacer 46/45 (server allows less than 60) (6 assign · 40 other processes)"),
         "what other processes of the account spend is named: {text}"
     );
+    // A budget that stopped being shared says so at once.
+    update(
+        &mut app,
+        Msg::Tick {
+            now: Instant::now(),
+            pacer: PacerStatus {
+                per_minute: 60,
+                limit: 60,
+                shared: false,
+                sharing_lost: true,
+                ..PacerStatus::default()
+            },
+        },
+    );
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("pacer 0/60 · BUDGET NOT SHARED"), "{text}");
 }
 
 #[test]
@@ -1904,7 +1933,7 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
     );
     // y sends only what did not drift, each move with where it was.
     let effects = key(&mut app, KeyCode::Char('y'));
-    let [Effect::Send { moves }] = effects.as_slice() else {
+    let [Effect::Send { moves, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(moves.len(), 2);
@@ -1935,6 +1964,7 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
     );
 
     // A plan for another host does not open.
+    let plan_for_this_host = plan.clone();
     let mut elsewhere = plan;
     elsewhere.host = "https://other.example".into();
     update(
@@ -1945,7 +1975,27 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
         },
     );
     assert!(matches!(app.mode, Mode::Normal));
-    assert!(matches!(&app.status, Some(s) if s.text.contains("made for https://other.example")));
+    assert!(
+        matches!(&app.status, Some(s) if s.text.contains("made for host https://other.example")),
+        "{:?}",
+        app.status
+    );
+    // Nor one for another account on the same host.
+    let mut other_account = plan_for_this_host.clone();
+    other_account.account = Some("acct-elsewhere".into());
+    update(
+        &mut app,
+        Msg::PlanRead {
+            source: "plan y".into(),
+            result: Ok(other_account),
+        },
+    );
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(
+        matches!(&app.status, Some(s) if s.text.contains("made for account acct-elsewhere")),
+        "{:?}",
+        app.status
+    );
 }
 
 #[test]
@@ -2458,7 +2508,7 @@ use switchboard::console::app::Confirm;
 
 fn confirm_of(app: &App) -> Confirm {
     match &app.mode {
-        Mode::Confirm(c) => c.clone(),
+        Mode::Confirm(c) => (**c).clone(),
         other => panic!("{other:?} {:?}", app.status),
     }
 }
@@ -2531,7 +2581,7 @@ fn a_session_already_there_is_left_out_and_taking_chats_from_an_available_agent_
     );
     assert!(key(&mut app, KeyCode::Char('y')).is_empty(), "a second y");
     let effects = key(&mut app, KeyCode::Char('y'));
-    let [Effect::Send { moves }] = effects.as_slice() else {
+    let [Effect::Send { moves, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(moves.len(), 4, "the three already there are never sent");
@@ -2941,4 +2991,63 @@ fn a_big_panes_filter_is_ranked_off_the_drawing_thread_and_only_the_newest_resul
     ));
     assert_eq!(again.len(), 1, "ranked again over the rows as they are");
     assert_eq!(again[0].1.len(), n + 1);
+}
+
+/// What other runs hold shapes the confirmation: a session another run is moving now is left out
+/// with who moves it; one moved a moment ago asks for the second `y`, and only that session is
+/// insisted on.
+#[test]
+fn a_claimed_session_is_left_out_and_a_recently_moved_one_takes_a_second_y() {
+    let mut app = app();
+    let (claimed, marked) = (session_id(&app, 0), session_id(&app, 1));
+    let claim = |session: &str, moved: Option<u64>| switchboard::claims::Claim {
+        session: session.into(),
+        run: "r-other".into(),
+        who: "bob@laptop2".into(),
+        pid: 1,
+        machine: "laptop2".into(),
+        since: 1_000,
+        moved,
+    };
+    update(
+        &mut app,
+        Msg::Claims {
+            claims: vec![claim(&claimed, None), claim(&marked, Some(1_000))],
+            now_ms: 41_000,
+        },
+    );
+    confirm_two_to_queue(&mut app);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(c.moves, vec![(marked.clone(), Target::queue(QUEUE))]);
+    assert_eq!(
+        c.left_out,
+        vec![(
+            claimed.clone(),
+            "claimed by run r-other (bob@laptop2)".into()
+        )]
+    );
+    assert_eq!(
+        c.recently_moved,
+        vec![(
+            marked.clone(),
+            "moved by run r-other 40s ago (bob@laptop2)".into()
+        )]
+    );
+    let text = confirm_text(&app).join("\n");
+    assert!(text.contains("moved by run r-other 40s ago"), "{text}");
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "the first y warns"
+    );
+    assert!(confirm_text(&app).join("\n").contains("Press y once more"));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Effect::Send {
+            moves: vec![Move::new(marked.clone(), Target::queue(QUEUE))],
+            insist: Insist::Only([marked].into_iter().collect()),
+            undoes: None
+        }]
+    );
 }

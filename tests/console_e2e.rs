@@ -278,6 +278,46 @@ fn the_demo_shows_live_data_from_the_stand_ins_center() {
 #[test]
 fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
     let t = Tmux::start("stop", "--demo");
+    let moving = start_a_long_run(&t);
+    t.keys(&["x"]);
+    // The summary (in the status line, outside the panes) says what was cancelled and why.
+    t.wait_until("the run's summary and a cancelled row", |s| {
+        s.lines()
+            .any(|l| l.contains("cancelled (stopped: x pressed)") && !l.contains('│'))
+            && row(s, "…e5cf000d").contains("cancelled")
+    });
+    // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
+    let (audit, attempts, cancelled) = sent_and_cancelled(&t);
+    assert_eq!(attempts + cancelled, moving, "{audit}");
+    assert!(
+        cancelled >= 25,
+        "stopped early: {cancelled} cancelled of {moving}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("console exited 1");
+}
+
+/// Ctrl-C quits without a question, through the same shutdown as a stop: nothing is lost.
+#[test]
+fn ctrl_c_during_a_run_quits_and_keeps_the_record() {
+    let t = Tmux::start("ctrlc", "--demo");
+    let moving = start_a_long_run(&t);
+    t.keys(&["C-c"]);
+    t.wait_for("console exited 1");
+    let (audit, attempts, cancelled) = sent_and_cancelled(&t);
+    assert_eq!(attempts + cancelled, moving, "{audit}");
+    assert!(cancelled >= 25, "{cancelled} cancelled of {moving}");
+    // Every attempt has its outcome: the wire settled before the console went.
+    let outcomes = audit
+        .lines()
+        .filter(|l| l.contains("\"event\":\"outcome\"") && !l.contains("\"cancelled\""))
+        .count();
+    assert_eq!(outcomes, attempts, "{audit}");
+}
+
+/// Moves every session of the demo to one queue (most of a minute at 60 a minute) and waits until
+/// a move is on the wire or done; how many move.
+fn start_a_long_run(t: &Tmux) -> usize {
     t.wait_for("Sessions 44");
     // Every session to one queue: at 60 a minute, 44 moves would take most of a minute.
     t.keys(&["*", "3", "Enter"]);
@@ -297,22 +337,7 @@ fn x_stops_a_long_run_at_once_and_the_unsent_are_cancelled_on_record() {
         s.lines()
             .any(|l| l.starts_with('│') && (l.contains(" sending ") || l.contains("transferred")))
     });
-    t.keys(&["x"]);
-    // The summary (in the status line, outside the panes) says what was cancelled and why.
-    t.wait_until("the run's summary and a cancelled row", |s| {
-        s.lines()
-            .any(|l| l.contains("cancelled (stopped: x pressed)") && !l.contains('│'))
-            && row(s, "…e5cf000d").contains("cancelled")
-    });
-    // Every session is on record: sent (an attempt line) or cancelled (an outcome line).
-    let (audit, attempts, cancelled) = sent_and_cancelled(&t);
-    assert_eq!(attempts + cancelled, moving, "{audit}");
-    assert!(
-        cancelled >= 25,
-        "stopped early: {cancelled} cancelled of {moving}"
-    );
-    t.keys(&["q"]);
-    t.wait_for("console exited 1");
+    moving
 }
 
 /// The console's audit log, with its count of attempt lines (sent) and of `cancelled` outcome

@@ -644,3 +644,50 @@ async fn the_jwt_apps_algorithm_is_the_profiles_choice() {
     }
     assert_eq!(server.received().len(), 4);
 }
+
+/// Moves waiting for the audit log's lock (another process holds it) are not sent after a stop,
+/// however the lock frees: nothing leaves that is not on record, and nothing after `x`.
+#[tokio::test(flavor = "multi_thread")]
+async fn moves_waiting_for_the_audit_logs_lock_are_cancelled_by_a_stop() {
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let settings = settings_for(&server.base_url(), &audit, &[]);
+    let d = quick_dispatcher(&settings);
+    // Another writer holds the log.
+    let holder = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&audit)
+        .unwrap();
+    holder.lock().unwrap();
+    let run = switchboard::dispatch::Run::new();
+    let sessions: Vec<String> = (1..=3).map(ok_session).collect();
+    let moving = {
+        let (d, run, sessions) = (d.clone(), run.clone(), sessions.clone());
+        tokio::spawn(async move {
+            d.assign_run(&run, &sessions, &Target::queue(QUEUE), None)
+                .await
+        })
+    };
+    // Long enough for every move to reach the lock and wait there.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!moving.is_finished(), "the moves wait for the lock");
+    run.stop.stop("x pressed");
+    holder.unlock().unwrap();
+    let reports = tokio::time::timeout(Duration::from_secs(10), moving)
+        .await
+        .expect("the run ends once the lock frees")
+        .unwrap();
+    assert!(server.received().is_empty(), "{:?}", server.received());
+    for r in &reports {
+        assert_eq!(r.outcome, Some(Outcome::Cancelled), "{r:?}");
+        assert!(r.message.contains("x pressed"), "{}", r.message);
+    }
+    let lines = json_lines(&audit);
+    assert!(lines.iter().all(|l| l["event"] != "attempt"), "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| l["outcome"] == "cancelled").count(),
+        3
+    );
+}

@@ -10,7 +10,7 @@ use common::cli::*;
 use common::*;
 use serde_json::Value;
 use switchboard::live::Availability;
-use switchboard::mock::Center;
+use switchboard::mock::{Center, MockOptions};
 use switchboard::plan::Plan;
 use switchboard::plan::spread::capacity_kind;
 
@@ -554,4 +554,191 @@ async fn apply_refuses_a_plan_that_names_a_session_twice_and_sends_nothing() {
         "{stderr}"
     );
     assert!(server.received().is_empty(), "nothing sent");
+}
+
+/// The same plan applied twice at once: each session leaves once. The stand-in shows a move only
+/// after a while, so the second apply's drift check cannot see the first's moves: only the claims
+/// hold them back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_plan_applied_twice_at_once_sends_each_session_once() {
+    let server = start_center(MockOptions {
+        apply_delay: std::time::Duration::from_secs(60),
+        latency: std::time::Duration::from_millis(150),
+        ..quick_mock_options()
+    })
+    .await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    let plan = plan_sessions(&home, &server, &waiting[..4], ["--queue", &retention]).await;
+    let args = [
+        "apply",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--no-verify",
+        "--json",
+    ];
+    let (first, second) = tokio::join!(
+        run(home.against(&server), &args),
+        run(home.against(&server), &args)
+    );
+    for s in &waiting[..4] {
+        let sent = server
+            .received()
+            .iter()
+            .filter(|r| r.session.as_deref() == Some(s))
+            .count();
+        assert_eq!(sent, 1, "{s} was sent {sent} times");
+    }
+    let outcomes: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|out| json_objects(&out.stdout))
+        .collect();
+    let held: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o["outcome"] == "cancelled")
+        .map(|o| o["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(held.len(), 4, "{outcomes:?}");
+    for why in held {
+        assert!(
+            why.contains("claimed by run ") || why.contains("moved by run "),
+            "{why}"
+        );
+    }
+}
+
+/// A session moved a moment ago is held back from the next run, listed by `claims`, sent again only
+/// with `--force`; `claims release` ends the mark, on record.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_moved_a_moment_ago_waits_for_force_and_claims_lists_it() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let session = ok_session(77);
+    let assign = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "assign".to_string(),
+            "--session".into(),
+            session.clone(),
+            "--queue".into(),
+            "qu-d7f5dd6-c3ce-4ecc-9b08-77c7cde50003".into(),
+            "--json".into(),
+            "--no-verify".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let command = home.against(&server);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(command, &args).await
+        }
+    };
+    let out = assign(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let first_run = json_lines(&home.audit())
+        .iter()
+        .find(|l| l["event"] == "attempt")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let out = assign(&[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = &json_objects(&out.stdout)[0];
+    assert_eq!(report["outcome"], "cancelled");
+    let why = report["message"].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!("cancelled: moved by run {first_run} ")) && why.contains(" ago ("),
+        "{why}"
+    );
+    assert_eq!(server.received().len(), 1, "held back, not sent");
+
+    let out = run(home.against(&server), &["claims"]).await;
+    let listed = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(listed.starts_with("SESSION"), "{listed}");
+    assert!(
+        listed.contains(&session) && listed.contains(&first_run) && listed.contains("moved "),
+        "{listed}"
+    );
+
+    let out = assign(&["--force"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.received().len(), 2, "--force sends it");
+
+    // The forced run's mark now holds it; releasing that run ends it, on record.
+    let forced_run = json_lines(&home.audit())
+        .iter()
+        .rev()
+        .find(|l| l["event"] == "attempt")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(home.against(&server), &["claims", "release", &forced_run]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        json_lines(&home.audit())
+            .iter()
+            .any(|l| l["event"] == "claims_released"
+                && l["run"] == forced_run.as_str()
+                && l["released"] == 1)
+    );
+    let out = run(home.against(&server), &["claims", "release", &forced_run]).await;
+    assert_eq!(out.status.code(), Some(2), "nothing left to release");
+    let out = assign(&[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "released: sent again without --force"
+    );
+}
+
+/// A plan carries its account and stream: another account's is refused (exit 2, nothing sent); an
+/// older plan without them is read with a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_for_another_account_is_refused_and_an_older_one_warns() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    let path = plan_sessions(&home, &server, &waiting[..1], ["--queue", &retention]).await;
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(plan["account"], server.identity().account_id.as_str());
+    assert_eq!(plan["stream"], server.identity().stream_id.as_str());
+
+    plan["account"] = "another-account".into();
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let out = run(
+        home.against(&server),
+        &["apply", path.to_str().unwrap(), "--yes", "--no-verify"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("made for account another-account"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty());
+
+    let old = plan.as_object_mut().unwrap();
+    old.remove("account");
+    old.remove("stream");
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let out = run(
+        home.against(&server),
+        &["apply", path.to_str().unwrap(), "--dry-run"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("does not say which account and stream it was made for"),
+        "{stderr}"
+    );
 }

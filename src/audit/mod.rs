@@ -137,6 +137,18 @@ impl AuditLog {
         event: &str,
         fields: &impl Serialize,
     ) -> io::Result<()> {
+        self.record_unless(run, event, fields, || false).map(|_| ())
+    }
+
+    /// `record`, unless `stopped()` says so once the lock is held: a line that waited for another
+    /// writer is not written after its run stopped meanwhile. `Ok(false)` when it was not written.
+    pub fn record_unless(
+        &self,
+        run: Option<&str>,
+        event: &str,
+        fields: &impl Serialize,
+        stopped: impl Fn() -> bool,
+    ) -> io::Result<bool> {
         let line = Line {
             ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             run,
@@ -150,9 +162,13 @@ impl AuditLog {
         let body = serde_json::to_vec(&line).map_err(io::Error::other)?;
         let mut appender = self.file.lock().unwrap_or_else(|p| p.into_inner());
         appender.file.lock()?;
+        if stopped() {
+            let _ = appender.file.unlock();
+            return Ok(false);
+        }
         let written = appender.append(body);
         let _ = appender.file.unlock();
-        written
+        written.map(|()| true)
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use switchboard::config::Settings;
 use switchboard::dispatch::{
-    Dispatcher, Move, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
+    Dispatcher, Insist, Move, Progress, Report, RetryPolicy, Run, StopSignal, summarize,
 };
 use switchboard::engine;
 use switchboard::format;
@@ -21,6 +21,7 @@ use switchboard::live::LiveClient;
 use switchboard::outcome::Outcome;
 use switchboard::pacer::Pacer;
 use switchboard::request::{Target, TargetKind};
+use switchboard::signals::Signals;
 use switchboard::verify::{self, Verified, Verifier, VerifyPolicy};
 
 use super::{Failure, exit_for, select};
@@ -35,11 +36,15 @@ pub(super) struct AssignOptions {
     pub policy: RetryPolicy,
     /// Moves a plan held that are not sent (drifted): the exit is 1 whatever comes of the rest.
     pub held_back: usize,
+    /// `--force`: sessions another run moved a moment ago are sent too.
+    pub insist: bool,
+    /// The run a revert's plan undoes: its marks hold nothing back.
+    pub undoes: Option<String>,
 }
 
 impl AssignOptions {
     /// As the flags say; `held_back` moves of a plan that are not sent.
-    pub fn new(run: &RunArgs, held_back: usize) -> AssignOptions {
+    pub fn new(run: &RunArgs, held_back: usize, insist: bool) -> AssignOptions {
         AssignOptions {
             dry_run: run.dry_run,
             json: run.json,
@@ -47,6 +52,8 @@ impl AssignOptions {
             verify: !run.no_verify,
             policy: RetryPolicy::default(),
             held_back,
+            insist,
+            undoes: None,
         }
     }
 }
@@ -87,7 +94,7 @@ pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Fail
         eprintln!("switchboard: nothing to move: no agent has room; nothing was sent");
         return Ok(exit_for(false));
     }
-    let options = AssignOptions::new(&args.run, 0);
+    let options = AssignOptions::new(&args.run, 0, args.force);
     execute(settings, moves, &label, options, pacer).await
 }
 
@@ -155,6 +162,8 @@ pub(super) async fn execute(
     }
 
     let audit = engine::audit_log(settings)?;
+    // Taken before anything is sent: a signal from here on stops the run and keeps its record.
+    let signals = Signals::new().map_err(|e| Failure(format!("cannot watch for signals: {e}")))?;
     // The listener starts before anything is sent, so no callback can arrive unheard.
     let mut listener = match options.wait_callbacks {
         Some(_) => {
@@ -185,10 +194,16 @@ pub(super) async fn execute(
     ));
     // One run; a signal stops it like `x` in the console: what is not sent yet is cancelled and on
     // record, what is on the wire settles, and the exit code says which signal (128 + n).
-    let run = Run::new();
+    let insist = if options.insist {
+        Insist::All
+    } else {
+        Insist::None
+    };
+    let run = Run::new().insisting(insist).undoing(options.undoes.clone());
     let interrupted = Arc::new(AtomicU8::new(0));
     let interrupt = StopSignal::default();
     let watcher = tokio::spawn(stop_on_signal(
+        signals,
         [run.stop.clone(), interrupt.clone()],
         interrupted.clone(),
     ));
@@ -199,10 +214,10 @@ pub(super) async fn execute(
 
     if let (Some(l), Some(wait)) = (&mut listener, options.wait_callbacks) {
         if show {
-            eprint!(
+            say(format_args!(
                 "\r\x1b[2Kwaiting up to {} for callbacks…",
                 switchboard::format::duration(wait)
-            );
+            ));
         }
         // A signal ends the wait; what came is kept.
         tokio::select! {
@@ -210,7 +225,7 @@ pub(super) async fn execute(
             _ = interrupt.stopped() => {}
         }
         if show {
-            eprint!("\r\x1b[2K");
+            say(format_args!("\r\x1b[2K"));
         }
     }
 
@@ -238,13 +253,13 @@ pub(super) async fn execute(
     } else {
         print_table(&reports);
     }
-    eprintln!(
-        "{} session(s) to {label}: {} · run {} · audit log {}",
+    say(format_args!(
+        "{} session(s) to {label}: {} · run {} · audit log {}\n",
         reports.len(),
         summarize(&reports, run.stop.reason().as_deref()),
         run.id,
         dispatcher.audit().path().display()
-    );
+    ));
     let signal = interrupted.load(Ordering::SeqCst);
     if signal > 0 {
         return Ok(ExitCode::from(128 + signal));
@@ -258,34 +273,13 @@ pub(super) async fn execute(
     ))
 }
 
-/// Stops the run (and the waits after it) on SIGINT or SIGTERM, and keeps the signal's number for
-/// the exit code.
-async fn stop_on_signal(stops: [StopSignal; 2], signal: Arc<AtomicU8>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal as on};
-        let (Ok(mut int), Ok(mut term)) =
-            (on(SignalKind::interrupt()), on(SignalKind::terminate()))
-        else {
-            return;
-        };
-        let (n, name) = tokio::select! {
-            _ = int.recv() => (2, "SIGINT"),
-            _ = term.recv() => (15, "SIGTERM"),
-        };
-        signal.store(n, Ordering::SeqCst);
-        for stop in &stops {
-            stop.stop(format!("interrupted by {name}"));
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            signal.store(2, Ordering::SeqCst);
-            for stop in &stops {
-                stop.stop("interrupted by Ctrl-C");
-            }
-        }
+/// Stops the run (and the waits after it) on SIGHUP, SIGINT or SIGTERM, and keeps the signal's
+/// number for the exit code.
+async fn stop_on_signal(mut signals: Signals, stops: [StopSignal; 2], signal: Arc<AtomicU8>) {
+    let (n, name) = signals.next().await;
+    signal.store(n as u8, Ordering::SeqCst);
+    for stop in &stops {
+        stop.stop(format!("interrupted by {name}"));
     }
 }
 
@@ -310,10 +304,10 @@ async fn verify(
     );
     let verifier = Verifier::new(&live, VerifyPolicy::default());
     if show {
-        eprint!(
+        say(format_args!(
             "\r\x1b[2Kchecking with the server where {} session(s) are now…",
             moved.len()
-        );
+        ));
     }
     if !waited_for_callbacks {
         tokio::time::sleep(verifier.policy.first_after).await;
@@ -334,7 +328,7 @@ async fn verify(
         r.verified_detail = Some(result.detail);
     }
     if show {
-        eprint!("\r\x1b[2K");
+        say(format_args!("\r\x1b[2K"));
     }
 }
 
@@ -355,7 +349,9 @@ async fn show_progress(
     let started = Instant::now();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut done = 0usize;
+    let mut said = Said::default();
     while let Some(p) = rx.recv().await {
+        said.budget(&pacer, show);
         let Progress::Settled(report) = &p else {
             continue;
         };
@@ -371,7 +367,7 @@ async fn show_progress(
             started.elapsed().mul_f64(remaining as f64 / done as f64)
         };
         let tally: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        eprint!(
+        say(format_args!(
             "\r\x1b[2K[{done}/{total}] {} · pacer {}/{} · ETA {}",
             tally.join(", "),
             pacer.status().used_last_minute,
@@ -381,10 +377,38 @@ async fn show_progress(
                 pacer.per_minute().to_string()
             },
             switchboard::format::duration(eta)
-        );
+        ));
     }
     if show {
-        eprint!("\r\x1b[2K");
+        say(format_args!("\r\x1b[2K"));
+    }
+}
+
+/// What has been said of the shared budget, so each is said once, at once.
+#[derive(Default)]
+struct Said {
+    alone: bool,
+    clamped: bool,
+}
+
+impl Said {
+    fn budget(&mut self, pacer: &Pacer, show: bool) {
+        let status = pacer.status();
+        // Over the progress line, when there is one.
+        let clear = if show { "\r\x1b[2K" } else { "" };
+        if status.sharing_lost && !self.alone {
+            self.alone = true;
+            say(format_args!(
+                "{clear}switchboard: warning: the budget ledger cannot be used any more: this process paces alone, and other switchboard processes of the account are not counted (the log says why)\n"
+            ));
+        }
+        if status.clamped > 0 && !self.clamped {
+            self.clamped = true;
+            say(format_args!(
+                "{clear}switchboard: warning: {} budget ledger entr(ies) were dated ahead of this machine's clock (a clock stepped back?): counted from now\n",
+                status.clamped
+            ));
+        }
     }
 }
 
@@ -437,4 +461,10 @@ fn print_table(reports: &[Report]) {
             format::one_line(&message),
         );
     }
+}
+
+/// Writes to stderr, ignoring a failure: after a dropped ssh the terminal is gone, and the record,
+/// already written, is what counts.
+fn say(text: std::fmt::Arguments) {
+    let _ = std::io::stderr().write_fmt(text);
 }

@@ -84,7 +84,7 @@ pub async fn run(settings: &Settings, args: LiveArgs) -> Result<ExitCode, Failur
         }
     } else {
         let table: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
-        print_table(&mut out, headings(args.what), &table);
+        format::write_table(&mut out, headings(args.what), &table);
     }
     eprintln!(
         "switchboard: {} read in {} call(s)",
@@ -276,33 +276,5 @@ fn rows(s: &LiveSnapshot, what: LiveWhat) -> Vec<(Value, Vec<String>)> {
                 (object, cells)
             })
             .collect(),
-    }
-}
-
-fn print_table(out: &mut impl Write, headings: &[&str], rows: &[Vec<String>]) {
-    let widths: Vec<usize> = headings
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([h.len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{:<w$}", format::one_line(c)))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let _ = writeln!(out, "{}", line(headings.to_vec()));
-    for r in rows {
-        let _ = writeln!(out, "{}", line(r.iter().map(String::as_str).collect()));
     }
 }

@@ -4,6 +4,7 @@
 mod assign;
 mod audit;
 mod check;
+mod claims;
 mod demo;
 mod listen;
 mod live;
@@ -107,6 +108,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 maker.next().map_err(|e| Failure(e.to_string()))?.expose()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Claims { action }) => {
+            let settings = settings(&cli.global)?;
+            claims::run(&settings, action)
         }
         Some(Command::Audit { action }) => audit::run(&cli.global, action),
         Some(Command::Completions { shell }) => {

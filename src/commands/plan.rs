@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use switchboard::config::Settings;
 use switchboard::engine;
+use switchboard::plan::revert::RevertError;
 use switchboard::plan::{Plan, drift, revert};
+use switchboard::request::Endpoint;
 
 use super::assign::{self, AssignOptions};
 use super::{Failure, select};
@@ -25,8 +27,33 @@ pub async fn plan(settings: &Settings, args: PlanArgs) -> Result<ExitCode, Failu
 pub fn revert(settings: &Settings, args: RevertArgs) -> Result<ExitCode, Failure> {
     let audit = settings.audit_log()?;
     let run = args.run.trim();
-    let moves = revert::read_run(&audit, run)?;
-    let plan = revert::plan(run, &moves, settings.profile_label(), &settings.host()?);
+    let (record, warning) = match revert::read_checked(&audit, run, args.force) {
+        Ok(read) => read,
+        Err(RevertError::Broken(why)) => {
+            eprintln!("switchboard: {why}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(RevertError::Unreadable(why)) => return Err(Failure(why)),
+    };
+    if !record.unreadable.is_empty() {
+        eprintln!(
+            "switchboard: warning: audit log {}: lines not UTF-8 text, skipped: {}",
+            audit.display(),
+            switchboard::format::line_numbers(&record.unreadable)
+        );
+    }
+    let host = settings.host()?;
+    let mut plan = revert::plan(run, &record, settings.profile_label(), &host);
+    // The account and stream are this profile's when it is aimed at the run's host.
+    if let Ok(endpoint) = Endpoint::from_settings(settings)
+        && endpoint.host == plan.host
+    {
+        plan = plan.for_endpoint(&endpoint);
+    }
+    if let Some(warning) = warning {
+        eprintln!("switchboard: warning: {warning}");
+        plan.notes.insert(0, format!("warning: {warning}"));
+    }
     write_out(&plan, args.output.as_deref(), settings)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -60,13 +87,11 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
     if let Some(warning) = plan.age_warning(jiff::Timestamp::now()) {
         eprintln!("switchboard: warning: {}: {warning}", args.plan.display());
     }
-    let host = settings.host()?;
-    if plan.host != host {
-        return Err(Failure(format!(
-            "{}: the plan was made for {}, and this profile is aimed at {host}; nothing was sent",
-            args.plan.display(),
-            plan.host
-        )));
+    let endpoint = Endpoint::from_settings(settings)?;
+    match plan.aimed_at(&endpoint) {
+        Err(why) => return Err(Failure(format!("{}: {why}", args.plan.display()))),
+        Ok(Some(warning)) => eprintln!("switchboard: warning: {}: {warning}", args.plan.display()),
+        Ok(None) => {}
     }
     let pacer = engine::pacer(settings)?;
     let live = select::read_live(settings, &pacer).await?;
@@ -105,7 +130,10 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
     if !args.run.dry_run && !args.yes {
         confirm(&plan)?;
     }
-    let options = AssignOptions::new(&args.run, held_back);
+    let options = AssignOptions {
+        undoes: plan.undoes.clone(),
+        ..AssignOptions::new(&args.run, held_back, args.force)
+    };
     let label = format!("the plan {}", args.plan.display());
     let code = assign::execute(settings, plan.to_moves(), &label, options, pacer).await?;
     if args.run.dry_run && held_back > 0 {

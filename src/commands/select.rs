@@ -11,7 +11,7 @@ use switchboard::input;
 use switchboard::live::{self, LiveAgent, LiveClient, LiveSnapshot};
 use switchboard::pacer::Pacer;
 use switchboard::plan::{Destination, Plan, Planner};
-use switchboard::request::Target;
+use switchboard::request::{Endpoint, Target};
 
 use super::Failure;
 use crate::cli::{Selectors, Targets};
@@ -223,7 +223,8 @@ pub fn plan(
     targets: &Targets,
     live: &LiveSnapshot,
 ) -> Result<Plan, Failure> {
-    let mut plan = Plan::new(purpose, settings.profile_label(), &settings.host()?);
+    let mut plan = Plan::new(purpose, settings.profile_label(), &settings.host()?)
+        .for_endpoint(&Endpoint::from_settings(settings)?);
     let to = if targets.is_spread() {
         Destination::Spread {
             agents: spread_agents(targets, live)?,

@@ -3,6 +3,7 @@
 //! of the console that does IO, and the network never runs on its path: every request is a task that
 //! reports back through the message queue.
 
+use crate::signals::Signals;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ use crate::dispatch::{Dispatcher, RetryPolicy, Run};
 use crate::live::LiveClient;
 use crate::outcome::Outcome;
 use crate::plan::{Plan, revert};
-use crate::verify::{self, Verifier, VerifyPolicy};
+use crate::verify::{self, Verified, Verifier, VerifyPolicy};
 use crate::{engine, input, listener, output};
 
 use super::app::{App, Context, Effect, Level, LoadedRows, Msg, Pane, Status, update};
@@ -178,6 +179,26 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
             }
         }
     });
+    // What the account's runs hold, looked at every second off the runtime: a confirmation shows
+    // it, and sends nothing another run is moving.
+    if let Some(claims) = workers.dispatcher.claims().cloned() {
+        let claims_tx = tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let claims = claims.clone();
+                let Ok(Ok((claims, now_ms))) =
+                    tokio::task::spawn_blocking(move || claims.list()).await
+                else {
+                    continue;
+                };
+                if claims_tx.send(Msg::Claims { claims, now_ms }).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     for (source, rows) in startup.preloaded {
         update(
             &mut app,
@@ -229,11 +250,12 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         return Ok(ExitCode::from(128 + signal as u8));
     }
     result.map_err(|e| format!("terminal error: {e}"))?;
-    let not_transferred = app
-        .sessions
-        .rows()
-        .iter()
-        .any(|s| matches!(s.state.outcome, Some(o) if o != Some(Outcome::Transferred)));
+    // One verdict with `assign`: anything not transferred, or transferred and then shown not
+    // moved by the server, is a failure.
+    let not_transferred = app.sessions.rows().iter().any(|s| {
+        matches!(s.state.outcome, Some(o) if o != Some(Outcome::Transferred))
+            || matches!(&s.state.verified, Some(v) if v.verified == Verified::NotMoved)
+    });
     Ok(if not_transferred {
         ExitCode::from(1)
     } else {
@@ -243,33 +265,6 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
 
 /// Most messages handled between two frames: a flood of answers must not starve the keyboard.
 const MAX_BATCH: usize = 1024;
-
-/// SIGHUP, SIGTERM and SIGINT, as one stream.
-struct Signals {
-    hangup: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Signals {
-            hangup: signal(SignalKind::hangup())?,
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// The next one to come: its number and name.
-    async fn next(&mut self) -> (i32, &'static str) {
-        tokio::select! {
-            _ = self.hangup.recv() => (libc::SIGHUP, "SIGHUP"),
-            _ = self.terminate.recv() => (libc::SIGTERM, "SIGTERM"),
-            _ = self.interrupt.recv() => (libc::SIGINT, "SIGINT"),
-        }
-    }
-}
 
 /// Runs until the operator quits (`Ok(None)`) or a signal ends the console (`Ok(Some(number))`):
 /// then, as on a stop, what waits is cancelled and on record, and the wire settles.
@@ -290,8 +285,7 @@ async fn event_loop(
         let first = tokio::select! {
             (number, name) = signals.next() => {
                 // The terminal may be gone (SIGHUP): nothing more is drawn.
-                let wait = workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
-                workers.stop_all_and_wait(&format!("{name} received"), wait).await;
+                shutdown(app, workers, &mut rx, &format!("{name} received")).await;
                 return Ok(Some(number));
             }
             event = keyboard.next() => match event {
@@ -322,16 +316,33 @@ async fn event_loop(
                             text: "stopping: recording the cancelled, letting the wire settle…"
                                 .into(),
                         });
-                        terminal.draw(|frame| view::draw(frame, app, theme))?;
-                        let wait =
-                            workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
-                        workers.stop_all_and_wait("quit during the run", wait).await;
+                        // A terminal that cannot be drawn on any more does not stop the record.
+                        let _ = terminal.draw(|frame| view::draw(frame, app, theme));
+                        shutdown(app, workers, &mut rx, "quit during the run").await;
                         return Ok(None);
                     }
                     effect => run_effect(effect, workers, tx),
                 }
             }
         }
+    }
+}
+
+/// The one way a console with a run ends, whatever ended it (`q`, Ctrl-C, a signal): the run
+/// stops, what was not sent is `cancelled` on record, and requests on the wire get their answer (or
+/// `unknown`), up to the HTTP timeout and 2 s more.
+/// What the runs said on the way out is taken in, so the exit code counts it.
+async fn shutdown(
+    app: &mut App,
+    workers: &Workers,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    reason: &str,
+) {
+    let wait = workers.dispatcher.client().api().timeout() + Duration::from_secs(2);
+    workers.stop_all_and_wait(reason, wait).await;
+    while let Ok(msg) = rx.try_recv() {
+        // Nothing more is started: the effects of these last messages are dropped.
+        let _ = update(app, msg);
     }
 }
 
@@ -428,10 +439,14 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                 });
             });
         }
-        Effect::Send { moves } => {
+        Effect::Send {
+            moves,
+            insist,
+            undoes,
+        } => {
             // One confirmed batch is one run, whatever its targets: one id, one stop, in the
             // order confirmed, sharing the pacer and the process-wide limit on requests in flight.
-            let run = Run::new();
+            let run = Run::new().insisting(insist).undoing(undoes);
             let dispatcher = workers.dispatcher.clone();
             let this_run = run.clone();
             let task = tokio::spawn(async move {
@@ -497,11 +512,20 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
             run,
             audit,
             profile,
-            host,
+            endpoint,
         } => {
             tokio::task::spawn_blocking(move || {
-                let result = revert::read_run(&audit, &run)
-                    .map(|moves| revert::plan(&run, &moves, &profile, &host));
+                // Only a whole chain is trusted: a break before the run's end opens nothing.
+                let result = revert::read_checked(&audit, &run, false)
+                    .map_err(|e| e.to_string())
+                    .map(|(record, _)| {
+                        let plan = revert::plan(&run, &record, &profile, &endpoint.host);
+                        if plan.host == endpoint.host {
+                            plan.for_endpoint(&endpoint)
+                        } else {
+                            plan
+                        }
+                    });
                 let _ = tx.send(Msg::PlanRead {
                     source: format!("revert of run {run}"),
                     result,

@@ -198,10 +198,16 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     } else {
         p.per_minute.to_string()
     };
+    // A budget that stopped being shared says so: other processes' calls are no longer counted.
+    let alone = if p.sharing_lost {
+        " · BUDGET NOT SHARED"
+    } else {
+        ""
+    };
     let pacer = if p.per_minute == 0 {
         format!("pacer off{split}")
     } else {
-        format!("pacer {}/{limit}{split}", p.used_last_minute)
+        format!("pacer {}/{limit}{split}{alone}", p.used_last_minute)
     };
     let cost = app
         .live
@@ -1035,6 +1041,9 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             confirm.maybe_moved.len(),
             confirm.maybe_moved.join(", ")
         ));
+    }
+    for (session, said) in &confirm.recently_moved {
+        warnings.push(format!("{session} was {said}."));
     }
     if !confirm.already_moved.is_empty() {
         let n = confirm.already_moved.len();

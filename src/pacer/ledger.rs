@@ -30,6 +30,13 @@ pub struct Entry {
 /// taken to have ended (its process died mid-call, or never wrote its end).
 pub const STALE_MS: u64 = 120_000;
 
+/// The first line of every ledger: what the file is, so that nothing else is ever taken for one
+/// (and wiped by the rewrite).
+pub const HEADER: &str = "switchboard-budget-ledger/1";
+
+/// How far ahead of the clock an entry may be dated before it is taken for a clock stepped back.
+const AHEAD_MS: u64 = 2_000;
+
 impl Entry {
     /// The latest moment the server may have counted this call, as far as is known at `now`:
     /// `None` while it may still be counted later.
@@ -89,6 +96,8 @@ pub struct Ledger {
     clock: Clock,
     pid: u32,
     next_id: u64,
+    /// Entries found dated ahead of the clock and brought back to it, since the last look.
+    clamped: usize,
 }
 
 impl Ledger {
@@ -98,6 +107,7 @@ impl Ledger {
             clock: Clock::Runtime(Instant::now()),
             pid: std::process::id(),
             next_id: first_id(),
+            clamped: 0,
         }
     }
 
@@ -106,12 +116,18 @@ impl Ledger {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        open(path)?;
+        // What is there must be a ledger (or nothing yet): anything else is refused, untouched.
+        let mut file = open(path)?;
+        file.lock_shared()?;
+        let read = read_entries(&mut file, path);
+        file.unlock()?;
+        read?;
         Ok(Ledger {
             store: Store::File(path.to_path_buf()),
             clock: Clock::Wall,
             pid: std::process::id(),
             next_id: first_id(),
+            clamped: 0,
         })
     }
 
@@ -131,6 +147,12 @@ impl Ledger {
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0),
         }
+    }
+
+    /// How many entries were found dated ahead of the clock (a clock stepped back) since the last
+    /// call, each brought back to now so that no wait for them outlasts a window.
+    pub fn take_clamped(&mut self) -> usize {
+        std::mem::take(&mut self.clamped)
     }
 
     pub fn new_id(&mut self) -> u64 {
@@ -160,12 +182,19 @@ impl Ledger {
             Store::File(path) => {
                 let mut file = open(path)?;
                 file.lock()?;
-                let mut text = String::new();
-                file.read_to_string(&mut text)?;
-                let mut entries: Vec<Entry> = text.lines().filter_map(Entry::parse).collect();
+                let mut entries = match read_entries(&mut file, path) {
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        let _ = file.unlock();
+                        return Err(e);
+                    }
+                };
+                self.clamped += clamp_ahead(&mut entries, now);
                 forget(&mut entries);
                 let result = f(&mut entries, now);
-                let out: String = entries.iter().map(Entry::line).collect();
+                let out: String = std::iter::once(format!("{HEADER}\n"))
+                    .chain(entries.iter().map(Entry::line))
+                    .collect();
                 file.seek(SeekFrom::Start(0))?;
                 file.set_len(0)?;
                 file.write_all(out.as_bytes())?;
@@ -174,6 +203,50 @@ impl Ledger {
             }
         }
     }
+}
+
+/// The entries of a ledger file: after its header, each line that reads as one (bytes that are
+/// not text, or a line cut short, are skipped). A file from before the header (every line an entry)
+/// is read as one, and gets the header when written; anything else is not a ledger, and is refused
+/// rather than wiped.
+fn read_entries(file: &mut File, path: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    match lines.peek() {
+        None => return Ok(Vec::new()),
+        Some(first) if first.trim() == HEADER => {
+            lines.next();
+            return Ok(lines.filter_map(Entry::parse).collect());
+        }
+        Some(_) => {}
+    }
+    let entries: Vec<Option<Entry>> = lines.map(Entry::parse).collect();
+    if entries.iter().all(Option::is_some) {
+        return Ok(entries.into_iter().flatten().collect());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "{} is not a budget ledger (its first line is not {HEADER:?}, and not every line is a call on record): it was left as it is; name another budget_file",
+            path.display()
+        ),
+    ))
+}
+
+/// Brings entries dated more than `AHEAD_MS` after `now` back to `now` (a clock stepped back would
+/// otherwise stop every process of the account until that time); how many there were.
+fn clamp_ahead(entries: &mut [Entry], now: u64) -> usize {
+    let mut clamped = 0;
+    for e in entries.iter_mut() {
+        if e.start > now + AHEAD_MS || e.end.is_some_and(|end| end > now + AHEAD_MS) {
+            e.start = e.start.min(now);
+            e.end = e.end.map(|end| end.min(now));
+            clamped += 1;
+        }
+    }
+    clamped
 }
 
 /// Ids start at a random point, so two ledgers of one process (tests) never mix up their calls.
@@ -243,5 +316,66 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_ledger_has_a_header_an_old_one_gets_it_and_anything_else_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = Entry {
+            pid: 1,
+            id: 1,
+            priority: Priority::Assign,
+            start: 5,
+            end: Some(6),
+        };
+        // From before the header: every line an entry. It is read, and gets the header.
+        let old = dir.path().join("old.ledger");
+        std::fs::write(&old, entry.line()).unwrap();
+        let mut ledger = Ledger::shared(&old).unwrap();
+        ledger.with(u64::MAX / 4, |_, _| ()).unwrap();
+        let text = std::fs::read_to_string(&old).unwrap();
+        assert_eq!(text, format!("{HEADER}\n{}", entry.line()));
+        // A file that is no ledger is refused and kept as it was.
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "my notes\n").unwrap();
+        let err = Ledger::shared(&notes).err().unwrap().to_string();
+        assert!(err.contains("is not a budget ledger"), "{err}");
+        assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes\n");
+        // Bytes that are not text are skipped, the rest kept.
+        let mut bytes = format!("{HEADER}\n").into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\n");
+        bytes.extend_from_slice(entry.line().as_bytes());
+        std::fs::write(&old, &bytes).unwrap();
+        let seen = ledger
+            .with(u64::MAX / 4, |entries, _| entries.len())
+            .unwrap();
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn an_entry_dated_ahead_is_brought_back_to_now_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("budget.ledger");
+        let mut ledger = Ledger::shared(&path).unwrap();
+        let ahead = ledger.now_ms() + 3_600_000;
+        ledger
+            .with(60_000, |entries, _| {
+                entries.push(Entry {
+                    pid: 2,
+                    id: 9,
+                    priority: Priority::Assign,
+                    start: ahead,
+                    end: Some(ahead + 100),
+                })
+            })
+            .unwrap();
+        let starts = ledger
+            .with(60_000, |entries, now| {
+                entries.iter().map(|e| e.start <= now).collect::<Vec<_>>()
+            })
+            .unwrap();
+        assert_eq!(starts, vec![true]);
+        assert_eq!(ledger.take_clamped(), 1);
+        assert_eq!(ledger.take_clamped(), 0, "reported once");
     }
 }

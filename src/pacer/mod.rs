@@ -14,7 +14,7 @@
 //! budget, so a refresh never crowds out a move. After a 429 the limit is lowered to what the window
 //! held without it (another integration is spending the rest) and creeps back a window at a time.
 
-mod ledger;
+pub mod ledger;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -74,6 +74,12 @@ pub struct PacerStatus {
     pub waiting: usize,
     /// Whether the budget is shared with the account's other processes through the ledger file.
     pub shared: bool,
+    /// The ledger failed during the run: since then this process paces alone, and other
+    /// processes' calls are not counted.
+    pub sharing_lost: bool,
+    /// Ledger entries found dated ahead of the clock (a clock stepped back) and brought back to
+    /// now, since the process started.
+    pub clamped: usize,
 }
 
 impl PacerStatus {
@@ -184,6 +190,8 @@ struct Stats {
     waiting: usize,
     limit: u32,
     shared: bool,
+    sharing_lost: bool,
+    clamped: usize,
 }
 
 impl Pacer {
@@ -317,6 +325,8 @@ impl Pacer {
             others_last_minute: others,
             waiting: stats.waiting,
             shared: stats.shared,
+            sharing_lost: stats.sharing_lost,
+            clamped: stats.clamped,
         }
     }
 }
@@ -429,8 +439,11 @@ impl Clock {
             let wake = match decision {
                 None => continue,
                 Some(Decision::At(t)) => {
+                    // Never longer than a window: whatever the record says, a window from now
+                    // every call on it has left the server's count.
                     let now = self.ledger.now_ms();
-                    Instant::now() + Duration::from_millis(t.saturating_sub(now))
+                    Instant::now()
+                        + Duration::from_millis(t.saturating_sub(now).min(self.window_ms()))
                 }
                 // Another process's call: its end comes through the file, so look again soon.
                 Some(_) => Instant::now() + RECHECK,
@@ -468,13 +481,24 @@ impl Clock {
             }
             (decision, snapshot(entries, pid))
         });
+        let clamped = self.ledger.take_clamped();
+        if clamped > 0 {
+            tracing::warn!(
+                clamped,
+                "pacer: budget ledger entries dated ahead of the clock (a clock stepped back?) were brought back to now"
+            );
+            self.stats.lock().expect("pacer stats").clamped += clamped;
+        }
         let (decision, recent) = match result {
             Ok(r) => r,
             Err(e) => {
-                // The shared file failed mid-run: keep pacing in memory rather than stop every call.
+                // The shared file failed mid-run: keep pacing in memory rather than stop every
+                // call. The status says so at once (the console's header, `assign`'s stderr).
                 tracing::warn!("pacer: the budget ledger failed ({e}); pacing this process alone");
                 self.ledger = Ledger::in_memory();
-                self.stats.lock().expect("pacer stats").shared = false;
+                let mut stats = self.stats.lock().expect("pacer stats");
+                stats.shared = false;
+                stats.sharing_lost = true;
                 return None;
             }
         };

@@ -27,6 +27,16 @@ pub struct Plan {
     pub purpose: String,
     pub profile: String,
     pub host: String,
+    /// The account it was made for: another account's plan is refused. (A plan made before this
+    /// field has none, and is read with a warning.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The bot stream it was made for, checked like the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// The run a revert's plan undoes: that run's recent moves hold none of its sessions back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
     /// When it was made (RFC 3339, UTC).
     pub made_at: String,
     pub moves: Vec<PlannedMove>,
@@ -81,10 +91,48 @@ impl Plan {
             purpose: purpose.to_string(),
             profile: profile.to_string(),
             host: host.to_string(),
+            account: None,
+            stream: None,
+            undoes: None,
             made_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             moves: Vec::new(),
             left_out: Vec::new(),
             notes: Vec::new(),
+        }
+    }
+
+    /// This plan, for the account and bot stream of `endpoint`.
+    pub fn for_endpoint(self, endpoint: &crate::request::Endpoint) -> Plan {
+        Plan {
+            account: Some(endpoint.account_id.clone()),
+            stream: Some(endpoint.stream_id.clone()),
+            ..self
+        }
+    }
+
+    /// Whether this plan may be applied through `endpoint`: `Err` when it was made for another
+    /// host, account or stream; `Ok(Some(warning))` when it does not say which account it is for.
+    pub fn aimed_at(&self, endpoint: &crate::request::Endpoint) -> Result<Option<String>, String> {
+        let mismatch = |what: &str, planned: &str, here: &str| {
+            format!(
+                "the plan was made for {what} {}, and this profile is aimed at {here}; nothing was sent",
+                crate::format::one_line(planned)
+            )
+        };
+        if self.host != endpoint.host {
+            return Err(mismatch("host", &self.host, &endpoint.host));
+        }
+        match (&self.account, &self.stream) {
+            (Some(account), _) if *account != endpoint.account_id => {
+                Err(mismatch("account", account, &endpoint.account_id))
+            }
+            (_, Some(stream)) if *stream != endpoint.stream_id => {
+                Err(mismatch("stream", stream, &endpoint.stream_id))
+            }
+            (Some(_), Some(_)) => Ok(None),
+            _ => Ok(Some(
+                "the plan does not say which account and stream it was made for (made by an older switchboard): only its host is checked".into(),
+            )),
         }
     }
 

@@ -35,22 +35,99 @@ struct Line {
     from: Option<Origin>,
     #[serde(default)]
     outcome: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+}
+
+/// A run as the audit log tells it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunRecord {
+    /// Its sessions, in the order first recorded.
+    pub moves: Vec<RunMove>,
+    /// The host its lines name: where its sessions are, whatever the profile says now.
+    pub host: Option<String>,
+    /// The number (from 1) of its last line: the chain is checked through it.
+    pub last_line: u64,
+    /// Lines that are not UTF-8 text, skipped (by number): no run's record.
+    pub unreadable: Vec<u64>,
+}
+
+/// Why a revert's plan was not written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevertError {
+    /// The audit log's chain is broken at or before the run's last line: what it says of the run
+    /// may be forged (exit 1).
+    Broken(String),
+    /// No such run, or the log cannot be read (exit 2).
+    Unreadable(String),
+}
+
+impl std::fmt::Display for RevertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevertError::Broken(why) | RevertError::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The run `run` from the audit log at `path`, trusted only as far as the chain is whole: a break
+/// at or before the run's last line refuses it, unless `force`, when it comes with the warning.
+pub fn read_checked(
+    path: &Path,
+    run: &str,
+    force: bool,
+) -> Result<(RunRecord, Option<String>), RevertError> {
+    let record = read_run(path, run).map_err(RevertError::Unreadable)?;
+    let file = std::fs::File::open(path).map_err(|e| {
+        RevertError::Unreadable(format!("cannot read the audit log {}: {e}", path.display()))
+    })?;
+    let chain = crate::audit::chain::verify(file).map_err(|e| {
+        RevertError::Unreadable(format!("cannot read the audit log {}: {e}", path.display()))
+    })?;
+    let Some(first) = chain.breaks.iter().find(|b| b.line <= record.last_line) else {
+        return Ok((record, None));
+    };
+    let why = format!(
+        "the audit log {} is broken at {first}, at or before run {run}'s last line ({}): what it says of the run may not be what happened",
+        path.display(),
+        record.last_line
+    );
+    if force {
+        Ok((record, Some(format!("{why}; written anyway (--force)"))))
+    } else {
+        Err(RevertError::Broken(format!(
+            "{why}; no plan was written (`switchboard audit verify` shows every break; --force writes it with this warning)"
+        )))
+    }
 }
 
 /// The sessions of run `run` in the audit log at `path`, in the order first recorded.
-pub fn read_run(path: &Path, run: &str) -> Result<Vec<RunMove>, String> {
+pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
     let file = std::fs::File::open(path)
         .map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
-    let mut moves: Vec<RunMove> = Vec::new();
+    let mut record = RunRecord::default();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for line in std::io::BufReader::new(file).lines() {
-        let line =
-            line.map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut bytes = Vec::new();
+    let mut number = 0u64;
+    loop {
+        bytes.clear();
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            record.unreadable.push(number);
+            continue;
+        };
         // Only this run's lines are parsed whole; a torn or foreign line is no part of it.
         if !line.contains(run) {
             continue;
         }
-        let Ok(l) = serde_json::from_str::<Line>(&line) else {
+        let Ok(l) = serde_json::from_str::<Line>(line) else {
             continue;
         };
         if l.run.as_deref() != Some(run) || !matches!(l.event.as_str(), "attempt" | "outcome") {
@@ -59,6 +136,11 @@ pub fn read_run(path: &Path, run: &str) -> Result<Vec<RunMove>, String> {
         let (Some(session), Some(target)) = (l.session, l.target) else {
             continue;
         };
+        record.last_line = number;
+        if l.host.is_some() {
+            record.host = l.host;
+        }
+        let moves = &mut record.moves;
         let i = *index.entry(session.clone()).or_insert_with(|| {
             moves.push(RunMove {
                 session,
@@ -75,20 +157,37 @@ pub fn read_run(path: &Path, run: &str) -> Result<Vec<RunMove>, String> {
             moves[i].outcome = l.outcome;
         }
     }
-    if moves.is_empty() {
+    if record.moves.is_empty() {
         return Err(format!(
             "no run {run} in the audit log {} (the summary of each run names its id)",
             path.display()
         ));
     }
-    Ok(moves)
+    Ok(record)
 }
 
 /// The plan that moves each session `run` transferred back where it was.
-pub fn plan(run: &str, moves: &[RunMove], profile: &str, host: &str) -> Plan {
+/// A session whose outcome was `unknown` may have moved: it is offered back too, with a note, and
+/// the drift check decides (it goes back only if the server shows it where the run sent it). The
+/// plan is for the host the run's lines name, else `host`.
+pub fn plan(run: &str, record: &RunRecord, profile: &str, host: &str) -> Plan {
+    let host = record.host.as_deref().unwrap_or(host);
     let mut plan = Plan::new(&format!("revert of run {run}"), profile, host);
-    for m in moves {
-        if m.outcome.as_deref() != Some("transferred") {
+    plan.undoes = Some(run.to_string());
+    if !record.unreadable.is_empty() {
+        plan.notes.push(format!(
+            "audit log lines not UTF-8 text, skipped: {}",
+            crate::format::line_numbers(&record.unreadable)
+        ));
+    }
+    for m in &record.moves {
+        let outcome = m.outcome.as_deref();
+        if outcome == Some("unknown") {
+            plan.notes.push(format!(
+                "{}: its outcome in run {run} was unknown, so it may have moved: offered back, and sent only if the server shows it where the run sent it",
+                m.session
+            ));
+        } else if outcome != Some("transferred") {
             plan.left_out.push(LeftOut {
                 session: m.session.clone(),
                 why: format!(
@@ -155,9 +254,9 @@ mod tests {
             r#"{"event":"attempt","run":"r1","botSess"#,
         ];
         std::fs::write(&path, lines.join("\n")).unwrap();
-        let moves = read_run(&path, "r1").unwrap();
-        assert_eq!(moves.len(), 4);
-        let plan = plan("r1", &moves, "p", "h");
+        let record = read_run(&path, "r1").unwrap();
+        assert_eq!(record.moves.len(), 4);
+        let plan = plan("r1", &record, "p", "h");
         assert_eq!(plan.moves.len(), 2);
         assert_eq!(
             plan.moves[0].target,
@@ -174,5 +273,62 @@ mod tests {
         assert!(left[0].contains("unknown"), "{left:?}");
         assert!(left[1].contains("cancelled"), "{left:?}");
         assert!(read_run(&path, "r9").unwrap_err().contains("no run r9"));
+    }
+
+    #[test]
+    fn only_a_whole_chain_is_trusted_and_the_run_names_its_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let stamp = crate::audit::Stamp {
+            process: "p".into(),
+            user: "sup".into(),
+            profile: Some("prod".into()),
+            host: Some("https://run-host.example".into()),
+        };
+        let log = crate::audit::AuditLog::open(&path, stamp).unwrap();
+        let target = serde_json::json!({"type": "queue", "id": "qu-2"});
+        for (session, outcome) in [("s1", "transferred"), ("s2", "unknown")] {
+            log.record(
+                Some("r1"),
+                "attempt",
+                &serde_json::json!({"botSessionId": session, "target": target, "from": {"queue": "qu-1"}, "attempt": 1}),
+            )
+            .unwrap();
+            log.record(
+                Some("r1"),
+                "outcome",
+                &serde_json::json!({"botSessionId": session, "target": target, "outcome": outcome}),
+            )
+            .unwrap();
+        }
+        let (record, warning) = read_checked(&path, "r1", false).unwrap();
+        assert_eq!(warning, None);
+        assert_eq!(record.host.as_deref(), Some("https://run-host.example"));
+        let plan = plan("r1", &record, "prod", "https://profile-host.example");
+        assert_eq!(plan.host, "https://run-host.example", "the run's host");
+        assert_eq!(plan.moves.len(), 2, "the unknown one is offered back");
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.starts_with("s2: its outcome in run r1 was unknown"))
+        );
+
+        // A line not UTF-8 after the run is skipped and named; the run still reads.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"\xff\xfe not text\n");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_run(&path, "r1").unwrap().unreadable, vec![5]);
+
+        // An edit to the run's first line breaks the chain before its end: refused, or written
+        // with the warning when forced.
+        let text =
+            String::from_utf8_lossy(&bytes).replace("\"queue\":\"qu-1\"", "\"queue\":\"qu-9\"");
+        std::fs::write(&path, text.as_bytes()).unwrap();
+        let Err(RevertError::Broken(why)) = read_checked(&path, "r1", false) else {
+            panic!("a broken chain is refused")
+        };
+        assert!(why.contains("broken at line 1: edited"), "{why}");
+        let (_, warning) = read_checked(&path, "r1", true).unwrap();
+        assert!(warning.unwrap().ends_with("written anyway (--force)"));
     }
 }

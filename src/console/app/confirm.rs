@@ -3,7 +3,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use crate::dispatch::Move;
+use crate::claims::Held;
+use crate::dispatch::{Insist, Move};
 use crate::outcome::Outcome;
 use crate::plan::Planner;
 use crate::request::Target;
@@ -14,7 +15,7 @@ use super::place::Spot;
 use super::{App, Effect, Level, Mode, SendState, SessionItem, command};
 
 // Enter, the key a hurried hand presses twice, sends nothing here.
-pub(super) fn key(app: &mut App, mut confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
+pub(super) fn key(app: &mut App, mut confirm: Box<Confirm>, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('y') if confirm.warned() && !confirm.offline_acknowledged => {
             confirm.offline_acknowledged = true;
@@ -91,6 +92,11 @@ pub struct Confirm {
     /// The moves were checked for drift against live data read for them: where the server showed
     /// each session is where the plan expects it, so a move before is no warning.
     pub drift_checked: bool,
+    /// The run a revert undoes: its recent moves are what is undone, no warning.
+    pub undoes: Option<String>,
+    /// Sessions another run (this console's too) moved a moment ago, each with what it says
+    /// (`moved by run R 40s ago (user@host)`): sent only after the second `y`.
+    pub recently_moved: Vec<(String, String)>,
 }
 
 impl Confirm {
@@ -100,6 +106,7 @@ impl Confirm {
             || !self.already_moved.is_empty()
             || !self.maybe_moved.is_empty()
             || !self.taken_from.is_empty()
+            || !self.recently_moved.is_empty()
     }
 
     /// The headline: how many move, of how many chosen, to where, and how many stay and why.
@@ -235,10 +242,70 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
         confirm.maybe_moved = maybe_moved(sessions.iter().copied());
     }
     confirm.taken_from = taken_from(app, &sessions);
+    hold_claimed(app, &mut confirm);
     let mut targets: Vec<&Target> = confirm.moves.iter().map(|(_, t)| t).collect();
     targets.dedup();
     confirm.offline_agent = targets.into_iter().find_map(|t| offline_agent(app, t));
-    app.mode = Mode::Confirm(confirm);
+    app.mode = Mode::Confirm(Box::new(confirm));
+}
+
+/// What the account's claims hold (as last looked at): a session another run is moving now is
+/// left out, with who moves it; one moved a moment ago (by any run but the one a revert undoes)
+/// asks for the second `y`, unless the confirmation already warns it was moved.
+fn hold_claimed(app: &App, confirm: &mut Confirm) {
+    let mut claimed: Vec<(String, String)> = Vec::new();
+    let mut moves = std::mem::take(&mut confirm.moves);
+    moves.retain(|(session, _)| match app.claims.get(session) {
+        Some((held @ Held::Claimed { .. }, _)) => {
+            // This console's own run holds what is in flight: left out as in flight already.
+            if !app
+                .sessions
+                .by_id(session)
+                .is_some_and(|s| s.state.in_flight)
+            {
+                claimed.push((session.clone(), held.reason()));
+            }
+            false
+        }
+        _ => true,
+    });
+    confirm.moves = moves;
+    confirm.left_out.extend(claimed);
+    let warned_already: std::collections::HashSet<&String> = confirm
+        .already_moved
+        .iter()
+        .chain(&confirm.maybe_moved)
+        .collect();
+    confirm.recently_moved = confirm
+        .moves
+        .iter()
+        .filter(|(session, _)| !warned_already.contains(session))
+        .filter_map(|(session, _)| match app.claims.get(session) {
+            Some((held @ Held::Moved { .. }, run))
+                if confirm.undoes.as_deref() != Some(run.as_str()) =>
+            {
+                Some((session.clone(), held.reason()))
+            }
+            _ => None,
+        })
+        .collect();
+}
+
+/// The sessions the supervisor insists on by the second `y`: those the confirmation warned were
+/// moved before (here, by another run, or with an unknown outcome).
+fn insisted(confirm: &Confirm) -> Insist {
+    let sessions: std::collections::HashSet<String> = confirm
+        .already_moved
+        .iter()
+        .chain(&confirm.maybe_moved)
+        .cloned()
+        .chain(confirm.recently_moved.iter().map(|(s, _)| s.clone()))
+        .collect();
+    if sessions.is_empty() {
+        Insist::None
+    } else {
+        Insist::Only(sessions)
+    }
 }
 
 /// Whether a session at `spot` is already where `target` would put it.
@@ -412,7 +479,7 @@ pub(super) fn retry(app: &mut App) {
 }
 
 /// `y` in the confirmation: exactly one `Send` of exactly the moves shown.
-fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
+fn send(app: &mut App, confirm: Box<Confirm>) -> Vec<Effect> {
     if let Some(reason) = &app.ctx.read_only {
         let reason = format!("{reason} (:plan save PATH writes these moves as a plan)");
         app.mode = Mode::Confirm(confirm);
@@ -431,6 +498,7 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
         app.note(Level::Warn, format!("nothing sent: {why}"));
         return vec![];
     }
+    let (insist, undoes) = (insisted(&confirm), confirm.undoes.clone());
     // Where each session is now, for its attempt line (and so for a revert).
     let planner = app.snapshot.as_deref().map(Planner::new);
     let mut moves = Vec::with_capacity(confirm.moves.len());
@@ -477,5 +545,9 @@ fn send(app: &mut App, confirm: Confirm) -> Vec<Effect> {
             moves.len()
         ),
     );
-    vec![Effect::Send { moves }]
+    vec![Effect::Send {
+        moves,
+        insist,
+        undoes,
+    }]
 }

@@ -14,6 +14,10 @@ mod plans;
 mod select;
 mod session;
 
+use std::collections::HashMap;
+
+use crate::claims::{Claim, Held};
+use crate::dispatch::Insist;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -126,7 +130,7 @@ pub enum Mode {
         history_pos: Option<usize>,
     },
     Form(Form),
-    Confirm(Confirm),
+    Confirm(Box<Confirm>),
     Help {
         scroll: u16,
     },
@@ -148,6 +152,11 @@ pub enum LoadedRows {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The account's claims and marks as they stand (every second), with the time they were read.
+    Claims {
+        claims: Vec<Claim>,
+        now_ms: u64,
+    },
     /// The clock and the pacer, every quarter second.
     Tick {
         now: Instant,
@@ -223,6 +232,10 @@ pub enum Effect {
     /// Send these moves, through the pacer, as one confirmed batch.
     Send {
         moves: Vec<Move>,
+        /// The sessions sent although another run moved them a moment ago (the second `y`).
+        insist: Insist,
+        /// The run a revert undoes.
+        undoes: Option<String>,
     },
     /// Write this plan (`:plan save`).
     SavePlan {
@@ -237,9 +250,9 @@ pub enum Effect {
     OpenRevert {
         run: String,
         audit: PathBuf,
-        /// What the plan names as its profile and host.
+        /// What the plan names as its profile, host, account and stream.
         profile: String,
-        host: String,
+        endpoint: Endpoint,
     },
     Export {
         path: PathBuf,
@@ -284,6 +297,9 @@ pub struct App {
     pub history: Vec<String>,
     /// The sessions of the last confirmed batch, for `'` (mark them again).
     pub last_batch: Vec<String>,
+    /// What the account's claims hold, as last looked at (every second): each session with what
+    /// holds it and the run that does.
+    pub claims: HashMap<String, (Held, String)>,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -307,7 +323,7 @@ pub struct App {
     /// The order the Sessions pane is read in (`s`).
     pub order: crate::triage::SessionOrder,
     /// The confirmation put aside while `:` takes a command (`:plan save` writes it).
-    held_confirm: Option<Confirm>,
+    held_confirm: Option<Box<Confirm>>,
     /// A plan waiting for fresh live data to be checked against, and how many refreshes that
     /// began before it to let pass first.
     pending_plan: Option<(String, Plan, usize)>,
@@ -343,6 +359,7 @@ impl App {
             pacer,
             history: Vec::new(),
             last_batch: Vec::new(),
+            claims: HashMap::new(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
@@ -578,6 +595,13 @@ impl<T: Row> Cursor for Table<T> {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Claims { claims, now_ms } => {
+            app.claims = claims
+                .into_iter()
+                .map(|c| (c.session.clone(), (c.held(now_ms), c.run)))
+                .collect();
+            vec![]
+        }
         Msg::Tick { now, pacer } => {
             app.pacer = pacer;
             app.now = Some(now);
@@ -716,7 +740,12 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if is_ctrl_c(&key) {
-        return vec![Effect::Quit];
+        // No question, but the record kept: a run in flight stops through the same shutdown as `q`.
+        return vec![if app.in_flight() > 0 {
+            Effect::StopAndQuit
+        } else {
+            Effect::Quit
+        }];
     }
     let mode = std::mem::replace(&mut app.mode, Mode::Normal);
     match mode {

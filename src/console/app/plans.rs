@@ -45,7 +45,8 @@ pub(super) fn open_spread(app: &mut App, agent_ids: Vec<String>) {
             }
         }
     }
-    let mut plan = Plan::new("spread", &app.ctx.profile, &app.ctx.host);
+    let mut plan =
+        Plan::new("spread", &app.ctx.profile, &app.ctx.host).for_endpoint(&app.ctx.endpoint);
     Planner::new(&snapshot).plan(
         &mut plan,
         &sessions,
@@ -75,7 +76,8 @@ pub(super) fn save(app: &mut App, path: &str) -> Vec<Effect> {
     let empty = LiveSnapshot::default();
     let snapshot = app.snapshot.clone();
     let planner = Planner::new(snapshot.as_deref().unwrap_or(&empty));
-    let mut plan = Plan::new("console", &app.ctx.profile, &app.ctx.host);
+    let mut plan =
+        Plan::new("console", &app.ctx.profile, &app.ctx.host).for_endpoint(&app.ctx.endpoint);
     for (session, target) in &confirm.moves {
         planner.add(&mut plan, session, target.clone());
     }
@@ -106,7 +108,7 @@ pub(super) fn revert_last(app: &mut App) -> Vec<Effect> {
             run,
             audit: PathBuf::from(&app.ctx.audit_path),
             profile: app.ctx.profile.clone(),
-            host: app.ctx.host.clone(),
+            endpoint: app.ctx.endpoint.clone(),
         }],
         None => {
             app.note(
@@ -132,15 +134,13 @@ pub(super) fn on_plan_read(
             return vec![];
         }
     };
-    if plan.host != app.ctx.host {
-        app.note(
-            Level::Error,
-            format!(
-                "{source}: made for {}, and this console is aimed at {}: not opened",
-                plan.host, app.ctx.host
-            ),
-        );
-        return vec![];
+    match plan.aimed_at(&app.ctx.endpoint) {
+        Err(why) => {
+            app.note(Level::Error, format!("{source}: {why}: not opened"));
+            return vec![];
+        }
+        Ok(Some(warning)) => app.note(Level::Warn, format!("{source}: {warning}")),
+        Ok(None) => {}
     }
     if !app.live.enabled {
         open_checked(app, source, plan, None);
@@ -190,6 +190,7 @@ fn open_checked(app: &mut App, source: &str, plan: Plan, unchecked: Option<Strin
     };
     let mut confirm = confirm_of(&plan);
     confirm.source = Some(source.to_string());
+    confirm.undoes = plan.undoes.clone();
     confirm.drift_checked = checked;
     confirm.moves.clear();
     for (m, changed) in plan.moves.iter().zip(changes) {
