@@ -3051,3 +3051,80 @@ fn a_claimed_session_is_left_out_and_a_recently_moved_one_takes_a_second_y() {
         }]
     );
 }
+
+/// A `y` more than 10 s after the confirmation opened reads the live data again first: a session
+/// that moved meanwhile is held back and said, the rest is sent.
+#[test]
+fn a_slow_y_reads_again_and_holds_back_what_moved_meanwhile() {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    let tick = |app: &mut App, now: Instant| {
+        update(
+            app,
+            Msg::Tick {
+                now,
+                pacer: PacerStatus::default(),
+            },
+        )
+    };
+    let (s1, s2) = ("bbbbbbbbbbbbbbbbbbbb0001", "bbbbbbbbbbbbbbbbbbbb0002");
+    let mut data = snapshot(vec![conversation(s1, None), conversation(s2, None)]);
+    data.queues.push(LiveQueue {
+        id: "qu-d7f5dd6-c3ce-4ecc-9b08-77c7cde50003".into(),
+        name: "Retention".into(),
+        waiting: Some(0),
+        engaged: Some(0),
+        avg_wait: None,
+        max_wait: None,
+    });
+    tick(&mut app, t0);
+    live(&mut app, t0, Ok(data.clone()));
+    chars(&mut app, "  3j");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.status);
+    // The supervisor reads for 11 s; meanwhile s1 is picked up by Alice.
+    tick(&mut app, t0 + Duration::from_secs(11));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Effect::Refresh],
+        "nothing leaves before a fresh read"
+    );
+    assert_eq!(app.in_flight(), 0);
+    data.conversations[0] = conversation(s1, Some("Alice Moreau"));
+    // A read that left before the `y` is not fresh enough.
+    live(&mut app, t0 + Duration::from_secs(5), Ok(data.clone()));
+    let effects = update(
+        &mut app,
+        Msg::Live {
+            at: AT.into(),
+            asked: t0 + Duration::from_secs(11),
+            now: t0 + Duration::from_secs(12),
+            result: Ok(data),
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Send {
+            moves: vec![Move {
+                session: s2.into(),
+                target: Target::queue("qu-d7f5dd6-c3ce-4ecc-9b08-77c7cde50003"),
+                from: Some(switchboard::dispatch::Origin {
+                    queue: Some(QUEUE.into()),
+                    ..Default::default()
+                }),
+            }],
+            insist: Insist::None,
+            undoes: None
+        }]
+    );
+    let status = &app.status.as_ref().unwrap().text;
+    assert!(
+        app.activity
+            .rows()
+            .iter()
+            .any(|e| format!("{e:?}")
+                .contains("held back 1 that moved while the confirmation waited")),
+        "{status}"
+    );
+}

@@ -642,8 +642,17 @@ fn a_spread_is_saved_opened_sent_and_reverted_from_the_console() {
     }
 }
 
-#[test]
-fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
+/// A stand-in with the demo's center, a profile aimed at it, and a plan (made by `plan`) that moves
+/// `count` of its open sessions to its second queue.
+struct PlannedApply {
+    runtime: tokio::runtime::Runtime,
+    server: switchboard::mock::MockServer,
+    home: tempfile::TempDir,
+    sessions: Vec<String>,
+    args: String,
+}
+
+fn planned_apply(count: usize) -> PlannedApply {
     use switchboard::mock::{self, Center, MockIdentity, MockOptions};
     use switchboard::secret::Secret;
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -661,14 +670,15 @@ fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
         ))
         .unwrap();
     let center = server.center().unwrap();
-    let session = center
+    let queue = center.queues[1].id.clone();
+    let sessions: Vec<String> = center
         .conversations
         .iter()
-        .find(|c| c.is_open() && mock::trigger_for(&c.session).is_none())
-        .unwrap()
-        .session
-        .clone();
-    let queue = center.queues[1].id.clone();
+        .filter(|c| c.is_open() && mock::trigger_for(&c.session).is_none())
+        .filter(|c| c.queue_id != queue)
+        .take(count)
+        .map(|c| c.session.clone())
+        .collect();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let secret_file = h.join("secret");
@@ -691,15 +701,13 @@ fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
     .unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     let plan = h.join("plan.json");
-    let made = Command::new(BIN)
-        .env("HOME", h)
-        .args([
-            "plan",
-            "--config",
-            config.to_str().unwrap(),
-            "--session",
-            &session,
-        ])
+    let mut make = Command::new(BIN);
+    make.env("HOME", h)
+        .args(["plan", "--config", config.to_str().unwrap()]);
+    for s in &sessions {
+        make.args(["--session", s]);
+    }
+    let made = make
         .args(["--queue", &queue, "-o", plan.to_str().unwrap()])
         .output()
         .unwrap();
@@ -713,12 +721,77 @@ fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
         plan.display(),
         config.display()
     );
+    PlannedApply {
+        runtime,
+        server,
+        home,
+        sessions,
+        args,
+    }
+}
+
+#[test]
+fn apply_on_a_terminal_shows_the_moves_and_asks_once() {
+    let PlannedApply {
+        runtime: _runtime,
+        server,
+        home,
+        sessions,
+        args,
+    } = planned_apply(1);
     let t = Tmux::start_in(home, "apply", &args, 160, 30);
-    t.wait_for_all(&["Send these 1 move(s)? [y/N]", &session]);
+    t.wait_for_all(&["Send these 1 move(s)? [y/N]", &sessions[0]]);
     assert!(server.received().is_empty(), "nothing before the answer");
     t.keys(&["y", "Enter"]);
     t.wait_for_all(&["transferred", "console exited 0"]);
     assert_eq!(server.received().len(), 1);
+}
+
+/// An answer that took more than 10 s is followed by a fresh read: a session that moved while the
+/// question waited is held back, the rest sent, each attempt line saying where the fresh read
+/// showed it.
+#[test]
+fn apply_reads_again_after_a_slow_answer_and_holds_back_what_moved_meanwhile() {
+    let PlannedApply {
+        runtime: _runtime,
+        server,
+        home,
+        sessions,
+        args,
+    } = planned_apply(2);
+    let t = Tmux::start_in(home, "slowapply", &args, 160, 30);
+    t.wait_for("Send these 2 move(s)? [y/N]");
+    // While the supervisor reads, someone else moves the first session to another queue.
+    let elsewhere = server.center().unwrap().queues[2].id.clone();
+    assert!(server.change_center(|c| {
+        let moved = c
+            .conversations
+            .iter_mut()
+            .find(|c| c.session == sessions[0])
+            .unwrap();
+        moved.queue_id = elsewhere.clone();
+    }));
+    // The question waits longer than RECHECK_AFTER (the behaviour under test is a wait).
+    std::thread::sleep(switchboard::plan::RECHECK_AFTER + Duration::from_secs(1));
+    t.keys(&["y", "Enter"]);
+    let screen = t.wait_for_all(&["reading the live data again", "console exited 1"]);
+    assert!(
+        screen.contains("drifted while the confirmation waited"),
+        "{screen}"
+    );
+    let sent: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter_map(|r| r.session)
+        .collect();
+    assert_eq!(sent, vec![sessions[1].clone()], "only the one that stayed");
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+    let attempt: serde_json::Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["event"] == "attempt")
+        .unwrap();
+    assert!(attempt["from"]["queue"].is_string(), "{attempt}");
 }
 
 #[test]

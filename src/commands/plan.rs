@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use switchboard::config::Settings;
 use switchboard::engine;
+use switchboard::live::LiveSnapshot;
 use switchboard::plan::revert::RevertError;
 use switchboard::plan::{Plan, drift, revert};
 use switchboard::request::Endpoint;
@@ -94,52 +95,78 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
         Ok(None) => {}
     }
     let pacer = engine::pacer(settings)?;
-    let live = select::read_live(settings, &pacer).await?;
-    let drift = drift::check(&plan, &live);
-    let drifted: Vec<usize> = (0..drift.len()).filter(|&i| !drift[i].is_empty()).collect();
-    for &i in &drifted {
-        eprintln!(
-            "switchboard: drifted{}: {} -> {}: {}",
-            if args.force {
-                " (sent anyway: --force)"
-            } else {
-                ""
-            },
-            plan.moves[i].session,
-            plan.moves[i].target,
-            switchboard::format::one_line(&drift[i].join("; "))
-        );
-    }
-    let held_back = if args.force { 0 } else { drifted.len() };
-    if !args.force {
-        let mut i = 0;
-        plan.moves.retain(|_| {
-            i += 1;
-            drift[i - 1].is_empty()
-        });
-    }
+    let mut live = select::read_live(settings, &pacer).await?;
+    let planned = plan.moves.len();
+    let drifted = hold_back_drifted(&mut plan, &live, args.force, "");
     eprintln!(
-        "switchboard: {} of {} planned move(s) to send; {} drifted",
+        "switchboard: {} of {planned} planned move(s) to send; {drifted} drifted",
         plan.moves.len(),
-        drift.len(),
-        drifted.len()
     );
+    let mut held_back = if args.force { 0 } else { drifted };
     if plan.moves.is_empty() {
         return Ok(super::exit_for(held_back == 0));
     }
     if !args.run.dry_run && !args.yes {
+        let asked = std::time::Instant::now();
         confirm(&plan)?;
+        // What is sent is checked against the freshest truth when it leaves: an answer that took
+        // a while is followed by a fresh read, and what drifted meanwhile is held back.
+        if asked.elapsed() > switchboard::plan::RECHECK_AFTER {
+            eprintln!(
+                "switchboard: the answer came after {}: reading the live data again before sending",
+                switchboard::format::duration(asked.elapsed())
+            );
+            live = select::read_live(settings, &pacer).await?;
+            let drifted = hold_back_drifted(
+                &mut plan,
+                &live,
+                args.force,
+                " while the confirmation waited",
+            );
+            if !args.force {
+                held_back += drifted;
+            }
+            if plan.moves.is_empty() {
+                eprintln!("switchboard: nothing left to send; nothing was sent");
+                return Ok(super::exit_for(held_back == 0));
+            }
+        }
     }
     let options = AssignOptions {
         undoes: plan.undoes.clone(),
         ..AssignOptions::new(&args.run, held_back, args.force)
     };
     let label = format!("the plan {}", args.plan.display());
-    let code = assign::execute(settings, plan.to_moves(), &label, options, pacer).await?;
+    // Each attempt line says where the freshest read showed its session (a revert's truth).
+    let moves = plan.to_moves_from(&live);
+    let code = assign::execute(settings, moves, &label, options, pacer).await?;
     if args.run.dry_run && held_back > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(code)
+}
+
+/// Says each move of `plan` that drifted from what `live` shows, and takes it out unless `force`;
+/// how many drifted. `when` says when they drifted, for the message.
+fn hold_back_drifted(plan: &mut Plan, live: &LiveSnapshot, force: bool, when: &str) -> usize {
+    let drift = drift::check(plan, live);
+    let forced = if force { " (sent anyway: --force)" } else { "" };
+    for (m, changed) in plan.moves.iter().zip(&drift) {
+        if !changed.is_empty() {
+            eprintln!(
+                "switchboard: drifted{when}{forced}: {} -> {}: {}",
+                m.session,
+                m.target,
+                switchboard::format::one_line(&changed.join("; "))
+            );
+        }
+    }
+    if !force {
+        let mut changes = drift.iter();
+        plan.moves
+            .retain(|_| changes.next().is_some_and(|changed| changed.is_empty()));
+    }
+    drift.iter().filter(|changed| !changed.is_empty()).count()
 }
 
 /// Shows the moves and asks once, on a terminal; without one, refuses (a pipe cannot say yes).

@@ -16,6 +16,10 @@ use crate::dispatch::{Move, Origin};
 use crate::live::{Conversation, LiveAgent, LiveSnapshot};
 use crate::request::{Target, TargetKind};
 
+/// How long a confirmation may wait before what it shows is read again before sending: the center
+/// moves on while a supervisor reads.
+pub const RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The format's name and version, the first field of every plan.
 pub const FORMAT: &str = "switchboard-plan/1";
 
@@ -144,6 +148,21 @@ impl Plan {
                 session: m.session.clone(),
                 target: m.target.clone(),
                 from: Some(m.planned.at.clone()).filter(|o| !o.is_unknown()),
+            })
+            .collect()
+    }
+
+    /// As `to_moves`, each with where `live` (the freshest read) shows its session, else where
+    /// the plan found it.
+    pub fn to_moves_from(&self, live: &LiveSnapshot) -> Vec<Move> {
+        let planner = Planner::new(live);
+        self.to_moves()
+            .into_iter()
+            .map(|mut m| {
+                if let Some(now) = planner.origin(&m.session) {
+                    m.from = Some(now);
+                }
+                m
             })
             .collect()
     }

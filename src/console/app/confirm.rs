@@ -1,12 +1,16 @@
 //! The one confirmation before anything is sent: it shows every session that will move and where,
 //! with its warnings. Only `y` sends; a warned move takes a second `y` on a screen of its own.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use crate::claims::Held;
 use crate::dispatch::{Insist, Move};
 use crate::outcome::Outcome;
-use crate::plan::Planner;
+use crate::plan::{Planner, RECHECK_AFTER};
 use crate::request::Target;
 
 use crate::request::TargetKind;
@@ -97,6 +101,12 @@ pub struct Confirm {
     /// Sessions another run (this console's too) moved a moment ago, each with what it says
     /// (`moved by run R 40s ago (user@host)`): sent only after the second `y`.
     pub recently_moved: Vec<(String, String)>,
+    /// When it opened (the last tick), and where it showed each moving session: a `y` that comes
+    /// more than `RECHECK_AFTER` later reads the live data again, and holds back what moved.
+    pub opened: Option<Instant>,
+    pub shown: Vec<(String, Spot)>,
+    /// The fresh read after a slow `y` was made: the next `y` sends.
+    pub rechecked: bool,
 }
 
 impl Confirm {
@@ -242,11 +252,84 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
         confirm.maybe_moved = maybe_moved(sessions.iter().copied());
     }
     confirm.taken_from = taken_from(app, &sessions);
+    confirm.opened = app.now;
+    confirm.shown = sessions
+        .iter()
+        .map(|s| (s.row.id.clone(), s.spot().into_owned()))
+        .collect();
     hold_claimed(app, &mut confirm);
     let mut targets: Vec<&Target> = confirm.moves.iter().map(|(_, t)| t).collect();
     targets.dedup();
     confirm.offline_agent = targets.into_iter().find_map(|t| offline_agent(app, t));
     app.mode = Mode::Confirm(Box::new(confirm));
+}
+
+/// Fresh live data came: a send waiting for a read asked after its `y` is checked against it. What
+/// moved since the confirmation showed it (or is gone) is held back and said; the rest is sent. A
+/// read that failed sends nothing and puts the confirmation back.
+pub(super) fn on_fresh_live(app: &mut App, at: String, asked: Instant) -> Vec<Effect> {
+    let Some((mut confirm, since)) = app.pending_send.take() else {
+        return vec![];
+    };
+    if since.is_some_and(|since| asked < since) {
+        // A read that left before the `y`: its own is still to come.
+        app.pending_send = Some((confirm, since));
+        app.live.refreshing = true;
+        return vec![];
+    }
+    if let Some((_, why)) = &app.live.failure {
+        let why = format!(
+            "nothing sent: the live data could not be read again ({why}); y tries again, Esc cancels"
+        );
+        app.note(Level::Warn, why);
+        app.mode = Mode::Confirm(confirm);
+        return vec![];
+    }
+    let Some(snapshot) = app.snapshot.clone() else {
+        app.mode = Mode::Confirm(confirm);
+        return vec![];
+    };
+    let mut held: Vec<String> = Vec::new();
+    let shown = std::mem::take(&mut confirm.shown);
+    confirm.moves.retain(|(session, _)| {
+        let then = shown
+            .iter()
+            .find(|(s, _)| s == session)
+            .map(|(_, spot)| spot);
+        let now = snapshot
+            .conversations
+            .iter()
+            .find(|c| &c.session == session)
+            .map(Spot::of);
+        let moved = match (then, &now) {
+            (_, None) => Some("no longer open".to_string()),
+            (Some(then), Some(now))
+                if then.queue_id != now.queue_id || then.agent_user != now.agent_user =>
+            {
+                Some(match (&now.agent, &now.queue) {
+                    (Some(agent), _) => format!("now with {agent}"),
+                    (None, Some(queue)) => format!("now waiting in {queue}"),
+                    (None, None) => "moved".to_string(),
+                })
+            }
+            _ => None,
+        };
+        if let Some(why) = &moved {
+            held.push(format!("{session} ({why})"));
+        }
+        moved.is_none()
+    });
+    if !held.is_empty() {
+        let text = format!(
+            "held back {} that moved while the confirmation waited: {}",
+            held.len(),
+            held.join(", ")
+        );
+        app.log(at, None, super::ActivityKind::Note { text: text.clone() });
+        app.note(Level::Warn, text);
+    }
+    confirm.rechecked = true;
+    send(app, confirm)
 }
 
 /// What the account's claims hold (as last looked at): a session another run is moving now is
@@ -497,6 +580,23 @@ fn send(app: &mut App, confirm: Box<Confirm>) -> Vec<Effect> {
         };
         app.note(Level::Warn, format!("nothing sent: {why}"));
         return vec![];
+    }
+    // A slow `y`: what the confirmation showed may be old. Read again before anything leaves.
+    let waited = match (confirm.opened, app.now) {
+        (Some(opened), Some(now)) => now.saturating_duration_since(opened),
+        _ => Duration::ZERO,
+    };
+    if app.live.enabled && !confirm.rechecked && waited > RECHECK_AFTER {
+        app.note(
+            Level::Info,
+            format!(
+                "the confirmation waited {}: reading the live data again before sending…",
+                crate::format::duration(waited)
+            ),
+        );
+        app.pending_send = Some((confirm, app.now));
+        app.live.refreshing = true;
+        return vec![Effect::Refresh];
     }
     let (insist, undoes) = (insisted(&confirm), confirm.undoes.clone());
     // Where each session is now, for its attempt line (and so for a revert).

@@ -327,6 +327,8 @@ pub struct App {
     /// A plan waiting for fresh live data to be checked against, and how many refreshes that
     /// began before it to let pass first.
     pending_plan: Option<(String, Plan, usize)>,
+    /// A confirmed send waiting for a read asked after its `y` (the confirmation waited long).
+    pending_send: Option<(Box<Confirm>, Option<Instant>)>,
     seq: usize,
 }
 
@@ -374,6 +376,7 @@ impl App {
             order: crate::triage::SessionOrder::default(),
             held_confirm: None,
             pending_plan: None,
+            pending_send: None,
             seq: 0,
         }
     }
@@ -686,9 +689,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             now,
             result,
         } => {
-            events::on_live(app, at, asked, now, result);
+            events::on_live(app, at.clone(), asked, now, result);
             plans::on_fresh_live(app);
-            vec![]
+            confirm::on_fresh_live(app, at, asked)
         }
         Msg::PlanRead { source, result } => plans::on_plan_read(app, &source, result),
         Msg::PlanSaved { path, result } => {
