@@ -18,6 +18,8 @@ pub struct Api {
     timeout: Duration,
     /// Where read-only mode was turned on (`flag --read-only`), when it was: no assignment is built.
     read_only: Option<String>,
+    /// The longest a read waits to be tried again after a rate-limit answer (`max_retry_wait_secs`).
+    max_retry_wait: Duration,
 }
 
 /// What a read-only process says when it is asked to move a conversation.
@@ -51,11 +53,23 @@ impl Api {
             tokens,
             timeout,
             read_only: None,
+            max_retry_wait: Duration::from_secs(crate::config::DEFAULT_MAX_RETRY_WAIT_SECS),
         })
     }
 
     /// This API will build no request that moves a conversation; `origin` says where read-only
     /// mode was turned on (`flag --read-only`).
+    /// This API, with reads refused for the rate limit tried again for up to `wait` in all.
+    pub fn max_retry_wait(mut self, wait: Duration) -> Api {
+        self.max_retry_wait = wait;
+        self
+    }
+
+    /// How long, in all, a read refused for the rate limit is tried again for.
+    pub fn retry_wait(&self) -> Duration {
+        self.max_retry_wait
+    }
+
     pub fn read_only(mut self, origin: Option<String>) -> Api {
         self.read_only = origin;
         self

@@ -82,6 +82,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8009";
 pub const DEFAULT_CALLBACK_WAIT_SECS: u64 = 60;
 pub const DEFAULT_REFRESH_SECS: u64 = 30;
 pub const DEFAULT_MAX_RETRY_WAIT_SECS: u64 = 120;
+/// The calls a minute Kore documents for an account's contact-center APIs (kore-api.md).
+pub const KORE_RATE_PER_MINUTE: u32 = 60;
 pub const MIN_CALLBACK_TOKEN_CHARS: usize = 16;
 
 /// The commented template that `config init` writes.
@@ -580,6 +582,22 @@ impl Settings {
         Ok(rate)
     }
 
+    /// A warning when the rate is over Kore's documented 60 calls a minute against a host that is
+    /// not on loopback: the platform refuses the excess, and every refusal slows the account.
+    pub fn rate_warning(&self) -> Option<String> {
+        let rate = self.rate_per_minute().ok()?;
+        let host = self.host().ok()?;
+        (rate > KORE_RATE_PER_MINUTE && !crate::api::is_loopback_url(&host)).then(|| {
+            let origin = self
+                .raw(&keys::RATE)
+                .map(|(_, o)| o.to_string())
+                .unwrap_or_else(|| "the settings".into());
+            format!(
+                "rate {rate} a minute (from {origin}) is over the {KORE_RATE_PER_MINUTE} Kore allows an account: {host} will refuse calls beyond it, and the pacer slows to what it sees allowed; set --rate to at most {KORE_RATE_PER_MINUTE}"
+            )
+        })
+    }
+
     /// The file through which every switchboard process of this account on this machine shares one
     /// call budget: `budget/<account id>.ledger` in the data directory.
     pub fn budget_file(&self) -> Result<PathBuf, ConfigError> {
@@ -1052,6 +1070,33 @@ host = "staging-smartassist.kore.ai"
             "https://platform.kore.ai"
         );
         assert_eq!(without_password("u:p@h"), "u:<redacted>@h");
+    }
+
+    #[test]
+    fn a_rate_over_kores_limit_warns_off_loopback_only() {
+        let (_d, path) = write(PROFILE);
+        let s = load(&path, &[("SWITCHBOARD_RATE", "90")], |_| {}).unwrap();
+        let w = s.rate_warning().expect("90 against Kore warns");
+        assert!(
+            w.contains("rate 90 a minute") && w.contains("at most 60"),
+            "{w}"
+        );
+        let s = load(&path, &[("SWITCHBOARD_RATE", "60")], |_| {}).unwrap();
+        assert_eq!(s.rate_warning(), None);
+        let s = load(
+            &path,
+            &[
+                ("SWITCHBOARD_RATE", "600"),
+                ("SWITCHBOARD_HOST", "http://127.0.0.1:8080"),
+            ],
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            s.rate_warning(),
+            None,
+            "a stand-in on loopback may go faster"
+        );
     }
 
     #[test]

@@ -68,8 +68,12 @@ pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
         settings.timeout()?,
         settings.concurrency()?,
     )
-    .map(|api| api.read_only(settings.read_only_origin()))
     .map_err(ConfigError)
+    .and_then(|api| {
+        Ok(api
+            .read_only(settings.read_only_origin())
+            .max_retry_wait(settings.max_retry_wait()?))
+    })
 }
 
 /// A fresh id for this process, stamped on each of its audit lines (each run names itself too).
@@ -128,6 +132,10 @@ pub fn claims(settings: &Settings) -> Result<Claims, ConfigError> {
 pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
     // The endpoint first: a run with no host has nothing to pace, and that is the error to show.
     settings.host()?;
+    if let Some(w) = settings.rate_warning() {
+        tracing::warn!("{w}");
+        eprintln!("switchboard: warning: {w}");
+    }
     let options = PacerOptions {
         per_minute: settings.sending_rate()?,
         window: settings.rate_window()?,

@@ -521,36 +521,87 @@ impl LiveClient {
             message: short_cause(&e, self.api.timeout()),
             chain: Some(error_chain(&e)),
         };
-        // Held until the answer is read: the budget counts the call out a window after its end.
-        let _permit = self.pacer.acquire(self.priority).await;
-        *calls += 1;
-        let mut request = self
-            .api
-            .request(call, method, &self.api.url(path))
-            .map_err(|m| fail(None, m))?;
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| broken(None, e))?;
-        let status = response.status().as_u16();
-        // A page of conversations runs to hundreds of kilobytes (Kore's samples are kilobytes each).
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| broken(Some(status), e))?;
-        if !(200..300).contains(&status) {
+        // A read refused for the rate limit is tried again, behind the lowered budget, as long as
+        // the waits add up to no more than max_retry_wait_secs.
+        let started = tokio::time::Instant::now();
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            // Held until the answer is read: the budget counts the call out a window after its end.
+            // A retry waits for its slot only as long as max_retry_wait_secs has left.
+            let permit = if tries == 1 {
+                self.pacer.acquire(self.priority).await
+            } else {
+                let left = self.api.retry_wait().saturating_sub(started.elapsed());
+                match tokio::time::timeout(left, self.pacer.acquire(self.priority)).await {
+                    Ok(permit) => permit,
+                    Err(_) => {
+                        return Err(fail(
+                            Some(429),
+                            format!(
+                                "refused for the rate limit, and the budget has no room within max_retry_wait_secs ({})",
+                                crate::format::duration(self.api.retry_wait())
+                            ),
+                        ));
+                    }
+                }
+            };
+            *calls += 1;
+            let mut request = self
+                .api
+                .request(call, method.clone(), &self.api.url(path))
+                .map_err(|m| fail(None, m))?;
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|e| broken(None, e))?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::outcome::parse_retry_after);
+            // A page of conversations runs to hundreds of kilobytes (Kore's samples are kilobytes
+            // each).
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| broken(Some(status), e))?;
+            drop(permit);
+            if (200..300).contains(&status) {
+                tracing::debug!(api, status, bytes = bytes.len(), "live read");
+                return Ok(bytes.to_vec());
+            }
             let message = server_message(&bytes);
             // A read refused for the rate limit (a 429, or Kore's words on any 4xx) slows the
             // budget for every call of the account, assignments included.
-            if status == 429 || (400..500).contains(&status) && says_rate_limit(&message) {
-                self.pacer.rate_limited();
+            let limited =
+                status == 429 || (400..500).contains(&status) && says_rate_limit(&message);
+            if !limited {
+                return Err(fail(Some(status), message));
             }
-            return Err(fail(Some(status), message));
+            self.pacer.rate_limited();
+            let wait = retry_after.unwrap_or(Duration::ZERO);
+            let budget = self.api.retry_wait();
+            if tries > READ_RETRIES || started.elapsed() + wait > budget {
+                return Err(fail(
+                    Some(status),
+                    format!("{message} (refused for the rate limit {tries} time(s))"),
+                ));
+            }
+            tracing::info!(
+                api,
+                status,
+                ?wait,
+                "read refused for the rate limit: trying again"
+            );
+            tokio::time::sleep(wait).await;
         }
-        tracing::debug!(api, status, bytes = bytes.len(), "live read");
-        Ok(bytes.to_vec())
     }
 }
+
+/// How many times a read refused for the rate limit is tried again.
+const READ_RETRIES: u32 = 3;
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()

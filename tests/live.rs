@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use switchboard::config::ENV_CLIENT_SECRET;
 use switchboard::dispatch::StopSignal;
 use switchboard::engine;
 use switchboard::live::{self, Availability, LiveClient};
@@ -532,7 +533,16 @@ async fn a_read_refused_for_the_rate_limit_slows_the_budget_for_every_call() {
             .mount(&server)
             .await;
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
+        // Tried again only briefly here: that is the next test.
+        let settings = settings_with_env(
+            &server.uri(),
+            &dir.path().join("a.jsonl"),
+            &[],
+            &[
+                ("SWITCHBOARD_MAX_RETRY_WAIT_SECS", "1"),
+                (ENV_CLIENT_SECRET, SECRET),
+            ],
+        );
         let api = Arc::new(engine::api(&settings).unwrap());
         let pacer = Pacer::new(60);
         let client = LiveClient::new(api, pacer.clone());
@@ -561,6 +571,57 @@ async fn a_read_refused_for_the_rate_limit_slows_the_budget_for_every_call() {
     assert!(client.queues(&mut 0).await.is_err());
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(!pacer.status().lowered());
+}
+
+/// A read refused for the rate limit is tried again after the `Retry-After`, within
+/// max_retry_wait_secs; past it, the refusal is the answer.
+#[tokio::test]
+async fn a_read_refused_for_the_rate_limit_is_tried_again_within_the_retry_wait() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"data":[]}"#))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(&server.uri(), &dir.path().join("a.jsonl"), &[]);
+    let client = LiveClient::new(Arc::new(engine::api(&settings).unwrap()), Pacer::new(0));
+    let mut calls = 0;
+    let started = std::time::Instant::now();
+    client
+        .queues(&mut calls)
+        .await
+        .expect("the second try answers");
+    assert_eq!(calls, 2);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After is waited"
+    );
+
+    // A Retry-After longer than max_retry_wait_secs: not tried again.
+    server.reset().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let settings = settings_with_env(
+        &server.uri(),
+        &dir.path().join("a.jsonl"),
+        &[],
+        &[
+            ("SWITCHBOARD_MAX_RETRY_WAIT_SECS", "5"),
+            (ENV_CLIENT_SECRET, SECRET),
+        ],
+    );
+    let client = LiveClient::new(Arc::new(engine::api(&settings).unwrap()), Pacer::new(0));
+    let mut calls = 0;
+    let err = client.queues(&mut calls).await.unwrap_err();
+    assert_eq!(calls, 1);
+    assert_eq!(err.status, Some(429));
 }
 
 async fn answering_with(status: u16, body: &str) -> MockServer {

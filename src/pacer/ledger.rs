@@ -24,6 +24,9 @@ pub struct Entry {
     pub start: u64,
     /// When its answer came (or it was abandoned); `None` while it is in flight.
     pub end: Option<u64>,
+    /// The limit its process paced by when it started (none in a ledger from before): while it is
+    /// in the window, every process of the account paces by the lowest such limit.
+    pub limit: Option<u32>,
 }
 
 /// How long an unfinished call of another process is believed to be in flight; after that it is
@@ -53,8 +56,9 @@ impl Entry {
             .end
             .map(|e| e.to_string())
             .unwrap_or_else(|| "-".into());
+        let limit = self.limit.map(|l| format!(" {l}")).unwrap_or_default();
         format!(
-            "{} {} {} {} {end}\n",
+            "{} {} {} {} {end}{limit}\n",
             self.pid, self.id, self.priority as u8, self.start
         )
     }
@@ -69,12 +73,17 @@ impl Entry {
             "-" => None,
             n => Some(n.parse().ok()?),
         };
+        let limit = match fields.next() {
+            None => None,
+            Some(n) => Some(n.parse().ok()?),
+        };
         Some(Entry {
             pid,
             id,
             priority,
             start,
             end,
+            limit,
         })
     }
 }
@@ -281,6 +290,7 @@ mod tests {
             priority: Priority::Verify,
             start: 1000,
             end: None,
+            limit: Some(60),
         };
         assert_eq!(Entry::parse(&e.line()), Some(e));
         let done = Entry {
@@ -305,6 +315,7 @@ mod tests {
                 priority: Priority::Assign,
                 start: now,
                 end: None,
+                limit: None,
             })
         })
         .unwrap();
@@ -327,6 +338,7 @@ mod tests {
             priority: Priority::Assign,
             start: 5,
             end: Some(6),
+            limit: None,
         };
         // From before the header: every line an entry. It is read, and gets the header.
         let old = dir.path().join("old.ledger");
@@ -366,6 +378,7 @@ mod tests {
                     priority: Priority::Assign,
                     start: ahead,
                     end: Some(ahead + 100),
+                    limit: None,
                 })
             })
             .unwrap();

@@ -351,7 +351,20 @@ pub struct Rules {
 
 /// The pacer's two rules (module docs), pure so they can be tested alone. Reads (anything but an
 /// assignment) may fill at most half the window.
-pub fn decide(entries: &[Entry], now: u64, priority: Priority, rules: Rules) -> Decision {
+pub fn decide(entries: &[Entry], now: u64, priority: Priority, mut rules: Rules) -> Decision {
+    // The account's budget is the lowest any process in the window paces by (a slower rate, or a
+    // limit lowered by a refusal): one process's 90 never spends another's 60.
+    if let Some(lowest) = entries
+        .iter()
+        .filter(|e| {
+            e.counted_by(now)
+                .is_none_or(|end| end + rules.window_ms > now)
+        })
+        .filter_map(|e| e.limit)
+        .min()
+    {
+        rules.limit = rules.limit.min(lowest.max(1) as usize);
+    }
     let mut earliest = entries
         .iter()
         .map(|e| e.start + rules.interval_ms)
@@ -477,6 +490,7 @@ impl Clock {
                     priority,
                     start: now,
                     end: None,
+                    limit: Some(rules.limit as u32),
                 });
             }
             (decision, snapshot(entries, pid))
@@ -740,6 +754,7 @@ mod tests {
             priority: Priority::Refresh,
             start,
             end: Some(start + 1),
+            limit: None,
         };
         let entries = [read(0), read(10)];
         assert_eq!(
@@ -768,6 +783,34 @@ mod tests {
             decide(&in_flight, 20, Priority::Assign, rules),
             Decision::WhenOneEnds
         );
+    }
+
+    #[test]
+    fn the_lowest_limit_in_the_window_paces_every_process() {
+        let rules = Rules {
+            limit: 60,
+            window_ms: 1000,
+            interval_ms: 0,
+        };
+        let call = |start, limit| Entry {
+            pid: 2,
+            id: start,
+            priority: Priority::Assign,
+            start,
+            end: Some(start + 1),
+            limit,
+        };
+        // Another process paces by 2: with two of its calls in the window, ours waits too.
+        let slow = [call(0, Some(2)), call(10, Some(2))];
+        assert_eq!(
+            decide(&slow, 20, Priority::Assign, rules),
+            Decision::At(1001)
+        );
+        // Its limit counts only while its calls are in the window, and entries from before say
+        // none.
+        let old = [call(0, None), call(10, None)];
+        assert_eq!(decide(&old, 20, Priority::Assign, rules), Decision::Now);
+        assert_eq!(decide(&slow, 1100, Priority::Assign, rules), Decision::Now);
     }
 
     #[tokio::test(start_paused = true)]
