@@ -702,6 +702,10 @@ impl Dispatcher {
             run.stop.stop(reason);
         }
         let held = self.claim(run, moves);
+        // This process's reads wait until every move of the batch has settled.
+        let coming = self
+            .pacer
+            .moves_coming(held.iter().filter(|h| h.is_none()).count());
         let mut tasks = tokio::task::JoinSet::new();
         let mut reports: Vec<Option<Report>> = vec![None; moves.len()];
         let report_progress = |p: Progress| {
@@ -733,11 +737,17 @@ impl Dispatcher {
                 let report =
                     self.settle_cancelled(run, &mv.session, &mv.target, &reason, &report_progress);
                 reports[index] = Some(self.unclaim(run, report));
+                coming.one_done();
                 continue;
             };
             let slot = self.pacer.reserve(Priority::Assign);
-            let (this, run, mv, progress) =
-                (self.clone(), run.clone(), mv.clone(), progress.clone());
+            let (this, run, mv, progress, coming) = (
+                self.clone(),
+                run.clone(),
+                mv.clone(),
+                progress.clone(),
+                coming.clone(),
+            );
             tasks.spawn(async move {
                 let moving = this.assign_reserved(&run, &mv, progress.as_ref(), slot);
                 let report = match caught(moving).await {
@@ -745,6 +755,7 @@ impl Dispatcher {
                     Err(what) => this.settle_panicked(&run, &mv, &what, progress.as_ref()),
                 };
                 drop(permit);
+                coming.one_done();
                 (index, this.unclaim(&run, report))
             });
             while let Some(Ok((i, report))) = tasks.try_join_next() {

@@ -203,6 +203,52 @@ pub struct Listener {
     pub addr: SocketAddr,
     pub events: mpsc::UnboundedReceiver<CallbackEvent>,
     _shutdown: oneshot::Sender<()>,
+    /// What goes on record of the refusals not recorded one by one when the listener stops.
+    refusals: Arc<Mutex<RefusalBudget>>,
+    audit: Option<AuditLog>,
+}
+
+impl Drop for Listener {
+    /// At shutdown the refusals not yet counted on record are: none is lost with the process.
+    fn drop(&mut self) {
+        record_unrecorded(&self.refusals, self.audit.as_ref());
+    }
+}
+
+/// Puts on record how many refused requests were not recorded one by one since the last count.
+fn record_unrecorded(refusals: &Mutex<RefusalBudget>, audit: Option<&AuditLog>) {
+    let dropped = std::mem::take(
+        &mut refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .suppressed,
+    );
+    record_unrecorded_count(dropped, audit);
+}
+
+fn record_unrecorded_count(dropped: u64, audit: Option<&AuditLog>) {
+    if dropped > 0
+        && let Some(audit) = audit
+    {
+        let _ = audit.record(
+            None,
+            "callbacks_refused_unrecorded",
+            &serde_json::json!({"count": dropped, "per_minute_recorded": REFUSED_RECORDED_PER_MINUTE}),
+        );
+    }
+}
+
+/// Why `bind` could not be listened on, and what that means for the run: a taken address most
+/// often means another switchboard listens there, and callbacks sent to it go to that process
+/// (which refuses them unless it shares this run's callback token).
+pub fn bind_error(bind: SocketAddr, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "cannot listen for callbacks on {bind}: the address is taken (another switchboard, or another program, listens there), so callbacks sent to it would reach that process, not this run; set --listen 127.0.0.1:0 for a free port (and callback_url to reach it), or run one `switchboard listen` with a shared SWITCHBOARD_CALLBACK_TOKEN"
+        )
+    } else {
+        format!("cannot listen for callbacks on {bind}: {e} (set --listen ADDR, e.g. 127.0.0.1:0)")
+    }
 }
 
 /// Binds `bind` and serves callbacks until the returned `Listener` is dropped. Every request is sent
@@ -224,22 +270,35 @@ pub async fn start(
     let addr = socket.local_addr()?;
     let (tx, rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let refusals = Arc::new(Mutex::new(RefusalBudget {
+        since: Instant::now(),
+        recorded: 0,
+        suppressed: 0,
+    }));
     let app = Router::new()
         .fallback(receive)
         .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
         .with_state(ListenerState {
             token,
             events: tx,
-            audit,
-            refusals: Arc::new(Mutex::new(RefusalBudget {
-                since: Instant::now(),
-                recorded: 0,
-                suppressed: 0,
-            })),
+            audit: audit.clone(),
+            refusals: refusals.clone(),
         });
+    // The refusals not recorded one by one are counted on record every minute, not only when the
+    // next one comes.
+    let (counted, counted_audit) = (refusals.clone(), audit.clone());
     tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        every.tick().await;
+        let count = async {
+            loop {
+                every.tick().await;
+                record_unrecorded(&counted, counted_audit.as_ref());
+            }
+        };
         tokio::select! {
             _ = serve(socket, app) => {}
+            _ = count => {}
             _ = shutdown_rx => {}
         }
     });
@@ -248,6 +307,8 @@ pub async fn start(
         addr,
         events: rx,
         _shutdown: shutdown_tx,
+        refusals,
+        audit,
     })
 }
 
@@ -341,15 +402,7 @@ async fn receive(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .admit(Instant::now());
-        if dropped > 0
-            && let Some(audit) = &state.audit
-        {
-            let _ = audit.record(
-                None,
-                "callbacks_refused_unrecorded",
-                &serde_json::json!({"count": dropped, "per_minute_recorded": REFUSED_RECORDED_PER_MINUTE}),
-            );
-        }
+        record_unrecorded_count(dropped, state.audit.as_ref());
         admitted
     };
     if on_record {

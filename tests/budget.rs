@@ -129,3 +129,77 @@ async fn when_the_server_allows_less_the_pacer_slows_and_waits_only_for_the_wind
         started.elapsed()
     );
 }
+
+/// Reads go behind moves: while a batch has moves to send, this process's reads wait, so the batch
+/// ends as soon as the rate allows; the reads go after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_wait_behind_a_running_batch() {
+    let server = strict_stand_in(60).await;
+    let dir = tempfile::tempdir().unwrap();
+    // 30 a 2 s window: a slot every ~67 ms; one move at a time, so a read could slip in between
+    // one move's answer and the next move's turn.
+    let settings = settings_with_env(
+        &server.base_url(),
+        &dir.path().join("a.jsonl"),
+        &[(&keys::RATE, "30"), (&keys::CONCURRENCY, "1")],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_RATE_WINDOW_MS", WINDOW_MS),
+        ],
+    );
+    let d = quick_dispatcher(&settings);
+    let live = switchboard::live::LiveClient::new(
+        std::sync::Arc::new(switchboard::engine::api(&settings).unwrap()),
+        d.pacer().clone(),
+    );
+    // A refresh loop, as the console's: each read done is timed.
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reads_done = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let reader = {
+        let (reading, reads_done) = (reading.clone(), reads_done.clone());
+        tokio::spawn(async move {
+            while reading.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = live.queues(&mut 0).await;
+                reads_done.lock().unwrap().push(Instant::now());
+            }
+        })
+    };
+    // Let the reads get going.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (batch, target) = (sessions(1..13), Target::queue(QUEUE));
+    let run = d.assign_all(&batch, &target, Some(tx));
+    let timing = async {
+        let (mut first, mut last) = (None, None);
+        while let Some(p) = rx.recv().await {
+            match p {
+                switchboard::dispatch::Progress::Attempting { .. } if first.is_none() => {
+                    first = Some(Instant::now())
+                }
+                switchboard::dispatch::Progress::Settled(_) => last = Some(Instant::now()),
+                _ => {}
+            }
+        }
+        (first.unwrap(), last.unwrap())
+    };
+    let (reports, (first, last)) = tokio::join!(run, timing);
+    reading.store(false, std::sync::atomic::Ordering::SeqCst);
+    let _ = reader.await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred))
+    );
+    let during = reads_done
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| **t > first && **t < last)
+        .count();
+    // At most the read already on the wire when the batch began ends during it.
+    assert!(during <= 1, "{during} reads went between the batch's moves");
+    assert!(
+        reads_done.lock().unwrap().iter().any(|t| *t > last),
+        "the reads go on after the batch"
+    );
+}

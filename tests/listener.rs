@@ -331,6 +331,35 @@ async fn a_flood_of_refused_posts_is_kept_as_metadata_and_counted_not_recorded_w
         .unwrap();
     assert_eq!(answer.status().as_u16(), 200);
     assert!(next(&mut l).await.accepted);
+    // At shutdown, those not recorded one by one are counted on record.
+    drop(l);
+    let counted: u64 = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == "callbacks_refused_unrecorded")
+        .map(|l| l["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        counted,
+        2000 - u64::from(listener::REFUSED_RECORDED_PER_MINUTE)
+    );
+}
+
+/// A listen address another process holds is said, with what it means for the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_listen_address_is_said_with_what_it_means() {
+    let held = listen(None).await;
+    let e = match listener::start(held.addr, Secret::new("t"), None).await {
+        Err(e) => e,
+        Ok(_) => panic!("a second listener on {} was allowed", held.addr),
+    };
+    let said = listener::bind_error(held.addr, &e);
+    assert!(said.contains("the address is taken"), "{said}");
+    assert!(
+        said.contains("would reach that process, not this run"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

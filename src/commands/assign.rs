@@ -168,9 +168,11 @@ pub(super) async fn execute(
     let mut listener = match options.wait_callbacks {
         Some(_) => {
             let bind = settings.listen()?;
-            Some(listener::start(bind, token.clone(), Some(audit.clone())).await.map_err(|e| {
-                Failure(format!("cannot listen for callbacks on {bind}: {e} (set --listen ADDR, e.g. 127.0.0.1:0)"))
-            })?)
+            Some(
+                listener::start(bind, token.clone(), Some(audit.clone()))
+                    .await
+                    .map_err(|e| Failure(listener::bind_error(bind, &e)))?,
+            )
         }
         None => None,
     };

@@ -20,7 +20,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
     let audit = engine::audit_log(settings)?;
     let mut listener = listener::start(bind, token, Some(audit))
         .await
-        .map_err(|e| Failure(format!("cannot listen on {bind}: {e} (set --listen ADDR)")))?;
+        .map_err(|e| Failure(listener::bind_error(bind, &e)))?;
     eprintln!(
         "switchboard: listening for callbacks on http://{}/callback/{{botSessionId}}?t=… (Ctrl-C stops)",
         listener.addr

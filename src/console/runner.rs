@@ -122,11 +122,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let bind = settings.listen().map_err(|e| e.0)?;
     let mut callbacks = listener::start(bind, token.clone(), Some(audit.clone()))
         .await
-        .map_err(|e| {
-            format!(
-                "cannot listen for callbacks on {bind}: {e} (set --listen ADDR, e.g. 127.0.0.1:0)"
-            )
-        })?;
+        .map_err(|e| listener::bind_error(bind, &e))?;
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let unreachable = engine::unreachable_callbacks(settings, &route);
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;

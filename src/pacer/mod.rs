@@ -173,6 +173,43 @@ enum Event {
     Ended(u64),
     Cancelled(u64),
     RateLimited,
+    /// Moves of a running batch still to be sent (+) or settled (−): reads wait behind them.
+    MovesComing(isize),
+}
+
+/// The moves of a running batch not yet settled: while any is, this process's reads (refresh,
+/// verification, drift checks) wait, so a batch of N moves ends as soon as the rate allows. Cheap to
+/// clone; what is left when the last clone goes is let go of, however the batch ended.
+#[derive(Clone)]
+pub struct MovesComing(Option<Arc<Coming>>);
+
+struct Coming {
+    events: mpsc::UnboundedSender<Event>,
+    left: std::sync::atomic::AtomicUsize,
+}
+
+impl MovesComing {
+    /// One move of the batch settled (sent and answered, or never sent).
+    pub fn one_done(&self) {
+        use std::sync::atomic::Ordering;
+        if let Some(coming) = &self.0
+            && coming
+                .left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            let _ = coming.events.send(Event::MovesComing(-1));
+        }
+    }
+}
+
+impl Drop for Coming {
+    fn drop(&mut self) {
+        let left = self.left.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            let _ = self.events.send(Event::MovesComing(-(left as isize)));
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -235,6 +272,7 @@ impl Pacer {
                 stats: stats.clone(),
                 limit: options.per_minute,
                 last_refusal: None,
+                moves_coming: 0,
             };
             tokio::spawn(clock.run(rx));
             tx
@@ -273,6 +311,18 @@ impl Pacer {
             grant: sent.then_some(rx),
             events: Some(events.clone()),
         }
+    }
+
+    /// A batch of `moves` starts: this process's reads wait until each has settled.
+    pub fn moves_coming(&self, moves: usize) -> MovesComing {
+        let Some(events) = self.events.clone().filter(|_| moves > 0) else {
+            return MovesComing(None);
+        };
+        let _ = events.send(Event::MovesComing(moves as isize));
+        MovesComing(Some(Arc::new(Coming {
+            events,
+            left: std::sync::atomic::AtomicUsize::new(moves),
+        })))
     }
 
     /// The server refused a call for the rate limit: the limit is lower than configured.
@@ -410,6 +460,8 @@ struct Clock {
     limit: u32,
     /// When the server last refused a call for the rate limit.
     last_refusal: Option<Instant>,
+    /// Moves of running batches not yet settled: reads wait while there are any.
+    moves_coming: usize,
 }
 
 impl Clock {
@@ -437,10 +489,11 @@ impl Clock {
             self.stats.lock().expect("pacer stats").waiting =
                 queues.iter().map(VecDeque::len).sum();
             self.recover();
-            let Some(priority) = Priority::ALL
-                .into_iter()
-                .find(|p| !queues[*p as usize].is_empty())
-            else {
+            // Reads go behind moves: none is granted while a batch has moves to come.
+            let Some(priority) = Priority::ALL.into_iter().find(|p| {
+                !queues[*p as usize].is_empty()
+                    && (*p == Priority::Assign || self.moves_coming == 0)
+            }) else {
                 // Nothing waits: sleep until something happens; with no pacer or permit left, stop.
                 match events.recv().await {
                     Some(event) => self.handle(event, &mut queues),
@@ -536,6 +589,9 @@ impl Clock {
             Event::Ended(id) => self.finish(id, false),
             Event::Cancelled(id) => self.finish(id, true),
             Event::RateLimited => self.lower(),
+            Event::MovesComing(n) => {
+                self.moves_coming = self.moves_coming.saturating_add_signed(n);
+            }
         }
     }
 
