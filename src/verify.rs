@@ -322,6 +322,11 @@ pub fn record(
             "target": target,
             "verified": result.verified,
             "detail": result.detail,
+            // Where the server showed it, by id: what a revert's drift check expects to find.
+            "seen": result.seen.as_ref().map(|c| serde_json::json!({
+                "queue": c.queue_id,
+                "agent_user": c.agent_user_id,
+            })),
         }),
     )
 }

@@ -95,6 +95,12 @@ fn moved_elsewhere<'a>(
         (Some(name), _, None) => {
             changed.push(format!("moved: was with agent {name}, now with no agent"))
         }
+        // The planned agent can no longer be told apart from another: with an agent now, the
+        // session may be with someone else.
+        (Some(name), None, Some(user)) => changed.push(format!(
+            "may have moved: agent {name} is no longer listed, and it is now with {}",
+            now.agent_name.as_deref().unwrap_or(user)
+        )),
         (None, _, Some(user)) => changed.push(format!(
             "moved: was waiting, now with agent {}",
             now.agent_name.as_deref().unwrap_or(user)
@@ -153,6 +159,43 @@ mod tests {
                 ..Planned::default()
             },
         }
+    }
+
+    #[test]
+    fn a_planned_agent_no_longer_listed_with_the_session_now_with_someone_is_drift() {
+        let mut plan = Plan::new("revert", "p", "h");
+        let with = |session: &str, agent_user: Option<&str>| PlannedMove {
+            session: session.into(),
+            target: Target::queue("qu-1"),
+            target_name: None,
+            planned: Planned {
+                at: Origin {
+                    agent: Some("a-gone".into()),
+                    agent_user: agent_user.map(str::to_string),
+                    ..Origin::default()
+                },
+                ..Planned::default()
+            },
+        };
+        // Unresolvable, and the session is with someone: drift. Its user id known, and the same
+        // agent holds it: no drift.
+        plan.moves = vec![with("s-unknown", None), with("s-known", Some("u-gone"))];
+        let now = LiveSnapshot {
+            conversations: vec![
+                conversation("s-unknown", "qu-2", Some("u-other")),
+                conversation("s-known", "qu-2", Some("u-gone")),
+            ],
+            ..LiveSnapshot::default()
+        };
+        let drift = check(&plan, &now);
+        assert!(
+            drift[0]
+                .join("; ")
+                .contains("agent a-gone is no longer listed, and it is now with u-other"),
+            "{:?}",
+            drift[0]
+        );
+        assert!(drift[1].is_empty(), "{:?}", drift[1]);
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct RunMove {
     pub from: Option<Origin>,
     /// Its last outcome in the run (`transferred`, `rejected`, `cancelled`, …).
     pub outcome: Option<String>,
+    /// The agent (`u-`) the run's verification saw it with, when it saw one.
+    pub seen_with: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,15 @@ struct Line {
     outcome: Option<String>,
     #[serde(default)]
     host: Option<String>,
+    #[serde(default)]
+    seen: Option<Seen>,
+}
+
+/// Where a verification saw the session.
+#[derive(Deserialize)]
+struct Seen {
+    #[serde(default)]
+    agent_user: Option<String>,
 }
 
 /// A run as the audit log tells it.
@@ -130,7 +141,9 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
         let Ok(l) = serde_json::from_str::<Line>(line) else {
             continue;
         };
-        if l.run.as_deref() != Some(run) || !matches!(l.event.as_str(), "attempt" | "outcome") {
+        if l.run.as_deref() != Some(run)
+            || !matches!(l.event.as_str(), "attempt" | "outcome" | "verify")
+        {
             continue;
         }
         let (Some(session), Some(target)) = (l.session, l.target) else {
@@ -147,9 +160,14 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
                 target,
                 from: None,
                 outcome: None,
+                seen_with: None,
             });
             moves.len() - 1
         });
+        if l.event == "verify" {
+            moves[i].seen_with = l.seen.and_then(|s| s.agent_user);
+            continue;
+        }
         if l.event == "attempt" && l.from.is_some() {
             moves[i].from = l.from;
         }
@@ -212,8 +230,11 @@ pub fn plan(run: &str, record: &RunRecord, profile: &str, host: &str) -> Plan {
         };
         // Where the run put it: what the drift check expects to find.
         let at = match m.target.kind {
+            // With the agent's user id when the run's verification saw it there: the drift check
+            // then knows the agent even if the agent list no longer names them.
             TargetKind::Agent => Origin {
                 agent: Some(m.target.id.clone()),
+                agent_user: m.seen_with.clone(),
                 ..Origin::default()
             },
             TargetKind::Queue => Origin {
@@ -273,6 +294,21 @@ mod tests {
         assert!(left[0].contains("unknown"), "{left:?}");
         assert!(left[1].contains("cancelled"), "{left:?}");
         assert!(read_run(&path, "r9").unwrap_err().contains("no run r9"));
+    }
+
+    #[test]
+    fn a_move_to_an_agent_carries_the_agent_the_verification_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let lines = [
+            r#"{"event":"attempt","run":"r1","botSessionId":"s1","target":{"type":"agent","id":"a-7"},"from":{"queue":"qu-1"},"attempt":1}"#,
+            r#"{"event":"outcome","run":"r1","botSessionId":"s1","target":{"type":"agent","id":"a-7"},"outcome":"transferred"}"#,
+            r#"{"event":"verify","run":"r1","botSessionId":"s1","target":{"type":"agent","id":"a-7"},"verified":"verified","seen":{"queue":"qu-1","agent_user":"u-7"}}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let plan = plan("r1", &read_run(&path, "r1").unwrap(), "p", "h");
+        assert_eq!(plan.moves[0].planned.at.agent.as_deref(), Some("a-7"));
+        assert_eq!(plan.moves[0].planned.at.agent_user.as_deref(), Some("u-7"));
     }
 
     #[test]
