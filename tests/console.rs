@@ -1963,39 +1963,29 @@ fn a_spread_plan_save_open_with_drift_and_revert_last_in_the_console() {
         "{effects:?}"
     );
 
-    // A plan for another host does not open.
-    let plan_for_this_host = plan.clone();
-    let mut elsewhere = plan;
+    // A plan for another host, or another account on this host, does not open.
+    let mut elsewhere = plan.clone();
     elsewhere.host = "https://other.example".into();
-    update(
-        &mut app,
-        Msg::PlanRead {
-            source: "plan x".into(),
-            result: Ok(elsewhere),
-        },
-    );
-    assert!(matches!(app.mode, Mode::Normal));
-    assert!(
-        matches!(&app.status, Some(s) if s.text.contains("made for host https://other.example")),
-        "{:?}",
-        app.status
-    );
-    // Nor one for another account on the same host.
-    let mut other_account = plan_for_this_host.clone();
+    let mut other_account = plan;
     other_account.account = Some("acct-elsewhere".into());
-    update(
-        &mut app,
-        Msg::PlanRead {
-            source: "plan y".into(),
-            result: Ok(other_account),
-        },
-    );
-    assert!(matches!(app.mode, Mode::Normal));
-    assert!(
-        matches!(&app.status, Some(s) if s.text.contains("made for account acct-elsewhere")),
-        "{:?}",
-        app.status
-    );
+    for (other, says) in [
+        (elsewhere, "made for host https://other.example"),
+        (other_account, "made for account acct-elsewhere"),
+    ] {
+        update(
+            &mut app,
+            Msg::PlanRead {
+                source: "plan x".into(),
+                result: Ok(other),
+            },
+        );
+        assert!(matches!(app.mode, Mode::Normal));
+        assert!(
+            matches!(&app.status, Some(s) if s.text.contains(says)),
+            "{:?}",
+            app.status
+        );
+    }
 }
 
 #[test]

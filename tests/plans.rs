@@ -10,7 +10,7 @@ use common::cli::*;
 use common::*;
 use serde_json::Value;
 use switchboard::live::Availability;
-use switchboard::mock::{Center, MockOptions};
+use switchboard::mock::{Center, MockOptions, MockServer};
 use switchboard::plan::Plan;
 use switchboard::plan::spread::capacity_kind;
 
@@ -165,6 +165,22 @@ async fn plan_sessions(
     let out = run(home.against(server), &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     path
+}
+
+/// The stand-in's center on `options`, a home, and a plan of `count` of the sessions waiting in
+/// Billing to Retention: the plan's path, its sessions and Retention's id.
+async fn billing_to_retention(
+    options: MockOptions,
+    count: usize,
+) -> (MockServer, Home, std::path::PathBuf, Vec<String>, String) {
+    let server = start_center(options).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing)[..count].to_vec();
+    let plan = plan_sessions(&home, &server, &waiting, ["--queue", &retention]).await;
+    (server, home, plan, waiting, retention)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -526,13 +542,7 @@ async fn assign_spreads_too_and_what_no_agent_has_room_for_goes_to_the_overflow_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_refuses_a_plan_that_names_a_session_twice_and_sends_nothing() {
-    let server = start_center(quick_mock_options()).await;
-    let center = server.center().unwrap();
-    let home = Home::new();
-    let billing = queue_named(&center, "Billing");
-    let retention = queue_named(&center, "Retention");
-    let waiting = waiting_in(&center, &billing);
-    let plan = plan_sessions(&home, &server, &waiting[..2], ["--queue", &retention]).await;
+    let (server, home, plan, waiting, _) = billing_to_retention(quick_mock_options(), 2).await;
     // The same plan's moves twice over, as two plans pasted together would make it.
     let mut doubled: Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
@@ -561,18 +571,12 @@ async fn apply_refuses_a_plan_that_names_a_session_twice_and_sends_nothing() {
 /// hold them back.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_plan_applied_twice_at_once_sends_each_session_once() {
-    let server = start_center(MockOptions {
+    let options = MockOptions {
         apply_delay: std::time::Duration::from_secs(60),
         latency: std::time::Duration::from_millis(150),
         ..quick_mock_options()
-    })
-    .await;
-    let center = server.center().unwrap();
-    let home = Home::new();
-    let billing = queue_named(&center, "Billing");
-    let retention = queue_named(&center, "Retention");
-    let waiting = waiting_in(&center, &billing);
-    let plan = plan_sessions(&home, &server, &waiting[..4], ["--queue", &retention]).await;
+    };
+    let (server, home, plan, waiting, _) = billing_to_retention(options, 4).await;
     let args = [
         "apply",
         plan.to_str().unwrap(),
@@ -700,13 +704,7 @@ async fn a_session_moved_a_moment_ago_waits_for_force_and_claims_lists_it() {
 /// older plan without them is read with a warning.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_for_another_account_is_refused_and_an_older_one_warns() {
-    let server = start_center(quick_mock_options()).await;
-    let center = server.center().unwrap();
-    let home = Home::new();
-    let billing = queue_named(&center, "Billing");
-    let retention = queue_named(&center, "Retention");
-    let waiting = waiting_in(&center, &billing);
-    let path = plan_sessions(&home, &server, &waiting[..1], ["--queue", &retention]).await;
+    let (server, home, path, _, _) = billing_to_retention(quick_mock_options(), 1).await;
     let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(plan["account"], server.identity().account_id.as_str());
     assert_eq!(plan["stream"], server.identity().stream_id.as_str());
