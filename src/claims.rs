@@ -17,8 +17,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::SharedStore;
+
 /// How long a settled move holds its session back from other runs.
 pub const RECENT: Duration = Duration::from_secs(600);
+
+/// How long a claim of a process on another machine (whose life cannot be checked from here) holds
+/// its session when its move never settles: its process is taken to have gone.
+pub const CLAIM_STALE: Duration = Duration::from_secs(1800);
 
 /// One session claimed by a run, or marked as moved by it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +49,8 @@ impl Claim {
     fn holds(&self, now: u64) -> bool {
         match self.moved {
             Some(at) => now.saturating_sub(at) < RECENT.as_millis() as u64,
-            None => self.machine != this_machine() || process_alive(self.pid),
+            None if self.machine == this_machine() => process_alive(self.pid),
+            None => now.saturating_sub(self.since) < CLAIM_STALE.as_millis() as u64,
         }
     }
 
@@ -96,7 +103,12 @@ impl Held {
 enum Store {
     Memory(Mutex<Vec<Claim>>),
     File(PathBuf),
+    /// One key of the shared store holding every claim, changed by compare-and-set.
+    Shared(SharedStore, String),
 }
+
+/// How long the shared claims key outlives its last change: longer than any claim or mark holds.
+const SHARED_TTL: Duration = Duration::from_secs(3600);
 
 /// The claims of the account on this machine. Cheap to clone; clones share the store.
 #[derive(Clone)]
@@ -127,6 +139,15 @@ impl Claims {
         })
     }
 
+    /// Claims kept in the shared store, for every process of the account on any machine.
+    pub fn on_store(store: SharedStore) -> Claims {
+        let key = store.key("claims");
+        Claims {
+            store: Arc::new(Store::Shared(store, key)),
+            who: who().into(),
+        }
+    }
+
     /// The claims file of the budget ledger at `ledger`: beside it, `.claims` for `.ledger`.
     pub fn path_beside(ledger: &Path) -> PathBuf {
         ledger.with_extension("claims")
@@ -135,7 +156,16 @@ impl Claims {
     pub fn path(&self) -> Option<&Path> {
         match &*self.store {
             Store::File(path) => Some(path),
-            Store::Memory(_) => None,
+            Store::Memory(_) | Store::Shared(..) => None,
+        }
+    }
+
+    /// Where the claims are kept, for messages.
+    pub fn place(&self) -> String {
+        match &*self.store {
+            Store::File(path) => path.display().to_string(),
+            Store::Memory(_) => "this process".into(),
+            Store::Shared(store, key) => format!("{key} in {}", store.label()),
         }
     }
 
@@ -143,7 +173,7 @@ impl Claims {
     /// what holds it instead (`None`: claimed now). A recent move holds a session back unless
     /// `overrides(session, mark)` (the supervisor insisted, or the run undoes the mark's run); a
     /// claim of another run always does.
-    pub fn take(
+    pub async fn take(
         &self,
         run: &str,
         sessions: &[String],
@@ -175,11 +205,12 @@ impl Claims {
                 })
                 .collect()
         })
+        .await
     }
 
     /// Ends `run`'s claim on `session`: a mark for `RECENT` when the platform may have moved it,
     /// else nothing.
-    pub fn settle(&self, run: &str, session: &str, may_have_moved: bool) -> io::Result<()> {
+    pub async fn settle(&self, run: &str, session: &str, may_have_moved: bool) -> io::Result<()> {
         self.with(|claims, now| {
             if let Some(i) = claims
                 .iter()
@@ -192,23 +223,30 @@ impl Claims {
                 }
             }
         })
+        .await
     }
 
     /// Ends every claim and mark of `run`; how many there were.
-    pub fn release(&self, run: &str) -> io::Result<usize> {
+    pub async fn release(&self, run: &str) -> io::Result<usize> {
         self.with(|claims, _| {
             let before = claims.len();
             claims.retain(|c| c.run != run);
             before - claims.len()
         })
+        .await
     }
 
     /// Every claim and mark that holds now, with the time now. Read only: the file is not
     /// rewritten, so a console can look every second.
-    pub fn list(&self) -> io::Result<(Vec<Claim>, u64)> {
-        let now = now_ms();
+    pub async fn list(&self) -> io::Result<(Vec<Claim>, u64)> {
+        let mut now = now_ms();
         let claims = match &*self.store {
             Store::Memory(claims) => claims.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            Store::Shared(store, key) => {
+                let (at, text) = store.read_with_time(key).await.map_err(io::Error::other)?;
+                now = at;
+                parse_claims(text.as_deref().unwrap_or(""))
+            }
             Store::File(path) => {
                 let mut file = open(path)?;
                 file.lock_shared()?;
@@ -222,9 +260,25 @@ impl Claims {
 
     /// Runs `f` over the claims that still hold, with the time now, under the lock, and keeps what it
     /// changes.
-    fn with<R>(&self, f: impl FnOnce(&mut Vec<Claim>, u64) -> R) -> io::Result<R> {
+    async fn with<R>(&self, mut f: impl FnMut(&mut Vec<Claim>, u64) -> R) -> io::Result<R> {
         let now = now_ms();
         match &*self.store {
+            // One compare-and-set on the store's clock; `f` runs again if another process changed
+            // the claims first.
+            Store::Shared(store, key) => loop {
+                let (now, text) = store.read_with_time(key).await.map_err(io::Error::other)?;
+                let mut claims = parse_claims(text.as_deref().unwrap_or(""));
+                claims.retain(|c| c.holds(now));
+                let result = f(&mut claims, now);
+                let out = claims_text(&claims)?;
+                if store
+                    .compare_and_set(key, text.as_deref(), Some(&out), SHARED_TTL)
+                    .await
+                    .map_err(io::Error::other)?
+                {
+                    return Ok(result);
+                }
+            },
             Store::Memory(claims) => {
                 let mut claims = claims.lock().unwrap_or_else(|p| p.into_inner());
                 claims.retain(|c| c.holds(now));
@@ -236,14 +290,10 @@ impl Claims {
                 let mut claims = read_claims(&mut file)?;
                 claims.retain(|c| c.holds(now));
                 let result = f(&mut claims, now);
-                let mut out = Vec::new();
-                for claim in &claims {
-                    serde_json::to_writer(&mut out, claim).map_err(io::Error::other)?;
-                    out.push(b'\n');
-                }
+                let out = claims_text(&claims)?;
                 file.seek(SeekFrom::Start(0))?;
                 file.set_len(0)?;
-                file.write_all(&out)?;
+                file.write_all(out.as_bytes())?;
                 file.unlock()?;
                 Ok(result)
             }
@@ -256,10 +306,23 @@ impl Claims {
 fn read_claims(file: &mut File) -> io::Result<Vec<Claim>> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
+    Ok(parse_claims(&String::from_utf8_lossy(&bytes)))
+}
+
+fn parse_claims(text: &str) -> Vec<Claim> {
+    text.lines()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+        .collect()
+}
+
+/// The claims as stored: one JSON line each.
+fn claims_text(claims: &[Claim]) -> io::Result<String> {
+    let mut out = String::new();
+    for claim in claims {
+        out.push_str(&serde_json::to_string(claim).map_err(io::Error::other)?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 fn open(path: &Path) -> io::Result<File> {
@@ -318,17 +381,22 @@ mod tests {
         names.iter().map(|s| s.to_string()).collect()
     }
 
-    #[test]
-    fn a_claimed_session_is_held_for_every_other_run_and_the_file_is_shared() {
+    #[tokio::test]
+    async fn a_claimed_session_is_held_for_every_other_run_and_the_file_is_shared() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("budget/acct.claims");
         let a = Claims::shared(&path).unwrap();
         let b = Claims::shared(&path).unwrap();
         assert_eq!(
-            a.take("r1", &ids(&["s1", "s2"]), |_, _| false).unwrap(),
+            a.take("r1", &ids(&["s1", "s2"]), |_, _| false)
+                .await
+                .unwrap(),
             vec![None, None]
         );
-        let held = b.take("r2", &ids(&["s2", "s3"]), |_, _| true).unwrap();
+        let held = b
+            .take("r2", &ids(&["s2", "s3"]), |_, _| true)
+            .await
+            .unwrap();
         assert_eq!(
             held[0].as_ref().map(Held::reason).unwrap(),
             format!("claimed by run r1 ({})", who()),
@@ -340,16 +408,18 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    #[test]
-    fn a_settled_move_marks_the_session_a_failed_one_frees_it() {
+    #[tokio::test]
+    async fn a_settled_move_marks_the_session_a_failed_one_frees_it() {
         let claims = Claims::in_memory();
         claims
             .take("r1", &ids(&["moved", "refused"]), |_, _| false)
+            .await
             .unwrap();
-        claims.settle("r1", "moved", true).unwrap();
-        claims.settle("r1", "refused", false).unwrap();
+        claims.settle("r1", "moved", true).await.unwrap();
+        claims.settle("r1", "refused", false).await.unwrap();
         let held = claims
             .take("r2", &ids(&["moved", "refused"]), |_, _| false)
+            .await
             .unwrap();
         assert!(
             matches!(&held[0], Some(Held::Moved { run, .. }) if run == "r1"),
@@ -368,17 +438,18 @@ mod tests {
             claims
                 .take("r3", &ids(&["moved"]), |s, mark| s == "moved"
                     && mark.run == "r1")
+                .await
                 .unwrap(),
             vec![None]
         );
         assert!(matches!(
-            &claims.take("r4", &ids(&["moved"]), |_, _| true).unwrap()[0],
+            &claims.take("r4", &ids(&["moved"]), |_, _| true).await.unwrap()[0],
             Some(Held::Claimed { run, .. }) if run == "r3"
         ));
     }
 
-    #[test]
-    fn a_claim_of_a_process_that_is_gone_ends_at_once_a_mark_does_not() {
+    #[tokio::test]
+    async fn a_claim_of_a_process_that_is_gone_ends_at_once_a_mark_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("acct.claims");
         let gone = |session: &str, moved: Option<u64>| Claim {
@@ -398,11 +469,12 @@ mod tests {
         let claims = Claims::shared(&path).unwrap();
         let held = claims
             .take("r", &ids(&["claimed", "marked"]), |_, _| false)
+            .await
             .unwrap();
         assert_eq!(held[0], None);
         assert!(matches!(held[1], Some(Held::Moved { .. })));
-        assert_eq!(claims.release("dead").unwrap(), 1);
-        assert_eq!(claims.list().unwrap().0.len(), 1, "r's claim stays");
+        assert_eq!(claims.release("dead").await.unwrap(), 1);
+        assert_eq!(claims.list().await.unwrap().0.len(), 1, "r's claim stays");
     }
 
     #[test]

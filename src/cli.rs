@@ -90,6 +90,9 @@ pub struct GlobalArgs {
     /// Audit log [default: ~/.local/share/switchboard/audit.jsonl]
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_log: Option<String>,
+    /// The shared store (redis://HOST:PORT/DB, rediss:// for TLS) several supervisors share the account's budget and claims through; `none` runs alone [env: SWITCHBOARD_SHARED_STORE]
+    #[arg(long, global = true, value_name = "URL")]
+    pub shared_store: Option<String>,
     /// Nothing can be sent: live data, check, plans, dry runs and reports still work [env: SWITCHBOARD_READ_ONLY]
     #[arg(long, global = true)]
     pub read_only: bool,
@@ -116,6 +119,7 @@ impl GlobalArgs {
         o.set(&keys::LOG_FILE, self.log_file.as_ref());
         o.set(&keys::AUDIT_LOG, self.audit_log.as_ref());
         o.set(&keys::READ_ONLY, self.read_only.then_some("true"));
+        o.set(&keys::SHARED_STORE, self.shared_store.as_ref());
         o
     }
 }

@@ -67,6 +67,8 @@ pub mod keys {
         ALLOW_INSECURE_HTTP = "allow_insecure_http", None, Some("SWITCHBOARD_ALLOW_INSECURE_HTTP");
         MAX_INPUT_MB = "max_input_mb", None, Some("SWITCHBOARD_MAX_INPUT_MB");
         READ_ONLY = "read_only", Some("--read-only"), Some("SWITCHBOARD_READ_ONLY");
+        SHARED_STORE = "shared_store", Some("--shared-store"), Some("SWITCHBOARD_SHARED_STORE");
+        SHARED_STORE_PASSWORD_FILE = "shared_store_password_file", None, None;
     }
 }
 
@@ -74,6 +76,7 @@ pub const ENV_CONFIG: &str = "SWITCHBOARD_CONFIG";
 pub const ENV_PROFILE: &str = "SWITCHBOARD_PROFILE";
 pub const ENV_CLIENT_SECRET: &str = "SWITCHBOARD_CLIENT_SECRET";
 pub const ENV_TOKEN: &str = "SWITCHBOARD_TOKEN";
+pub const ENV_SHARED_STORE_PASSWORD: &str = "SWITCHBOARD_SHARED_STORE_PASSWORD";
 
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 60;
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -179,6 +182,8 @@ pub struct Settings {
     /// `[keys]` rebindings for the console, each with its line.
     pub key_bindings: Vec<(String, String, usize)>,
     env: EnvLookup,
+    /// The shared store, once connected (`connect_store`): the pacer and the claims use it.
+    store: Option<crate::store::SharedStore>,
 }
 
 impl fmt::Debug for Settings {
@@ -321,6 +326,7 @@ impl Settings {
             values,
             key_bindings,
             env,
+            store: None,
         };
         settings.check_bounds()?;
         Ok(settings)
@@ -664,6 +670,79 @@ impl Settings {
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         })
+    }
+
+    /// The shared store several supervisors' processes share the account's budget, claims and
+    /// picture through: `redis://HOST:PORT/DB` or `rediss://…` (TLS). `None` when unset or `none`
+    /// (this machine's files only). A URL with a password in it is refused: the password comes
+    /// from `shared_store_password_file` or the environment, never from a URL that is shown.
+    pub fn shared_store(&self) -> Result<Option<url::Url>, ConfigError> {
+        let Some((raw, origin)) = self.raw(&keys::SHARED_STORE) else {
+            return Ok(None);
+        };
+        let raw = raw.trim();
+        if raw.is_empty() || raw.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        let bad = |why: &str| {
+            ConfigError(format!(
+                "`shared_store` {} from {origin}: {why}",
+                without_password(raw)
+            ))
+        };
+        let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "redis" | "rediss") || url.host().is_none() {
+            return Err(bad(
+                "must be redis://HOST:PORT/DB or rediss://HOST:PORT/DB (TLS)",
+            ));
+        }
+        if url.password().is_some() {
+            return Err(bad(&format!(
+                "a password in the URL would be shown wherever the URL is; put it in shared_store_password_file or {ENV_SHARED_STORE_PASSWORD}"
+            )));
+        }
+        Ok(Some(url))
+    }
+
+    /// The shared store's password: `SWITCHBOARD_SHARED_STORE_PASSWORD`, else the file
+    /// `shared_store_password_file` names, else none.
+    pub fn shared_store_password(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Some(p) = (self.env)(ENV_SHARED_STORE_PASSWORD) {
+            return Ok(Some(Secret::new(p.trim())));
+        }
+        let Some((file, origin)) = self.raw(&keys::SHARED_STORE_PASSWORD_FILE) else {
+            return Ok(None);
+        };
+        let value = std::fs::read_to_string(file.trim()).map_err(|e| {
+            ConfigError(format!(
+                "shared_store_password_file ({origin}): cannot read {file}: {e}"
+            ))
+        })?;
+        Ok(Some(Secret::new(value.trim())))
+    }
+
+    /// Connects to the shared store, when one is set: every later pacer and claims of this process
+    /// use it. Unreachable → an error that says what to do (`--shared-store none` runs alone).
+    pub async fn connect_store(&mut self) -> Result<(), ConfigError> {
+        let Some(url) = self.shared_store()? else {
+            return Ok(());
+        };
+        let password = self.shared_store_password()?;
+        let store = crate::store::SharedStore::connect(
+            &url,
+            password.as_ref(),
+            &self.account_id()?,
+            self.timeout()?,
+        )
+        .await
+        .map_err(ConfigError)?;
+        self.store = Some(store);
+        Ok(())
+    }
+
+    /// The shared store this process is connected to.
+    pub fn store(&self) -> Option<&crate::store::SharedStore> {
+        self.store.as_ref()
     }
 
     pub fn callback_token(&self) -> Option<Secret> {

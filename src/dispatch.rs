@@ -701,7 +701,30 @@ impl Dispatcher {
         if let Some(reason) = self.client.api().read_only_reason() {
             run.stop.stop(reason);
         }
-        let held = self.claim(run, moves);
+        let held = self.claim(run, moves).await;
+        // A shared store away for longer than a request may take stops the run: what waits is
+        // cancelled, never sent on a budget nobody else can see.
+        let store_watch = {
+            let (pacer, stop, patience) = (
+                self.pacer.clone(),
+                run.stop.clone(),
+                self.client.api().timeout(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    if let Some(away) = pacer.status().store_lost_for
+                        && away > patience
+                    {
+                        stop.stop(format!(
+                            "shared store unreachable for {}",
+                            crate::format::duration(away)
+                        ));
+                        return;
+                    }
+                }
+            })
+        };
         // This process's reads wait until every move of the batch has settled.
         let coming = self
             .pacer
@@ -736,7 +759,7 @@ impl Dispatcher {
                 let reason = stopped_reason(run);
                 let report =
                     self.settle_cancelled(run, &mv.session, &mv.target, &reason, &report_progress);
-                reports[index] = Some(self.unclaim(run, report));
+                reports[index] = Some(self.unclaim(run, report).await);
                 coming.one_done();
                 continue;
             };
@@ -756,7 +779,7 @@ impl Dispatcher {
                 };
                 drop(permit);
                 coming.one_done();
-                (index, this.unclaim(&run, report))
+                (index, this.unclaim(&run, report).await)
             });
             while let Some(Ok((i, report))) = tasks.try_join_next() {
                 reports[i] = Some(report);
@@ -769,6 +792,7 @@ impl Dispatcher {
                 reports[i] = Some(report);
             }
         }
+        store_watch.abort();
         reports
             .into_iter()
             .zip(moves)
@@ -782,7 +806,7 @@ impl Dispatcher {
 
     /// Claims the run's sessions (none once it is stopped): for each, what holds it instead. Claims
     /// that cannot be read stop the run, as sending blind could send a session twice.
-    fn claim(&self, run: &Run, moves: &[Move]) -> Vec<Option<Held>> {
+    async fn claim(&self, run: &Run, moves: &[Move]) -> Vec<Option<Held>> {
         let free = vec![None; moves.len()];
         let Some(claims) = self.claims.as_ref().filter(|_| !run.stop.is_stopped()) else {
             return free;
@@ -791,24 +815,22 @@ impl Dispatcher {
         let overrides = |session: &str, mark: &crate::claims::Claim| {
             run.insist.covers(session) || run.undoes.as_deref() == Some(mark.run.as_str())
         };
-        match claims.take(&run.id, &sessions, overrides) {
+        match claims.take(&run.id, &sessions, overrides).await {
             Ok(held) => held,
             Err(e) => {
-                let path = claims
-                    .path()
-                    .map(|p| format!(" {}", p.display()))
-                    .unwrap_or_default();
                 run.stop
-                    .stop(format!("cannot read the claims file{path}: {e}"));
+                    .stop(format!("cannot read the claims ({}): {e}", claims.place()));
                 free
             }
         }
     }
 
     /// Ends the run's claim on a settled session: a mark when it may have moved.
-    fn unclaim(&self, run: &Run, report: Report) -> Report {
+    async fn unclaim(&self, run: &Run, report: Report) -> Report {
         if let Some(claims) = &self.claims
-            && let Err(e) = claims.settle(&run.id, &report.session, report.may_have_moved())
+            && let Err(e) = claims
+                .settle(&run.id, &report.session, report.may_have_moved())
+                .await
         {
             tracing::warn!(session = %report.session, "cannot settle the claim: {e}");
         }

@@ -116,6 +116,9 @@ pub fn dispatcher(
 /// The account's claims on this machine, in the file beside the budget ledger (shared even when
 /// pacing is off: a session leaves once whatever the rate).
 pub fn claims(settings: &Settings) -> Result<Claims, ConfigError> {
+    if let Some(store) = settings.store() {
+        return Ok(Claims::on_store(store.clone()));
+    }
     let path = Claims::path_beside(&settings.budget_file()?);
     Claims::shared(&path).map_err(|e| {
         ConfigError(format!(
@@ -142,6 +145,10 @@ pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
     };
     if options.per_minute == 0 {
         return Ok(Pacer::with_options(options));
+    }
+    // Several machines: the budget is the store's, on the store's clock.
+    if let Some(store) = settings.store() {
+        return Ok(Pacer::on_store(options, store.clone()));
     }
     let ledger = settings.budget_file()?;
     // A ledger that is a link or a device is refused, not worked around: sharing it would clobber

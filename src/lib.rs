@@ -8,6 +8,7 @@ pub mod pacer;
 pub mod plan;
 pub mod secret;
 pub mod signals;
+pub mod store;
 pub mod token;
 
 pub mod api;

@@ -1261,6 +1261,7 @@ fn screen_with_live_data() {
                 shared: true,
                 sharing_lost: false,
                 clamped: 0,
+                ..PacerStatus::default()
             },
         },
     );
@@ -1285,6 +1286,7 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
                 shared: true,
                 sharing_lost: false,
                 clamped: 0,
+                ..PacerStatus::default()
             },
         },
     );

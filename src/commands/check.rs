@@ -14,6 +14,40 @@ use switchboard::live::LiveClient;
 use super::{Failure, exit_for};
 
 pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
+    // The shared store first: reachable, its version, one round trip. One that is set and cannot
+    // be reached fails the check, and the APIs are checked through a budget of this machine's.
+    let store_ok = match settings.shared_store()? {
+        None => {
+            eprintln!("switchboard: shared store: none (this machine's budget ledger and claims)");
+            true
+        }
+        Some(url) => {
+            let mut connected = settings.clone();
+            match connected.connect_store().await {
+                Ok(()) => {
+                    let store = connected.store().expect("connected above");
+                    match store.info().await {
+                        Ok(info) => {
+                            eprintln!(
+                                "switchboard: shared store {url}: reachable, Redis {}, round trip {} ms",
+                                info.version,
+                                info.round_trip.as_millis()
+                            );
+                            true
+                        }
+                        Err(e) => {
+                            eprintln!("switchboard: shared store {url}: {e}");
+                            false
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("switchboard: {e}");
+                    false
+                }
+            }
+        }
+    };
     let api = Arc::new(engine::api(settings)?);
     let pacer = engine::pacer(settings)?;
     let org = api.endpoint().org_id.clone();
@@ -76,5 +110,5 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
             failing.join(", ")
         );
     }
-    Ok(exit_for(failing.is_empty()))
+    Ok(exit_for(failing.is_empty() && store_ok))
 }

@@ -11,17 +11,15 @@ use switchboard::{engine, format};
 use super::Failure;
 use crate::cli::ClaimsAction;
 
-pub fn run(settings: &Settings, action: Option<ClaimsAction>) -> Result<ExitCode, Failure> {
+pub async fn run(settings: &Settings, action: Option<ClaimsAction>) -> Result<ExitCode, Failure> {
     let claims = engine::claims(settings)?;
-    let path = claims
-        .path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let path = claims.place();
     match action {
         None => {
             let (list, now) = claims
                 .list()
-                .map_err(|e| Failure(format!("cannot read the claims file {path}: {e}")))?;
+                .await
+                .map_err(|e| Failure(format!("cannot read the claims ({path}): {e}")))?;
             if list.is_empty() {
                 eprintln!(
                     "switchboard: no session is claimed or was moved in the last 10 minutes ({path})"
@@ -34,7 +32,8 @@ pub fn run(settings: &Settings, action: Option<ClaimsAction>) -> Result<ExitCode
         Some(ClaimsAction::Release { run }) => {
             let ended = claims
                 .release(&run)
-                .map_err(|e| Failure(format!("cannot rewrite the claims file {path}: {e}")))?;
+                .await
+                .map_err(|e| Failure(format!("cannot change the claims ({path}): {e}")))?;
             if ended == 0 {
                 return Err(Failure(format!(
                     "run {} holds no claim or mark ({path}); `switchboard claims` lists them",

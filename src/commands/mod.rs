@@ -72,15 +72,15 @@ pub fn exit_for(all_transferred: bool) -> ExitCode {
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Assign(args)) => {
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             assign::run(&settings, args).await
         }
         Some(Command::Plan(args)) => {
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             plan::plan(&settings, args).await
         }
         Some(Command::Apply(args)) => {
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             plan::apply(&settings, args).await
         }
         Some(Command::Revert(args)) => {
@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             check::run(&settings).await
         }
         Some(Command::Live(args)) => {
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             live::run(&settings, args).await
         }
         Some(Command::Listen) => {
@@ -110,8 +110,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Claims { action }) => {
-            let settings = settings(&cli.global)?;
-            claims::run(&settings, action)
+            let settings = shared_settings(&cli.global).await?;
+            claims::run(&settings, action).await
         }
         Some(Command::Audit { action }) => audit::run(&cli.global, action),
         Some(Command::Completions { shell }) => {
@@ -144,7 +144,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             if cli.demo {
                 return demo::run(&cli.global, files).await;
             }
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             let startup = Startup {
                 files,
                 ..Startup::default()
@@ -164,6 +164,14 @@ fn start_files(cli: &Cli) -> Vec<(Pane, std::path::PathBuf)> {
     .into_iter()
     .filter_map(|(pane, path)| path.clone().map(|p| (pane, p)))
     .collect()
+}
+
+/// The settings, connected to the shared store when one is set: for the commands that pace, send or
+/// claim. An unreachable store stops them here (exit 2), before anything is read or sent.
+async fn shared_settings(global: &GlobalArgs) -> Result<Settings, Failure> {
+    let mut settings = settings(global)?;
+    settings.connect_store().await?;
+    Ok(settings)
 }
 
 /// Loads the settings and starts the log file they name.

@@ -183,10 +183,7 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
             let mut every = tokio::time::interval(Duration::from_secs(1));
             loop {
                 every.tick().await;
-                let claims = claims.clone();
-                let Ok(Ok((claims, now_ms))) =
-                    tokio::task::spawn_blocking(move || claims.list()).await
-                else {
+                let Ok((claims, now_ms)) = claims.list().await else {
                     continue;
                 };
                 if claims_tx.send(Msg::Claims { claims, now_ms }).is_err() {

@@ -199,8 +199,12 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
         p.per_minute.to_string()
     };
     // A budget that stopped being shared says so: other processes' calls are no longer counted.
-    let alone = if p.sharing_lost {
+    let alone = if p.store_lost {
+        " · store: lost, sending paused"
+    } else if p.sharing_lost {
         " · BUDGET NOT SHARED"
+    } else if p.store_back {
+        " · store: back"
     } else {
         ""
     };

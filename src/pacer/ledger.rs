@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use super::Priority;
+use crate::store::SharedStore;
 
 /// One call on record. Times are milliseconds on the ledger's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,13 +92,21 @@ impl Entry {
 enum Store {
     Memory(Vec<Entry>),
     File(PathBuf),
+    /// One key of the shared store: the ledger's text, changed by compare-and-set.
+    Shared(SharedStore, String),
 }
 
+/// How long the shared ledger's key outlives its last change: longer than any call stays on it.
+const SHARED_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The clock entries are written in: the wall clock for a shared file (processes share it), the
-/// runtime's clock in memory (so tests can pause time).
+/// store's clock for a shared store (machines' clocks differ), the runtime's clock in memory (so
+/// tests can pause time).
 enum Clock {
     Runtime(Instant),
     Wall,
+    /// The store's clock, as this machine's wall clock plus the offset last seen.
+    Store(i64),
 }
 
 pub struct Ledger {
@@ -140,8 +149,25 @@ impl Ledger {
         })
     }
 
+    /// A ledger kept in the shared store, for every process of the account on any machine.
+    pub fn on_store(store: SharedStore) -> Ledger {
+        let key = store.key("budget");
+        Ledger {
+            store: Store::Shared(store, key),
+            clock: Clock::Store(0),
+            pid: std::process::id(),
+            next_id: first_id(),
+            clamped: 0,
+        }
+    }
+
     pub fn is_shared(&self) -> bool {
-        matches!(self.store, Store::File(_))
+        matches!(self.store, Store::File(_) | Store::Shared(..))
+    }
+
+    /// Whether it is kept in the shared store (a failure there pauses, never falls back).
+    pub fn on_shared_store(&self) -> bool {
+        matches!(self.store, Store::Shared(..))
     }
 
     pub fn pid(&self) -> u32 {
@@ -151,10 +177,8 @@ impl Ledger {
     pub fn now_ms(&self) -> u64 {
         match &self.clock {
             Clock::Runtime(origin) => origin.elapsed().as_millis() as u64,
-            Clock::Wall => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            Clock::Wall => wall_ms(),
+            Clock::Store(offset) => wall_ms().saturating_add_signed(*offset),
         }
     }
 
@@ -169,15 +193,16 @@ impl Ledger {
         self.next_id
     }
 
-    /// Runs `f` over every entry on record with the time now, holding the lock throughout, and
-    /// keeps what it changes. Entries long out of any window are dropped on the way.
-    pub fn with<R>(
+    /// Runs `f` over every entry on record with the time now, holding the lock throughout (in the
+    /// shared store: as one compare-and-set, `f` run again if another process changed it first),
+    /// and keeps what it changes. Entries long out of any window are dropped on the way.
+    pub async fn with<R>(
         &mut self,
         keep_ms: u64,
-        f: impl FnOnce(&mut Vec<Entry>, u64) -> R,
+        mut f: impl FnMut(&mut Vec<Entry>, u64) -> R,
     ) -> std::io::Result<R> {
         let now = self.now_ms();
-        let forget = |entries: &mut Vec<Entry>| {
+        let forget = |entries: &mut Vec<Entry>, now: u64| {
             entries.retain(|e| match e.counted_by(now) {
                 Some(end) => end + keep_ms > now,
                 None => true,
@@ -185,9 +210,35 @@ impl Ledger {
         };
         match &mut self.store {
             Store::Memory(entries) => {
-                forget(entries);
+                forget(entries, now);
                 Ok(f(entries, now))
             }
+            Store::Shared(store, key) => loop {
+                let (now, text) = store
+                    .read_with_time(key)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                self.clock = Clock::Store(now as i64 - wall_ms() as i64);
+                let mut entries: Vec<Entry> = text
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .filter(|l| l.trim() != HEADER)
+                    .filter_map(Entry::parse)
+                    .collect();
+                forget(&mut entries, now);
+                let result = f(&mut entries, now);
+                let out: String = std::iter::once(format!("{HEADER}\n"))
+                    .chain(entries.iter().map(Entry::line))
+                    .collect();
+                if store
+                    .compare_and_set(key, text.as_deref(), Some(&out), SHARED_TTL)
+                    .await
+                    .map_err(std::io::Error::other)?
+                {
+                    return Ok(result);
+                }
+            },
             Store::File(path) => {
                 let mut file = open(path)?;
                 file.lock()?;
@@ -199,7 +250,7 @@ impl Ledger {
                     }
                 };
                 self.clamped += clamp_ahead(&mut entries, now);
-                forget(&mut entries);
+                forget(&mut entries, now);
                 let result = f(&mut entries, now);
                 let out: String = std::iter::once(format!("{HEADER}\n"))
                     .chain(entries.iter().map(Entry::line))
@@ -258,6 +309,13 @@ fn clamp_ahead(entries: &mut [Entry], now: u64) -> usize {
     clamped
 }
 
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Ids start at a random point, so two ledgers of one process (tests) never mix up their calls.
 fn first_id() -> u64 {
     let mut buf = [0u8; 4];
@@ -302,8 +360,8 @@ mod tests {
         assert_eq!(Entry::parse("1 2 9 3 -"), None, "an unknown priority");
     }
 
-    #[test]
-    fn a_shared_ledger_is_seen_by_every_handle() {
+    #[tokio::test]
+    async fn a_shared_ledger_is_seen_by_every_handle() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/budget.ledger");
         let mut a = Ledger::shared(&path).unwrap();
@@ -318,8 +376,9 @@ mod tests {
                 limit: None,
             })
         })
+        .await
         .unwrap();
-        let seen = b.with(60_000, |entries, _| entries.len()).unwrap();
+        let seen = b.with(60_000, |entries, _| entries.len()).await.unwrap();
         assert_eq!(seen, 1);
         #[cfg(unix)]
         {
@@ -329,8 +388,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_ledger_has_a_header_an_old_one_gets_it_and_anything_else_is_left_alone() {
+    #[tokio::test]
+    async fn a_ledger_has_a_header_an_old_one_gets_it_and_anything_else_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let entry = Entry {
             pid: 1,
@@ -344,7 +403,7 @@ mod tests {
         let old = dir.path().join("old.ledger");
         std::fs::write(&old, entry.line()).unwrap();
         let mut ledger = Ledger::shared(&old).unwrap();
-        ledger.with(u64::MAX / 4, |_, _| ()).unwrap();
+        ledger.with(u64::MAX / 4, |_, _| ()).await.unwrap();
         let text = std::fs::read_to_string(&old).unwrap();
         assert_eq!(text, format!("{HEADER}\n{}", entry.line()));
         // A file that is no ledger is refused and kept as it was.
@@ -360,12 +419,13 @@ mod tests {
         std::fs::write(&old, &bytes).unwrap();
         let seen = ledger
             .with(u64::MAX / 4, |entries, _| entries.len())
+            .await
             .unwrap();
         assert_eq!(seen, 1);
     }
 
-    #[test]
-    fn an_entry_dated_ahead_is_brought_back_to_now_and_counted() {
+    #[tokio::test]
+    async fn an_entry_dated_ahead_is_brought_back_to_now_and_counted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("budget.ledger");
         let mut ledger = Ledger::shared(&path).unwrap();
@@ -381,11 +441,13 @@ mod tests {
                     limit: None,
                 })
             })
+            .await
             .unwrap();
         let starts = ledger
             .with(60_000, |entries, now| {
                 entries.iter().map(|e| e.start <= now).collect::<Vec<_>>()
             })
+            .await
             .unwrap();
         assert_eq!(starts, vec![true]);
         assert_eq!(ledger.take_clamped(), 1);

@@ -80,6 +80,12 @@ pub struct PacerStatus {
     /// Ledger entries found dated ahead of the clock (a clock stepped back) and brought back to
     /// now, since the process started.
     pub clamped: usize,
+    /// The shared store cannot be reached: nothing is granted until it is back.
+    pub store_lost: bool,
+    /// The shared store came back after it was lost.
+    pub store_back: bool,
+    /// How long the shared store has been away, while it is.
+    pub store_lost_for: Option<Duration>,
 }
 
 impl PacerStatus {
@@ -229,6 +235,10 @@ struct Stats {
     shared: bool,
     sharing_lost: bool,
     clamped: usize,
+    store_lost: bool,
+    store_back: bool,
+    /// Since when the shared store has been away.
+    store_lost_since: Option<Instant>,
 }
 
 impl Pacer {
@@ -251,6 +261,12 @@ impl Pacer {
                 )),
             ),
         }
+    }
+
+    /// A pacer whose budget is kept in the shared store, for every process of the account on every
+    /// machine.
+    pub fn on_store(options: PacerOptions, store: crate::store::SharedStore) -> Pacer {
+        Pacer::start(options, Ledger::on_store(store))
     }
 
     /// A pacer for this process alone with these options (tests shorten the window).
@@ -377,6 +393,9 @@ impl Pacer {
             shared: stats.shared,
             sharing_lost: stats.sharing_lost,
             clamped: stats.clamped,
+            store_lost: stats.store_lost,
+            store_back: stats.store_back,
+            store_lost_for: stats.store_lost_since.map(|t| t.elapsed()),
         }
     }
 }
@@ -481,7 +500,7 @@ impl Clock {
         let mut queues: [VecDeque<oneshot::Sender<u64>>; 3] = Default::default();
         loop {
             while let Ok(event) = events.try_recv() {
-                self.handle(event, &mut queues);
+                self.handle(event, &mut queues).await;
             }
             queues
                 .iter_mut()
@@ -496,12 +515,12 @@ impl Clock {
             }) else {
                 // Nothing waits: sleep until something happens; with no pacer or permit left, stop.
                 match events.recv().await {
-                    Some(event) => self.handle(event, &mut queues),
+                    Some(event) => self.handle(event, &mut queues).await,
                     None => return,
                 }
                 continue;
             };
-            let decision = self.try_grant(priority, &mut queues);
+            let decision = self.try_grant(priority, &mut queues).await;
             let wake = match decision {
                 None => continue,
                 Some(Decision::At(t)) => {
@@ -517,7 +536,7 @@ impl Clock {
             tokio::select! {
                 _ = sleep_until(wake) => {}
                 event = events.recv() => match event {
-                    Some(event) => self.handle(event, &mut queues),
+                    Some(event) => self.handle(event, &mut queues).await,
                     None => return,
                 },
             }
@@ -525,7 +544,7 @@ impl Clock {
     }
 
     /// Grants the head of `priority`'s queue if the rules allow it now; otherwise says when.
-    fn try_grant(
+    async fn try_grant(
         &mut self,
         priority: Priority,
         queues: &mut [VecDeque<oneshot::Sender<u64>>; 3],
@@ -534,20 +553,23 @@ impl Clock {
         let pid = self.ledger.pid();
         let id = self.ledger.new_id();
         let keep = self.window_ms() * 2;
-        let result = self.ledger.with(keep, |entries, now| {
-            let decision = decide(entries, now, priority, rules);
-            if decision == Decision::Now {
-                entries.push(Entry {
-                    pid,
-                    id,
-                    priority,
-                    start: now,
-                    end: None,
-                    limit: Some(rules.limit as u32),
-                });
-            }
-            (decision, snapshot(entries, pid))
-        });
+        let result = self
+            .ledger
+            .with(keep, |entries, now| {
+                let decision = decide(entries, now, priority, rules);
+                if decision == Decision::Now {
+                    entries.push(Entry {
+                        pid,
+                        id,
+                        priority,
+                        start: now,
+                        end: None,
+                        limit: Some(rules.limit as u32),
+                    });
+                }
+                (decision, snapshot(entries, pid))
+            })
+            .await;
         let clamped = self.ledger.take_clamped();
         if clamped > 0 {
             tracing::warn!(
@@ -557,7 +579,21 @@ impl Clock {
             self.stats.lock().expect("pacer stats").clamped += clamped;
         }
         let (decision, recent) = match result {
-            Ok(r) => r,
+            Ok(r) => {
+                self.store_reached();
+                r
+            }
+            // The shared store is away: sending pauses (a private budget would overspend the
+            // account's), and the grant is tried again soon.
+            Err(e) if self.ledger.on_shared_store() => {
+                tracing::warn!(
+                    "pacer: the shared store failed ({e}); sending pauses until it is back"
+                );
+                let mut stats = self.stats.lock().expect("pacer stats");
+                stats.store_lost = true;
+                stats.store_lost_since.get_or_insert_with(Instant::now);
+                return Some(Decision::WhenOneEnds);
+            }
             Err(e) => {
                 // The shared file failed mid-run: keep pacing in memory rather than stop every
                 // call. The status says so at once (the console's header, `assign`'s stderr).
@@ -579,33 +615,47 @@ impl Clock {
             }
         }
         // Everyone who asked has gone: the slot was not used.
-        self.finish(id, true);
+        self.finish(id, true).await;
         None
     }
 
-    fn handle(&mut self, event: Event, queues: &mut [VecDeque<oneshot::Sender<u64>>; 3]) {
+    /// The shared store answered: if it had been away, it is back.
+    fn store_reached(&mut self) {
+        let mut stats = self.stats.lock().expect("pacer stats");
+        if stats.store_lost {
+            stats.store_lost = false;
+            stats.store_lost_since = None;
+            stats.store_back = true;
+            tracing::info!("pacer: the shared store is back");
+        }
+    }
+
+    async fn handle(&mut self, event: Event, queues: &mut [VecDeque<oneshot::Sender<u64>>; 3]) {
         match event {
             Event::Wait(priority, tx) => queues[priority as usize].push_back(tx),
-            Event::Ended(id) => self.finish(id, false),
-            Event::Cancelled(id) => self.finish(id, true),
-            Event::RateLimited => self.lower(),
+            Event::Ended(id) => self.finish(id, false).await,
+            Event::Cancelled(id) => self.finish(id, true).await,
+            Event::RateLimited => self.lower().await,
             Event::MovesComing(n) => {
                 self.moves_coming = self.moves_coming.saturating_add_signed(n);
             }
         }
     }
 
-    fn finish(&mut self, id: u64, cancelled: bool) {
+    async fn finish(&mut self, id: u64, cancelled: bool) {
         let pid = self.ledger.pid();
         let keep = self.window_ms() * 2;
-        let result = self.ledger.with(keep, |entries, now| {
-            if cancelled {
-                entries.retain(|e| !(e.pid == pid && e.id == id));
-            } else if let Some(e) = entries.iter_mut().find(|e| e.pid == pid && e.id == id) {
-                e.end = Some(now);
-            }
-            snapshot(entries, pid)
-        });
+        let result = self
+            .ledger
+            .with(keep, |entries, now| {
+                if cancelled {
+                    entries.retain(|e| !(e.pid == pid && e.id == id));
+                } else if let Some(e) = entries.iter_mut().find(|e| e.pid == pid && e.id == id) {
+                    e.end = Some(now);
+                }
+                snapshot(entries, pid)
+            })
+            .await;
         if let Ok(recent) = result {
             self.remember(recent);
         }
@@ -613,7 +663,7 @@ impl Clock {
 
     /// The server refused a call under our limit: the window held, by our record, as many calls as
     /// the server allows us now (another integration spends the rest).
-    fn lower(&mut self) {
+    async fn lower(&mut self) {
         let window = self.window_ms();
         let in_window = self
             .ledger
@@ -623,6 +673,7 @@ impl Clock {
                     .filter(|e| e.counted_by(now).is_none_or(|end| end + window > now))
                     .count()
             })
+            .await
             .unwrap_or(self.limit as usize);
         let lowered = (in_window.saturating_sub(1) as u32).clamp(1, self.limit.max(1));
         if lowered < self.limit {

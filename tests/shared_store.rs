@@ -1,0 +1,308 @@
+//! Several supervisors on several machines, one account: the budget and the claims in a real
+//! `redis-server` (started by each test on a free loopback port). Each "machine" is a home of its
+//! own — its own budget ledger, claims file and audit log — so only the store can join them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cli::*;
+use common::*;
+use switchboard::mock::MockOptions;
+use switchboard::outcome::Outcome;
+use switchboard::request::Target;
+
+/// A stand-in that allows `limit` calls in any 2 s, answering each after 20–220 ms.
+async fn strict_stand_in(limit: u32) -> switchboard::mock::MockServer {
+    start_mock(MockOptions {
+        rate_limit_per_minute: limit,
+        rate_window: Duration::from_millis(2000),
+        latency: Duration::from_millis(20),
+        latency_jitter: Duration::from_millis(200),
+        ..quick_mock_options()
+    })
+    .await
+}
+
+/// The settings of one machine (its own home) pacing `rate` a 2 s window, joined to `store`.
+async fn machine(
+    server: &switchboard::mock::MockServer,
+    home: &std::path::Path,
+    store: &str,
+    rate: &str,
+) -> switchboard::config::Settings {
+    let mut settings = settings_with_env(
+        &server.base_url(),
+        &home.join("audit.jsonl"),
+        &[(&switchboard::config::keys::RATE, rate)],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_RATE_WINDOW_MS", "2000"),
+            ("SWITCHBOARD_SHARED_STORE", store),
+        ],
+    );
+    settings.connect_store().await.expect("the store is up");
+    settings
+}
+
+fn refusals(server: &switchboard::mock::MockServer) -> usize {
+    server
+        .received()
+        .iter()
+        .filter(|r| r.answered == Some(429))
+        .count()
+}
+
+/// Four machines, each believing it may spend the whole limit: together they never exceed it.
+#[tokio::test(flavor = "multi_thread")]
+async fn four_machines_share_one_budget_through_the_store() {
+    let redis = Redis::start();
+    let server = strict_stand_in(5).await;
+    let homes: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut dispatchers = Vec::new();
+    for home in &homes {
+        let settings = machine(&server, home.path(), &redis.url(), "5").await;
+        dispatchers.push(quick_dispatcher(&settings));
+    }
+    let started = Instant::now();
+    let target = Target::queue(QUEUE);
+    let runs = dispatchers.iter().enumerate().map(|(m, d)| {
+        let sessions: Vec<String> = (0..4).map(|i| ok_session(100 * m as u32 + i)).collect();
+        let target = target.clone();
+        async move { d.assign_all(&sessions, &target, None).await }
+    });
+    let reports = futures_util::future::join_all(runs).await;
+    assert!(
+        reports
+            .iter()
+            .flatten()
+            .all(|r| r.outcome == Some(Outcome::Transferred) && r.attempts == 1),
+        "{reports:?}"
+    );
+    assert_eq!(
+        refusals(&server),
+        0,
+        "not one call over the account's limit"
+    );
+    // Sixteen calls at five a window cannot go in less than three windows.
+    assert!(started.elapsed() >= Duration::from_millis(3 * 2000));
+}
+
+/// The same plan applied at once on two machines: each session leaves once; the other machine's
+/// run says who holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_claimed_on_one_machine_is_never_sent_from_another() {
+    let redis = Redis::start();
+    let server = start_mock(MockOptions {
+        latency: Duration::from_millis(150),
+        ..quick_mock_options()
+    })
+    .await;
+    let (first, second) = (Home::new(), Home::new());
+    let sessions: Vec<String> = (1..=6).map(ok_session).collect();
+    let assign = |home: &Home| {
+        let mut c = home.against(&server);
+        c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+        c.args(["assign", "--queue", QUEUE, "--json", "--no-verify"]);
+        for s in &sessions {
+            c.args(["--session", s]);
+        }
+        run(c, &[])
+    };
+    let (a, b) = tokio::join!(assign(&first), assign(&second));
+    for s in &sessions {
+        let sent = server
+            .received()
+            .iter()
+            .filter(|r| r.session.as_deref() == Some(s))
+            .count();
+        assert_eq!(sent, 1, "{s} was sent {sent} times");
+    }
+    let held: Vec<String> = [&a, &b]
+        .iter()
+        .flat_map(|out| json_objects(&out.stdout))
+        .filter(|o| o["outcome"] == "cancelled")
+        .map(|o| o["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(held.len(), 6, "{held:?}");
+    assert!(
+        held.iter()
+            .all(|why| why.contains("claimed by run ") || why.contains("moved by run ")),
+        "{held:?}"
+    );
+    // `claims` on either machine lists them all.
+    let mut c = first.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+    let out = run(c, &["claims"]).await;
+    let listed = text(&out.stdout);
+    assert!(sessions.iter().all(|s| listed.contains(s)), "{listed}");
+}
+
+/// A store that is set and cannot be reached stops a command before anything is read or sent;
+/// `--shared-store none` runs alone, knowingly. A URL with a password is refused, and the password
+/// comes from the environment (or a file) instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_store_stops_at_once_and_its_password_never_travels_in_the_url() {
+    let server = start_mock(quick_mock_options()).await;
+    let home = Home::new();
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let assign = ["assign", "--session", &ok_session(1), "--queue", QUEUE];
+    let mut c = home.against(&server);
+    c.env(
+        "SWITCHBOARD_SHARED_STORE",
+        format!("redis://127.0.0.1:{free_port}/0"),
+    );
+    let out = run(c, &assign).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the shared store") && stderr.contains("--shared-store none"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty());
+    let mut c = home.against(&server);
+    c.env(
+        "SWITCHBOARD_SHARED_STORE",
+        format!("redis://127.0.0.1:{free_port}/0"),
+    );
+    let out = run(c, &[&["--shared-store", "none"][..], &assign[..]].concat()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let redis = Redis::start_with(&["--requirepass", "s3cret-store-pw"]);
+    let mut c = home.against(&server);
+    c.env(
+        "SWITCHBOARD_SHARED_STORE",
+        format!("redis://:s3cret-store-pw@127.0.0.1:{}/0", redis.port),
+    );
+    let out = run(c, &assign).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("s3cret-store-pw"), "{stderr}");
+    assert!(
+        stderr.contains("SWITCHBOARD_SHARED_STORE_PASSWORD"),
+        "{stderr}"
+    );
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+    let out = run(c, &assign).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no password: {}",
+        text(&out.stderr)
+    );
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url())
+        .env("SWITCHBOARD_SHARED_STORE_PASSWORD", "s3cret-store-pw");
+    let out = run(c, &assign).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// What the store holds after a run: the account's keys only, and nothing secret in any of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_secret_is_kept_in_the_store() {
+    let redis = Redis::start();
+    let server = start_mock(quick_mock_options()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = machine(&server, dir.path(), &redis.url(), "30").await;
+    let d = quick_dispatcher(&settings);
+    let reports = d
+        .assign_all(&[ok_session(1), ok_session(2)], &Target::queue(QUEUE), None)
+        .await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred))
+    );
+    let store = settings.store().unwrap();
+    let account = server.identity().account_id.clone();
+    let keys = store.keys().await.unwrap();
+    assert!(!keys.is_empty());
+    let mut everything = String::new();
+    for key in &keys {
+        assert!(key.starts_with(&format!("switchboard:{account}:")), "{key}");
+        everything.push_str(&store.get(key).await.unwrap().unwrap_or_default());
+    }
+    assert!(
+        everything.contains(&ok_session(1)),
+        "the claims are there: {everything}"
+    );
+    for secret in [SECRET, "Bearer", "auth", "callback", "?t="] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} in the store: {everything}"
+        );
+    }
+}
+
+/// The store lost mid-run: sending pauses — never a private budget — and, once it has been away
+/// longer than a request may take, what waits is cancelled and on record. A store back in time
+/// lets the run go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_lost_mid_run_pauses_sending_then_cancels_what_waits() {
+    let mut redis = Redis::start();
+    let server = strict_stand_in(60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_with_env(
+        &server.base_url(),
+        &dir.path().join("audit.jsonl"),
+        &[
+            (&switchboard::config::keys::RATE, "20"),
+            (&switchboard::config::keys::TIMEOUT, "2"),
+        ],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_RATE_WINDOW_MS", "2000"),
+            ("SWITCHBOARD_SHARED_STORE", &redis.url()),
+        ],
+    );
+    settings.connect_store().await.unwrap();
+    let d = quick_dispatcher(&settings);
+    let sessions: Vec<String> = (1..=30).map(ok_session).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = switchboard::dispatch::Run::new();
+    let moving = {
+        let (d, run, sessions) = (d.clone(), run.clone(), sessions.clone());
+        tokio::spawn(async move {
+            d.assign_run(&run, &sessions, &Target::queue(QUEUE), Some(tx))
+                .await
+        })
+    };
+    // Three moves settled, then the store goes.
+    let mut settled = 0;
+    while settled < 3 {
+        if let Some(switchboard::dispatch::Progress::Settled(_)) = rx.recv().await {
+            settled += 1;
+        }
+    }
+    redis.stop();
+    let sent_when_lost = server.received().len();
+    let reports = tokio::time::timeout(Duration::from_secs(30), moving)
+        .await
+        .expect("the run ends")
+        .unwrap();
+    // At most the requests already granted went out after the store went.
+    assert!(
+        server.received().len() <= sent_when_lost + 4,
+        "{} sent, {sent_when_lost} when the store went",
+        server.received().len()
+    );
+    let cancelled: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.outcome == Some(Outcome::Cancelled))
+        .map(|r| r.message.as_str())
+        .collect();
+    assert!(cancelled.len() >= 20, "{reports:?}");
+    assert!(
+        cancelled
+            .iter()
+            .all(|m| m.contains("shared store unreachable")),
+        "{cancelled:?}"
+    );
+    assert_eq!(refusals(&server), 0);
+    assert!(d.pacer().status().store_lost);
+}
