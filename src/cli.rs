@@ -150,6 +150,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print the account's last 50 moves, callbacks and verifications from the shared store, then
+    /// follow them, one JSON line each (for a wallboard or a chat bot)
+    Watch {
+        /// Start this long ago instead (e.g. 15m, 2h), up to 10,000 events
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        since: Option<std::time::Duration>,
+    },
     /// List the sessions runs of this account are moving now or moved in the last 10 minutes
     Claims {
         #[command(subcommand)]

@@ -90,11 +90,16 @@ pub fn audit_log(settings: &Settings) -> Result<AuditLog, String> {
         profile: settings.profile_name().map(str::to_string),
         host: settings.host().ok(),
     };
-    AuditLog::open(&path, stamp).map_err(|e| {
+    let log = AuditLog::open(&path, stamp).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} (set --audit-log PATH)",
             path.display()
         )
+    })?;
+    // With a shared store, what goes on record is shown to the account's other supervisors too.
+    Ok(match settings.store() {
+        Some(store) => log.publishing(crate::picture::Publisher::start(store.clone())),
+        None => log,
     })
 }
 

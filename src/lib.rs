@@ -5,6 +5,7 @@ pub mod config;
 pub mod ids;
 pub mod outcome;
 pub mod pacer;
+pub mod picture;
 pub mod plan;
 pub mod secret;
 pub mod signals;

@@ -206,6 +206,38 @@ pub struct Listener {
     /// What goes on record of the refusals not recorded one by one when the listener stops.
     refusals: Arc<Mutex<RefusalBudget>>,
     audit: Option<AuditLog>,
+    /// Where callbacks that reached another listener of the account are handed in (a relay).
+    inject: mpsc::UnboundedSender<CallbackEvent>,
+}
+
+impl Listener {
+    /// A sender into this listener's events: a callback relayed from the account's shared store
+    /// comes out of `events` like one that reached this listener.
+    pub fn injector(&self) -> mpsc::UnboundedSender<CallbackEvent> {
+        self.inject.clone()
+    }
+}
+
+impl CallbackEvent {
+    /// A callback that reached another supervisor's listener and was relayed through the shared
+    /// store to the process that made the move.
+    pub fn relayed(session: &str, status: Option<String>, at: &str, by: &str) -> CallbackEvent {
+        CallbackEvent {
+            received_at: at.to_string(),
+            method: "POST".into(),
+            path: format!("/callback/{session}"),
+            session: Some(session.to_string()),
+            matched_by: Some(MatchedBy::Url),
+            accepted: true,
+            rejected: None,
+            answered: 200,
+            peer: Some(format!("relayed by {by}")),
+            size: 0,
+            content_type: None,
+            status,
+            body: Value::Null,
+        }
+    }
 }
 
 impl Drop for Listener {
@@ -280,7 +312,7 @@ pub async fn start(
         .layer(DefaultBodyLimit::max(MAX_CALLBACK_BYTES))
         .with_state(ListenerState {
             token,
-            events: tx,
+            events: tx.clone(),
             audit: audit.clone(),
             refusals: refusals.clone(),
         });
@@ -309,6 +341,7 @@ pub async fn start(
         _shutdown: shutdown_tx,
         refusals,
         audit,
+        inject: tx,
     })
 }
 

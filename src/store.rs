@@ -180,4 +180,87 @@ impl SharedStore {
         let mut conn = self.conn.clone();
         redis::cmd("GET").arg(key).query_async(&mut conn).await
     }
+
+    /// Appends `event` to the account's stream, trimming it to about `STREAM_MAX`.
+    pub async fn publish(&self, event: &crate::picture::SharedEvent) -> RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let data = serde_json::to_string(event).unwrap_or_default();
+        let _: String = redis::cmd("XADD")
+            .arg(self.key("events"))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(crate::picture::STREAM_MAX)
+            .arg("*")
+            .arg("data")
+            .arg(data)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The id of the stream's newest event, if any.
+    pub async fn latest_event_id(&self) -> RedisResult<Option<String>> {
+        Ok(self
+            .stream("XREVRANGE", "+", "-", 1)
+            .await?
+            .pop()
+            .map(|(id, _)| id))
+    }
+
+    /// The stream's last `count` events, oldest first.
+    pub async fn recent_events(
+        &self,
+        count: usize,
+    ) -> RedisResult<Vec<(String, crate::picture::SharedEvent)>> {
+        let mut events = self.stream("XREVRANGE", "+", "-", count).await?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// The events since `ms` (milliseconds since the epoch, by the store's clock), up to `count`.
+    pub async fn events_since(
+        &self,
+        ms: u64,
+        count: usize,
+    ) -> RedisResult<Vec<(String, crate::picture::SharedEvent)>> {
+        self.stream("XRANGE", &ms.to_string(), "+", count).await
+    }
+
+    /// Up to `count` events after the one with id `last`.
+    pub async fn events_after(
+        &self,
+        last: &str,
+        count: usize,
+    ) -> RedisResult<Vec<(String, crate::picture::SharedEvent)>> {
+        self.stream("XRANGE", &format!("({last}"), "+", count).await
+    }
+
+    async fn stream(
+        &self,
+        command: &str,
+        from: &str,
+        to: &str,
+        count: usize,
+    ) -> RedisResult<Vec<(String, crate::picture::SharedEvent)>> {
+        let mut conn = self.conn.clone();
+        let entries: Vec<(String, Vec<String>)> = redis::cmd(command)
+            .arg(self.key("events"))
+            .arg(from)
+            .arg(to)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        // An entry that is not one of ours is skipped, not an error.
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let data = fields
+                    .chunks(2)
+                    .find(|kv| kv[0] == "data")
+                    .map(|kv| kv[1].clone())?;
+                serde_json::from_str(&data).ok().map(|e| (id, e))
+            })
+            .collect())
+    }
 }

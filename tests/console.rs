@@ -3120,3 +3120,68 @@ fn a_slow_y_reads_again_and_holds_back_what_moved_meanwhile() {
         "{status}"
     );
 }
+
+/// Another supervisor's move shows at once: in Activity under their name, and on its row; a
+/// session another run is moving now says who.
+#[test]
+fn another_supervisors_move_shows_in_activity_and_on_the_row() {
+    let mut app = app();
+    let (moved, claimed) = (session_id(&app, 0), session_id(&app, 1));
+    update(
+        &mut app,
+        Msg::Shared {
+            at: AT.into(),
+            now: Instant::now(),
+            event: switchboard::picture::SharedEvent {
+                event: "outcome".into(),
+                at: AT.into(),
+                who: "bob@laptop2".into(),
+                process: "p-bob".into(),
+                run: Some("r-bob".into()),
+                session: Some(moved.clone()),
+                target: Some(Target::queue(QUEUE)),
+                outcome: Some("transferred".into()),
+                http_status: Some(200),
+                status: None,
+                accepted: None,
+                verified: None,
+            },
+        },
+    );
+    update(
+        &mut app,
+        Msg::Claims {
+            claims: vec![switchboard::claims::Claim {
+                session: claimed.clone(),
+                run: "r-bob".into(),
+                who: "bob@laptop2".into(),
+                pid: 1,
+                machine: "laptop2".into(),
+                since: 1_000,
+                moved: None,
+            }],
+            now_ms: 2_000,
+        },
+    );
+    let text = screen(&app, 200, 50);
+    assert!(
+        text.contains(&format!("bob@laptop2 {moved} → queue {QUEUE}: transferred")),
+        "{text}"
+    );
+    // The outcome column is cut from the start when the words are long: who stays.
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&claimed) && l.contains(": bob@laptop2")),
+        "{text}"
+    );
+    assert_eq!(
+        app.sessions
+            .by_id(&moved)
+            .unwrap()
+            .spot()
+            .queue_id
+            .as_deref(),
+        Some(QUEUE),
+        "the row takes the move at once"
+    );
+}

@@ -306,3 +306,126 @@ async fn a_store_lost_mid_run_pauses_sending_then_cancels_what_waits() {
     assert_eq!(refusals(&server), 0);
     assert!(d.pacer().status().store_lost);
 }
+
+/// One picture: what one machine does is in the store's stream, as `watch` prints it (the last ones,
+/// then each as it comes), without a message or a body.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_prints_every_machines_moves_as_json_lines() {
+    use tokio::io::AsyncBufReadExt;
+    let redis = Redis::start();
+    let server = start_mock(quick_mock_options()).await;
+    let (first, second) = (Home::new(), Home::new());
+    let with_store = |home: &Home| {
+        let mut c = home.against(&server);
+        c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+        c
+    };
+    let assign = |home: &Home, n: u32| {
+        let mut c = with_store(home);
+        c.args([
+            "assign",
+            "--session",
+            &ok_session(n),
+            "--queue",
+            QUEUE,
+            "--no-verify",
+        ]);
+        run(c, &[])
+    };
+    assert_eq!(assign(&first, 1).await.status.code(), Some(0));
+    let mut c = with_store(&second);
+    c.arg("watch").stdout(std::process::Stdio::piped());
+    let mut watch = c.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    async fn next(
+        lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    ) -> serde_json::Value {
+        let line = tokio::time::timeout(Duration::from_secs(15), lines.next_line())
+            .await
+            .expect("an event within 15 s")
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+    // What the first machine did before: its attempt and its outcome.
+    let attempt = next(&mut lines).await;
+    assert_eq!(attempt["event"], "attempt");
+    assert_eq!(attempt["botSessionId"], ok_session(1).as_str());
+    assert!(attempt["who"].as_str().unwrap().contains('@'));
+    let outcome = next(&mut lines).await;
+    assert_eq!(outcome["outcome"], "transferred");
+    assert!(outcome.get("message").is_none() && outcome.get("response").is_none());
+    // And what it does now, as it comes.
+    assert_eq!(assign(&first, 2).await.status.code(), Some(0));
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e: &serde_json::Value| {
+        e["event"] == "outcome" && e["botSessionId"] == ok_session(2).as_str()
+    }) {
+        seen.push(next(&mut lines).await);
+    }
+    let _ = watch.kill().await;
+}
+
+/// Two supervisors behind one public callback URL: the callback for a move reaches the other's
+/// listener, goes through the store, and is the mover's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_that_reaches_another_listener_is_the_movers() {
+    let redis = Redis::start();
+    let server = start_mock(quick_mock_options()).await;
+    let (mover, other) = (Home::new(), Home::new());
+    let token = "a-shared-callback-token-for-the-tunnel";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The other supervisor's listener is where the tunnel points.
+    let mut listen = other.against(&server);
+    listen
+        .env("SWITCHBOARD_SHARED_STORE", redis.url())
+        .env("SWITCHBOARD_CALLBACK_TOKEN", token)
+        .args(["listen", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut listening = listen.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the listener did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut c = mover.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url())
+        .env("SWITCHBOARD_CALLBACK_TOKEN", token)
+        .env(
+            "SWITCHBOARD_CALLBACK_URL",
+            format!("http://127.0.0.1:{port}"),
+        );
+    let session = ok_session(5);
+    let out = run(
+        c,
+        &[
+            "assign",
+            "--session",
+            &session,
+            "--queue",
+            QUEUE,
+            "--json",
+            "--no-verify",
+            "--wait-callbacks",
+            "10",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    let _ = listening.kill().await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = &json_objects(&out.stdout)[0];
+    assert_eq!(report["callback"]["state"], "ok", "{report}");
+    let relayed = json_lines(&mover.audit())
+        .into_iter()
+        .find(|l| l["event"] == "callback")
+        .expect("the relayed callback is on the mover's record");
+    assert_eq!(relayed["botSessionId"], session.as_str());
+    assert!(relayed["peer"].as_str().unwrap().starts_with("relayed by "));
+}

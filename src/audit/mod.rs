@@ -51,6 +51,8 @@ pub struct AuditLog {
     /// The run each session was last attempted in by this process, so its callback and
     /// verification lines name the run too.
     runs: Arc<Mutex<HashMap<String, String>>>,
+    /// Where each line is also published for the account's other supervisors (a shared store).
+    publisher: Option<crate::picture::Publisher>,
 }
 
 /// The open file and what this process last wrote to it, so that the next line's link needs no
@@ -96,7 +98,16 @@ impl AuditLog {
             path: path.to_path_buf(),
             stamp: Arc::new(stamp),
             runs: Arc::default(),
+            publisher: None,
         })
+    }
+
+    /// This log, publishing what it records to the account's shared stream too.
+    pub fn publishing(self, publisher: crate::picture::Publisher) -> AuditLog {
+        AuditLog {
+            publisher: Some(publisher),
+            ..self
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -105,6 +116,11 @@ impl AuditLog {
 
     pub fn process(&self) -> &str {
         &self.stamp.process
+    }
+
+    /// `user@host` of this process, as the account's other supervisors see it.
+    pub fn who(&self) -> String {
+        format!("{}@{}", self.stamp.user, crate::claims::this_machine())
     }
 
     /// Notes that `session` is being attempted in `run`: its later lines (callback, verification)
@@ -166,8 +182,18 @@ impl AuditLog {
             let _ = appender.file.unlock();
             return Ok(false);
         }
+        let published = self.publisher.as_ref().map(|p| (p, body.clone()));
         let written = appender.append(body);
         let _ = appender.file.unlock();
+        drop(appender);
+        // What is on record is shown to the account's other supervisors (a projection: no body,
+        // no message, no token).
+        if let (Ok(()), Some((publisher, body))) = (&written, published)
+            && let Ok(line) = serde_json::from_slice::<serde_json::Value>(&body)
+            && let Some(event) = crate::picture::SharedEvent::from_line(&line, &self.who())
+        {
+            publisher.publish(event);
+        }
         written.map(|()| true)
     }
 }

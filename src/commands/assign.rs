@@ -176,6 +176,10 @@ pub(super) async fn execute(
         }
         None => None,
     };
+    // Callbacks for this run's moves that reached another supervisor's listener come here too.
+    if let (Some(l), Some(store)) = (&listener, settings.store()) {
+        switchboard::picture::relay_callbacks(store.clone(), audit.clone(), l.injector());
+    }
     let listen_addr = match &listener {
         Some(l) => l.addr,
         None => settings.listen()?,

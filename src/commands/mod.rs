@@ -11,6 +11,7 @@ mod live;
 mod mock;
 mod plan;
 mod select;
+mod watch;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -96,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             live::run(&settings, args).await
         }
         Some(Command::Listen) => {
-            let settings = settings(&cli.global)?;
+            let settings = shared_settings(&cli.global).await?;
             listen::run(&settings).await
         }
         Some(Command::Mock(args)) => mock::run(&cli.global, args).await,
@@ -108,6 +109,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 maker.next().map_err(|e| Failure(e.to_string()))?.expose()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Watch { since }) => {
+            let settings = shared_settings(&cli.global).await?;
+            watch::run(&settings, since).await
         }
         Some(Command::Claims { action }) => {
             let settings = shared_settings(&cli.global).await?;

@@ -123,6 +123,10 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let mut callbacks = listener::start(bind, token.clone(), Some(audit.clone()))
         .await
         .map_err(|e| listener::bind_error(bind, &e))?;
+    // Callbacks for our moves that reached another supervisor's listener come here too.
+    if let Some(store) = settings.store() {
+        crate::picture::relay_callbacks(store.clone(), audit.clone(), callbacks.injector());
+    }
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let unreachable = engine::unreachable_callbacks(settings, &route);
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
@@ -187,6 +191,26 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
                     continue;
                 };
                 if claims_tx.send(Msg::Claims { claims, now_ms }).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    // The account's other supervisors: what they do shows in Activity and on the rows.
+    if let Some(store) = settings.store().cloned() {
+        let (shared_tx, me) = (tx.clone(), audit.process().to_string());
+        tokio::spawn(async move {
+            let mut follow = crate::picture::follow(store, None);
+            while let Some((_, event)) = follow.recv().await {
+                if event.process == me {
+                    continue;
+                }
+                let msg = Msg::Shared {
+                    at: timestamp(),
+                    now: Instant::now(),
+                    event,
+                };
+                if shared_tx.send(msg).is_err() {
                     break;
                 }
             }

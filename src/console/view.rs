@@ -595,8 +595,20 @@ fn draw_sessions(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                         .map(|(_, v, at)| Cell::new(*v, Some(*at)))
                         .unwrap_or_else(|| Cell::plain("")),
                     SessionCell::Outcome => {
+                        // Another run (another supervisor's, perhaps on another machine) is
+                        // moving it now: who.
+                        let elsewhere = match app.claims.get(&s.row.id) {
+                            Some((crate::claims::Held::Claimed { who, .. }, _))
+                                if !s.state.in_flight =>
+                            {
+                                Some(format!("moving: {who}"))
+                            }
+                            _ => None,
+                        };
                         let cell = if s.state.retrying {
                             "retrying".to_string()
+                        } else if let Some(elsewhere) = elsewhere {
+                            elsewhere
                         } else {
                             s.state.outcome_cell()
                         };

@@ -1,6 +1,7 @@
 //! What comes back from the world: progress and answers of moves, live data, loaded files,
 //! verifications due.
 
+use crate::picture::SharedEvent;
 use std::time::Duration;
 
 use nucleo::Matcher;
@@ -233,6 +234,26 @@ pub(super) fn on_settled(app: &mut App, at: String, now: Instant, report: Report
         place::recount(app);
     }
     app.sessions.refresh(i);
+}
+
+/// Another supervisor's event, from the shared store: it goes in Activity under their name, and a
+/// move they made shows on its row at once (until a read shows it), as one of ours does.
+pub(super) fn on_shared(app: &mut App, at: String, now: Instant, event: SharedEvent) {
+    let text = event.describe();
+    if event.event == "outcome"
+        && event.outcome.as_deref() == Some("transferred")
+        && let (Some(session), Some(target)) = (&event.session, &event.target)
+    {
+        let spot = target_spot(app, session, target);
+        if let Some(i) = app.sessions.find(session) {
+            if let Some(s) = app.sessions.by_id_mut(session) {
+                s.moved_to(spot, now);
+            }
+            app.sessions.refresh(i);
+            place::recount(app);
+        }
+    }
+    app.log(at, event.session.clone(), ActivityKind::Note { text });
 }
 
 /// Where a move to `target` puts a session: a queue move, that queue and no agent; an agent move,

@@ -157,6 +157,12 @@ pub enum Msg {
         claims: Vec<Claim>,
         now_ms: u64,
     },
+    /// Another supervisor's move, callback or verification, from the shared store.
+    Shared {
+        at: String,
+        now: Instant,
+        event: crate::picture::SharedEvent,
+    },
     /// The clock and the pacer, every quarter second.
     Tick {
         now: Instant,
@@ -598,6 +604,10 @@ impl<T: Row> Cursor for Table<T> {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Shared { at, now, event } => {
+            events::on_shared(app, at, now, event);
+            vec![]
+        }
         Msg::Claims { claims, now_ms } => {
             app.claims = claims
                 .into_iter()

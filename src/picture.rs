@@ -1,0 +1,218 @@
+//! One picture of the account: every attempt, outcome, callback and verification of every
+//! switchboard process is also published to a capped stream in the shared store, so each
+//! supervisor sees what the others just did (`switchboard watch`, the console's Activity).
+//!
+//! What is published is a projection of the audit line: who, which session, where to, what came of
+//! it. Never a body, a message text, a token or a header.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::request::Target;
+use crate::store::SharedStore;
+
+/// The stream's length, roughly: older events give way.
+pub const STREAM_MAX: usize = 10_000;
+
+/// Events waiting to be published; past this, they are dropped and counted (the audit log keeps
+/// them all).
+const BACKLOG: usize = 4096;
+
+/// One event of the account, as the stream carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedEvent {
+    /// `attempt`, `outcome`, `callback`, `verify`, `claims_released`.
+    pub event: String,
+    /// When it happened (RFC 3339, as the audit line says).
+    pub at: String,
+    /// `user@host` of the process.
+    pub who: String,
+    /// The process (its audit lines' `process`).
+    pub process: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(
+        rename = "botSessionId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// A callback's `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A callback the listener accepted (its token was right).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+impl SharedEvent {
+    /// The event an audit line makes, from its JSON: only the fields above are taken.
+    pub fn from_line(line: &Value, who: &str) -> Option<SharedEvent> {
+        let text = |k: &str| line.get(k).and_then(Value::as_str).map(str::to_string);
+        let event = text("event")?;
+        if !matches!(
+            event.as_str(),
+            "attempt" | "outcome" | "callback" | "verify" | "claims_released"
+        ) {
+            return None;
+        }
+        Some(SharedEvent {
+            at: text("ts").unwrap_or_default(),
+            who: who.to_string(),
+            process: text("process").unwrap_or_default(),
+            run: text("run"),
+            session: text("botSessionId"),
+            target: line
+                .get("target")
+                .and_then(|t| serde_json::from_value(t.clone()).ok()),
+            outcome: text("outcome"),
+            http_status: line
+                .get("http_status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok()),
+            status: (event == "callback").then(|| text("status")).flatten(),
+            accepted: line.get("accepted").and_then(Value::as_bool),
+            verified: text("verified"),
+            event,
+        })
+    }
+
+    /// One line for a reader: `bob@laptop2 → queue qu-… 6538…0001: transferred`.
+    pub fn describe(&self) -> String {
+        let session = self.session.as_deref().unwrap_or("-");
+        let to = self
+            .target
+            .as_ref()
+            .map(|t| format!(" → {t}"))
+            .unwrap_or_default();
+        let what = match self.event.as_str() {
+            "attempt" => "sending".to_string(),
+            "outcome" => self.outcome.clone().unwrap_or_default(),
+            "callback" => format!("callback {}", self.status.as_deref().unwrap_or("-")),
+            "verify" => self.verified.clone().unwrap_or_default(),
+            other => other.to_string(),
+        };
+        crate::format::one_line(&format!("{} {session}{to}: {what}", self.who))
+    }
+}
+
+/// Publishes events to the store's stream off the writer's path: a full backlog drops (and counts)
+/// rather than slowing a move.
+#[derive(Clone)]
+pub struct Publisher {
+    tx: mpsc::Sender<SharedEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Publisher {
+    /// Starts publishing to `store`'s stream (inside a tokio runtime).
+    pub fn start(store: SharedStore) -> Publisher {
+        let (tx, mut rx) = mpsc::channel::<SharedEvent>(BACKLOG);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let lost = dropped.clone();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let Err(e) = store.publish(&event).await {
+                    lost.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("cannot publish to the shared store: {e}");
+                }
+            }
+        });
+        Publisher { tx, dropped }
+    }
+
+    pub fn publish(&self, event: SharedEvent) {
+        if self.tx.try_send(event).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events not published (a full backlog, or the store away).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Follows the stream from after `last` (an id; `$`-like start when `None`: only what comes next),
+/// every half second, handing on each event with its id.
+pub fn follow(
+    store: SharedStore,
+    last: Option<String>,
+) -> mpsc::UnboundedReceiver<(String, SharedEvent)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut last = match last {
+            Some(id) => id,
+            None => store
+                .latest_event_id()
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "0-0".into()),
+        };
+        loop {
+            match store.events_after(&last, 200).await {
+                Ok(events) => {
+                    for (id, event) in events {
+                        last = id.clone();
+                        if tx.send((id, event)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("cannot read the shared store's events: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    });
+    rx
+}
+
+/// Callbacks that reached another switchboard listener of the account (two supervisors behind one
+/// tunnel) come to the process that made the move: each accepted callback published by another
+/// process, for a session this process sent, is put on record here and handed to `inject` like one
+/// that reached this listener.
+pub fn relay_callbacks(
+    store: SharedStore,
+    audit: crate::audit::AuditLog,
+    inject: mpsc::UnboundedSender<crate::listener::CallbackEvent>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut follow = follow(store, None);
+        while let Some((_, event)) = follow.recv().await {
+            let Some(session) = event.session.as_deref() else {
+                continue;
+            };
+            let ours = audit.run_of(session);
+            if event.event != "callback"
+                || event.accepted != Some(true)
+                || event.process == audit.process()
+                || ours.is_none()
+            {
+                continue;
+            }
+            let callback = crate::listener::CallbackEvent::relayed(
+                session,
+                event.status.clone(),
+                &event.at,
+                &event.who,
+            );
+            let _ = audit.record(ours.as_deref(), "callback", &callback);
+            if inject.send(callback).is_err() {
+                return;
+            }
+        }
+    })
+}
