@@ -225,8 +225,19 @@ async fn nothing_secret_is_kept_in_the_store() {
     let mut everything = String::new();
     for key in &keys {
         assert!(key.starts_with(&format!("switchboard:{account}:")), "{key}");
-        everything.push_str(&store.get(key).await.unwrap().unwrap_or_default());
+        if key.ends_with(":events") {
+            // The stream: every event as published.
+            for (_, event) in store.recent_events(10_000).await.unwrap() {
+                everything.push_str(&serde_json::to_string(&event).unwrap());
+            }
+        } else {
+            everything.push_str(&store.get(key).await.unwrap().unwrap_or_default());
+        }
     }
+    assert!(
+        everything.contains("\"event\":\"outcome\""),
+        "the stream is read: {everything}"
+    );
     assert!(
         everything.contains(&ok_session(1)),
         "the claims are there: {everything}"
@@ -428,4 +439,76 @@ async fn a_callback_that_reaches_another_listener_is_the_movers() {
         .expect("the relayed callback is on the mover's record");
     assert_eq!(relayed["botSessionId"], session.as_str());
     assert!(relayed["peer"].as_str().unwrap().starts_with("relayed by "));
+}
+
+/// A store that restarts (without its data) within the request timeout: sending pauses while it is
+/// away, then the run goes on; each process's own calls go back in, so the window is not forgotten.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_back_in_time_lets_the_run_go_on_within_the_limit() {
+    let mut redis = Redis::start();
+    let server = strict_stand_in(5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_with_env(
+        &server.base_url(),
+        &dir.path().join("audit.jsonl"),
+        &[
+            (&switchboard::config::keys::RATE, "5"),
+            (&switchboard::config::keys::TIMEOUT, "10"),
+        ],
+        &[
+            ("SWITCHBOARD_CLIENT_SECRET", SECRET),
+            ("SWITCHBOARD_RATE_WINDOW_MS", "2000"),
+            ("SWITCHBOARD_SHARED_STORE", &redis.url()),
+        ],
+    );
+    settings.connect_store().await.unwrap();
+    let d = quick_dispatcher(&settings);
+    let sessions: Vec<String> = (1..=12).map(ok_session).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let moving = {
+        let d = d.clone();
+        let sessions = sessions.clone();
+        tokio::spawn(async move {
+            d.assign_all(&sessions, &Target::queue(QUEUE), Some(tx))
+                .await
+        })
+    };
+    let mut settled = 0;
+    while settled < 4 {
+        if let Some(switchboard::dispatch::Progress::Settled(_)) = rx.recv().await {
+            settled += 1;
+        }
+    }
+    // Gone and back at once, empty: the calls of the last window must not be forgotten.
+    let port = redis.port;
+    redis.stop();
+    let _back = Redis::on_port(port, &[]);
+    let reports = tokio::time::timeout(Duration::from_secs(60), moving)
+        .await
+        .expect("the run ends")
+        .unwrap();
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.outcome == Some(Outcome::Transferred)),
+        "{reports:?}"
+    );
+    assert_eq!(refusals(&server), 0, "the limit held across the restart");
+}
+
+/// `check` says what the store is: reachable, its version, one round trip.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_the_store() {
+    let redis = Redis::start();
+    let server = start_center(quick_mock_options()).await;
+    let home = Home::new();
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+    let out = run(c, &["check"]).await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("shared store {}: reachable, Redis ", redis.url()))
+            && stderr.contains("round trip"),
+        "{stderr}"
+    );
 }

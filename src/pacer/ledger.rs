@@ -116,6 +116,9 @@ pub struct Ledger {
     next_id: u64,
     /// Entries found dated ahead of the clock and brought back to it, since the last look.
     clamped: usize,
+    /// This process's own calls as last kept in the shared store: if the store comes back empty (it
+    /// restarted without its data), they go back in, so the window's calls are not forgotten.
+    mine: Vec<Entry>,
 }
 
 impl Ledger {
@@ -126,6 +129,7 @@ impl Ledger {
             pid: std::process::id(),
             next_id: first_id(),
             clamped: 0,
+            mine: Vec::new(),
         }
     }
 
@@ -146,6 +150,7 @@ impl Ledger {
             pid: std::process::id(),
             next_id: first_id(),
             clamped: 0,
+            mine: Vec::new(),
         })
     }
 
@@ -158,6 +163,7 @@ impl Ledger {
             pid: std::process::id(),
             next_id: first_id(),
             clamped: 0,
+            mine: Vec::new(),
         }
     }
 
@@ -219,15 +225,22 @@ impl Ledger {
                     .await
                     .map_err(std::io::Error::other)?;
                 self.clock = Clock::Store(now as i64 - wall_ms() as i64);
-                let mut entries: Vec<Entry> = text
-                    .as_deref()
-                    .unwrap_or("")
-                    .lines()
-                    .filter(|l| l.trim() != HEADER)
-                    .filter_map(Entry::parse)
-                    .collect();
+                let mut entries: Vec<Entry> = match text.as_deref() {
+                    Some(text) => text
+                        .lines()
+                        .filter(|l| l.trim() != HEADER)
+                        .filter_map(Entry::parse)
+                        .collect(),
+                    // Gone (a store restarted without its data): our own calls go back in.
+                    None => self.mine.clone(),
+                };
                 forget(&mut entries, now);
                 let result = f(&mut entries, now);
+                self.mine = entries
+                    .iter()
+                    .filter(|e| e.pid == self.pid)
+                    .copied()
+                    .collect();
                 let out: String = std::iter::once(format!("{HEADER}\n"))
                     .chain(entries.iter().map(Entry::line))
                     .collect();
