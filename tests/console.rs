@@ -1311,6 +1311,28 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
     );
     let text = screen(&app, 160, 45);
     assert!(text.contains("pacer 0/60 · BUDGET NOT SHARED"), "{text}");
+    // A shared store away: sending pauses, and the header says so; then that it is back.
+    for (lost, says) in [
+        (true, "store: lost, sending paused"),
+        (false, "store: back"),
+    ] {
+        update(
+            &mut app,
+            Msg::Tick {
+                now: Instant::now(),
+                pacer: PacerStatus {
+                    per_minute: 60,
+                    limit: 60,
+                    shared: true,
+                    store_lost: lost,
+                    store_back: !lost,
+                    ..PacerStatus::default()
+                },
+            },
+        );
+        let text = screen(&app, 160, 45);
+        assert!(text.contains(says), "{text}");
+    }
 }
 
 #[test]
