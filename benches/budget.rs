@@ -171,7 +171,9 @@ async fn main() {
     );
 
     // A slot's grant through the store, 8 processes competing: each asks 50 times, a little apart,
-    // so the budget has room and what is measured is the store's part.
+    // so the budget has room and what is measured is the store's part. A store of its own: the runs
+    // above left calls at 60 a minute in the window, and the lowest limit in the window rules.
+    let redis = Redis::start();
     let mut pacers = Vec::new();
     for i in 0..8 {
         let s = on_store(

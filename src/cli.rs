@@ -247,11 +247,11 @@ pub struct Selectors {
     /// A file of sessions (CSV, JSON, JSON Lines), or - for stdin
     #[arg(long = "sessions", value_name = "FILE|-")]
     pub sessions: Option<PathBuf>,
-    /// Every active conversation this agent (a-...) holds, from the live data
-    #[arg(long, value_name = "AID")]
+    /// Every active conversation this agent holds, from the live data (a-..., or a name)
+    #[arg(long, value_name = "AGENT")]
     pub from_agent: Option<String>,
-    /// Every conversation waiting in this queue (qu-...), from the live data
-    #[arg(long, value_name = "QID")]
+    /// Every conversation waiting in this queue, from the live data (qu-..., or a name)
+    #[arg(long, value_name = "QUEUE")]
     pub from_queue: Option<String>,
 }
 
@@ -259,20 +259,20 @@ pub struct Selectors {
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("target").required(true).args(["agent", "queue", "spread_agents", "spread_queue"])))]
 pub struct Targets {
-    /// Move to this agent (aId, a-...)
-    #[arg(long, value_name = "AID")]
+    /// Move to this agent (aId a-..., or a name: the whole name, or a first or last name that picks one)
+    #[arg(long, value_name = "AGENT")]
     pub agent: Option<String>,
-    /// Move to this queue (queueId, qu-...)
-    #[arg(long, value_name = "QID")]
+    /// Move to this queue (queueId qu-..., or its name)
+    #[arg(long, value_name = "QUEUE")]
     pub queue: Option<String>,
-    /// Spread over these agents by free capacity, longest-waiting first (a-...,a-...)
-    #[arg(long, value_name = "AID,…", value_delimiter = ',')]
+    /// Spread over these agents by free capacity, longest-waiting first (ids or names, comma-separated)
+    #[arg(long, value_name = "AGENT,…", value_delimiter = ',')]
     pub spread_agents: Vec<String>,
-    /// Spread over the agents of this queue by free capacity
-    #[arg(long, value_name = "QID")]
+    /// Spread over the agents of this queue by free capacity (an id or a name)
+    #[arg(long, value_name = "QUEUE")]
     pub spread_queue: Option<String>,
-    /// With a spread: what no agent has room for goes to this queue (else it stays, listed)
-    #[arg(long, value_name = "QID")]
+    /// With a spread: what no agent has room for goes to this queue (else it stays, listed; an id or a name)
+    #[arg(long, value_name = "QUEUE")]
     pub overflow_queue: Option<String>,
 }
 

@@ -740,3 +740,62 @@ async fn a_plan_for_another_account_is_refused_and_an_older_one_warns() {
         "{stderr}"
     );
 }
+
+/// Agents and queues by name, as people say them: `--queue Retention`, `--agent dana`. An unknown
+/// or ambiguous name stops at once (exit 2) naming the flag, the candidates and where to find ids.
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_and_selectors_take_names() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    let out = run(
+        home.against(&server),
+        &["plan", "--from-queue", "billing", "--queue", "Retention"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let moves = plan["moves"].as_array().unwrap();
+    assert_eq!(
+        moves.len(),
+        waiting.len(),
+        "every session waiting in Billing"
+    );
+    assert!(
+        moves
+            .iter()
+            .all(|m| m["target"]["id"] == retention.as_str())
+    );
+    let dana = center
+        .agents
+        .iter()
+        .find(|a| a.first_name == "Dana")
+        .unwrap()
+        .id
+        .clone();
+    let out = run(
+        home.against(&server),
+        &["plan", "--session", &waiting[0], "--agent", "dana"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["moves"][0]["target"]["id"], dana.as_str());
+
+    let out = run(
+        home.against(&server),
+        &["assign", "--session", &waiting[0], "--queue", "Escalashuns"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--queue: nothing is called \"Escalashuns\"")
+            && stderr.contains("switchboard live queues"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty(), "nothing sent");
+}

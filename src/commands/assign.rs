@@ -58,12 +58,13 @@ impl AssignOptions {
     }
 }
 
-pub async fn run(settings: &Settings, args: AssignArgs) -> Result<ExitCode, Failure> {
+pub async fn run(settings: &Settings, mut args: AssignArgs) -> Result<ExitCode, Failure> {
     super::refuse_if_read_only(settings, args.run.dry_run)?;
-    let target = select::check_targets(&args.targets)?;
-    let spread = target.is_none();
     // One pacer for the process: the live reads below and the moves after them share it.
     let pacer = engine::pacer(settings)?;
+    select::resolve_names(settings, &pacer, &mut args.selectors, &mut args.targets).await?;
+    let target = select::check_targets(&args.targets)?;
+    let spread = target.is_none();
     let chosen = select::sessions(settings, &pacer, &args.selectors, spread).await?;
     if chosen.sessions.is_empty() {
         eprintln!(

@@ -15,9 +15,10 @@ use super::assign::{self, AssignOptions};
 use super::{Failure, select};
 use crate::cli::{ApplyArgs, PlanArgs, RevertArgs};
 
-pub async fn plan(settings: &Settings, args: PlanArgs) -> Result<ExitCode, Failure> {
-    select::check_targets(&args.targets)?;
+pub async fn plan(settings: &Settings, mut args: PlanArgs) -> Result<ExitCode, Failure> {
     let pacer = engine::pacer(settings)?;
+    select::resolve_names(settings, &pacer, &mut args.selectors, &mut args.targets).await?;
+    select::check_targets(&args.targets)?;
     let chosen = select::sessions(settings, &pacer, &args.selectors, true).await?;
     let live = chosen.live.as_ref().expect("a plan reads the live data");
     let plan = select::plan("plan", settings, &chosen.sessions, &args.targets, live)?;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use switchboard::config::Settings;
 use switchboard::dispatch::Move;
 use switchboard::engine;
+use switchboard::format;
 use switchboard::ids::IdKind;
 use switchboard::input;
 use switchboard::live::{self, LiveAgent, LiveClient, LiveSnapshot};
+use switchboard::names;
 use switchboard::pacer::Pacer;
 use switchboard::plan::{Destination, Plan, Planner};
 use switchboard::request::{Endpoint, Target};
@@ -71,6 +73,88 @@ pub async fn sessions(
     }
     dedupe(&mut sessions);
     Ok(Chosen { sessions, live })
+}
+
+/// Turns each agent or queue flag given as a name (`--queue Billing`, `--agent "Alice Moreau"`) into
+/// its id, from the live data: the agent list or the queue list, read only when a name is given. An
+/// id is taken as it is. An unknown or ambiguous name stops the command (exit 2), naming the flag,
+/// listing the candidates and where to find them.
+pub async fn resolve_names(
+    settings: &Settings,
+    pacer: &Pacer,
+    selectors: &mut Selectors,
+    targets: &mut Targets,
+) -> Result<(), Failure> {
+    let is_name = |value: &str| {
+        let v = value.trim();
+        !v.is_empty() && !["a-", "qu-", "u-"].iter().any(|p| v.starts_with(p))
+    };
+    let agent_flags: Vec<(&str, &mut String)> = [
+        ("--agent", targets.agent.as_mut()),
+        ("--from-agent", selectors.from_agent.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .chain(
+        targets
+            .spread_agents
+            .iter_mut()
+            .map(|v| ("--spread-agents", v)),
+    )
+    .filter(|(_, v)| is_name(v))
+    .collect();
+    let queue_flags: Vec<(&str, &mut String)> = [
+        ("--queue", targets.queue.as_mut()),
+        ("--from-queue", selectors.from_queue.as_mut()),
+        ("--spread-queue", targets.spread_queue.as_mut()),
+        ("--overflow-queue", targets.overflow_queue.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .filter(|(_, v)| is_name(v))
+    .collect();
+    if agent_flags.is_empty() && queue_flags.is_empty() {
+        return Ok(());
+    }
+    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
+    let mut calls = 0;
+    let unreadable = |what: &str, e: live::LiveError| {
+        Failure(format!(
+            "cannot read the {what} to find the names given ({}); give ids instead; nothing was sent",
+            e.with_chain()
+        ))
+    };
+    if !agent_flags.is_empty() {
+        let agents = client
+            .agents(&mut calls)
+            .await
+            .map_err(|e| unreadable("agent list", e))?;
+        for (flag, value) in agent_flags {
+            let pairs = agents.iter().map(|a| (a.id.as_str(), a.name.as_str()));
+            let i = names::resolve(value, pairs).map_err(|e| named(flag, "agents", e))?;
+            *value = agents[i].id.clone();
+        }
+    }
+    if !queue_flags.is_empty() {
+        let queues = client
+            .queues(&mut calls)
+            .await
+            .map_err(|e| unreadable("queue list", e))?;
+        for (flag, value) in queue_flags {
+            let pairs = queues.iter().map(|q| (q.id.as_str(), q.name.as_str()));
+            let i = names::resolve(value, pairs).map_err(|e| named(flag, "queues", e))?;
+            *value = queues[i].id.clone();
+        }
+    }
+    Ok(())
+}
+
+/// A name that picked nothing, or more than one, for `flag`.
+fn named(flag: &str, what: &str, e: names::NameError) -> Failure {
+    Failure(format!(
+        "{flag}: {}; `switchboard live {what}` lists them with their ids; nothing was sent",
+        format::one_line(&e.to_string())
+    ))
 }
 
 /// `aId` takes the `a-` agent id. A `u-` user id (which is how conversations name agents) would be
