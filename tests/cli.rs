@@ -1249,8 +1249,13 @@ async fn assign_refuses_ids_that_cannot_be_sent() {
             "not Kore's shape",
         ),
         (
+            vec!["--session", "6538f8a3c9cf425ee5cf0001", "--agent", "u-7f3a"],
+            "is a user id (u-)",
+        ),
+        // A name is looked up: one nobody is called is refused, naming the flag.
+        (
             vec!["--session", "6538f8a3c9cf425ee5cf0001", "--agent", "alice"],
-            "does not start with a-",
+            "--agent: nothing is called \"alice\"",
         ),
     ] {
         let mut all = vec!["assign"];
