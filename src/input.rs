@@ -105,6 +105,10 @@ pub struct QueueRow {
     /// Average and longest wait, in milliseconds, from live data.
     pub avg_wait: Option<u64>,
     pub max_wait: Option<u64>,
+    /// Its AVAILABLE agents, from live data (Queue Size's `agentStatus`).
+    pub available: Option<u64>,
+    /// `false` when the queue list says it is not active: never a target.
+    pub active: Option<bool>,
 }
 
 /// One row of any format: its line in the file and its fields.

@@ -147,6 +147,96 @@ pub struct LiveQueue {
     /// Average and longest wait, as Queue Size reports them (`queueSummary.avgWait`, `maxWait`).
     pub avg_wait: Option<u64>,
     pub max_wait: Option<u64>,
+    /// Whether the queue is active (`isActive` in Get a List of Queues): an inactive one is never a
+    /// target.
+    pub active: Option<bool>,
+    /// Its agents by presence (`agentStatus` in Queue Size).
+    pub agent_status: Option<AgentCounts>,
+    /// How many agents serve it (`noOfAgents`).
+    pub agents: Option<u64>,
+}
+
+/// A queue's agents by presence, as Queue Size counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct AgentCounts {
+    #[serde(deserialize_with = "lenient::count")]
+    pub available: u64,
+    #[serde(deserialize_with = "lenient::count")]
+    pub busy: u64,
+    #[serde(deserialize_with = "lenient::count")]
+    pub away: u64,
+    #[serde(deserialize_with = "lenient::count")]
+    pub offline: u64,
+}
+
+/// Whether a queue can take a move, as the live data shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueHealth {
+    /// Inactive: never a target.
+    Inactive,
+    /// Nobody AVAILABLE serves it now: a warned move, with who does (`1 BUSY, 1 AWAY`).
+    NobodyAvailable(String),
+    /// Someone AVAILABLE serves it.
+    Serving,
+    /// The live data does not say.
+    Unknown,
+}
+
+impl LiveQueue {
+    pub fn health(&self) -> QueueHealth {
+        if self.active == Some(false) {
+            return QueueHealth::Inactive;
+        }
+        match self.agent_status {
+            Some(counts) if counts.available == 0 => {
+                let others: Vec<String> = [
+                    (counts.busy, "BUSY"),
+                    (counts.away, "AWAY"),
+                    (counts.offline, "OFFLINE"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect();
+                QueueHealth::NobodyAvailable(if others.is_empty() {
+                    "no agents".into()
+                } else {
+                    others.join(", ")
+                })
+            }
+            Some(_) => QueueHealth::Serving,
+            None => QueueHealth::Unknown,
+        }
+    }
+
+    /// Why a move to this queue is refused (inactive), or what it warns (nobody AVAILABLE).
+    pub fn refusal(&self) -> Option<String> {
+        (self.health() == QueueHealth::Inactive).then(|| {
+            format!(
+                "queue {} is not active (isActive false in Get a List of Queues): nothing is moved there",
+                self.label()
+            )
+        })
+    }
+
+    pub fn warning(&self) -> Option<String> {
+        match self.health() {
+            QueueHealth::NobodyAvailable(who) => Some(format!(
+                "nobody AVAILABLE serves {}: {who}; the conversations may wait",
+                self.label()
+            )),
+            _ => None,
+        }
+    }
+
+    fn label(&self) -> String {
+        if self.name.trim().is_empty() {
+            self.id.clone()
+        } else {
+            crate::format::one_line(&self.name)
+        }
+    }
 }
 
 /// One refresh's worth of live data.
@@ -348,6 +438,8 @@ impl LiveClient {
                     queue.engaged = size.engaged;
                     queue.avg_wait = size.avg_wait;
                     queue.max_wait = size.max_wait;
+                    queue.agent_status = size.agent_status;
+                    queue.agents = size.agents;
                 }
                 Ok(None) => {}
                 Err(e) => snapshot
@@ -866,6 +958,9 @@ struct Named {
     id: Option<String>,
     #[serde(deserialize_with = "lenient::string")]
     name: Option<String>,
+    /// Queues only.
+    #[serde(rename = "isActive", deserialize_with = "lenient::optional_boolean")]
+    is_active: Option<bool>,
 }
 
 impl RawAgent {
@@ -942,6 +1037,10 @@ struct RawQueueSize {
     engaged: Option<u64>,
     #[serde(rename = "queueSummary")]
     summary: Option<RawQueueSummary>,
+    #[serde(rename = "agentStatus")]
+    agent_status: Option<AgentCounts>,
+    #[serde(rename = "noOfAgents", deserialize_with = "lenient::number")]
+    no_of_agents: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1042,6 +1141,7 @@ pub fn parse_queues(body: &[u8]) -> Result<Page<LiveQueue>, String> {
         Some(LiveQueue {
             name: q.name.unwrap_or_default(),
             id,
+            active: q.is_active,
             ..LiveQueue::default()
         })
     }))
@@ -1059,6 +1159,9 @@ pub fn parse_queue_size(body: &[u8]) -> Result<Option<LiveQueue>, String> {
             engaged: q.engaged,
             avg_wait: summary.avg_wait,
             max_wait: summary.max_wait,
+            active: None,
+            agent_status: q.agent_status,
+            agents: q.no_of_agents,
         }
     }))
 }
@@ -1087,6 +1190,11 @@ mod lenient {
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         })
+    }
+
+    /// A count: a number or a numeric string; anything else is 0.
+    pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        Ok(number(d)?.unwrap_or(0))
     }
 
     /// `true`, or the string "true"; anything else is false.

@@ -953,6 +953,7 @@ fn snapshot(conversations: Vec<Conversation>) -> LiveSnapshot {
             engaged: Some(2),
             avg_wait: Some(61_000),
             max_wait: Some(250_000),
+            ..LiveQueue::default()
         }],
         calls: 5,
         warnings: vec![],
@@ -2347,6 +2348,7 @@ fn triage_center() -> LiveSnapshot {
                 engaged: Some(4),
                 avg_wait: None,
                 max_wait: None,
+                ..LiveQueue::default()
             },
             LiveQueue {
                 id: TECH.into(),
@@ -2355,6 +2357,7 @@ fn triage_center() -> LiveSnapshot {
                 engaged: Some(1),
                 avg_wait: None,
                 max_wait: None,
+                ..LiveQueue::default()
             },
         ],
         calls: 6,
@@ -3091,6 +3094,7 @@ fn a_slow_y_reads_again_and_holds_back_what_moved_meanwhile() {
         engaged: Some(0),
         avg_wait: None,
         max_wait: None,
+        ..LiveQueue::default()
     });
     tick(&mut app, t0);
     live(&mut app, t0, Ok(data.clone()));
@@ -3205,5 +3209,65 @@ fn another_supervisors_move_shows_in_activity_and_on_the_row() {
             .as_deref(),
         Some(QUEUE),
         "the row takes the move at once"
+    );
+}
+
+/// The console's targets are healthy ones: a move to an inactive queue is left out with why; one to
+/// a queue nobody AVAILABLE serves takes a second `y`; the Queues pane shows who is available.
+#[test]
+fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    let s1 = "bbbbbbbbbbbbbbbbbbbb0001";
+    // Waiting in another queue, so that Billing is somewhere to go.
+    let mut waiting = conversation(s1, None);
+    waiting.queue_id = Some("qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into());
+    waiting.queue_name = Some("Payments".into());
+    let mut data = snapshot(vec![waiting]);
+    let nobody = switchboard::live::AgentCounts {
+        busy: 1,
+        away: 1,
+        ..Default::default()
+    };
+    data.queues[0].agent_status = Some(nobody);
+    data.queues.push(LiveQueue {
+        id: "qu-d7f5dd6-c3ce-4ecc-9b08-77c7cde50003".into(),
+        name: "Escalations".into(),
+        active: Some(false),
+        ..LiveQueue::default()
+    });
+    live(&mut app, t0, Ok(data));
+    let text = screen(&app, 160, 45);
+    assert!(text.contains("avail"), "{text}");
+    // To the inactive queue (the second): left out, with why.
+    chars(&mut app, " 3j");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    assert!(c.moves.is_empty());
+    assert!(
+        c.left_out[0].1.contains("queue Escalations is not active"),
+        "{:?}",
+        c.left_out
+    );
+    key(&mut app, KeyCode::Esc);
+    // To Billing, whose agents are BUSY and AWAY: warned, a second y.
+    chars(&mut app, "k");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert_eq!(
+        c.offline_agent,
+        Some((
+            "Billing".to_string(),
+            "has nobody AVAILABLE serving it (1 BUSY, 1 AWAY)".to_string()
+        ))
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "the first y warns"
     );
 }

@@ -123,6 +123,28 @@ fn agents_availability_and_queue_size_are_read_leniently() {
         (size.waiting, size.engaged, size.avg_wait, size.max_wait),
         (Some(7), Some(3), Some(62000), Some(250000))
     );
+    // Who serves it, as Kore's sample counts them: one AVAILABLE of one.
+    assert_eq!(size.agents, Some(1));
+    assert_eq!(size.health(), live::QueueHealth::Serving);
+    let nobody = br#"[{"queueId":"qu-2","queueName":"Billing","agentStatus":{"available":0,"busy":1,"away":"1","offline":0},"noOfAgents":2}]"#;
+    let nobody = live::parse_queue_size(nobody).unwrap().unwrap();
+    assert_eq!(
+        nobody.warning().unwrap(),
+        "nobody AVAILABLE serves Billing: 1 BUSY, 1 AWAY; the conversations may wait"
+    );
+    let list = br#"{"results":[{"id":"qu-1","name":"Escalations","isActive":false},{"id":"qu-2","name":"Billing","isActive":"true"}],"hasMore":false}"#;
+    let queues = live::parse_queues(list).unwrap().results;
+    assert!(
+        queues[0]
+            .refusal()
+            .unwrap()
+            .contains("queue Escalations is not active")
+    );
+    assert_eq!(
+        queues[1].health(),
+        live::QueueHealth::Unknown,
+        "no Queue Size yet"
+    );
     assert!(live::parse_conversations(b"<html>").is_err());
 }
 

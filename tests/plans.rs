@@ -799,3 +799,83 @@ async fn targets_and_selectors_take_names() {
     );
     assert!(server.received().is_empty(), "nothing sent");
 }
+
+/// Healthy targets: an inactive queue is never a target (exit 2, nothing sent); a queue nobody
+/// AVAILABLE serves is a warning, and the move goes (scripts decide); a dry run reads nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_inactive_queue_is_refused_and_one_nobody_serves_warns() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let retention = queue_named(&center, "Retention");
+    let waiting = waiting_in(&center, &billing);
+    assert!(server.change_center(|c| {
+        c.queues
+            .iter_mut()
+            .find(|q| q.id == retention)
+            .unwrap()
+            .active = false;
+        // Nobody serving Billing is AVAILABLE.
+        for a in c
+            .agents
+            .iter_mut()
+            .filter(|a| a.queue_ids.contains(&billing))
+        {
+            a.availability = Availability::Busy;
+        }
+    }));
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[0],
+            "--queue",
+            "Retention",
+            "--no-verify",
+        ],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("queue Retention is not active"), "{stderr}");
+    assert!(server.received().is_empty());
+
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[0],
+            "--queue",
+            "Billing",
+            "--no-verify",
+        ],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: nobody AVAILABLE serves Billing: ") && stderr.contains("BUSY"),
+        "{stderr}"
+    );
+    assert_eq!(server.received().len(), 1, "a warning, and the move goes");
+
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[1],
+            "--queue",
+            "Billing",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(
+        text(&out.stderr).contains("health is not read in a dry run"),
+        "{}",
+        text(&out.stderr)
+    );
+}

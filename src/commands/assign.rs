@@ -135,6 +135,7 @@ pub(super) async fn execute(
     pacer: Pacer,
 ) -> Result<ExitCode, Failure> {
     warn_about_ids(&moves);
+    select::check_queue_health(settings, &pacer, &moves, options.dry_run).await?;
     let token = engine::callback_token(settings);
     if options.dry_run {
         let route = engine::callback_route(settings, settings.listen()?, token)?;

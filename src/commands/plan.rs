@@ -22,6 +22,8 @@ pub async fn plan(settings: &Settings, mut args: PlanArgs) -> Result<ExitCode, F
     let chosen = select::sessions(settings, &pacer, &args.selectors, true).await?;
     let live = chosen.live.as_ref().expect("a plan reads the live data");
     let plan = select::plan("plan", settings, &chosen.sessions, &args.targets, live)?;
+    // A plan says now what the queues it moves to look like (apply says it again when it sends).
+    select::check_queue_health(settings, &pacer, &plan.to_moves(), false).await?;
     write_out(&plan, args.output.as_deref(), settings)?;
     Ok(ExitCode::SUCCESS)
 }

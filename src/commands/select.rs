@@ -149,6 +149,73 @@ pub async fn resolve_names(
     Ok(())
 }
 
+/// Reads the health of the queues `moves` go to — the queue list and each one's Queue Size, through
+/// the same budget — before anything is sent: an inactive queue stops the command (exit 2); one
+/// nobody AVAILABLE serves is a warning (scripts decide); a read that fails or cannot be understood
+/// warns `health unknown` and the moves go ahead. A dry run reads nothing, and says so. Agent
+/// targets cost nothing.
+pub async fn check_queue_health(
+    settings: &Settings,
+    pacer: &Pacer,
+    moves: &[Move],
+    dry_run: bool,
+) -> Result<(), Failure> {
+    let mut queues: Vec<&str> = moves
+        .iter()
+        .filter(|m| m.target.kind == switchboard::request::TargetKind::Queue)
+        .map(|m| m.target.id.as_str())
+        .collect();
+    queues.sort_unstable();
+    queues.dedup();
+    if queues.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        eprintln!("switchboard: the target queues' health is not read in a dry run");
+        return Ok(());
+    }
+    let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
+    let mut calls = 0;
+    let listed = match client.queues(&mut calls).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            eprintln!(
+                "switchboard: warning: health unknown: cannot read the queue list ({}); the moves go ahead",
+                format::one_line(&e.to_string())
+            );
+            return Ok(());
+        }
+    };
+    for id in queues {
+        let Some(mut queue) = listed.iter().find(|q| q.id == id).cloned() else {
+            eprintln!(
+                "switchboard: warning: health unknown: queue {id} is not in the queue list; the moves go ahead"
+            );
+            continue;
+        };
+        if let Some(why) = queue.refusal() {
+            return Err(Failure(format!("{why}; nothing was sent")));
+        }
+        // A Queue Size that fails leaves the health unknown, said below.
+        if let Ok(Some(size)) = client.queue_size(id, &mut calls).await {
+            queue.agent_status = size.agent_status;
+            queue.agents = size.agents;
+        }
+        match queue.health() {
+            live::QueueHealth::Unknown => eprintln!(
+                "switchboard: warning: health unknown: Queue Size did not say who serves {}; the moves go ahead",
+                format::one_line(&queue.name)
+            ),
+            _ => {
+                if let Some(w) = queue.warning() {
+                    eprintln!("switchboard: warning: {w}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A name that picked nothing, or more than one, for `flag`.
 fn named(flag: &str, what: &str, e: names::NameError) -> Failure {
     Failure(format!(

@@ -230,6 +230,8 @@ pub fn merge(
             engaged: q.engaged,
             avg_wait: q.avg_wait,
             max_wait: q.max_wait,
+            available: q.agent_status.map(|c| c.available),
+            active: q.active,
         };
         queues.upsert(row, matcher);
     }

@@ -754,10 +754,11 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     );
 }
 
-const QUEUE_COLUMNS: [Column; 6] = [
+const QUEUE_COLUMNS: [Column; 7] = [
     Column::id("queue", 38).dropped_at(3),
     Column::new("name", 16, 0).narrowing_to(10),
     Column::new("waiting", 7, 0),
+    Column::new("avail", 5, 0),
     Column::new("engaged", 7, 1),
     Column::new("avg", 6, 2),
     Column::new("max", 6, 2),
@@ -784,6 +785,12 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                 Cell::new(q.id.clone(), Some(0)),
                 Cell::new(q.name.clone(), Some(q.id.chars().count() + 1)),
                 Cell::plain(count(app.moving.waiting_in(q))),
+                // Who could take a move there now: none AVAILABLE (or inactive) in the warning colour.
+                match (q.active, q.available) {
+                    (Some(false), _) => Cell::plain("off").styled(theme.warning()),
+                    (_, Some(0)) => Cell::plain("0").styled(theme.warning()),
+                    (_, n) => Cell::plain(count(n)),
+                },
                 Cell::plain(count(q.engaged)),
                 Cell::plain(wait(q.avg_wait)).styled(theme.dim()),
                 Cell::plain(wait(q.max_wait)).styled(theme.dim()),

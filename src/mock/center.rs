@@ -62,6 +62,8 @@ pub struct SimAgent {
 pub struct SimQueue {
     pub id: String,
     pub name: String,
+    /// `isActive` in the queue list.
+    pub active: bool,
 }
 
 /// Session ids of conversations that arrived during the run start so.
@@ -106,6 +108,7 @@ impl Center {
                     .map(|q| SimQueue {
                         id: q.id,
                         name: q.name,
+                        active: true,
                     })
                     .collect()
             })
@@ -554,7 +557,7 @@ impl Center {
         let (queues, _) = Self::page(&self.queues, page.saturating_sub(1) * PAGE_SIZE, PAGE_SIZE);
         let results: Vec<Value> = queues
             .iter()
-            .map(|q| json!({"id": q.id, "name": q.name, "isActive": true, "isDefault": false}))
+            .map(|q| json!({"id": q.id, "name": q.name, "isActive": q.active, "isDefault": false}))
             .collect();
         json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": true, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
     }

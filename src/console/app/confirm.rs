@@ -236,6 +236,22 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
         });
     confirm.moves = moves;
     confirm.already_there.extend(there);
+    // An inactive queue is never a target: its moves are left out, with why.
+    let (inactive, moves): (Vec<_>, Vec<_>) = std::mem::take(&mut confirm.moves)
+        .into_iter()
+        .partition(|(_, target)| {
+            target.kind == TargetKind::Queue
+                && live_queue(app, target).is_some_and(|q| q.refusal().is_some())
+        });
+    confirm.moves = moves;
+    confirm
+        .left_out
+        .extend(inactive.into_iter().map(|(session, target)| {
+            let why = live_queue(app, &target)
+                .and_then(|q| q.refusal())
+                .unwrap_or_default();
+            (session, why)
+        }));
     let sessions: Vec<&SessionItem> = confirm
         .moves
         .iter()
@@ -488,7 +504,15 @@ fn maybe_moved<'a>(sessions: impl Iterator<Item = &'a SessionItem>) -> Vec<Strin
 /// with no free capacity.
 fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
     if target.kind != crate::request::TargetKind::Agent {
-        return None;
+        // A queue nobody AVAILABLE serves, as the last Queue Size showed it.
+        let queue = live_queue(app, target)?;
+        return match queue.health() {
+            crate::live::QueueHealth::NobodyAvailable(who) => Some((
+                queue.name.clone(),
+                format!("has nobody AVAILABLE serving it ({who})"),
+            )),
+            _ => None,
+        };
     }
     let agent = app
         .agents
@@ -510,6 +534,15 @@ fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
         }
         _ => None,
     }
+}
+
+/// The queue `target` names, as the last live data showed it.
+fn live_queue<'a>(app: &'a App, target: &Target) -> Option<&'a crate::live::LiveQueue> {
+    app.snapshot
+        .as_deref()?
+        .queues
+        .iter()
+        .find(|q| q.id == target.id)
 }
 
 /// `r`: the chosen sessions that were never `transferred` go again where they were sent. One that
