@@ -150,6 +150,7 @@ fn main() {
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
         read_only: None,
+        alerts: Default::default(),
     };
     let mut app = App::new(ctx, KeyMap::defaults());
     // As the console runs: a big pane's filter is ranked on the filter's thread.

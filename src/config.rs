@@ -69,6 +69,9 @@ pub mod keys {
         READ_ONLY = "read_only", Some("--read-only"), Some("SWITCHBOARD_READ_ONLY");
         SHARED_STORE = "shared_store", Some("--shared-store"), Some("SWITCHBOARD_SHARED_STORE");
         SHARED_STORE_PASSWORD_FILE = "shared_store_password_file", None, None;
+        ALERT_OFFLINE_CHATS = "alert_offline_chats", None, Some("SWITCHBOARD_ALERT_OFFLINE_CHATS");
+        ALERT_QUEUE_WAITING = "alert_queue_waiting", None, Some("SWITCHBOARD_ALERT_QUEUE_WAITING");
+        ALERT_OVERDUE = "alert_overdue", None, Some("SWITCHBOARD_ALERT_OVERDUE");
     }
 }
 
@@ -670,6 +673,22 @@ impl Settings {
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         })
+    }
+
+    /// When the console raises an alert: chats an OFFLINE or AWAY agent holds, sessions waiting in a
+    /// queue nobody AVAILABLE serves, conversations OVERDUE (each at least 1).
+    pub fn alert_thresholds(&self) -> Result<(u64, u64, u64), ConfigError> {
+        let at_least_one = |key: &Key| {
+            self.parsed(key, "a whole number from 1 to 100000", |v| {
+                v.parse::<u64>().ok().filter(|n| (1..=100_000).contains(n))
+            })
+            .map(|n| n.unwrap_or(1))
+        };
+        Ok((
+            at_least_one(&keys::ALERT_OFFLINE_CHATS)?,
+            at_least_one(&keys::ALERT_QUEUE_WAITING)?,
+            at_least_one(&keys::ALERT_OVERDUE)?,
+        ))
     }
 
     /// The shared store several supervisors' processes share the account's budget, claims and

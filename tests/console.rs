@@ -48,6 +48,7 @@ fn context() -> Context {
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
         read_only: None,
+        alerts: Default::default(),
     }
 }
 
@@ -1753,8 +1754,15 @@ fn activity_names_agents_and_queues_and_the_detail_gives_the_zone() {
 }
 
 /// The column headers of a screen's Sessions pane: the third line.
+/// The Sessions pane's column headings: the line under its title (an alert line may sit above).
 fn sessions_header(screen: &str) -> String {
-    screen.lines().nth(2).unwrap_or_default().to_string()
+    let lines: Vec<&str> = screen.lines().collect();
+    lines
+        .iter()
+        .position(|l| l.starts_with("┌ Sessions"))
+        .and_then(|i| lines.get(i + 1))
+        .unwrap_or(&"")
+        .to_string()
 }
 
 #[test]
@@ -3270,4 +3278,80 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "the first y warns"
     );
+}
+
+/// The console says what needs a supervisor, on one line under the header: an agent OFFLINE holding
+/// chats, a queue with sessions waiting and nobody AVAILABLE, conversations OVERDUE. `!` lists them,
+/// Enter acts on one, `z` snoozes it.
+#[test]
+fn alerts_say_what_needs_a_supervisor_and_act_or_snooze() {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0,
+            pacer: PacerStatus::default(),
+        },
+    );
+    let mut data = snapshot(vec![
+        conversation("bbbbbbbbbbbbbbbbbbbb0001", Some("Alice Moreau")),
+        conversation("bbbbbbbbbbbbbbbbbbbb0002", Some("Alice Moreau")),
+        conversation("bbbbbbbbbbbbbbbbbbbb0003", None),
+    ]);
+    data.agents[0].availability = Some(Availability::Offline);
+    data.queues[0].agent_status = Some(switchboard::live::AgentCounts {
+        busy: 2,
+        ..Default::default()
+    });
+    live(&mut app, t0, Ok(data));
+    let listed = switchboard::console::app::alerts::alerts(&app);
+    let lines: Vec<String> = listed.iter().map(|a| a.line()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            format!("Billing has nobody AVAILABLE and 9 waiting — :select queue {QUEUE}"),
+            format!("Alice Moreau went OFFLINE holding 2 chats — :select agent {ALICE}"),
+        ],
+        "the most first"
+    );
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .contains("Billing has nobody AVAILABLE and 9 waiting")
+            && text
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains("1 more: ! lists them"),
+        "the line under the header: {text}"
+    );
+    // `!` lists them; Enter on the second marks Alice's chats.
+    chars(&mut app, "!j");
+    assert!(matches!(app.mode, Mode::Alerts { selected: 1 }));
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("marked 2 session(s)"),
+        "{:?}",
+        app.status
+    );
+    // `z` snoozes the queue's alert for 15 minutes; it comes back after.
+    chars(&mut app, "!");
+    chars(&mut app, "z");
+    assert_eq!(switchboard::console::app::alerts::alerts(&app).len(), 1);
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(16 * 60),
+            pacer: PacerStatus::default(),
+        },
+    );
+    assert_eq!(switchboard::console::app::alerts::alerts(&app).len(), 2);
 }

@@ -808,6 +808,8 @@ fn an_agents_chats_are_selected_by_name_and_their_move_shows_at_once() {
     t.keys(&["Enter"]);
     t.wait_for_all(&["exact,", "fuzzy", "── fuzzy"]);
     t.keys(&["Escape"]);
+    // Esc and the next key apart: sent together they read as Alt and that key.
+    t.wait_until("the filter cleared", |s| !s.contains("── fuzzy"));
     t.keys(&[":"]);
     t.keys(&["-l", "select agent alice"]);
     t.keys(&["Enter"]);

@@ -36,11 +36,12 @@ pub enum Action {
     Command,
     Refresh,
     Help,
+    Alerts,
     Quit,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::NextPane,
         Action::PrevPane,
         Action::FocusSessions,
@@ -68,6 +69,7 @@ impl Action {
         Action::Command,
         Action::Refresh,
         Action::Help,
+        Action::Alerts,
         Action::Quit,
     ];
 
@@ -101,6 +103,7 @@ impl Action {
             Action::Command => "command",
             Action::Refresh => "refresh",
             Action::Help => "help",
+            Action::Alerts => "alerts",
             Action::Quit => "quit",
         }
     }
@@ -135,6 +138,7 @@ impl Action {
             Action::Command => "command",
             Action::Refresh => "refresh",
             Action::Help => "help",
+            Action::Alerts => "alerts",
             Action::Quit => "quit",
         }
     }
@@ -183,6 +187,9 @@ impl Action {
                 "read the live data again now (it also refreshes every refresh_secs)"
             }
             Action::Help => "this help",
+            Action::Alerts => {
+                "the alerts: agents OFFLINE or AWAY holding chats, queues nobody AVAILABLE serves with sessions waiting, conversations OVERDUE (Enter acts, z snoozes)"
+            }
             Action::Quit => "quit (asks while requests are in flight); Ctrl-C always quits",
         }
     }
@@ -216,6 +223,7 @@ impl Action {
             Action::Command => &[":"],
             Action::Refresh => &["R"],
             Action::Help => &["?"],
+            Action::Alerts => &["!"],
             Action::Quit => &["q"],
         }
     }

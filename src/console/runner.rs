@@ -158,6 +158,15 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         refresh_every: settings.refresh_every().map_err(|e| e.0)?,
         zone: jiff::tz::TimeZone::system(),
         read_only,
+        alerts: {
+            let (offline_chats, queue_waiting, overdue) =
+                settings.alert_thresholds().map_err(|e| e.0)?;
+            crate::console::app::alerts::Thresholds {
+                offline_chats,
+                queue_waiting,
+                overdue: overdue as usize,
+            }
+        },
     };
     let mut app = App::new(ctx, keys);
     app.filter_off_thread = true;

@@ -97,14 +97,31 @@ impl Theme {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
-    let [header, middle, status, footer] = Layout::vertical([
+    // What needs a supervisor, on one line under the header while there is anything.
+    let alerts = crate::console::app::alerts::alerts(app);
+    let alert_rows = u16::from(!alerts.is_empty());
+    let [header, alert, middle, status, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(alert_rows),
         Constraint::Min(0),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_header(frame, app, header, theme);
+    if let Some(first) = alerts.first() {
+        let more = match alerts.len() {
+            1 => " · ! alerts, z snoozes".to_string(),
+            n => format!(" · {} more: ! lists them", n - 1),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" ⚠ {}{more}", first.line()),
+                theme.warning(),
+            )),
+            alert,
+        );
+    }
     let (sessions, agents, queues, activity) = if middle.width >= 150 {
         // Wide: the three panes side by side, Sessions the widest (on 200 columns and more, wide
         // enough for Kore's triage columns too); Activity below.
@@ -140,6 +157,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         Mode::Detail { of, scroll } => draw_detail(frame, app, of, *scroll, theme),
         Mode::Form(_) => draw_form(frame, app, theme),
         Mode::QuitConfirm => draw_quit(frame, app, theme),
+        Mode::Alerts { selected } => draw_alerts(frame, &alerts, *selected, theme),
         _ => {}
     }
 }
@@ -889,6 +907,7 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         ]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
         Mode::QuitConfirm => fixed(&[("y", "stop the run and quit"), ("n/Esc", "stay")]),
+        Mode::Alerts { .. } => fixed(&[("Enter", "act"), ("z", "snooze"), ("Esc", "close")]),
         Mode::Normal => {
             let actions: &[Action] = match app.focus {
                 Pane::Sessions => &[
@@ -1437,6 +1456,34 @@ fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {
             frame.set_cursor_position((row.x + (label_w + input.visual_cursor()) as u16, row.y));
         }
     }
+}
+
+/// `!`: every alert, the highlighted one acted on with Enter or snoozed with z.
+fn draw_alerts(
+    frame: &mut Frame,
+    alerts: &[crate::console::app::alerts::Alert],
+    selected: usize,
+    theme: Theme,
+) {
+    let area = popup(frame, 70, (alerts.len() as u16).saturating_add(2).max(3));
+    let lines: Vec<Line> = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let text = format!("{} {}", if i == selected { ">" } else { " " }, a.line());
+            if i == selected {
+                Line::styled(text, theme.warning())
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    let block = Block::bordered()
+        .title(" Alerts: what needs you now ")
+        .title_bottom(" Enter acts · z snoozes 15 min · j/k · Esc closes ")
+        .border_style(theme.fg(Color::Yellow));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {

@@ -32,7 +32,7 @@ pub(super) fn key(
             if !line.is_empty() && app.history.last() != Some(&line) {
                 app.history.push(line.clone());
             }
-            let effects = run_command(app, &line);
+            let effects = run(app, &line);
             // A confirmation put aside for a command comes back, unless the command replaced it.
             if let Some(confirm) = app.held_confirm.take()
                 && matches!(app.mode, Mode::Normal)
@@ -76,7 +76,7 @@ fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
     }
 }
 
-fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
+pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
     let (verb, first) = (words.next(), words.next());
     let rest: Vec<&str> = words.collect();

@@ -2,6 +2,7 @@
 //! pure: no IO and no clock (messages carry the time), so every key and every answer can be tested
 //! by feeding messages in and reading effects out. Only the runner (`console::run`) does IO.
 
+pub mod alerts;
 mod command;
 mod confirm;
 mod detail;
@@ -70,6 +71,8 @@ pub struct Context {
     /// Why nothing can be sent, when the process is read-only: the header says READ-ONLY and `y`
     /// in the confirmation says this instead of sending.
     pub read_only: Option<String>,
+    /// When the console raises an alert.
+    pub alerts: alerts::Thresholds,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +142,10 @@ pub enum Mode {
         scroll: u16,
     },
     QuitConfirm,
+    /// `!`: what needs a supervisor now, the highlighted one acted on with Enter or snoozed with z.
+    Alerts {
+        selected: usize,
+    },
 }
 
 /// Rows of any pane, as a loaded file gives them.
@@ -306,6 +313,8 @@ pub struct App {
     /// What the account's claims hold, as last looked at (every second): each session with what
     /// holds it and the run that does.
     pub claims: HashMap<String, (Held, String)>,
+    /// Alerts snoozed (`z` in the list), each until when.
+    pub snoozed: HashMap<String, Instant>,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -368,6 +377,7 @@ impl App {
             history: Vec::new(),
             last_batch: Vec::new(),
             claims: HashMap::new(),
+            snoozed: HashMap::new(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
@@ -786,6 +796,15 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Mode::Detail { of, scroll } => detail::key(app, of, scroll, key),
+        Mode::Alerts { selected } => {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!')
+            ) {
+                return vec![];
+            }
+            alerts::key(app, selected, key)
+        }
         Mode::QuitConfirm => match key.code {
             KeyCode::Char('y') => vec![Effect::StopAndQuit],
             _ => {

@@ -63,6 +63,7 @@ pub(super) fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Load => form::load_form(app),
         Action::Command => command::open(app),
         Action::Help => app.mode = Mode::Help { scroll: 0 },
+        Action::Alerts => super::alerts::open(app),
         Action::Refresh => return events::refresh_now(app),
         Action::Quit => {
             if app.in_flight() > 0 {
