@@ -83,6 +83,7 @@ fn context() -> Context {
         refresh_every: Duration::from_secs(30),
         zone: jiff::tz::TimeZone::UTC,
         read_only: None,
+        alerts: Default::default(),
     }
 }
 

@@ -1294,7 +1294,9 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
     );
     let text = screen(&app, 160, 45);
     assert!(
-        text.contains("pacer 46/45 (server allows less than 60) (6 assign · 40 other processes)"),
+        text.contains(
+            "pacer 46/45 (server allows less than 60) ▰▰▰▰▰▰ (6 assign · 40 other processes)"
+        ),
         "what other processes of the account spend is named: {text}"
     );
     // A budget that stopped being shared says so at once.
@@ -1312,7 +1314,10 @@ fn the_header_says_when_the_server_allows_less_than_configured() {
         },
     );
     let text = screen(&app, 160, 45);
-    assert!(text.contains("pacer 0/60 · BUDGET NOT SHARED"), "{text}");
+    assert!(
+        text.contains("pacer 0/60 ▱▱▱▱▱▱ · BUDGET NOT SHARED"),
+        "{text}"
+    );
     // A shared store away: sending pauses, and the header says so; then that it is back.
     for (lost, says) in [
         (true, "store: lost, sending paused"),

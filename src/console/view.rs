@@ -187,6 +187,13 @@ fn stacked(area: Rect) -> [Rect; 3] {
     .areas(area)
 }
 
+/// The minute's budget at a glance: `▰▰▱▱▱▱` for a third spent.
+fn gauge(used: usize, of: usize) -> String {
+    const CELLS: usize = 6;
+    let full = (used * CELLS).div_ceil(of).min(CELLS);
+    "▰".repeat(full) + &"▱".repeat(CELLS - full)
+}
+
 fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let host = app.ctx.host.split("://").nth(1).unwrap_or(&app.ctx.host);
     let p = app.pacer;
@@ -229,7 +236,11 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     let pacer = if p.per_minute == 0 {
         format!("pacer off{split}")
     } else {
-        format!("pacer {}/{limit}{split}{alone}", p.used_last_minute)
+        format!(
+            "pacer {}/{limit} {}{split}{alone}",
+            p.used_last_minute,
+            gauge(p.used_last_minute, p.limit.max(1) as usize)
+        )
     };
     let cost = app
         .live
@@ -772,11 +783,15 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
     );
 }
 
-const QUEUE_COLUMNS: [Column; 7] = [
+/// The width of a queue's trend: the last 12 refreshes.
+const TREND_WIDTH: usize = 12;
+
+const QUEUE_COLUMNS: [Column; 8] = [
     Column::id("queue", 38).dropped_at(3),
     Column::new("name", 16, 0).narrowing_to(10),
     Column::new("waiting", 7, 0),
     Column::new("avail", 5, 0),
+    Column::new("trend", TREND_WIDTH, 1),
     Column::new("engaged", 7, 1),
     Column::new("avg", 6, 2),
     Column::new("max", 6, 2),
@@ -809,6 +824,7 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     (_, Some(0)) => Cell::plain("0").styled(theme.warning()),
                     (_, n) => Cell::plain(count(n)),
                 },
+                Cell::plain(app.trends.sparkline(&q.id, TREND_WIDTH)).styled(theme.fg(Color::Cyan)),
                 Cell::plain(count(q.engaged)),
                 Cell::plain(wait(q.avg_wait)).styled(theme.dim()),
                 Cell::plain(wait(q.max_wait)).styled(theme.dim()),

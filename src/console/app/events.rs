@@ -138,6 +138,7 @@ pub(super) fn on_live(
                 )
             };
             place::recount(app);
+            app.trends.record(asked, &snapshot);
             if !snapshot.conversations.is_empty() {
                 app.session_columns.note(&live::live_column_names());
             }

@@ -14,6 +14,7 @@ mod place;
 mod plans;
 mod select;
 mod session;
+pub mod trend;
 
 use std::collections::HashMap;
 
@@ -315,6 +316,8 @@ pub struct App {
     pub claims: HashMap<String, (Held, String)>,
     /// Alerts snoozed (`z` in the list), each until when.
     pub snoozed: HashMap<String, Instant>,
+    /// Each queue's waiting count over the last refreshes, for the Queues pane's sparkline.
+    pub trends: trend::Trends,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -378,6 +381,7 @@ impl App {
             last_batch: Vec::new(),
             claims: HashMap::new(),
             snoozed: HashMap::new(),
+            trends: trend::Trends::default(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
