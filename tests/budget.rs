@@ -9,23 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use switchboard::config::keys;
-use switchboard::mock::MockOptions;
 use switchboard::outcome::Outcome;
 use switchboard::request::Target;
 
 const WINDOW_MS: &str = "2000";
-
-/// A stand-in that allows `limit` calls in any 2 s, answering each after 20–220 ms.
-async fn strict_stand_in(limit: u32) -> switchboard::mock::MockServer {
-    start_mock(MockOptions {
-        rate_limit_per_minute: limit,
-        rate_window: Duration::from_millis(2000),
-        latency: Duration::from_millis(20),
-        latency_jitter: Duration::from_millis(200),
-        ..quick_mock_options()
-    })
-    .await
-}
 
 fn paced_settings(
     server: &switchboard::mock::MockServer,

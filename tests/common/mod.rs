@@ -47,6 +47,19 @@ pub async fn start_center(options: MockOptions) -> MockServer {
     .await
 }
 
+/// A stand-in that allows `limit` calls in any 2 s, answering each after 20–220 ms: a strict
+/// rolling window with network jitter.
+pub async fn strict_stand_in(limit: u32) -> MockServer {
+    start_mock(MockOptions {
+        rate_limit_per_minute: limit,
+        rate_window: Duration::from_millis(2000),
+        latency: Duration::from_millis(20),
+        latency_jitter: Duration::from_millis(200),
+        ..quick_mock_options()
+    })
+    .await
+}
+
 /// Unpaced and without the stand-in's rate limit, so tests run at loopback speed.
 pub fn quick_mock_options() -> MockOptions {
     MockOptions {
