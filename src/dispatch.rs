@@ -202,6 +202,11 @@ pub struct Origin {
     /// The same agent as conversations name them (`u-`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_user: Option<String>,
+    /// The queue's and the agent's names as the live data showed them, for a reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
 }
 
 impl Origin {
@@ -216,6 +221,8 @@ pub struct Move {
     pub session: String,
     pub target: Target,
     pub from: Option<Origin>,
+    /// The target's name as the live data or the panes showed it, for the record.
+    pub target_name: Option<String>,
 }
 
 impl Move {
@@ -224,6 +231,7 @@ impl Move {
             session: session.into(),
             target,
             from: None,
+            target_name: None,
         }
     }
 }
@@ -327,6 +335,9 @@ struct AttemptLine<'a> {
     #[serde(rename = "botSessionId")]
     session: &'a str,
     target: &'a Target,
+    /// The target's name as seen when it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_name: Option<&'a str>,
     /// Where the session was before, for a revert.
     #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<&'a Origin>,
@@ -478,6 +489,7 @@ impl Dispatcher {
             let line = AttemptLine {
                 session,
                 target,
+                target_name: mv.target_name.as_deref(),
                 from: mv.from.as_ref(),
                 attempt,
                 method: preview.method,

@@ -879,3 +879,37 @@ async fn an_inactive_queue_is_refused_and_one_nobody_serves_warns() {
         text(&out.stderr)
     );
 }
+
+/// Names on record: an attempt line keeps the target's name and where the session was, by name;
+/// `audit runs` and the revert's plan show names beside the ids.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_record_names_agents_and_queues_beside_their_ids() {
+    let (server, home, plan, waiting, retention) =
+        billing_to_retention(quick_mock_options(), 1).await;
+    let out = run(
+        home.against(&server),
+        &["apply", plan.to_str().unwrap(), "--yes", "--no-verify"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let audit = json_lines(&home.audit());
+    let attempt = audit.iter().find(|l| l["event"] == "attempt").unwrap();
+    assert_eq!(attempt["target_name"], "Retention", "{attempt}");
+    assert_eq!(attempt["from"]["queue_name"], "Billing", "{attempt}");
+    let run_id = attempt["run"].as_str().unwrap().to_string();
+
+    let out = run(home.command(), &["audit", "runs"]).await;
+    let runs = text(&out.stdout);
+    assert!(
+        runs.contains(&format!("Retention (queue {retention})")),
+        "{runs}"
+    );
+    let out = run(
+        home.command(),
+        &["revert", &run_id, "--host", &server.base_url()],
+    )
+    .await;
+    let undo: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(undo["moves"][0]["botSessionId"], waiting[0].as_str());
+    assert_eq!(undo["moves"][0]["target_name"], "Billing", "{undo}");
+}

@@ -356,12 +356,26 @@ fn dedupe(sessions: &mut Vec<String>) {
 /// Each session to one target, each with where it was when the live data shows it.
 pub fn moves_to(sessions: &[String], target: &Target, live: Option<&LiveSnapshot>) -> Vec<Move> {
     let planner = live.map(Planner::new);
+    // The target's name, when the live data read on the way knows it.
+    let target_name = live.and_then(|l| match target.kind {
+        switchboard::request::TargetKind::Agent => l
+            .agents
+            .iter()
+            .find(|a| a.id == target.id)
+            .map(|a| a.name.clone()),
+        switchboard::request::TargetKind::Queue => l
+            .queues
+            .iter()
+            .find(|q| q.id == target.id)
+            .map(|q| q.name.clone()),
+    });
     sessions
         .iter()
         .map(|s| Move {
             session: s.clone(),
             target: target.clone(),
             from: planner.as_ref().and_then(|p| p.origin(s)),
+            target_name: target_name.clone().filter(|n| !n.trim().is_empty()),
         })
         .collect()
 }

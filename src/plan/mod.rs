@@ -148,6 +148,7 @@ impl Plan {
                 session: m.session.clone(),
                 target: m.target.clone(),
                 from: Some(m.planned.at.clone()).filter(|o| !o.is_unknown()),
+                target_name: m.target_name.clone(),
             })
             .collect()
     }
@@ -351,6 +352,8 @@ impl<'a> Planner<'a> {
                 .and_then(|u| self.agent_of_user.get(u))
                 .map(|a| a.to_string()),
             agent_user: c.agent_user_id.clone(),
+            queue_name: c.queue_name.clone(),
+            agent_name: c.agent_name.clone(),
         })
     }
 

@@ -242,10 +242,15 @@ pub fn plan(run: &str, record: &RunRecord, profile: &str, host: &str) -> Plan {
                 ..Origin::default()
             },
         };
+        // Back to where it was, named as the live data named it then.
+        let target_name = match back.kind {
+            TargetKind::Agent => from.agent_name.clone(),
+            TargetKind::Queue => from.queue_name.clone(),
+        };
         plan.moves.push(PlannedMove {
             session: m.session.clone(),
             target: back,
-            target_name: None,
+            target_name,
             planned: Planned {
                 at,
                 ..Planned::default()

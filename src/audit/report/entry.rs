@@ -31,6 +31,8 @@ pub(super) struct Entry<'a> {
     pub(super) session: Option<Text<'a>>,
     #[serde(borrow, default)]
     pub(super) target: Option<TargetRef<'a>>,
+    #[serde(borrow, default)]
+    pub(super) target_name: Option<Text<'a>>,
     #[serde(default)]
     pub(super) from: Option<Origin>,
     #[serde(default)]
@@ -68,6 +70,7 @@ impl<'a> Entry<'a> {
             event: Text(Cow::Borrowed("")),
             session: None,
             target: None,
+            target_name: None,
             from: None,
             attempt: None,
             outcome: None,
@@ -106,6 +109,7 @@ impl<'a> Entry<'a> {
                 "status" => e.status = value(text(), &mut ok),
                 "verified" => e.verified = value(text(), &mut ok),
                 "target" => e.target = serde_json::from_str(raw).ok()?,
+                "target_name" => e.target_name = value(text(), &mut ok),
                 "from" => e.from = serde_json::from_str(raw).ok()?,
                 "attempt" => e.attempt = serde_json::from_str(raw).ok()?,
                 "outcome" => e.outcome = serde_json::from_str(raw).ok()?,

@@ -77,6 +77,16 @@ impl Format {
     }
 }
 
+impl SessionRow {
+    /// `Billing (queue qu-…)` when the name is on record, else `queue qu-…`.
+    pub fn target_label(&self) -> String {
+        match self.to_name.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(name) => format!("{name} ({})", self.to),
+            None => self.to.to_string(),
+        }
+    }
+}
+
 /// One session of a run, as its lines tell it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SessionRow {
@@ -84,6 +94,9 @@ pub struct SessionRow {
     pub session: String,
     pub from: Option<Origin>,
     pub to: Target,
+    /// The target's name as seen when it was sent, when the attempt line says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_name: Option<String>,
     /// The last attempt's outcome; none when the log holds the attempt but not its answer (a crash).
     pub outcome: Option<Outcome>,
     pub http_status: Option<u16>,
@@ -304,6 +317,7 @@ impl RunReport {
                     session: session.to_string(),
                     from: None,
                     to: target,
+                    to_name: None,
                     outcome: None,
                     http_status: None,
                     message: String::new(),
@@ -325,6 +339,9 @@ impl RunReport {
                 row.attempts = row.attempts.max(entry.attempt.unwrap_or(1));
                 if entry.from.is_some() {
                     row.from = entry.from.clone();
+                }
+                if let Some(name) = &entry.target_name {
+                    row.to_name = Some(name.to_string());
                 }
             }
             "outcome" => {
@@ -350,7 +367,7 @@ impl RunReport {
     fn tally(&mut self) {
         let mut targets = BTreeSet::new();
         for s in &self.sessions {
-            targets.insert(s.to.to_string());
+            targets.insert(s.target_label());
             let outcome = s
                 .outcome
                 .map(|o| o.as_str())

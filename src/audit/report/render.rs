@@ -206,7 +206,7 @@ fn markdown(run: &RunReport, out: &mut impl Write) -> io::Result<()> {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&s.session),
             cell(&origin(&s.from)),
-            cell(&s.to.to_string()),
+            cell(&s.target_label()),
             s.outcome
                 .map(|o| o.as_str())
                 .unwrap_or("no answer on record"),
@@ -257,7 +257,7 @@ fn csv_row(run: &RunReport, s: &SessionRow) -> [String; 19] {
         text(&run.last_request),
         s.session.clone(),
         origin(&s.from),
-        s.to.to_string(),
+        s.target_label(),
         s.outcome
             .map(|o| o.as_str().to_string())
             .unwrap_or_default(),

@@ -636,6 +636,7 @@ fn send(app: &mut App, confirm: Box<Confirm>) -> Vec<Effect> {
     let planner = app.snapshot.as_deref().map(Planner::new);
     let mut moves = Vec::with_capacity(confirm.moves.len());
     for (session, target) in confirm.moves {
+        let target_name = app.name_of(&target);
         let Some(s) = app.sessions.by_id_mut(&session) else {
             continue;
         };
@@ -657,6 +658,7 @@ fn send(app: &mut App, confirm: Box<Confirm>) -> Vec<Effect> {
             session,
             target,
             from,
+            target_name,
         });
     }
     if moves.is_empty() {
