@@ -226,6 +226,14 @@ pub struct Move {
 }
 
 impl Move {
+    /// This move, its target named as the reader knows it.
+    pub fn named(self, target_name: impl Into<String>) -> Move {
+        Move {
+            target_name: Some(target_name.into()),
+            ..self
+        }
+    }
+
     pub fn new(session: impl Into<String>, target: Target) -> Move {
         Move {
             session: session.into(),

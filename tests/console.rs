@@ -213,8 +213,8 @@ fn one_y_sends_exactly_once_and_a_session_in_flight_is_not_sent_again() {
     confirm_two_to_queue(&mut app);
     let effects = key(&mut app, KeyCode::Char('y'));
     let expected = vec![
-        Move::new(session_id(&app, 0), Target::queue(QUEUE)),
-        Move::new(session_id(&app, 1), Target::queue(QUEUE)),
+        Move::new(session_id(&app, 0), Target::queue(QUEUE)).named("Billing"),
+        Move::new(session_id(&app, 1), Target::queue(QUEUE)).named("Billing"),
     ];
     assert_eq!(
         effects,
@@ -455,7 +455,7 @@ fn retry_offers_only_what_did_not_transfer_through_the_confirmation() {
     assert_eq!(
         key(&mut app, KeyCode::Char('y')),
         vec![Effect::Send {
-            moves: vec![Move::new(b, Target::queue(QUEUE))],
+            moves: vec![Move::new(b, Target::queue(QUEUE)).named("Billing")],
             insist: Insist::None,
             undoes: None
         }]
@@ -3075,7 +3075,7 @@ fn a_claimed_session_is_left_out_and_a_recently_moved_one_takes_a_second_y() {
     assert_eq!(
         key(&mut app, KeyCode::Char('y')),
         vec![Effect::Send {
-            moves: vec![Move::new(marked.clone(), Target::queue(QUEUE))],
+            moves: vec![Move::new(marked.clone(), Target::queue(QUEUE)).named("Billing")],
             insist: Insist::Only([marked].into_iter().collect()),
             undoes: None
         }]
@@ -3142,8 +3142,10 @@ fn a_slow_y_reads_again_and_holds_back_what_moved_meanwhile() {
                 target: Target::queue("qu-d7f5dd6-c3ce-4ecc-9b08-77c7cde50003"),
                 from: Some(switchboard::dispatch::Origin {
                     queue: Some(QUEUE.into()),
+                    queue_name: Some("Billing".into()),
                     ..Default::default()
                 }),
+                target_name: Some("Retention".into()),
             }],
             insist: Insist::None,
             undoes: None
