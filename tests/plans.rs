@@ -798,6 +798,25 @@ async fn targets_and_selectors_take_names() {
         "{stderr}"
     );
     assert!(server.received().is_empty(), "nothing sent");
+    // A target given by name keeps its name on record.
+    let out = run(
+        home.against(&server),
+        &[
+            "assign",
+            "--session",
+            &waiting[1],
+            "--queue",
+            "retention",
+            "--no-verify",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let attempt = json_lines(&home.audit())
+        .into_iter()
+        .find(|l| l["event"] == "attempt")
+        .unwrap();
+    assert_eq!(attempt["target_name"], "Retention", "{attempt}");
 }
 
 /// Healthy targets: an inactive queue is never a target (exit 2, nothing sent); a queue nobody

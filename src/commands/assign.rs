@@ -62,7 +62,8 @@ pub async fn run(settings: &Settings, mut args: AssignArgs) -> Result<ExitCode, 
     super::refuse_if_read_only(settings, args.run.dry_run)?;
     // One pacer for the process: the live reads below and the moves after them share it.
     let pacer = engine::pacer(settings)?;
-    select::resolve_names(settings, &pacer, &mut args.selectors, &mut args.targets).await?;
+    let names =
+        select::resolve_names(settings, &pacer, &mut args.selectors, &mut args.targets).await?;
     let target = select::check_targets(&args.targets)?;
     let spread = target.is_none();
     let chosen = select::sessions(settings, &pacer, &args.selectors, spread).await?;
@@ -73,10 +74,14 @@ pub async fn run(settings: &Settings, mut args: AssignArgs) -> Result<ExitCode, 
         return Ok(ExitCode::SUCCESS);
     }
     let (moves, label) = match (&target, &chosen.live) {
-        (Some(target), live) => (
-            select::moves_to(&chosen.sessions, target, live.as_ref()),
-            target.to_string(),
-        ),
+        (Some(target), live) => {
+            let mut moves = select::moves_to(&chosen.sessions, target, live.as_ref());
+            // A target given by name keeps it on record, live data read or not.
+            for m in moves.iter_mut().filter(|m| m.target_name.is_none()) {
+                m.target_name = names.get(&m.target.id).cloned();
+            }
+            (moves, target.to_string())
+        }
         (None, Some(live)) => {
             let plan = select::plan("assign", settings, &chosen.sessions, &args.targets, live)?;
             // What stays where it is, and each agent's load after, before anything is sent.

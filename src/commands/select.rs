@@ -78,13 +78,14 @@ pub async fn sessions(
 /// Turns each agent or queue flag given as a name (`--queue Billing`, `--agent "Alice Moreau"`) into
 /// its id, from the live data: the agent list or the queue list, read only when a name is given. An
 /// id is taken as it is. An unknown or ambiguous name stops the command (exit 2), naming the flag,
-/// listing the candidates and where to find them.
+/// listing the candidates and where to find them. The names found, by id, for the record.
 pub async fn resolve_names(
     settings: &Settings,
     pacer: &Pacer,
     selectors: &mut Selectors,
     targets: &mut Targets,
-) -> Result<(), Failure> {
+) -> Result<std::collections::HashMap<String, String>, Failure> {
+    let mut found = std::collections::HashMap::new();
     let is_name = |value: &str| {
         let v = value.trim();
         !v.is_empty() && !["a-", "qu-", "u-"].iter().any(|p| v.starts_with(p))
@@ -114,7 +115,7 @@ pub async fn resolve_names(
     .filter(|(_, v)| is_name(v))
     .collect();
     if agent_flags.is_empty() && queue_flags.is_empty() {
-        return Ok(());
+        return Ok(found);
     }
     let client = LiveClient::new(Arc::new(engine::api(settings)?), pacer.clone());
     let mut calls = 0;
@@ -133,6 +134,7 @@ pub async fn resolve_names(
             let pairs = agents.iter().map(|a| (a.id.as_str(), a.name.as_str()));
             let i = names::resolve(value, pairs).map_err(|e| named(flag, "agents", e))?;
             *value = agents[i].id.clone();
+            found.insert(agents[i].id.clone(), agents[i].name.clone());
         }
     }
     if !queue_flags.is_empty() {
@@ -144,9 +146,10 @@ pub async fn resolve_names(
             let pairs = queues.iter().map(|q| (q.id.as_str(), q.name.as_str()));
             let i = names::resolve(value, pairs).map_err(|e| named(flag, "queues", e))?;
             *value = queues[i].id.clone();
+            found.insert(queues[i].id.clone(), queues[i].name.clone());
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Reads the health of the queues `moves` go to — the queue list and each one's Queue Size, through
