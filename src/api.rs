@@ -20,6 +20,9 @@ pub struct Api {
     read_only: Option<String>,
     /// The longest a read waits to be tried again after a rate-limit answer (`max_retry_wait_secs`).
     max_retry_wait: Duration,
+    /// The `IId` header Hours of Operation takes ("the appId or streamId"): the stream id unless
+    /// the profile's `iid` says otherwise.
+    iid: Option<String>,
 }
 
 /// What a read-only process says when it is asked to move a conversation.
@@ -54,11 +57,23 @@ impl Api {
             timeout,
             read_only: None,
             max_retry_wait: Duration::from_secs(crate::config::DEFAULT_MAX_RETRY_WAIT_SECS),
+            iid: None,
         })
     }
 
     /// This API will build no request that moves a conversation; `origin` says where read-only
     /// mode was turned on (`flag --read-only`).
+    /// This API, sending `iid` as Hours of Operation's `IId` header instead of the stream id.
+    pub fn iid(mut self, iid: Option<String>) -> Api {
+        self.iid = iid;
+        self
+    }
+
+    /// `{host}{path}`, for the APIs outside the stream's path (Hours of Operation).
+    pub fn host_url(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoint.host.trim_end_matches('/'))
+    }
+
     /// This API, with reads refused for the rate limit tried again for up to `wait` in all.
     pub fn max_retry_wait(mut self, wait: Duration) -> Api {
         self.max_retry_wait = wait;
@@ -116,12 +131,19 @@ impl Api {
             .map_err(|_| "the token holds characters an HTTP header cannot carry".to_string())?;
         auth.set_sensitive(true);
         // Get Conversation Details marks `Accept: application/json` required; every call sends it.
-        Ok(self
+        let request = self
             .http
             .request(method, url)
             .header("auth", auth)
             .header("accountid", &self.endpoint.account_id)
-            .header(reqwest::header::ACCEPT, "application/json"))
+            .header(reqwest::header::ACCEPT, "application/json");
+        Ok(match call {
+            KoreApi::HoursOfOperation => request.header(
+                "iid",
+                self.iid.as_deref().unwrap_or(&self.endpoint.stream_id),
+            ),
+            _ => request,
+        })
     }
 }
 
@@ -228,10 +250,11 @@ pub enum KoreApi {
     GetListOfQueues,
     QueueSize,
     GetConversationDetails,
+    HoursOfOperation,
 }
 
 impl KoreApi {
-    pub const ALL: [KoreApi; 7] = [
+    pub const ALL: [KoreApi; 8] = [
         KoreApi::AssignConversation,
         KoreApi::ListOfConversations,
         KoreApi::ListAllAgents,
@@ -239,6 +262,7 @@ impl KoreApi {
         KoreApi::GetListOfQueues,
         KoreApi::QueueSize,
         KoreApi::GetConversationDetails,
+        KoreApi::HoursOfOperation,
     ];
 
     /// The API's name as Kore's pages title it.
@@ -251,6 +275,7 @@ impl KoreApi {
             KoreApi::GetListOfQueues => "Get a List of Queues",
             KoreApi::QueueSize => "Queue Size",
             KoreApi::GetConversationDetails => "Get Conversation Details",
+            KoreApi::HoursOfOperation => "Hours of Operation",
         }
     }
 
@@ -262,7 +287,9 @@ impl KoreApi {
     pub const fn scope(self) -> Scope {
         match self {
             KoreApi::AssignConversation => Scope::Routing,
-            KoreApi::CheckAgentAvailability | KoreApi::GetListOfQueues => Scope::Configuration,
+            KoreApi::CheckAgentAvailability
+            | KoreApi::GetListOfQueues
+            | KoreApi::HoursOfOperation => Scope::Configuration,
             KoreApi::ListOfConversations
             | KoreApi::ListAllAgents
             | KoreApi::QueueSize

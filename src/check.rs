@@ -173,6 +173,20 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
         .await;
     rows.push(judge(KoreApi::QueueSize, r, made_up));
 
+    let url = client
+        .api()
+        .host_url(&paths::hours(&client.api().endpoint().org_id, &queue));
+    let r = client
+        .call_at(
+            KoreApi::HoursOfOperation,
+            Method::GET,
+            &url,
+            None,
+            &mut calls,
+        )
+        .await;
+    rows.push(judge(KoreApi::HoursOfOperation, r, made_up));
+
     let r = client
         .call(
             KoreApi::GetConversationDetails,

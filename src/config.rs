@@ -72,6 +72,7 @@ pub mod keys {
         ALERT_OFFLINE_CHATS = "alert_offline_chats", None, Some("SWITCHBOARD_ALERT_OFFLINE_CHATS");
         ALERT_QUEUE_WAITING = "alert_queue_waiting", None, Some("SWITCHBOARD_ALERT_QUEUE_WAITING");
         ALERT_OVERDUE = "alert_overdue", None, Some("SWITCHBOARD_ALERT_OVERDUE");
+        IID = "iid", None, Some("SWITCHBOARD_IID");
     }
 }
 
@@ -673,6 +674,14 @@ impl Settings {
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         })
+    }
+
+    /// The `IId` header of Hours of Operation, when it is not the stream id (Kore: "the appId or
+    /// streamId").
+    pub fn iid(&self) -> Option<String> {
+        self.raw(&keys::IID)
+            .map(|(v, _)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 
     /// When the console raises an alert: chats an OFFLINE or AWAY agent holds, sessions waiting in a

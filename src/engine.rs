@@ -72,7 +72,8 @@ pub fn api(settings: &Settings) -> Result<Api, ConfigError> {
     .and_then(|api| {
         Ok(api
             .read_only(settings.read_only_origin())
-            .max_retry_wait(settings.max_retry_wait()?))
+            .max_retry_wait(settings.max_retry_wait()?)
+            .iid(settings.iid()))
     })
 }
 

@@ -541,6 +541,20 @@ impl LiveClient {
     }
 
     /// Queue Size for one queue.
+    /// Hours of Operation for one queue: when it is open.
+    pub async fn hours(
+        &self,
+        queue_id: &str,
+        calls: &mut usize,
+    ) -> Result<crate::hours::Hours, LiveError> {
+        const API: KoreApi = KoreApi::HoursOfOperation;
+        let url = self
+            .api
+            .host_url(&paths::hours(&self.api.endpoint().org_id, queue_id));
+        let body = self.call_at(API, Method::GET, &url, None, calls).await?;
+        crate::hours::parse(&body).map_err(unreadable(API.name()))
+    }
+
     pub async fn queue_size(
         &self,
         queue_id: &str,
@@ -600,6 +614,19 @@ impl LiveClient {
         body: Option<Value>,
         calls: &mut usize,
     ) -> Result<Vec<u8>, LiveError> {
+        let url = self.api.url(path);
+        self.call_at(call, method, &url, body, calls).await
+    }
+
+    /// `call`, to a whole URL (the APIs outside the stream's path).
+    pub async fn call_at(
+        &self,
+        call: KoreApi,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+        calls: &mut usize,
+    ) -> Result<Vec<u8>, LiveError> {
         let api = call.name();
         let fail = |status, message| LiveError {
             api,
@@ -641,7 +668,7 @@ impl LiveClient {
             *calls += 1;
             let mut request = self
                 .api
-                .request(call, method.clone(), &self.api.url(path))
+                .request(call, method.clone(), url)
                 .map_err(|m| fail(None, m))?;
             if let Some(body) = &body {
                 request = request.json(body);
@@ -726,6 +753,15 @@ pub mod paths {
     /// Get a List of Queues, pages counted from 1.
     pub fn queues(page: usize) -> String {
         format!("/queues?page={page}")
+    }
+
+    /// Hours of Operation, under the host itself (not the stream's path), as Kore's page shows it.
+    pub fn hours(org_id: &str, queue_id: &str) -> String {
+        format!(
+            "/agentassist/api/public/organizations/{}/operationshours/{}",
+            urlencode(org_id),
+            urlencode(queue_id)
+        )
     }
 
     pub fn queue_size(queue_id: &str) -> String {

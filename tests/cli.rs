@@ -752,6 +752,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         ("Get a List of Queues", "Configuration"),
         ("Queue Size", "SmartAssist Analytics"),
         ("Get Conversation Details", "SmartAssist Analytics"),
+        ("Hours of Operation", "Configuration"),
     ] {
         let row = table
             .lines()
@@ -767,7 +768,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         Some("000000000000000000000000")
     );
     assert_eq!(probes[0].answered, Some(404));
-    assert_eq!(server.reads(), 6, "each read API once");
+    assert_eq!(server.reads(), 7, "each read API once");
 
     let denied = start_mock(MockOptions {
         denied_scopes: vec![
@@ -784,6 +785,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         "assign-conversation",
         "Check Agent Availability",
         "Get a List of Queues",
+        "Hours of Operation",
     ] {
         let row = table.lines().find(|l| l.starts_with(api)).unwrap();
         assert!(
@@ -802,7 +804,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
     c.env("SWITCHBOARD_HOST", "http://127.0.0.1:9");
     let out = run(c, &["check"]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout).matches("unreachable").count(), 7);
+    assert_eq!(text(&out.stdout).matches("unreachable").count(), 8);
 }
 
 #[tokio::test(flavor = "multi_thread")]

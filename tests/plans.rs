@@ -829,7 +829,26 @@ async fn an_inactive_queue_is_refused_and_one_nobody_serves_warns() {
     let billing = queue_named(&center, "Billing");
     let retention = queue_named(&center, "Retention");
     let waiting = waiting_in(&center, &billing);
+    // Billing opens tomorrow (UTC) only, 9 to 5: closed now.
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .weekday()
+        .wrapping_add(1);
+    let (code, short) = match tomorrow {
+        jiff::civil::Weekday::Monday => ("MO", "Mon"),
+        jiff::civil::Weekday::Tuesday => ("TU", "Tue"),
+        jiff::civil::Weekday::Wednesday => ("WE", "Wed"),
+        jiff::civil::Weekday::Thursday => ("TH", "Thu"),
+        jiff::civil::Weekday::Friday => ("FR", "Fri"),
+        jiff::civil::Weekday::Saturday => ("SA", "Sat"),
+        jiff::civil::Weekday::Sunday => ("SU", "Sun"),
+    };
     assert!(server.change_center(|c| {
+        c.queues.iter_mut().find(|q| q.id == billing).unwrap().hours = serde_json::json!({
+            "standardDays": {"frequency": "WEEKLY", "days": [{"start": "9:00 AM", "end": "5:00 PM", "day": code}]},
+            "specialDays": {"frequency": "YEARLY", "days": []},
+            "timezone": "UTC"
+        });
         c.queues
             .iter_mut()
             .find(|q| q.id == retention)
@@ -876,6 +895,12 @@ async fn an_inactive_queue_is_refused_and_one_nobody_serves_warns() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("warning: nobody AVAILABLE serves Billing: ") && stderr.contains("BUSY"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: Billing is closed now; opens {short} 9:00 AM UTC"
+        )),
         "{stderr}"
     );
     assert_eq!(server.received().len(), 1, "a warning, and the move goes");

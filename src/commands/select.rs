@@ -204,6 +204,27 @@ pub async fn check_queue_health(
             queue.agent_status = size.agent_status;
             queue.agents = size.agents;
         }
+        // Hours of Operation: a queue closed now is warned, with when it opens.
+        match client.hours(id, &mut calls).await {
+            Ok(hours) => {
+                if let switchboard::hours::OpenNow::Closed { opens } =
+                    hours.at(jiff::Timestamp::now())
+                {
+                    let opens = opens
+                        .map(|o| format!("; opens {o}"))
+                        .unwrap_or_else(|| "; its hours open no day of the week".into());
+                    eprintln!(
+                        "switchboard: warning: {} is closed now{opens}; the conversations may wait",
+                        format::one_line(&queue.name)
+                    );
+                }
+            }
+            Err(e) => eprintln!(
+                "switchboard: warning: hours unknown for {}: {}; the moves go ahead",
+                format::one_line(&queue.name),
+                format::one_line(&e.to_string())
+            ),
+        }
         match queue.health() {
             live::QueueHealth::Unknown => eprintln!(
                 "switchboard: warning: health unknown: Queue Size did not say who serves {}; the moves go ahead",

@@ -64,6 +64,24 @@ pub struct SimQueue {
     pub name: String,
     /// `isActive` in the queue list.
     pub active: bool,
+    /// Its Hours of Operation, as the API answers them (the demo's: open around the clock, UTC).
+    pub hours: serde_json::Value,
+}
+
+/// Open every day, all day, in UTC: the demo's queues never close.
+pub fn around_the_clock() -> serde_json::Value {
+    let days: Vec<serde_json::Value> = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"]
+        .iter()
+        .map(|d| json!({"start": "12:00 AM", "end": "11:59:59.999 PM", "day": d}))
+        .collect();
+    json!({
+        "name": "Around the clock",
+        "standardDays": {"frequency": "WEEKLY", "days": days},
+        "specialDays": {"frequency": "YEARLY", "days": []},
+        "status": "ACTIVE",
+        "timezone": "UTC",
+        "isHoursOfOperationValid": true
+    })
 }
 
 /// Session ids of conversations that arrived during the run start so.
@@ -109,6 +127,7 @@ impl Center {
                         id: q.id,
                         name: q.name,
                         active: true,
+                        hours: around_the_clock(),
                     })
                     .collect()
             })

@@ -327,6 +327,10 @@ pub async fn start(
             "/agentassist/api/v1/public/{stream_id}/conversations/sessions/{session_id}",
             get(conversation_details),
         )
+        .route(
+            "/agentassist/api/public/organizations/{org_id}/operationshours/{queue_id}",
+            get(hours_of_operation),
+        )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
     if let Some(every) = state.options.churn.filter(|_| state.center.is_some()) {
@@ -1043,6 +1047,32 @@ async fn queue_size(
         c.queue_size(&queue_id, Instant::now())
             .ok_or_else(|| format!("Queue {queue_id} not found"))
     })
+}
+
+/// Hours of Operation: outside the stream's path, so the stream comes in the `IId` header.
+async fn hours_of_operation(
+    State(state): State<Arc<MockState>>,
+    Path((_org_id, queue_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let stream_id = headers
+        .get("iid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    read(
+        &state,
+        KoreApi::HoursOfOperation,
+        &stream_id,
+        &headers,
+        |c| {
+            c.queues
+                .iter()
+                .find(|q| q.id == queue_id)
+                .map(|q| q.hours.clone())
+                .ok_or_else(|| format!("Queue {queue_id} not found"))
+        },
+    )
 }
 
 async fn conversation_details(
