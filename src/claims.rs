@@ -265,20 +265,15 @@ impl Claims {
         match &*self.store {
             // One compare-and-set on the store's clock; `f` runs again if another process changed
             // the claims first.
-            Store::Shared(store, key) => loop {
-                let (now, text) = store.read_with_time(key).await.map_err(io::Error::other)?;
-                let mut claims = parse_claims(text.as_deref().unwrap_or(""));
-                claims.retain(|c| c.holds(now));
-                let result = f(&mut claims, now);
-                let out = claims_text(&claims)?;
-                if store
-                    .compare_and_set(key, text.as_deref(), Some(&out), SHARED_TTL)
-                    .await
-                    .map_err(io::Error::other)?
-                {
-                    return Ok(result);
-                }
-            },
+            Store::Shared(store, key) => store
+                .update(key, SHARED_TTL, |text, now| {
+                    let mut claims = parse_claims(text.unwrap_or(""));
+                    claims.retain(|c| c.holds(now));
+                    let result = f(&mut claims, now);
+                    Ok((claims_text(&claims)?, result))
+                })
+                .await
+                .map(|(result, _)| result),
             Store::Memory(claims) => {
                 let mut claims = claims.lock().unwrap_or_else(|p| p.into_inner());
                 claims.retain(|c| c.holds(now));

@@ -166,6 +166,31 @@ impl SharedStore {
         Ok(set == 1)
     }
 
+    /// Changes `key` as one compare-and-set on the store's clock: `change` is given the value there
+    /// (none: absent) and the time, and gives the new value and a result. It runs again when another
+    /// process changed the key first. The result, and the store's time it was decided at.
+    pub async fn update<R>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        mut change: impl FnMut(Option<&str>, u64) -> std::io::Result<(String, R)>,
+    ) -> std::io::Result<(R, u64)> {
+        loop {
+            let (now, text) = self
+                .read_with_time(key)
+                .await
+                .map_err(std::io::Error::other)?;
+            let (new, result) = change(text.as_deref(), now)?;
+            if self
+                .compare_and_set(key, text.as_deref(), Some(&new), ttl)
+                .await
+                .map_err(std::io::Error::other)?
+            {
+                return Ok((result, now));
+            }
+        }
+    }
+
     /// Every key of the account (for tests that check nothing secret is kept).
     pub async fn keys(&self) -> RedisResult<Vec<String>> {
         let mut conn = self.conn.clone();

@@ -219,39 +219,28 @@ impl Ledger {
                 forget(entries, now);
                 Ok(f(entries, now))
             }
-            Store::Shared(store, key) => loop {
-                let (now, text) = store
-                    .read_with_time(key)
-                    .await
-                    .map_err(std::io::Error::other)?;
+            Store::Shared(store, key) => {
+                let (pid, mine) = (self.pid, &mut self.mine);
+                let (result, now) = store
+                    .update(key, SHARED_TTL, |text, now| {
+                        let mut entries: Vec<Entry> = match text {
+                            Some(text) => text
+                                .lines()
+                                .filter(|l| l.trim() != HEADER)
+                                .filter_map(Entry::parse)
+                                .collect(),
+                            // Gone (a store restarted without its data): our own calls go back in.
+                            None => mine.clone(),
+                        };
+                        forget(&mut entries, now);
+                        let result = f(&mut entries, now);
+                        *mine = entries.iter().filter(|e| e.pid == pid).copied().collect();
+                        Ok((ledger_text(&entries), result))
+                    })
+                    .await?;
                 self.clock = Clock::Store(now as i64 - wall_ms() as i64);
-                let mut entries: Vec<Entry> = match text.as_deref() {
-                    Some(text) => text
-                        .lines()
-                        .filter(|l| l.trim() != HEADER)
-                        .filter_map(Entry::parse)
-                        .collect(),
-                    // Gone (a store restarted without its data): our own calls go back in.
-                    None => self.mine.clone(),
-                };
-                forget(&mut entries, now);
-                let result = f(&mut entries, now);
-                self.mine = entries
-                    .iter()
-                    .filter(|e| e.pid == self.pid)
-                    .copied()
-                    .collect();
-                let out: String = std::iter::once(format!("{HEADER}\n"))
-                    .chain(entries.iter().map(Entry::line))
-                    .collect();
-                if store
-                    .compare_and_set(key, text.as_deref(), Some(&out), SHARED_TTL)
-                    .await
-                    .map_err(std::io::Error::other)?
-                {
-                    return Ok(result);
-                }
-            },
+                Ok(result)
+            }
             Store::File(path) => {
                 let mut file = open(path)?;
                 file.lock()?;
@@ -265,9 +254,7 @@ impl Ledger {
                 self.clamped += clamp_ahead(&mut entries, now);
                 forget(&mut entries, now);
                 let result = f(&mut entries, now);
-                let out: String = std::iter::once(format!("{HEADER}\n"))
-                    .chain(entries.iter().map(Entry::line))
-                    .collect();
+                let out = ledger_text(&entries);
                 file.seek(SeekFrom::Start(0))?;
                 file.set_len(0)?;
                 file.write_all(out.as_bytes())?;
@@ -320,6 +307,13 @@ fn clamp_ahead(entries: &mut [Entry], now: u64) -> usize {
         }
     }
     clamped
+}
+
+/// The ledger as stored: its header, then one line a call.
+fn ledger_text(entries: &[Entry]) -> String {
+    std::iter::once(format!("{HEADER}\n"))
+        .chain(entries.iter().map(Entry::line))
+        .collect()
 }
 
 fn wall_ms() -> u64 {
