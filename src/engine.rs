@@ -156,24 +156,27 @@ pub fn pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
     if let Some(store) = settings.store() {
         return Ok(Pacer::on_store(options, store.clone()));
     }
-    let ledger = settings.budget_file()?;
-    // A ledger that is a link or a device is refused, not worked around: sharing it would clobber
-    // its target, and not sharing it would overspend the account's budget without a word.
-    crate::output::plain_file_or_absent(&ledger).map_err(|e| {
-        ConfigError(format!(
+    let path = settings.budget_file()?;
+    match crate::pacer::ledger::Ledger::shared(&path) {
+        Ok(ledger) => Ok(Pacer::with_ledger(options, ledger)),
+        // A ledger that is a link or a device is refused, not worked around: sharing it would
+        // clobber its target, and not sharing it would overspend the account's budget without a
+        // word.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Err(ConfigError(format!(
             "the budget ledger: {e} (budget_file; remove it, or name a plain file)"
-        ))
-    })?;
-    // Nor is a file that is no ledger: it is left as it is, not wiped by the first rewrite.
-    if let Err(e) = crate::pacer::ledger::Ledger::shared(&ledger)
-        && e.kind() == std::io::ErrorKind::InvalidData
-    {
-        return Err(ConfigError(format!("the budget ledger: {e}")));
+        ))),
+        // Nor is a file that is no ledger: it is left as it is, not wiped by the first rewrite.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(ConfigError(format!("the budget ledger: {e}")))
+        }
+        Err(e) => {
+            let w = format!(
+                "cannot share the call budget through {}: {e}; this process paces alone",
+                path.display()
+            );
+            tracing::warn!("{w}");
+            eprintln!("switchboard: warning: {w}");
+            Ok(Pacer::with_options(options))
+        }
     }
-    let (pacer, warning) = Pacer::shared(options, &ledger);
-    if let Some(w) = warning {
-        tracing::warn!("{w}");
-        eprintln!("switchboard: warning: {w}");
-    }
-    Ok(pacer)
 }

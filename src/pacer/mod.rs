@@ -17,7 +17,6 @@
 pub mod ledger;
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -248,19 +247,10 @@ impl Pacer {
         Pacer::start(PacerOptions::per_minute(per_minute), Ledger::in_memory())
     }
 
-    /// A pacer that shares its budget with every process using the same ledger file. If the file
-    /// cannot be used, the budget is this process's alone, and the error says why.
-    pub fn shared(options: PacerOptions, ledger: &Path) -> (Pacer, Option<String>) {
-        match Ledger::shared(ledger) {
-            Ok(l) => (Pacer::start(options, l), None),
-            Err(e) => (
-                Pacer::start(options, Ledger::in_memory()),
-                Some(format!(
-                    "cannot share the call budget through {}: {e}; this process paces alone",
-                    ledger.display()
-                )),
-            ),
-        }
+    /// A pacer on this ledger: a shared file's, opened and checked by the caller, shares the budget
+    /// with every process using the same file.
+    pub fn with_ledger(options: PacerOptions, ledger: Ledger) -> Pacer {
+        Pacer::start(options, ledger)
     }
 
     /// A pacer whose budget is kept in the shared store, for every process of the account on every
@@ -975,9 +965,9 @@ mod tests {
             per_minute: 5,
             window: Duration::from_millis(500),
         };
-        let (a, err) = Pacer::shared(options.clone(), &path);
-        assert!(err.is_none() && a.status().shared);
-        let (b, _) = Pacer::shared(options, &path);
+        let a = Pacer::with_ledger(options.clone(), Ledger::shared(&path).unwrap());
+        assert!(a.status().shared);
+        let b = Pacer::with_ledger(options, Ledger::shared(&path).unwrap());
         let started = std::time::Instant::now();
         let mut tasks = Vec::new();
         for pacer in [a, b] {
