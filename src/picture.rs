@@ -180,39 +180,55 @@ pub fn follow(
     rx
 }
 
-/// Callbacks that reached another switchboard listener of the account (two supervisors behind one
-/// tunnel) come to the process that made the move: each accepted callback published by another
-/// process, for a session this process sent, is put on record here and handed to `inject` like one
-/// that reached this listener.
-pub fn relay_callbacks(
+/// Follows what the account's other processes do, in one poll of the stream. Callbacks that
+/// reached another switchboard listener of the account (two supervisors behind one tunnel) come to
+/// the process that made the move: each accepted callback published by another process, for a
+/// session this process sent, is put on record here and handed to `inject` like one that reached
+/// this listener. Every other process's event is handed to `others`, when given (the console's
+/// Activity).
+pub fn follow_others(
     store: SharedStore,
     audit: crate::audit::AuditLog,
     inject: mpsc::UnboundedSender<crate::listener::CallbackEvent>,
+    others: Option<mpsc::UnboundedSender<SharedEvent>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut follow = follow(store, None);
         while let Some((_, event)) = follow.recv().await {
-            let Some(session) = event.session.as_deref() else {
-                continue;
-            };
-            let ours = audit.run_of(session);
-            if event.event != "callback"
-                || event.accepted != Some(true)
-                || event.process == audit.process()
-                || ours.is_none()
-            {
+            if event.process == audit.process() {
                 continue;
             }
-            let callback = crate::listener::CallbackEvent::relayed(
-                session,
-                event.status.clone(),
-                &event.at,
-                &event.who,
-            );
-            let _ = audit.record(ours.as_deref(), "callback", &callback);
-            if inject.send(callback).is_err() {
+            if let Some(callback) = relayed(&audit, &event)
+                && inject.send(callback).is_err()
+            {
+                return;
+            }
+            if let Some(others) = &others
+                && others.send(event).is_err()
+            {
                 return;
             }
         }
     })
+}
+
+/// An accepted callback another process published for a session this process sent: put on record
+/// here (`peer: relayed by …`), for its listener to hand on.
+fn relayed(
+    audit: &crate::audit::AuditLog,
+    event: &SharedEvent,
+) -> Option<crate::listener::CallbackEvent> {
+    let session = event.session.as_deref()?;
+    let ours = audit.run_of(session)?;
+    if event.event != "callback" || event.accepted != Some(true) {
+        return None;
+    }
+    let callback = crate::listener::CallbackEvent::relayed(
+        session,
+        event.status.clone(),
+        &event.at,
+        &event.who,
+    );
+    let _ = audit.record(Some(&ours), "callback", &callback);
+    Some(callback)
 }

@@ -185,7 +185,7 @@ pub(super) async fn execute(
     };
     // Callbacks for this run's moves that reached another supervisor's listener come here too.
     if let (Some(l), Some(store)) = (&listener, settings.store()) {
-        switchboard::picture::relay_callbacks(store.clone(), audit.clone(), l.injector());
+        switchboard::picture::follow_others(store.clone(), audit.clone(), l.injector(), None);
     }
     let listen_addr = match &listener {
         Some(l) => l.addr,

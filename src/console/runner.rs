@@ -123,10 +123,6 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let mut callbacks = listener::start(bind, token.clone(), Some(audit.clone()))
         .await
         .map_err(|e| listener::bind_error(bind, &e))?;
-    // Callbacks for our moves that reached another supervisor's listener come here too.
-    if let Some(store) = settings.store() {
-        crate::picture::relay_callbacks(store.clone(), audit.clone(), callbacks.injector());
-    }
     let route = engine::callback_route(settings, callbacks.addr, token).map_err(|e| e.0)?;
     let unreachable = engine::unreachable_callbacks(settings, &route);
     let client = engine::client(settings, route.clone()).map_err(|e| e.0)?;
@@ -206,14 +202,13 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
         });
     }
     // The account's other supervisors: what they do shows in Activity and on the rows.
+    // Callbacks for our moves that reached another supervisor's listener come here too.
     if let Some(store) = settings.store().cloned() {
-        let (shared_tx, me) = (tx.clone(), audit.process().to_string());
+        let (others_tx, mut others) = mpsc::unbounded_channel();
+        crate::picture::follow_others(store, audit.clone(), callbacks.injector(), Some(others_tx));
+        let shared_tx = tx.clone();
         tokio::spawn(async move {
-            let mut follow = crate::picture::follow(store, None);
-            while let Some((_, event)) = follow.recv().await {
-                if event.process == me {
-                    continue;
-                }
+            while let Some(event) = others.recv().await {
                 let msg = Msg::Shared {
                     at: timestamp(),
                     now: Instant::now(),
