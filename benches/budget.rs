@@ -135,19 +135,13 @@ async fn main() {
         dispatcher(&settings(&server, &shared, "b")),
     );
     let (ours, theirs) = (sessions(0x1001, 40), sessions(0x2001, 40));
-    let started = Instant::now();
-    let (ra, rb) = tokio::join!(
-        a.assign_all(&ours, &target, None),
-        b.assign_all(&theirs, &target, None)
-    );
-    let pair = report(
+    let pair = two_runs(
         "two runs of 40 at once, one budget",
-        started.elapsed(),
+        [&a, &b],
+        [&ours, &theirs],
         &server,
-        ra.iter()
-            .chain(&rb)
-            .all(|r| r.outcome == Some(Outcome::Transferred)),
-    );
+    )
+    .await;
     // Two machines: their own homes, one budget in the store.
     let redis = Redis::start();
     let server = stand_in().await;
@@ -155,20 +149,13 @@ async fn main() {
         on_store(&server, &dir.path().join("machine-a"), "a", &redis.url()).await,
         on_store(&server, &dir.path().join("machine-b"), "b", &redis.url()).await,
     );
-    let (a, b) = (dispatcher(&sa), dispatcher(&sb));
-    let started = Instant::now();
-    let (ra, rb) = tokio::join!(
-        a.assign_all(&ours, &target, None),
-        b.assign_all(&theirs, &target, None)
-    );
-    let machines = report(
+    let machines = two_runs(
         "two machines, 40 each at once, one budget in the store",
-        started.elapsed(),
+        [&dispatcher(&sa), &dispatcher(&sb)],
+        [&ours, &theirs],
         &server,
-        ra.iter()
-            .chain(&rb)
-            .all(|r| r.outcome == Some(Outcome::Transferred)),
-    );
+    )
+    .await;
 
     // A slot's grant through the store, 8 processes competing: each asks 50 times, a little apart,
     // so the budget has room and what is measured is the store's part. A store of its own: the runs
@@ -215,6 +202,29 @@ async fn main() {
     if !(single && pair && machines) {
         std::process::exit(1);
     }
+}
+
+/// Two runs at once, one on each dispatcher, to the bench's queue: reported under `name`.
+async fn two_runs(
+    name: &str,
+    [a, b]: [&Dispatcher; 2],
+    [ours, theirs]: [&[String]; 2],
+    server: &MockServer,
+) -> bool {
+    let target = Target::queue(QUEUE);
+    let started = Instant::now();
+    let (ra, rb) = tokio::join!(
+        a.assign_all(ours, &target, None),
+        b.assign_all(theirs, &target, None)
+    );
+    report(
+        name,
+        started.elapsed(),
+        server,
+        ra.iter()
+            .chain(&rb)
+            .all(|r| r.outcome == Some(Outcome::Transferred)),
+    )
 }
 
 /// The settings of one machine of its own home, joined to the store at `url`.

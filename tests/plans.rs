@@ -588,14 +588,7 @@ async fn the_same_plan_applied_twice_at_once_sends_each_session_once() {
         run(home.against(&server), &args),
         run(home.against(&server), &args)
     );
-    for s in &waiting[..4] {
-        let sent = server
-            .received()
-            .iter()
-            .filter(|r| r.session.as_deref() == Some(s))
-            .count();
-        assert_eq!(sent, 1, "{s} was sent {sent} times");
-    }
+    assert_each_sent_once(&server, &waiting[..4]);
     let outcomes: Vec<Value> = [&first, &second]
         .iter()
         .flat_map(|out| json_objects(&out.stdout))

@@ -98,14 +98,7 @@ async fn a_session_claimed_on_one_machine_is_never_sent_from_another() {
         run(c, &[])
     };
     let (a, b) = tokio::join!(assign(&first), assign(&second));
-    for s in &sessions {
-        let sent = server
-            .received()
-            .iter()
-            .filter(|r| r.session.as_deref() == Some(s))
-            .count();
-        assert_eq!(sent, 1, "{s} was sent {sent} times");
-    }
+    assert_each_sent_once(&server, &sessions);
     let held: Vec<String> = [&a, &b]
         .iter()
         .flat_map(|out| json_objects(&out.stdout))

@@ -60,6 +60,18 @@ pub async fn strict_stand_in(limit: u32) -> MockServer {
     .await
 }
 
+/// Each of `sessions` reached the stand-in exactly once.
+pub fn assert_each_sent_once(server: &MockServer, sessions: &[String]) {
+    let received = server.received();
+    for s in sessions {
+        let sent = received
+            .iter()
+            .filter(|r| r.session.as_deref() == Some(s))
+            .count();
+        assert_eq!(sent, 1, "{s} was sent {sent} times");
+    }
+}
+
 /// Unpaced and without the stand-in's rate limit, so tests run at loopback speed.
 pub fn quick_mock_options() -> MockOptions {
     MockOptions {
