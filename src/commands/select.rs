@@ -381,18 +381,7 @@ fn dedupe(sessions: &mut Vec<String>) {
 pub fn moves_to(sessions: &[String], target: &Target, live: Option<&LiveSnapshot>) -> Vec<Move> {
     let planner = live.map(Planner::new);
     // The target's name, when the live data read on the way knows it.
-    let target_name = live.and_then(|l| match target.kind {
-        switchboard::request::TargetKind::Agent => l
-            .agents
-            .iter()
-            .find(|a| a.id == target.id)
-            .map(|a| a.name.clone()),
-        switchboard::request::TargetKind::Queue => l
-            .queues
-            .iter()
-            .find(|q| q.id == target.id)
-            .map(|q| q.name.clone()),
-    });
+    let target_name = planner.as_ref().and_then(|p| p.target_name(target));
     sessions
         .iter()
         .map(|s| Move {

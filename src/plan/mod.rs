@@ -367,6 +367,20 @@ impl<'a> Planner<'a> {
             .unwrap_or(0)
     }
 
+    /// The name the live data gives `target` (an agent's or a queue's), when it gives one.
+    pub fn target_name(&self, target: &Target) -> Option<String> {
+        let name = match target.kind {
+            TargetKind::Agent => self.agent(&target.id).map(|a| a.name.as_str()),
+            TargetKind::Queue => self
+                .live
+                .queues
+                .iter()
+                .find(|q| q.id == target.id)
+                .map(|q| q.name.as_str()),
+        };
+        name.map(str::to_string)
+    }
+
     /// Adds a move to `target`, with what the live data shows of the session and the target now.
     pub fn add(&self, plan: &mut Plan, session: &str, target: Target) {
         let conversation = self.conversation(session);
@@ -375,23 +389,16 @@ impl<'a> Planner<'a> {
             at: self.origin(session).unwrap_or_default(),
             ..Planned::default()
         };
-        let target_name = match target.kind {
-            TargetKind::Agent => self.agents.get(target.id.as_str()).map(|a| {
-                planned.target_availability = a.availability.as_ref().map(|s| s.to_string());
-                let kind = conversation
-                    .and_then(|c| c.source.as_deref())
-                    .and_then(spread::capacity_kind);
-                planned.target_free =
-                    spread::free_capacity(a, kind, self.held_by(a)).map(|(n, _)| n);
-                a.name.clone()
-            }),
-            TargetKind::Queue => self
-                .live
-                .queues
-                .iter()
-                .find(|q| q.id == target.id)
-                .map(|q| q.name.clone()),
-        };
+        if target.kind == TargetKind::Agent
+            && let Some(a) = self.agent(&target.id)
+        {
+            planned.target_availability = a.availability.as_ref().map(|s| s.to_string());
+            let kind = conversation
+                .and_then(|c| c.source.as_deref())
+                .and_then(spread::capacity_kind);
+            planned.target_free = spread::free_capacity(a, kind, self.held_by(a)).map(|(n, _)| n);
+        }
+        let target_name = self.target_name(&target);
         plan.moves.push(PlannedMove {
             session: session.to_string(),
             target,
