@@ -1078,7 +1078,8 @@ fn refreshes_come_every_refresh_secs_and_on_r_but_one_at_a_time() {
     );
     assert!(key(&mut app, KeyCode::Char('R')).is_empty());
     live(&mut app, t0, Ok(snapshot(vec![])));
-    assert!(
+    // Not yet a refresh; the queues' hours are read once the live data names the queues.
+    assert!(matches!(
         update(
             &mut app,
             Msg::Tick {
@@ -1086,8 +1087,9 @@ fn refreshes_come_every_refresh_secs_and_on_r_but_one_at_a_time() {
                 pacer
             }
         )
-        .is_empty()
-    );
+        .as_slice(),
+        [Effect::ReadHours { .. }]
+    ));
     assert_eq!(
         update(
             &mut app,
@@ -1146,7 +1148,7 @@ fn a_failed_refresh_keeps_the_old_data_marked_stale_with_its_age_and_why() {
 }
 
 #[test]
-fn an_offline_agent_asks_twice() {
+fn an_unfit_target_asks_twice() {
     let mut app = app();
     let grace = app
         .agents
@@ -1159,7 +1161,7 @@ fn an_offline_agent_asks_twice() {
         panic!("{:?}", app.mode)
     };
     assert_eq!(
-        c.offline_agent,
+        c.unfit_target,
         Some((
             "Grace Obi".to_string(),
             "is OFFLINE, not AVAILABLE".to_string()
@@ -1169,7 +1171,7 @@ fn an_offline_agent_asks_twice() {
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "the first yes does not send"
     );
-    assert!(matches!(&app.mode, Mode::Confirm(c) if c.offline_acknowledged));
+    assert!(matches!(&app.mode, Mode::Confirm(c) if c.warning_acknowledged));
     let text = confirm_text(&app);
     assert!(
         text.iter().any(|l| l.contains("Grace Obi is OFFLINE")),
@@ -1218,7 +1220,7 @@ fn an_offline_agent_asks_twice() {
         panic!("{:?}", app.mode)
     };
     assert_eq!(
-        c.offline_agent,
+        c.unfit_target,
         Some((
             "Hiro Tanaka".to_string(),
             "is SYSTEM_BUSY, not AVAILABLE".to_string()
@@ -1610,7 +1612,7 @@ fn the_confirmation_warns_about_an_unknown_target_a_full_agent_and_a_session_tha
         panic!("{:?}", app.mode)
     };
     assert_eq!(
-        c.offline_agent,
+        c.unfit_target,
         Some((
             "Alice Moreau".to_string(),
             "has no free capacity (5/5 chats)".to_string()
@@ -3275,7 +3277,7 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
         panic!("{:?}", app.mode)
     };
     assert_eq!(
-        c.offline_agent,
+        c.unfit_target,
         Some((
             "Billing".to_string(),
             "has nobody AVAILABLE serving it (1 BUSY, 1 AWAY)".to_string()
@@ -3284,6 +3286,98 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
     assert!(
         key(&mut app, KeyCode::Char('y')).is_empty(),
         "the first y warns"
+    );
+}
+
+/// Hours of Operation in the console: read once live data names the queues (and not again within
+/// ten minutes); a queue closed now shows `open no` in the Queues pane and a move there is warned,
+/// with when it opens, and takes a second `y`. A queue whose hours could not be read shows `?`.
+#[test]
+fn a_queue_closed_now_shows_closed_and_a_move_there_asks_twice() {
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    let mut waiting = conversation("bbbbbbbbbbbbbbbbbbbb0001", None);
+    waiting.queue_id = Some("qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into());
+    waiting.queue_name = Some("Payments".into());
+    let mut data = snapshot(vec![waiting]);
+    data.queues.push(LiveQueue {
+        id: "qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into(),
+        name: "Payments".into(),
+        ..LiveQueue::default()
+    });
+    live(&mut app, t0, Ok(data));
+    let tick = |app: &mut App, at: Duration| {
+        update(
+            app,
+            Msg::Tick {
+                now: t0 + at,
+                pacer: PacerStatus::default(),
+            },
+        )
+    };
+    let effects = tick(&mut app, Duration::from_millis(250));
+    let Some(Effect::ReadHours { queues }) = effects
+        .iter()
+        .find(|e| matches!(e, Effect::ReadHours { .. }))
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(queues.len(), 2, "{queues:?}");
+    // A week with no open day: closed whatever the clock says.
+    let closed = switchboard::hours::parse(
+        br#"{"name":"Closed","timezone":"UTC","standardDays":{"days":[]},"specialDays":{}}"#,
+    )
+    .unwrap();
+    update(
+        &mut app,
+        Msg::Hours {
+            now: t0,
+            wall: jiff::Timestamp::now(),
+            read: vec![
+                (QUEUE.into(), Ok(closed)),
+                (queues[1].clone(), Err("403 Forbidden".into())),
+            ],
+        },
+    );
+    let again = tick(&mut app, Duration::from_secs(60));
+    assert!(
+        !again.iter().any(|e| matches!(e, Effect::ReadHours { .. })),
+        "{again:?}"
+    );
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Billing") && l.ends_with(" no  │")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Payments") && l.ends_with(" ?   │")),
+        "{text}"
+    );
+    chars(&mut app, " 3");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    assert_eq!(
+        c.unfit_target,
+        Some((
+            "Billing".to_string(),
+            "is closed now; its hours open no day of the week".to_string()
+        ))
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('y')).is_empty(),
+        "the first y warns"
+    );
+    assert!(
+        matches!(
+            key(&mut app, KeyCode::Char('y')).as_slice(),
+            [Effect::Send { .. }]
+        ),
+        "the second y sends"
     );
 }
 

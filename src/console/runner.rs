@@ -398,6 +398,22 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                 });
             });
         }
+        Effect::ReadHours { queues } => {
+            let live = workers.live.clone();
+            tokio::spawn(async move {
+                let mut calls = 0;
+                let mut read = Vec::with_capacity(queues.len());
+                for queue in queues {
+                    let hours = live.hours(&queue, &mut calls).await;
+                    read.push((queue, hours.map_err(|e| e.to_string())));
+                }
+                let _ = tx.send(Msg::Hours {
+                    now: Instant::now(),
+                    wall: jiff::Timestamp::now(),
+                    read,
+                });
+            });
+        }
         Effect::Verify { moves, users } => {
             let verifier = workers.verifier.clone();
             let audit = workers.dispatcher.audit().clone();

@@ -786,11 +786,12 @@ fn draw_agents(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
 /// The width of a queue's trend: the last 12 refreshes.
 const TREND_WIDTH: usize = 12;
 
-const QUEUE_COLUMNS: [Column; 8] = [
+const QUEUE_COLUMNS: [Column; 9] = [
     Column::id("queue", 38).dropped_at(3),
-    Column::new("name", 16, 0).narrowing_to(10),
+    Column::new("name", 16, 0).narrowing_to(8),
     Column::new("waiting", 7, 0),
     Column::new("avail", 5, 0),
+    Column::new("open", 4, 0),
     Column::new("trend", TREND_WIDTH, 1),
     Column::new("engaged", 7, 1),
     Column::new("avg", 6, 2),
@@ -823,6 +824,15 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect, theme: Theme) {
                     (Some(false), _) => Cell::plain("off").styled(theme.warning()),
                     (_, Some(0)) => Cell::plain("0").styled(theme.warning()),
                     (_, n) => Cell::plain(count(n)),
+                },
+                // Open now by its Hours of Operation; `?` when they could not be read.
+                match app.opening.of(&q.id) {
+                    Some(crate::hours::OpenNow::Open) => Cell::plain("yes").styled(theme.dim()),
+                    Some(crate::hours::OpenNow::Closed { .. }) => {
+                        Cell::plain("no").styled(theme.warning())
+                    }
+                    None if app.opening.unknown(&q.id).is_some() => Cell::plain("?"),
+                    None => Cell::plain(""),
                 },
                 Cell::plain(app.trends.sparkline(&q.id, TREND_WIDTH)).styled(theme.fg(Color::Cyan)),
                 Cell::plain(count(q.engaged)),
@@ -1083,9 +1093,9 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
         )));
     }
     let mut warnings: Vec<String> = Vec::new();
-    if let Some((agent, why)) = &confirm.offline_agent {
+    if let Some((target, why)) = &confirm.unfit_target {
         warnings.push(format!(
-            "{agent} {why}: the conversations may wait with nobody to take them."
+            "{target} {why}: the conversations may wait with nobody to take them."
         ));
     }
     for (agent, count) in &confirm.taken_from {
@@ -1112,7 +1122,7 @@ pub fn confirm_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     }
     if confirm.warned() {
         let warning = theme.warning();
-        if confirm.offline_acknowledged {
+        if confirm.warning_acknowledged {
             // The second screen: the warnings alone, so the second `y` is given to them.
             let mut second = vec![lines.swap_remove(0), Line::raw("")];
             second.extend(warnings.into_iter().map(|w| Line::styled(w, warning)));

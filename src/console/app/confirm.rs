@@ -21,8 +21,8 @@ use super::{App, Effect, Level, Mode, SendState, SessionItem, command};
 // Enter, the key a hurried hand presses twice, sends nothing here.
 pub(super) fn key(app: &mut App, mut confirm: Box<Confirm>, key: KeyEvent) -> Vec<Effect> {
     match key.code {
-        KeyCode::Char('y') if confirm.warned() && !confirm.offline_acknowledged => {
-            confirm.offline_acknowledged = true;
+        KeyCode::Char('y') if confirm.warned() && !confirm.warning_acknowledged => {
+            confirm.warning_acknowledged = true;
             confirm.scroll = 0;
             app.mode = Mode::Confirm(confirm);
             vec![]
@@ -76,15 +76,15 @@ pub struct Confirm {
     pub skipped_in_flight: usize,
     pub retry: bool,
     pub scroll: u16,
-    /// The target agent's name and what is wrong (not AVAILABLE, or no free capacity): the send
-    /// asks twice.
-    pub offline_agent: Option<(String, String)>,
+    /// The target's name and what is wrong (an agent not AVAILABLE or with no free capacity; a
+    /// queue nobody AVAILABLE serves or closed now): the send asks twice.
+    pub unfit_target: Option<(String, String)>,
     /// Sessions in the batch that were transferred before: sending them again asks twice.
     pub already_moved: Vec<String>,
     /// Sessions whose last outcome was `unknown`: they may already have moved; asks twice.
     pub maybe_moved: Vec<String>,
     /// The first yes to a warned move has been given.
-    pub offline_acknowledged: bool,
+    pub warning_acknowledged: bool,
     /// How many sessions were chosen (marked, or the highlighted one), moving or not: the
     /// headline counts the moves out of them. 0 for a plan, which chose its own.
     pub chosen: usize,
@@ -112,7 +112,7 @@ pub struct Confirm {
 impl Confirm {
     /// Whether this move is warned, and so takes a second `y` on a screen of its own.
     pub fn warned(&self) -> bool {
-        self.offline_agent.is_some()
+        self.unfit_target.is_some()
             || !self.already_moved.is_empty()
             || !self.maybe_moved.is_empty()
             || !self.taken_from.is_empty()
@@ -276,7 +276,7 @@ pub(super) fn open_moves(app: &mut App, mut confirm: Confirm) {
     hold_claimed(app, &mut confirm);
     let mut targets: Vec<&Target> = confirm.moves.iter().map(|(_, t)| t).collect();
     targets.dedup();
-    confirm.offline_agent = targets.into_iter().find_map(|t| offline_agent(app, t));
+    confirm.unfit_target = targets.into_iter().find_map(|t| unfit_target(app, t));
     app.mode = Mode::Confirm(Box::new(confirm));
 }
 
@@ -499,20 +499,23 @@ fn maybe_moved<'a>(sessions: impl Iterator<Item = &'a SessionItem>) -> Vec<Strin
         .collect()
 }
 
-/// The agent's name and what is wrong, when the target is an agent shown as anything but
-/// AVAILABLE (OFFLINE, BUSY, AWAY, or a presence Kore does not document such as System Busy), or
-/// with no free capacity.
-fn offline_agent(app: &App, target: &Target) -> Option<(String, String)> {
+/// The target's name and what is wrong: an agent shown as anything but AVAILABLE (OFFLINE, BUSY,
+/// AWAY, or a presence Kore does not document such as System Busy) or with no free capacity; a
+/// queue nobody AVAILABLE serves, or closed now by its Hours of Operation.
+fn unfit_target(app: &App, target: &Target) -> Option<(String, String)> {
     if target.kind != crate::request::TargetKind::Agent {
-        // A queue nobody AVAILABLE serves, as the last Queue Size showed it.
+        // A queue nobody AVAILABLE serves, as the last Queue Size showed it, or closed now by
+        // its Hours of Operation.
         let queue = live_queue(app, target)?;
-        return match queue.health() {
-            crate::live::QueueHealth::NobodyAvailable(who) => Some((
-                queue.name.clone(),
-                format!("has nobody AVAILABLE serving it ({who})"),
-            )),
+        let nobody = match queue.health() {
+            crate::live::QueueHealth::NobodyAvailable(who) => {
+                Some(format!("has nobody AVAILABLE serving it ({who})"))
+            }
             _ => None,
         };
+        let closed = app.opening.closed_warning(&queue.id);
+        let why: Vec<String> = nobody.into_iter().chain(closed).collect();
+        return (!why.is_empty()).then(|| (queue.name.clone(), why.join(", and ")));
     }
     let agent = app
         .agents

@@ -10,6 +10,7 @@ mod events;
 mod filter;
 mod form;
 mod normal;
+pub mod opening;
 mod place;
 mod plans;
 mod select;
@@ -204,6 +205,12 @@ pub enum Msg {
         now: Instant,
         result: Result<LiveSnapshot, String>,
     },
+    /// Queues' Hours of Operation were read: each queue's, or why not, as of the wall clock `wall`.
+    Hours {
+        now: Instant,
+        wall: jiff::Timestamp,
+        read: Vec<(String, Result<crate::hours::Hours, String>)>,
+    },
     /// A run (one confirmed batch) ended: every session settled or was cancelled.
     RunDone {
         at: String,
@@ -279,6 +286,10 @@ pub enum Effect {
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
+    /// Read these queues' Hours of Operation (through the pacer).
+    ReadHours {
+        queues: Vec<String>,
+    },
     /// Rank a pane's filter on the filter's thread (a big pane: never where frames are drawn).
     Rank {
         pane: Pane,
@@ -318,6 +329,8 @@ pub struct App {
     pub snoozed: HashMap<String, Instant>,
     /// Each queue's waiting count over the last refreshes, for the Queues pane's sparkline.
     pub trends: trend::Trends,
+    /// Whether each queue is open now, by its Hours of Operation.
+    pub opening: opening::Opening,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -382,6 +395,7 @@ impl App {
             claims: HashMap::new(),
             snoozed: HashMap::new(),
             trends: trend::Trends::default(),
+            opening: opening::Opening::default(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
@@ -647,7 +661,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.live.refreshing = true;
                 effects.push(Effect::Refresh);
             }
+            app.opening.tick(jiff::Timestamp::now());
+            if let Some(snapshot) = app.snapshot.as_deref() {
+                let queues = app
+                    .opening
+                    .due(now, snapshot.queues.iter().map(|q| q.id.as_str()));
+                if !queues.is_empty() {
+                    app.opening.reading = true;
+                    effects.push(Effect::ReadHours { queues });
+                }
+            }
             effects
+        }
+        Msg::Hours { now, wall, read } => {
+            app.opening.on_read(now, wall, read);
+            vec![]
         }
         Msg::RunDone {
             at,
