@@ -27,7 +27,7 @@ pub struct Api {
 
 /// What a read-only process says when it is asked to move a conversation.
 pub fn read_only_refusal(origin: &str) -> String {
-    format!("read-only ({origin}): this process cannot send an assignment")
+    format!("read-only ({origin}): this process cannot send an assignment or a priority change")
 }
 
 impl Api {
@@ -61,8 +61,6 @@ impl Api {
         })
     }
 
-    /// This API will build no request that moves a conversation; `origin` says where read-only
-    /// mode was turned on (`flag --read-only`).
     /// This API, sending `iid` as Hours of Operation's `IId` header instead of the stream id.
     pub fn iid(mut self, iid: Option<String>) -> Api {
         self.iid = iid;
@@ -85,6 +83,8 @@ impl Api {
         self.max_retry_wait
     }
 
+    /// This API will build no request that changes the contact center (an assignment, a queue's
+    /// priority); `origin` says where read-only mode was turned on (`flag --read-only`).
     pub fn read_only(mut self, origin: Option<String>) -> Api {
         self.read_only = origin;
         self
@@ -121,7 +121,7 @@ impl Api {
         method: Method,
         url: &str,
     ) -> Result<RequestBuilder, String> {
-        if call.moves_conversations()
+        if call.changes_the_center()
             && let Some(reason) = self.read_only_reason()
         {
             return Err(reason);
@@ -138,7 +138,8 @@ impl Api {
             .header("accountid", &self.endpoint.account_id)
             .header(reqwest::header::ACCEPT, "application/json");
         Ok(match call {
-            KoreApi::HoursOfOperation => request.header(
+            // Kore's pages send the stream id as `iId` with these two.
+            KoreApi::HoursOfOperation | KoreApi::UpdateQueuePriority => request.header(
                 "iid",
                 self.iid.as_deref().unwrap_or(&self.endpoint.stream_id),
             ),
@@ -251,10 +252,11 @@ pub enum KoreApi {
     QueueSize,
     GetConversationDetails,
     HoursOfOperation,
+    UpdateQueuePriority,
 }
 
 impl KoreApi {
-    pub const ALL: [KoreApi; 8] = [
+    pub const ALL: [KoreApi; 9] = [
         KoreApi::AssignConversation,
         KoreApi::ListOfConversations,
         KoreApi::ListAllAgents,
@@ -263,6 +265,7 @@ impl KoreApi {
         KoreApi::QueueSize,
         KoreApi::GetConversationDetails,
         KoreApi::HoursOfOperation,
+        KoreApi::UpdateQueuePriority,
     ];
 
     /// The API's name as Kore's pages title it.
@@ -276,12 +279,16 @@ impl KoreApi {
             KoreApi::QueueSize => "Queue Size",
             KoreApi::GetConversationDetails => "Get Conversation Details",
             KoreApi::HoursOfOperation => "Hours of Operation",
+            KoreApi::UpdateQueuePriority => "Update Queue Priority",
         }
     }
 
     /// Whether a call changes what the contact center does (read-only mode refuses those).
-    pub const fn moves_conversations(self) -> bool {
-        matches!(self, KoreApi::AssignConversation)
+    pub const fn changes_the_center(self) -> bool {
+        matches!(
+            self,
+            KoreApi::AssignConversation | KoreApi::UpdateQueuePriority
+        )
     }
 
     pub const fn scope(self) -> Scope {
@@ -289,7 +296,8 @@ impl KoreApi {
             KoreApi::AssignConversation => Scope::Routing,
             KoreApi::CheckAgentAvailability
             | KoreApi::GetListOfQueues
-            | KoreApi::HoursOfOperation => Scope::Configuration,
+            | KoreApi::HoursOfOperation
+            | KoreApi::UpdateQueuePriority => Scope::Configuration,
             KoreApi::ListOfConversations
             | KoreApi::ListAllAgents
             | KoreApi::QueueSize

@@ -162,6 +162,11 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ClaimsAction>,
     },
+    /// A queue's settings that an incident may change: its priority
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
     /// The audit log: check its hash chain, list its runs, write the incident report
     Audit {
         #[command(subcommand)]
@@ -182,6 +187,23 @@ pub enum ClaimsAction {
     Release {
         #[arg(value_name = "RUN_ID")]
         run: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QueueAction {
+    /// Raise or lower QUEUE's priority (1-10) through Kore's Update Queue Priority, after one
+    /// confirmation (Kore applies it only with "Dynamic Queue Reprioritization" on)
+    Priority {
+        /// The queue: its id or its name (`switchboard live queues` lists them)
+        #[arg(value_name = "QUEUE")]
+        queue: String,
+        /// The new priority, 1 to 10
+        #[arg(value_name = "N")]
+        priority: String,
+        /// Send without asking (needed when not on a terminal)
+        #[arg(long)]
+        yes: bool,
     },
 }
 

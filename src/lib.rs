@@ -30,6 +30,7 @@ pub mod logging;
 pub mod mock;
 pub mod names;
 pub mod output;
+pub mod priority;
 pub mod request;
 pub mod triage;
 pub mod verify;

@@ -540,7 +540,6 @@ impl LiveClient {
         .await
     }
 
-    /// Queue Size for one queue.
     /// Hours of Operation for one queue: when it is open.
     pub async fn hours(
         &self,
@@ -555,6 +554,7 @@ impl LiveClient {
         crate::hours::parse(&body).map_err(unreadable(API.name()))
     }
 
+    /// Queue Size for one queue.
     pub async fn queue_size(
         &self,
         queue_id: &str,

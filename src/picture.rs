@@ -25,7 +25,7 @@ const BACKLOG: usize = 4096;
 /// One event of the account, as the stream carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedEvent {
-    /// `attempt`, `outcome`, `callback`, `verify`, `claims_released`.
+    /// `attempt`, `outcome`, `callback`, `verify`, `claims_released`, `queue_priority`.
     pub event: String,
     /// When it happened (RFC 3339, as the audit line says).
     pub at: String,
@@ -55,6 +55,9 @@ pub struct SharedEvent {
     pub accepted: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<String>,
+    /// The priority a `queue_priority` event set (its `target` is the queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
 }
 
 impl SharedEvent {
@@ -64,7 +67,7 @@ impl SharedEvent {
         let event = text("event")?;
         if !matches!(
             event.as_str(),
-            "attempt" | "outcome" | "callback" | "verify" | "claims_released"
+            "attempt" | "outcome" | "callback" | "verify" | "claims_released" | "queue_priority"
         ) {
             return None;
         }
@@ -85,6 +88,10 @@ impl SharedEvent {
             status: (event == "callback").then(|| text("status")).flatten(),
             accepted: line.get("accepted").and_then(Value::as_bool),
             verified: text("verified"),
+            priority: line
+                .get("priority")
+                .and_then(Value::as_u64)
+                .and_then(|p| u8::try_from(p).ok()),
             event,
         })
     }
@@ -102,6 +109,11 @@ impl SharedEvent {
             "outcome" => self.outcome.clone().unwrap_or_default(),
             "callback" => format!("callback {}", self.status.as_deref().unwrap_or("-")),
             "verify" => self.verified.clone().unwrap_or_default(),
+            "queue_priority" => format!(
+                "priority {} {}",
+                self.priority.map(|p| p.to_string()).unwrap_or_default(),
+                self.outcome.as_deref().unwrap_or_default()
+            ),
             other => other.to_string(),
         };
         crate::format::one_line(&format!("{} {session}{to}: {what}", self.who))

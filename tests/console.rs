@@ -3188,6 +3188,7 @@ fn another_supervisors_move_shows_in_activity_and_on_the_row() {
                 status: None,
                 accepted: None,
                 verified: None,
+                priority: None,
             },
         },
     );

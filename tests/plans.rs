@@ -950,3 +950,126 @@ async fn the_record_names_agents_and_queues_beside_their_ids() {
     assert_eq!(undo["moves"][0]["botSessionId"], waiting[0].as_str());
     assert_eq!(undo["moves"][0]["target_name"], "Billing", "{undo}");
 }
+
+/// Queue priority: `queue priority QUEUE N` takes a name, asks (or needs `--yes` off a terminal),
+/// sends Kore's documented call, and records the value it replaces (what switchboard last set, or
+/// `unknown`). `revert` of the run writes the plan that sets it back, which `apply` sends; a change
+/// from an unknown value cannot be set back and says so. A read-only process refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_priority_is_confirmed_recorded_and_set_back_by_a_revert() {
+    let server = start_center(quick_mock_options()).await;
+    let center = server.center().unwrap();
+    let home = Home::new();
+    let billing = queue_named(&center, "Billing");
+    let priority_of = |server: &MockServer| {
+        server
+            .center()
+            .unwrap()
+            .queues
+            .iter()
+            .find(|q| q.id == billing)
+            .unwrap()
+            .priority
+    };
+    let refused = [
+        (vec!["queue", "priority", "billing", "8"], "add --yes"),
+        (
+            vec!["queue", "priority", "Biling", "8", "--yes"],
+            "QUEUE: nothing is called \"Biling\"",
+        ),
+        (
+            vec!["queue", "priority", "billing", "11", "--yes"],
+            "N: priority \"11\" is not a whole number from 1 to 10",
+        ),
+        (
+            vec!["--read-only", "queue", "priority", "billing", "8", "--yes"],
+            "read-only (flag --read-only)",
+        ),
+    ];
+    for (args, says) in refused {
+        let out = run(home.against(&server), &args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(priority_of(&server), None, "nothing was sent");
+    assert!(
+        !json_lines(&home.audit())
+            .iter()
+            .any(|l| l["event"] == "queue_priority_attempt")
+    );
+
+    let run_of = |stderr: &str| -> String {
+        let at = stderr.find("switchboard: run ").expect("names the run") + 17;
+        stderr[at..].split(':').next().unwrap().to_string()
+    };
+    let out = run(
+        home.against(&server),
+        &["queue", "priority", "billing", "8", "--yes"],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "PUT {}/agentassist/api/v1/public/{}/queues/dynamicqueues/priorities",
+            server.base_url(),
+            server.identity().stream_id
+        )) && stderr.contains("Dynamic Queue Reprioritization"),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout).trim(), "Billing unknown → 8: set");
+    assert_eq!(priority_of(&server), Some(8));
+    let first = run_of(&stderr);
+    let out = run(
+        home.against(&server),
+        &["queue", "priority", &billing, "3", "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "Billing 8 → 3: set");
+    assert_eq!(priority_of(&server), Some(3));
+    let second = run_of(&text(&out.stderr));
+    let lines = json_lines(&home.audit());
+    let recorded: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "queue_priority")
+        .collect();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0]["was"], "unknown");
+    assert_eq!(recorded[1]["was"], 8);
+    assert_eq!(recorded[1]["outcome"], "set");
+    assert_eq!(recorded[1]["queue_name"], "Billing");
+
+    // The second run is set back to 8 by its revert's plan.
+    let plan_path = home.path("back.json");
+    let out = run(
+        home.against(&server),
+        &["revert", &second, "-o", plan_path.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan = Plan::read(&plan_path).unwrap();
+    assert_eq!(plan.priorities.len(), 1);
+    assert_eq!(
+        (plan.priorities[0].priority, plan.priorities[0].was),
+        (8, Some(3))
+    );
+    let out = run(
+        home.against(&server),
+        &["apply", plan_path.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(priority_of(&server), Some(8));
+    // The first replaced a value nobody knows: nothing to set back, and the plan says why.
+    let out = run(home.against(&server), &["revert", &first]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plan: Plan = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(plan.priorities.is_empty());
+    assert!(
+        plan.notes.iter().any(|n| n.contains("not set back")),
+        "{:?}",
+        plan.notes
+    );
+}

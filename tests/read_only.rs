@@ -32,7 +32,7 @@ async fn a_read_only_process_cannot_build_an_assignment_at_any_layer() {
     let audit = dir.path().join("audit.jsonl");
     let settings = settings_for(&server.uri(), &audit, &[(&keys::READ_ONLY, "true")]);
 
-    // The layer that builds requests refuses the one API that moves a conversation, and only it.
+    // The layer that builds requests refuses the APIs that change the center, and only them.
     let api = engine::api(&settings).unwrap();
     let url = api.url("/assign-conversation");
     let refused = api
@@ -43,10 +43,12 @@ async fn a_read_only_process_cannot_build_an_assignment_at_any_layer() {
         refused.contains("--read-only"),
         "names where it was set: {refused}"
     );
-    for read in KoreApi::ALL
-        .into_iter()
-        .filter(|a| !a.moves_conversations())
-    {
+    // A queue's priority changes the center too: refused the same way.
+    let refused = api
+        .request(KoreApi::UpdateQueuePriority, Method::PUT, &url)
+        .expect_err("no priority change can be built");
+    assert!(refused.contains("--read-only"), "{refused}");
+    for read in KoreApi::ALL.into_iter().filter(|a| !a.changes_the_center()) {
         assert!(api.request(read, Method::GET, &url).is_ok(), "{read:?}");
     }
 

@@ -64,8 +64,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
     let host = api.endpoint().host.clone();
     let client = LiveClient::new(api, pacer);
     eprintln!(
-        "switchboard: checking {} APIs on {host} as profile {} (paced; nothing is moved)…",
-        switchboard::api::KoreApi::ALL.len(),
+        "switchboard: checking the APIs on {host} as profile {} (paced; nothing is moved or changed)…",
         settings.profile_label()
     );
     let rows = check::check_all(&client, &org, &callback).await;

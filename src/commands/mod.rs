@@ -10,6 +10,7 @@ mod listen;
 mod live;
 mod mock;
 mod plan;
+mod queue;
 mod select;
 mod watch;
 
@@ -58,6 +59,30 @@ pub fn refuse_if_read_only(settings: &Settings, dry_run: bool) -> Result<(), Fai
             switchboard::api::read_only_refusal(&origin)
         ))),
         _ => Ok(()),
+    }
+}
+
+/// Shows `what` and asks `question` once, on a terminal; without one, refuses (a pipe cannot say
+/// yes), saying to add --yes.
+pub fn ask(what: &str, question: &str) -> Result<(), Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Failure(
+            "not on a terminal, so nobody can confirm: add --yes to send; nothing was sent".into(),
+        ));
+    }
+    eprint!("{what}");
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure(format!("cannot read the answer: {e}; nothing was sent")))?;
+    if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(Failure("not confirmed; nothing was sent".into()))
     }
 }
 
@@ -117,6 +142,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Claims { action }) => {
             let settings = shared_settings(&cli.global).await?;
             claims::run(&settings, action).await
+        }
+        Some(Command::Queue { action }) => {
+            let settings = shared_settings(&cli.global).await?;
+            queue::run(&settings, action).await
         }
         Some(Command::Audit { action }) => audit::run(&cli.global, action),
         Some(Command::Completions { shell }) => {

@@ -1,7 +1,6 @@
 //! `switchboard plan`, `apply` and `revert`: a batch written down, checked again and sent; or the
 //! batch that undoes a run.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use switchboard::config::Settings;
@@ -73,8 +72,12 @@ fn write_out(
             switchboard::output::refuse_kept(path, &switchboard::output::kept_files(settings))?;
             plan.write(path)?;
             print!("{}", plan.describe());
+            let priorities = match plan.priorities.len() {
+                0 => String::new(),
+                n => format!(", {n} queue priority change(s)"),
+            };
             eprintln!(
-                "switchboard: wrote the plan {} ({} move(s)); `switchboard apply {}` sends it",
+                "switchboard: wrote the plan {} ({} move(s){priorities}); `switchboard apply {}` sends it",
                 path.display(),
                 plan.moves.len(),
                 path.display()
@@ -98,6 +101,30 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
         Ok(None) => {}
     }
     let pacer = engine::pacer(settings)?;
+    // A plan's queue priorities (a revert of a priority change) go first, through their own
+    // confirmation; a dry run shows them and sends nothing.
+    if !plan.priorities.is_empty() {
+        let client = switchboard::live::LiveClient::new(
+            std::sync::Arc::new(engine::api(settings)?),
+            pacer.clone(),
+        );
+        let changes = std::mem::take(&mut plan.priorities);
+        if args.run.dry_run {
+            eprintln!(
+                "{}\nswitchboard: dry run: the priority change was not sent",
+                switchboard::priority::confirmation(client.api(), &changes).join("\n")
+            );
+        } else {
+            let audit = engine::audit_log(settings)?;
+            let code = super::queue::send(&client, &audit, changes, args.yes).await?;
+            if plan.moves.is_empty() {
+                return Ok(code);
+            }
+        }
+        if plan.moves.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let mut live = select::read_live(settings, &pacer).await?;
     let planned = plan.moves.len();
     let drifted = hold_back_drifted(&mut plan, &live, args.force, "");
@@ -174,23 +201,8 @@ fn hold_back_drifted(plan: &mut Plan, live: &LiveSnapshot, force: bool, when: &s
 
 /// Shows the moves and asks once, on a terminal; without one, refuses (a pipe cannot say yes).
 fn confirm(plan: &Plan) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(Failure(
-            "not on a terminal, so nobody can confirm: add --yes to send the plan; nothing was sent"
-                .into(),
-        ));
-    }
-    eprint!("{}", plan.describe());
-    eprint!("Send these {} move(s)? [y/N] ", plan.moves.len());
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure(format!("cannot read the answer: {e}; nothing was sent")))?;
-    if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
-        Ok(())
-    } else {
-        Err(Failure("not confirmed; nothing was sent".into()))
-    }
+    super::ask(
+        &plan.describe(),
+        &format!("Send these {} move(s)?", plan.moves.len()),
+    )
 }

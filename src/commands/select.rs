@@ -241,7 +241,7 @@ pub async fn check_queue_health(
 }
 
 /// A name that picked nothing, or more than one, for `flag`.
-fn named(flag: &str, what: &str, e: names::NameError) -> Failure {
+pub fn named(flag: &str, what: &str, e: names::NameError) -> Failure {
     Failure(format!(
         "{flag}: {}; `switchboard live {what}` lists them with their ids; nothing was sent",
         format::one_line(&e.to_string())

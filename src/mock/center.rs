@@ -66,6 +66,8 @@ pub struct SimQueue {
     pub active: bool,
     /// Its Hours of Operation, as the API answers them (the demo's: open around the clock, UTC).
     pub hours: serde_json::Value,
+    /// The priority last set through Update Queue Priority (Kore has no call that reads it).
+    pub priority: Option<u8>,
 }
 
 /// Open every day, all day, in UTC: the demo's queues never close.
@@ -128,6 +130,7 @@ impl Center {
                         name: q.name,
                         active: true,
                         hours: around_the_clock(),
+                        priority: None,
                     })
                     .collect()
             })

@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -330,6 +330,10 @@ pub async fn start(
         .route(
             "/agentassist/api/public/organizations/{org_id}/operationshours/{queue_id}",
             get(hours_of_operation),
+        )
+        .route(
+            "/agentassist/api/v1/public/{stream_id}/queues/dynamicqueues/priorities",
+            put(update_queue_priority),
         )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
@@ -1073,6 +1077,67 @@ async fn hours_of_operation(
                 .ok_or_else(|| format!("Queue {queue_id} not found"))
         },
     )
+}
+
+/// Update Queue Priority, as Kore's page shows it: the `iId` header required, a body of
+/// `queuePriorityData`, each priority 1–10; the answer names the queues updated.
+async fn update_queue_priority(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = authorize(&state, KoreApi::UpdateQueuePriority, &stream_id, &headers) {
+        return refusal.into_answer().0;
+    }
+    // INVENTED wording, for the refusals below: Kore documents the fields, not its errors.
+    if headers.get("iid").and_then(|v| v.to_str().ok()) != Some(stream_id.as_str()) {
+        return refuse(StatusCode::BAD_REQUEST, "iId header is missing")
+            .into_answer()
+            .0;
+    }
+    let Some(data) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("queuePriorityData")?.as_array().cloned())
+    else {
+        return refuse(StatusCode::BAD_REQUEST, "queuePriorityData is required")
+            .into_answer()
+            .0;
+    };
+    let mut wanted = Vec::new();
+    for item in &data {
+        let queue = item.get("queueId").and_then(Value::as_str);
+        let priority = item
+            .get("priority")
+            .and_then(Value::as_u64)
+            .filter(|p| (1..=10).contains(p));
+        match (queue, priority) {
+            (Some(q), Some(p)) => wanted.push((q.to_string(), p as u8)),
+            _ => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "each queuePriorityData item needs a queueId and a priority from 1 to 10",
+                )
+                .into_answer()
+                .0;
+            }
+        }
+    }
+    let mut updated: Vec<String> = Vec::new();
+    if let Some(center) = &state.center {
+        let mut center = center.lock().expect("mock state");
+        for (queue, priority) in wanted {
+            if let Some(q) = center.queues.iter_mut().find(|q| q.id == queue) {
+                q.priority = Some(priority);
+                updated.push(queue);
+            }
+        }
+    }
+    (
+        StatusCode::OK,
+        axum::Json(json!({"updatedCount": updated.len(), "updatedQueueIds": updated})),
+    )
+        .into_response()
 }
 
 async fn conversation_details(

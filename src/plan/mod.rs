@@ -44,6 +44,9 @@ pub struct Plan {
     /// When it was made (RFC 3339, UTC).
     pub made_at: String,
     pub moves: Vec<PlannedMove>,
+    /// Queue priorities the plan sets (a revert of a priority change sets it back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priorities: Vec<crate::priority::Change>,
     /// Sessions the plan leaves where they are, and why (no room, origin unknown, not open).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
@@ -100,6 +103,7 @@ impl Plan {
             undoes: None,
             made_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             moves: Vec::new(),
+            priorities: Vec::new(),
             left_out: Vec::new(),
             notes: Vec::new(),
         }
@@ -269,6 +273,9 @@ impl Plan {
                 crate::format::printable(&m.session),
                 describe_origin(&m.planned.at),
             );
+        }
+        for p in &self.priorities {
+            let _ = writeln!(out, "priority  {}", clean(&p.describe()));
         }
         for l in &self.left_out {
             let _ = writeln!(out, "{}  left out: {}", clean(&l.session), clean(&l.why));

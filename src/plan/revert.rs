@@ -55,6 +55,8 @@ struct Seen {
 pub struct RunRecord {
     /// Its sessions, in the order first recorded.
     pub moves: Vec<RunMove>,
+    /// The queue priorities it changed, each with its outcome.
+    pub priorities: Vec<(crate::priority::Change, String)>,
     /// The host its lines name: where its sessions are, whatever the profile says now.
     pub host: Option<String>,
     /// The number (from 1) of its last line: the chain is checked through it.
@@ -138,6 +140,13 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
         if !line.contains(run) {
             continue;
         }
+        if let Some((of, change, outcome)) = crate::priority::recorded(line.as_bytes()) {
+            if of == run {
+                record.last_line = number;
+                record.priorities.push((change, outcome));
+            }
+            continue;
+        }
         let Ok(l) = serde_json::from_str::<Line>(line) else {
             continue;
         };
@@ -175,7 +184,7 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
             moves[i].outcome = l.outcome;
         }
     }
-    if record.moves.is_empty() {
+    if record.moves.is_empty() && record.priorities.is_empty() {
         return Err(format!(
             "no run {run} in the audit log {} (the summary of each run names its id)",
             path.display()
@@ -197,6 +206,21 @@ pub fn plan(run: &str, record: &RunRecord, profile: &str, host: &str) -> Plan {
             "audit log lines not UTF-8 text, skipped: {}",
             crate::format::line_numbers(&record.unreadable)
         ));
+    }
+    for (change, outcome) in &record.priorities {
+        match (outcome.as_str(), change.undo()) {
+            ("set" | "unknown", Some(back)) => plan.priorities.push(back),
+            ("set" | "unknown", None) => plan.notes.push(format!(
+                "{}: run {run} set its priority to {}, and what it replaced is unknown (switchboard never set it, and Kore has no call that reads it): not set back",
+                change.queue_label(),
+                change.priority
+            )),
+            (other, _) => plan.notes.push(format!(
+                "{}: its priority was not changed in run {run} ({}): nothing to undo",
+                change.queue_label(),
+                if other.is_empty() { "no outcome on record" } else { other }
+            )),
+        }
     }
     for m in &record.moves {
         let outcome = m.outcome.as_deref();
