@@ -3457,3 +3457,197 @@ fn alerts_say_what_needs_a_supervisor_and_act_or_snooze() {
     );
     assert_eq!(switchboard::console::app::alerts::alerts(&app).len(), 2);
 }
+
+/// `:queue priority QUEUE N` in the console: the queue by name; the value it replaces read (off the
+/// keyboard's path) before the confirmation opens; only `y` sends; what came of it is in Activity;
+/// a queue left raised for 30 minutes is an alert offering to lower it back. A revert's plan of
+/// priorities goes to the same confirmation. `:assign` takes names too.
+#[test]
+fn a_queue_priority_is_confirmed_with_y_and_a_raised_queue_becomes_an_alert() {
+    use switchboard::priority::{Change, Outcome as Set};
+    let mut app = App::new(context(), KeyMap::defaults());
+    app.live.enabled = true;
+    let t0 = Instant::now();
+    live(
+        &mut app,
+        t0,
+        Ok(snapshot(vec![conversation(
+            "bbbbbbbbbbbbbbbbbbbb0001",
+            None,
+        )])),
+    );
+    chars(&mut app, ":queue priority nowhere 8");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.level == Level::Error && status.text.contains("QUEUE: nothing is called"),
+        "{status:?}"
+    );
+    chars(&mut app, ":queue priority billing 11");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.status.clone().unwrap().text.contains("N: priority"));
+    chars(&mut app, ":queue priority billing 8");
+    let asked = key(&mut app, KeyCode::Enter);
+    let wanted = Change {
+        queue: QUEUE.into(),
+        queue_name: Some("Billing".into()),
+        priority: 8,
+        was: None,
+    };
+    assert_eq!(
+        asked,
+        vec![Effect::PreparePriority {
+            changes: vec![wanted.clone()]
+        }]
+    );
+    // The audit log said switchboard last set it to 3.
+    let change = Change {
+        was: Some(3),
+        ..wanted
+    };
+    update(
+        &mut app,
+        Msg::PriorityReady {
+            changes: vec![change.clone()],
+            lines: vec![
+                "Set the priority of Billing (qu-…): 3 → 8".into(),
+                "  PUT https://platform.kore.ai/…/queues/dynamicqueues/priorities".into(),
+                switchboard::priority::TAKES_EFFECT.into(),
+            ],
+        },
+    );
+    let text = screen(&app, 160, 45);
+    assert!(
+        text.contains("Change a queue's priority?") && text.contains("Dynamic Queue"),
+        "{text}"
+    );
+    assert!(
+        key(&mut app, KeyCode::Enter).is_empty(),
+        "Enter sends nothing"
+    );
+    assert!(matches!(app.mode, Mode::ConfirmPriority(_)));
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        vec![Effect::SetPriority {
+            changes: vec![change.clone()]
+        }]
+    );
+    update(
+        &mut app,
+        Msg::PrioritySet {
+            at: AT.into(),
+            now: t0,
+            run: "r-prio".into(),
+            changes: vec![change.clone()],
+            result: Ok(vec![Set::Set]),
+        },
+    );
+    assert_eq!(
+        app.last_run.as_deref(),
+        Some("r-prio"),
+        ":revert last undoes it"
+    );
+    assert!(
+        app.activity
+            .rows()
+            .iter()
+            .any(|e| e.summary().contains("Billing 3 → 8: set")),
+        "in Activity"
+    );
+    let tick = |app: &mut App, at: Duration| {
+        update(
+            app,
+            Msg::Tick {
+                now: t0 + at,
+                pacer: PacerStatus::default(),
+            },
+        )
+    };
+    tick(&mut app, Duration::from_secs(29 * 60));
+    let raised = |app: &App| {
+        switchboard::console::app::alerts::alerts(app)
+            .into_iter()
+            .find(|a| a.key.starts_with("priority"))
+    };
+    assert_eq!(raised(&app), None, "not yet");
+    tick(&mut app, Duration::from_secs(30 * 60));
+    let alert = raised(&app).expect("raised for 30 minutes");
+    assert_eq!(
+        alert.line(),
+        format!("Billing raised to 8 for 30m00s — :queue priority {QUEUE} 3")
+    );
+    // Lowered back: the alert goes.
+    update(
+        &mut app,
+        Msg::PrioritySet {
+            at: AT.into(),
+            now: t0 + Duration::from_secs(31 * 60),
+            run: "r-back".into(),
+            changes: vec![change.undo().unwrap()],
+            result: Ok(vec![Set::Set]),
+        },
+    );
+    assert_eq!(raised(&app), None);
+
+    // A revert's plan of priorities: to the priority confirmation, not the moves'.
+    let mut plan =
+        switchboard::plan::Plan::new("revert of run r-prio", "prod", "https://platform.kore.ai");
+    plan.priorities.push(change.undo().unwrap());
+    assert_eq!(
+        update(
+            &mut app,
+            Msg::PlanRead {
+                source: "revert of run r-prio".into(),
+                result: Ok(plan),
+            },
+        ),
+        vec![Effect::PreparePriority {
+            changes: vec![change.undo().unwrap()]
+        }]
+    );
+
+    // :assign by name.
+    chars(&mut app, " :assign queue billing");
+    key(&mut app, KeyCode::Enter);
+    let Mode::Confirm(c) = &app.mode else {
+        panic!("{:?} {:?}", app.mode, app.status)
+    };
+    // The session waits in Billing already: the name found the queue it is in.
+    assert!(c.already_there.iter().any(|(_, t)| t.id == QUEUE), "{c:?}");
+    key(&mut app, KeyCode::Esc);
+    chars(&mut app, ":assign agent nobody");
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.status
+            .clone()
+            .unwrap()
+            .text
+            .contains("assign agent: nothing is called"),
+        "{:?}",
+        app.status
+    );
+}
+
+/// A read-only console never sends a priority change.
+#[test]
+fn a_read_only_console_sends_no_priority_change() {
+    let mut ctx = context();
+    ctx.read_only = Some("read-only (flag --read-only)".into());
+    let mut app = App::new(ctx, KeyMap::defaults());
+    live(&mut app, Instant::now(), Ok(snapshot(vec![])));
+    chars(&mut app, ":queue priority billing 8");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    update(
+        &mut app,
+        Msg::PriorityReady {
+            changes: vec![switchboard::priority::Change {
+                queue: QUEUE.into(),
+                queue_name: None,
+                priority: 8,
+                was: None,
+            }],
+            lines: vec![],
+        },
+    );
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty());
+}

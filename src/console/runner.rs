@@ -371,6 +371,23 @@ fn timestamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// The confirmation of priority changes: the value each replaces, as switchboard last set it (the
+/// audit log, read here, off the keyboard's path), and the exact call.
+fn prepare_priority(
+    live: &LiveClient,
+    audit: &Path,
+    mut changes: Vec<crate::priority::Change>,
+) -> Msg {
+    let last = crate::priority::last_set(audit).unwrap_or_default();
+    for change in &mut changes {
+        if let Some(was) = last.get(&change.queue) {
+            change.was = *was;
+        }
+    }
+    let lines = crate::priority::confirmation(live.api(), &changes);
+    Msg::PriorityReady { changes, lines }
+}
+
 /// `~/x` as the shell would read it.
 fn expand_home(path: &Path) -> PathBuf {
     match (path.strip_prefix("~"), std::env::var_os("HOME")) {
@@ -394,6 +411,28 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                     at: timestamp(),
                     asked,
                     now: Instant::now(),
+                    result,
+                });
+            });
+        }
+        Effect::PreparePriority { changes } => {
+            let live = workers.live.clone();
+            let audit = workers.dispatcher.audit().path().to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(prepare_priority(&live, &audit, changes));
+            });
+        }
+        Effect::SetPriority { changes } => {
+            let live = workers.live.clone();
+            let audit = workers.dispatcher.audit().clone();
+            tokio::spawn(async move {
+                let run = Run::new().id;
+                let result = crate::priority::send(&live, &audit, &run, &changes).await;
+                let _ = tx.send(Msg::PrioritySet {
+                    at: timestamp(),
+                    now: Instant::now(),
+                    run,
+                    changes,
                     result,
                 });
             });

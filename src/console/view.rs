@@ -157,6 +157,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         Mode::Detail { of, scroll } => draw_detail(frame, app, of, *scroll, theme),
         Mode::Form(_) => draw_form(frame, app, theme),
         Mode::QuitConfirm => draw_quit(frame, app, theme),
+        Mode::ConfirmPriority(confirm) => draw_priority_confirm(frame, app, confirm, theme),
         Mode::Alerts { selected } => draw_alerts(frame, &alerts, *selected, theme),
         _ => {}
     }
@@ -933,6 +934,10 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
         ]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
         Mode::QuitConfirm => fixed(&[("y", "stop the run and quit"), ("n/Esc", "stay")]),
+        Mode::ConfirmPriority(_) if app.ctx.read_only.is_some() => {
+            fixed(&[("read-only", "nothing can be sent"), ("Esc", "close")])
+        }
+        Mode::ConfirmPriority(_) => fixed(&[("y", "send"), ("n/Esc", "cancel")]),
         Mode::Alerts { .. } => fixed(&[("Enter", "act"), ("z", "snooze"), ("Esc", "close")]),
         Mode::Normal => {
             let actions: &[Action] = match app.focus {
@@ -1510,6 +1515,33 @@ fn draw_alerts(
         .border_style(theme.fg(Color::Yellow));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The priority change's confirmation: each change, the exact call, and the setting no call checks.
+fn draw_priority_confirm(
+    frame: &mut Frame,
+    app: &App,
+    confirm: &crate::console::app::priority::PriorityConfirm,
+    theme: Theme,
+) {
+    let area = popup(frame, 90, (confirm.lines.len() as u16).saturating_add(4));
+    let mut text: Vec<Line> = confirm
+        .lines
+        .iter()
+        .map(|l| Line::raw(crate::format::one_line(l)))
+        .collect();
+    if let Some(why) = &app.ctx.read_only {
+        text.push(Line::styled(format!("Not sent: {why}"), theme.warning()));
+    }
+    let block = Block::bordered()
+        .title(" Change a queue's priority? ")
+        .title_bottom(" y sends · n/Esc cancels ")
+        .border_style(theme.fg(Color::Yellow));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
 fn draw_quit(frame: &mut Frame, app: &App, theme: Theme) {

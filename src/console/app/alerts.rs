@@ -129,8 +129,11 @@ pub fn alerts(app: &App) -> Vec<Alert> {
             },
         ));
     }
+    // A queue this console left raised: the longest first, after the rest.
+    out.extend(super::priority::alerts(app).into_iter().map(|a| (0, a)));
     out.retain(|(_, a)| !snoozed(&a.key));
     out.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
+    // (A stable sort: the raised queues keep their order at the end.)
     out.into_iter().map(|(_, a)| a).collect()
 }
 

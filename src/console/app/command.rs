@@ -11,7 +11,7 @@ use crate::ids::IdKind;
 use crate::request::Target;
 
 use super::select::{self, SelectBy};
-use super::{App, Effect, Level, Mode, Pane, confirm, events, normal, plans};
+use super::{App, Effect, Level, Mode, Pane, confirm, events, normal, plans, priority};
 
 pub(super) fn open(app: &mut App) {
     app.mode = Mode::Command {
@@ -65,6 +65,40 @@ pub(super) fn key(
     }
 }
 
+/// The target `:assign agent|queue` names: by name or id from the Agents or Queues pane (a whole
+/// name, or a first or last name that picks one), or an id the pane does not show yet, taken as
+/// typed (`true`: its shape is checked).
+fn assign_target(app: &App, kind: &str, typed: &str) -> Result<(Target, bool), String> {
+    let (found, prefixes, pane) = if kind == "agent" {
+        let rows = app.agents.rows();
+        let found =
+            crate::names::resolve(typed, rows.iter().map(|a| (a.id.as_str(), a.name.as_str())))
+                .map(|i| Target::agent(rows[i].id.clone()));
+        (found, &["a-", "u-"][..], "Agents")
+    } else {
+        let rows = app.queues.rows();
+        let found =
+            crate::names::resolve(typed, rows.iter().map(|q| (q.id.as_str(), q.name.as_str())))
+                .map(|i| Target::queue(rows[i].id.clone()));
+        (found, &["qu-"][..], "Queues")
+    };
+    match found {
+        Ok(target) => Ok((target, false)),
+        Err(_) if prefixes.iter().any(|p| typed.trim().starts_with(p)) => {
+            let id = typed.trim().to_string();
+            Ok((
+                if kind == "agent" {
+                    Target::agent(id)
+                } else {
+                    Target::queue(id)
+                },
+                true,
+            ))
+        }
+        Err(e) => Err(format!("{e}; the {pane} pane lists them (`:load live`)")),
+    }
+}
+
 fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
     match (pos, older) {
         (_, _) if len == 0 => None,
@@ -103,10 +137,12 @@ pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
             }]
         }
         (Some("assign"), Some(kind @ ("agent" | "queue"))) if !rest.is_empty() => {
-            let target = if kind == "agent" {
-                Target::agent(rest.clone())
-            } else {
-                Target::queue(rest.clone())
+            let (target, typed) = match assign_target(app, kind, &rest) {
+                Ok(found) => found,
+                Err(why) => {
+                    app.note(Level::Error, format!("assign {kind}: {why}"));
+                    return vec![];
+                }
             };
             let shape = if kind == "agent" {
                 IdKind::Agent
@@ -114,7 +150,7 @@ pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
                 IdKind::Queue
             };
             confirm::open(app, target);
-            if let (Some(w), Mode::Confirm(_)) = (shape.warning(&rest), &app.mode) {
+            if let (true, Some(w), Mode::Confirm(_)) = (typed, shape.warning(&rest), &app.mode) {
                 app.note(Level::Warn, w);
             }
             vec![]
@@ -139,6 +175,7 @@ pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
             path: PathBuf::from(rest),
         }],
         (Some("revert"), Some("last")) if rest.is_empty() => plans::revert_last(app),
+        (Some("queue"), Some("priority")) if !rest.is_empty() => priority::command(app, &rest),
         (Some("select"), Some("last")) if rest.is_empty() => {
             normal::mark_last_batch(app);
             vec![]
@@ -172,14 +209,14 @@ pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
 
 /// Every `:` command, as typed and what it does: the help lists them, and an unknown command
 /// names them.
-pub const COMMANDS: [(&str, &str); 14] = [
+pub const COMMANDS: [(&str, &str); 15] = [
     (
         "load sessions|agents|queues PATH",
         "load a file into a pane",
     ),
     ("load live", "read Kore's live data now"),
     (
-        "assign agent|queue ID",
+        "assign agent|queue NAME|ID",
         "move the marked (or highlighted) sessions there, through the confirmation",
     ),
     (
@@ -206,6 +243,10 @@ pub const COMMANDS: [(&str, &str); 14] = [
     (
         "revert last",
         "the plan that undoes the last run, checked the same way",
+    ),
+    (
+        "queue priority QUEUE N",
+        "raise or lower a queue (1-10), through its own confirmation",
     ),
     (
         "export PATH",

@@ -13,6 +13,7 @@ mod normal;
 pub mod opening;
 mod place;
 mod plans;
+pub mod priority;
 mod select;
 mod session;
 pub mod trend;
@@ -136,6 +137,8 @@ pub enum Mode {
     },
     Form(Form),
     Confirm(Box<Confirm>),
+    /// The confirmation of a queue's priority change (`:queue priority`, a revert of one).
+    ConfirmPriority(Box<priority::PriorityConfirm>),
     Help {
         scroll: u16,
     },
@@ -210,6 +213,19 @@ pub enum Msg {
         now: Instant,
         wall: jiff::Timestamp,
         read: Vec<(String, Result<crate::hours::Hours, String>)>,
+    },
+    /// Priority changes are ready to confirm: their earlier values read, the call written out.
+    PriorityReady {
+        changes: Vec<crate::priority::Change>,
+        lines: Vec<String>,
+    },
+    /// Priority changes were sent as run `run`: each one's outcome, or why none was sent.
+    PrioritySet {
+        at: String,
+        now: Instant,
+        run: String,
+        changes: Vec<crate::priority::Change>,
+        result: Result<Vec<crate::priority::Outcome>, String>,
     },
     /// A run (one confirmed batch) ended: every session settled or was cancelled.
     RunDone {
@@ -286,6 +302,15 @@ pub enum Effect {
     },
     /// Read the live data again (through the pacer, behind any assignments).
     Refresh,
+    /// Read what switchboard last set for these queues' priorities (the audit log), and write out
+    /// the call, for the confirmation.
+    PreparePriority {
+        changes: Vec<crate::priority::Change>,
+    },
+    /// Send these priority changes, confirmed, as one run.
+    SetPriority {
+        changes: Vec<crate::priority::Change>,
+    },
     /// Read these queues' Hours of Operation (through the pacer).
     ReadHours {
         queues: Vec<String>,
@@ -331,6 +356,8 @@ pub struct App {
     pub trends: trend::Trends,
     /// Whether each queue is open now, by its Hours of Operation.
     pub opening: opening::Opening,
+    /// The queues this console raised, watched for the alert that offers to lower them.
+    pub raised: priority::Raised,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -396,6 +423,7 @@ impl App {
             snoozed: HashMap::new(),
             trends: trend::Trends::default(),
             opening: opening::Opening::default(),
+            raised: priority::Raised::default(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
@@ -746,6 +774,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             confirm::on_fresh_live(app, at, asked)
         }
         Msg::PlanRead { source, result } => plans::on_plan_read(app, &source, result),
+        Msg::PriorityReady { changes, lines } => {
+            priority::open(app, changes, lines);
+            vec![]
+        }
+        Msg::PrioritySet {
+            at,
+            now,
+            run,
+            changes,
+            result,
+        } => {
+            priority::on_set(app, at, now, run, changes, result);
+            vec![]
+        }
         Msg::PlanSaved { path, result } => {
             match result {
                 Ok(n) => app.note(
@@ -812,6 +854,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Mode::Command { input, history_pos } => command::key(app, input, history_pos, key),
         Mode::Form(form) => form::key(app, form, key),
         Mode::Confirm(confirm) => confirm::key(app, confirm, key),
+        Mode::ConfirmPriority(confirm) => priority::key(app, confirm, key),
         Mode::Help { scroll } => {
             app.mode = match key.code {
                 KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter => {

@@ -127,7 +127,7 @@ pub(super) fn on_plan_read(
     source: &str,
     result: Result<Plan, String>,
 ) -> Vec<Effect> {
-    let plan = match result {
+    let mut plan = match result {
         Ok(plan) => plan,
         Err(e) => {
             app.note(Level::Error, e);
@@ -141,6 +141,22 @@ pub(super) fn on_plan_read(
         }
         Ok(Some(warning)) => app.note(Level::Warn, format!("{source}: {warning}")),
         Ok(None) => {}
+    }
+    // Queue priorities (a revert of a priority change) go to their own confirmation.
+    if !plan.priorities.is_empty() {
+        if !plan.moves.is_empty() {
+            app.note(
+                Level::Error,
+                format!("{source}: it holds both moves and queue priorities: `switchboard apply` sends it; not opened"),
+            );
+            return vec![];
+        }
+        for note in &plan.notes {
+            app.note(Level::Warn, format!("{source}: {note}"));
+        }
+        return vec![Effect::PreparePriority {
+            changes: std::mem::take(&mut plan.priorities),
+        }];
     }
     if !app.live.enabled {
         open_checked(app, source, plan, None);
