@@ -207,13 +207,16 @@ pub enum Scope {
     Routing,
     Configuration,
     SmartAssistAnalytics,
+    /// An App Builder scope, not a Contact Center one: Conversation History's.
+    ChatHistory,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [
+    pub const ALL: [Scope; 4] = [
         Scope::Routing,
         Scope::Configuration,
         Scope::SmartAssistAnalytics,
+        Scope::ChatHistory,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -221,6 +224,7 @@ impl Scope {
             Scope::Routing => "Routing",
             Scope::Configuration => "Configuration",
             Scope::SmartAssistAnalytics => "SmartAssist Analytics",
+            Scope::ChatHistory => "Chat History",
         }
     }
 
@@ -253,10 +257,12 @@ pub enum KoreApi {
     GetConversationDetails,
     HoursOfOperation,
     UpdateQueuePriority,
+    /// An automation API, under its own rate limits: read through a budget of its own.
+    ConversationHistory,
 }
 
 impl KoreApi {
-    pub const ALL: [KoreApi; 9] = [
+    pub const ALL: [KoreApi; 10] = [
         KoreApi::AssignConversation,
         KoreApi::ListOfConversations,
         KoreApi::ListAllAgents,
@@ -266,6 +272,7 @@ impl KoreApi {
         KoreApi::GetConversationDetails,
         KoreApi::HoursOfOperation,
         KoreApi::UpdateQueuePriority,
+        KoreApi::ConversationHistory,
     ];
 
     /// The API's name as Kore's pages title it.
@@ -280,6 +287,7 @@ impl KoreApi {
             KoreApi::GetConversationDetails => "Get Conversation Details",
             KoreApi::HoursOfOperation => "Hours of Operation",
             KoreApi::UpdateQueuePriority => "Update Queue Priority",
+            KoreApi::ConversationHistory => "Conversation History",
         }
     }
 
@@ -302,6 +310,7 @@ impl KoreApi {
             | KoreApi::ListAllAgents
             | KoreApi::QueueSize
             | KoreApi::GetConversationDetails => Scope::SmartAssistAnalytics,
+            KoreApi::ConversationHistory => Scope::ChatHistory,
         }
     }
 }

@@ -68,7 +68,14 @@ impl Checked {
 }
 
 /// Calls each API once, in Kore's API-list order, through the client's pacer.
-pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) -> Vec<Checked> {
+/// Conversation History goes through `history`, the automation APIs' own budget. Update Queue
+/// Priority is not called: no call can probe it without changing a queue.
+pub async fn check_all(
+    client: &LiveClient,
+    history: &LiveClient,
+    org_id: &str,
+    callback_url: &str,
+) -> Vec<Checked> {
     let mut calls = 0;
     let mut rows = Vec::new();
     let assign_body: Value = serde_json::from_slice(&body(
@@ -197,6 +204,28 @@ pub async fn check_all(client: &LiveClient, org_id: &str, callback_url: &str) ->
         )
         .await;
     rows.push(judge(KoreApi::GetConversationDetails, r, true));
+
+    rows.push(Checked {
+        api: KoreApi::UpdateQueuePriority,
+        verdict: Verdict::Skipped,
+        http_status: None,
+        detail: "not called: it would change a queue; its scope is the one Check Agent Availability shows".into(),
+    });
+
+    // The session no conversation has: an empty answer, or not found, proves the scope.
+    let url = history
+        .api()
+        .host_url(&crate::history::path(&history.api().endpoint().stream_id));
+    let r = history
+        .call_at(
+            KoreApi::ConversationHistory,
+            Method::POST,
+            &url,
+            Some(crate::history::body(PROBE_SESSION)),
+            &mut calls,
+        )
+        .await;
+    rows.push(judge(KoreApi::ConversationHistory, r, true));
     rows
 }
 

@@ -134,6 +134,24 @@ pub fn claims(settings: &Settings) -> Result<Claims, ConfigError> {
     })
 }
 
+/// Kore's limit for its automation APIs (Conversation History): 60 a minute per bot (and 1800 an
+/// hour, which reads on demand do not near).
+pub const AUTOMATION_PER_MINUTE: u32 = 60;
+
+/// The automation APIs' own budget, apart from the contact center's: this process's alone (a
+/// supervisor reads a conversation now and then, not in bulk), at Kore's limit for them, or off
+/// when pacing is off.
+pub fn automation_pacer(settings: &Settings) -> Result<Pacer, ConfigError> {
+    let per_minute = match settings.sending_rate()? {
+        0 => 0,
+        _ => AUTOMATION_PER_MINUTE,
+    };
+    Ok(Pacer::with_options(PacerOptions {
+        per_minute,
+        window: settings.rate_window()?,
+    }))
+}
+
 /// The process's one pacer, at the configured rate, sharing the account's budget with its other
 /// switchboard processes on this machine. Every call of the run, assignment or read, takes its slots
 /// from it. When the budget file cannot be shared, the pacer paces this process alone and says so

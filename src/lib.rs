@@ -22,6 +22,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod engine;
 pub mod format;
+pub mod history;
 pub mod hours;
 pub mod input;
 pub mod listener;

@@ -554,6 +554,24 @@ impl LiveClient {
         crate::hours::parse(&body).map_err(unreadable(API.name()))
     }
 
+    /// The last messages of one session (Conversation History): call it on a client with the
+    /// automation APIs' own budget.
+    pub async fn messages(
+        &self,
+        session: &str,
+        calls: &mut usize,
+    ) -> Result<Vec<crate::history::Message>, LiveError> {
+        const API: KoreApi = KoreApi::ConversationHistory;
+        let url = self
+            .api
+            .host_url(&crate::history::path(&self.api.endpoint().stream_id));
+        let body = crate::history::body(session);
+        let bytes = self
+            .call_at(API, Method::POST, &url, Some(body), calls)
+            .await?;
+        crate::history::parse(&bytes).map_err(unreadable(API.name()))
+    }
+
     /// Queue Size for one queue.
     pub async fn queue_size(
         &self,

@@ -753,6 +753,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         ("Queue Size", "SmartAssist Analytics"),
         ("Get Conversation Details", "SmartAssist Analytics"),
         ("Hours of Operation", "Configuration"),
+        ("Conversation History", "Chat History"),
     ] {
         let row = table
             .lines()
@@ -760,6 +761,15 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
             .unwrap_or_else(|| panic!("no row for {api}:\n{table}"));
         assert!(row.contains(scope) && row.contains(" ok "), "{row}");
     }
+    // Update Queue Priority cannot be probed without changing a queue: not called, and said so.
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("Update Queue Priority"))
+        .unwrap();
+    assert!(
+        row.contains("skipped") && row.contains("would change a queue"),
+        "{row}"
+    );
     // The assign probe named a session that cannot exist; nothing moved.
     let probes = server.received();
     assert_eq!(probes.len(), 1);
@@ -768,12 +778,13 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         Some("000000000000000000000000")
     );
     assert_eq!(probes[0].answered, Some(404));
-    assert_eq!(server.reads(), 7, "each read API once");
+    assert_eq!(server.reads(), 8, "each read API once");
 
     let denied = start_mock(MockOptions {
         denied_scopes: vec![
             switchboard::api::Scope::Configuration,
             switchboard::api::Scope::Routing,
+            switchboard::api::Scope::ChatHistory,
         ],
         ..quick_mock_options()
     })
@@ -786,6 +797,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
         "Check Agent Availability",
         "Get a List of Queues",
         "Hours of Operation",
+        "Conversation History",
     ] {
         let row = table.lines().find(|l| l.starts_with(api)).unwrap();
         assert!(
@@ -804,7 +816,7 @@ async fn check_calls_each_api_once_names_the_missing_scope_and_moves_nothing() {
     c.env("SWITCHBOARD_HOST", "http://127.0.0.1:9");
     let out = run(c, &["check"]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout).matches("unreachable").count(), 8);
+    assert_eq!(text(&out.stdout).matches("unreachable").count(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3651,3 +3651,81 @@ fn a_read_only_console_sends_no_priority_change() {
     );
     assert!(key(&mut app, KeyCode::Char('y')).is_empty());
 }
+
+/// `t` in a session's detail reads its last messages on demand (one read at a time); a missing
+/// Chat History scope is said in the detail, not as an error on the status line.
+#[test]
+fn t_in_a_sessions_detail_reads_its_last_messages_and_a_missing_scope_stays_in_the_detail() {
+    use switchboard::history::{Author, Message};
+    let mut app = App::new(context(), KeyMap::defaults());
+    let session = "bbbbbbbbbbbbbbbbbbbb0001";
+    live(
+        &mut app,
+        Instant::now(),
+        Ok(snapshot(vec![conversation(session, None)])),
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(&app.mode, Mode::Detail { of: DetailOf::Session(id), .. } if id == session));
+    assert!(
+        view::session_detail(&app, session)
+            .iter()
+            .any(|l| l.contains("t reads its last messages"))
+    );
+    assert_eq!(
+        key(&mut app, KeyCode::Char('t')),
+        vec![Effect::ReadMessages {
+            session: session.into()
+        }]
+    );
+    assert!(
+        key(&mut app, KeyCode::Char('t')).is_empty(),
+        "one read at a time"
+    );
+    let status_before = app.status.clone();
+    update(
+        &mut app,
+        Msg::Messages {
+            session: session.into(),
+            result: Err("the JWT app lacks the Chat History scope (…): HTTP 401".into()),
+        },
+    );
+    assert_eq!(app.status, status_before, "no error outside the detail");
+    assert!(
+        view::session_detail(&app, session)
+            .iter()
+            .any(|l| l.contains("not read: the JWT app lacks the Chat History scope"))
+    );
+    assert!(matches!(app.mode, Mode::Detail { .. }));
+    key(&mut app, KeyCode::Char('t'));
+    update(
+        &mut app,
+        Msg::Messages {
+            session: session.into(),
+            result: Ok(vec![
+                Message {
+                    at: Some("2026-11-27T02:58:00Z".into()),
+                    author: Author::Customer,
+                    text: "my card \\u{1b} was charged twice".into(),
+                },
+                Message {
+                    at: Some("2026-11-27T02:58:05Z".into()),
+                    author: Author::Bot,
+                    text: "Connecting you to Billing.".into(),
+                },
+            ]),
+        },
+    );
+    let detail = view::session_detail(&app, session);
+    let at = detail
+        .iter()
+        .position(|l| l.starts_with("conversation (its last 2"))
+        .expect("the messages");
+    assert_eq!(
+        detail[at + 1],
+        "  02:58:00  customer  my card \\u{1b} was charged twice"
+    );
+    assert_eq!(
+        detail[at + 2],
+        "  02:58:05  bot       Connecting you to Billing."
+    );
+}

@@ -654,3 +654,39 @@ async fn answering_with(status: u16, body: &str) -> MockServer {
         .await;
     server
 }
+
+/// Conversation History against the stand-in: a session's last messages, oldest first, who wrote
+/// each; an app without the Chat History scope is named as such, for the detail to say.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sessions_last_messages_come_oldest_first_and_a_missing_scope_is_named() {
+    let server = start_center(quick_mock_options()).await;
+    let (client, _dir) = live_client_for(&server.base_url()).await;
+    let snapshot = client.snapshot().await.unwrap();
+    let session = &snapshot.conversations[0].session;
+    let messages = client.messages(session, &mut 0).await.unwrap();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert_eq!(messages[0].author, switchboard::history::Author::Customer);
+    assert!(messages[0].text.starts_with("Hi, I need help with"));
+    assert_eq!(messages[3].author, switchboard::history::Author::Bot);
+    assert!(
+        messages.windows(2).all(|w| w[0].at <= w[1].at),
+        "oldest first"
+    );
+    assert!(
+        client
+            .messages("000000000000000000000000", &mut 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let denied = start_mock(switchboard::mock::MockOptions {
+        denied_scopes: vec![switchboard::api::Scope::ChatHistory],
+        ..quick_mock_options()
+    })
+    .await;
+    let (client, _dir) = live_client_for(&denied.base_url()).await;
+    let e = client.messages(session, &mut 0).await.unwrap_err();
+    let why = switchboard::history::why_unread(&e);
+    assert!(why.contains("lacks the Chat History scope"), "{why}");
+}

@@ -62,12 +62,13 @@ pub async fn run(settings: &Settings) -> Result<ExitCode, Failure> {
     }
     let callback = route.url_for(check::PROBE_SESSION);
     let host = api.endpoint().host.clone();
+    let history = LiveClient::new(api.clone(), engine::automation_pacer(settings)?);
     let client = LiveClient::new(api, pacer);
     eprintln!(
         "switchboard: checking the APIs on {host} as profile {} (paced; nothing is moved or changed)…",
         settings.profile_label()
     );
-    let rows = check::check_all(&client, &org, &callback).await;
+    let rows = check::check_all(&client, &history, &org, &callback).await;
     let api_w = rows.iter().map(|r| r.api.name().len()).max().unwrap_or(3);
     let scope_w = rows
         .iter()

@@ -50,6 +50,8 @@ pub struct Startup {
 pub struct Workers {
     pub dispatcher: Dispatcher,
     pub live: Arc<LiveClient>,
+    /// Reads conversations' messages, through the automation APIs' own budget.
+    pub history: Arc<LiveClient>,
     /// Checks moves with the server, behind assignments.
     pub verifier: Arc<Verifier>,
     /// The runs going now, each with the task that ends when its last session has settled.
@@ -66,9 +68,14 @@ type Going = (Run, tokio::task::JoinHandle<()>);
 impl Workers {
     pub fn new(dispatcher: Dispatcher, live: Arc<LiveClient>) -> Workers {
         let verifier = Arc::new(Verifier::new(&live, VerifyPolicy::default()));
+        let history = Arc::new(LiveClient::new(
+            live.api().clone(),
+            crate::pacer::Pacer::new(engine::AUTOMATION_PER_MINUTE),
+        ));
         Workers {
             dispatcher,
             live,
+            history,
             verifier,
             runs: Arc::default(),
             ranker: super::ranker::Ranker::new(),
@@ -133,6 +140,10 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
         .map_err(|e| e.0)?;
     let mut workers = Workers::new(dispatcher, live);
+    workers.history = Arc::new(LiveClient::new(
+        workers.live.api().clone(),
+        engine::automation_pacer(settings).map_err(|e| e.0)?,
+    ));
     workers.kept = Arc::new(crate::output::kept_files(settings));
     let ctx = Context {
         profile: startup
@@ -435,6 +446,16 @@ pub fn run_effect(effect: Effect, workers: &Workers, tx: &mpsc::UnboundedSender<
                     changes,
                     result,
                 });
+            });
+        }
+        Effect::ReadMessages { session } => {
+            let history = workers.history.clone();
+            tokio::spawn(async move {
+                let result = history
+                    .messages(&session, &mut 0)
+                    .await
+                    .map_err(|e| crate::history::why_unread(&e));
+                let _ = tx.send(Msg::Messages { session, result });
             });
         }
         Effect::ReadHours { queues } => {

@@ -932,6 +932,10 @@ pub fn footer_hints(app: &App) -> (Vec<Hint>, Vec<Hint>) {
             ("j/k", "scroll"),
             (":plan save PATH", "write, not send"),
         ]),
+        Mode::Detail {
+            of: DetailOf::Session(_),
+            ..
+        } => fixed(&[("j/k", "scroll"), ("t", "last messages"), ("Esc", "close")]),
         Mode::Help { .. } | Mode::Detail { .. } => fixed(&[("j/k", "scroll"), ("Esc", "close")]),
         Mode::QuitConfirm => fixed(&[("y", "stop the run and quit"), ("n/Esc", "stay")]),
         Mode::ConfirmPriority(_) if app.ctx.read_only.is_some() => {
@@ -1380,7 +1384,10 @@ fn draw_detail(frame: &mut Frame, app: &App, of: &DetailOf, scroll: u16, theme: 
     let area = popup(frame, 90, frame.area().height.saturating_sub(2));
     let block = Block::bordered()
         .title(title)
-        .title_bottom(" Esc close · j/k scroll ")
+        .title_bottom(match of {
+            DetailOf::Session(_) => " Esc close · j/k scroll · t its last messages ",
+            DetailOf::Entry(_) => " Esc close · j/k scroll ",
+        })
         .border_style(theme.border(true));
     frame.render_widget(
         Paragraph::new(lines)
@@ -1428,6 +1435,8 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
         out.push(format!("message       {}", state.message));
     }
     out.push(String::new());
+    out.extend(transcript_lines(app, id));
+    out.push(String::new());
     out.push("history (oldest first):".into());
     // The pane's rows are kept in the order they came.
     let entries: Vec<&super::activity::ActivityEntry> = app
@@ -1444,6 +1453,33 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
         out.push(format!("  {when}  {}", e.summary()));
     }
     out
+}
+
+/// The session's last messages, as far as `t` read them.
+fn transcript_lines(app: &App, id: &str) -> Vec<String> {
+    use crate::console::app::transcript::Transcript;
+    match app.transcripts.of(id) {
+        None => vec!["conversation  t reads its last messages (Conversation History)".into()],
+        Some(Transcript::Reading) => vec!["conversation  reading its last messages…".into()],
+        Some(Transcript::Unread(why)) => vec![format!("conversation  not read: {why}")],
+        Some(Transcript::Read(messages)) if messages.is_empty() => {
+            vec!["conversation  Kore's Conversation History has no messages for it".into()]
+        }
+        Some(Transcript::Read(messages)) => {
+            let mut out = vec![format!(
+                "conversation (its last {}, oldest first; t reads again; Kore does not tell a bot's messages from an agent's):",
+                messages.len()
+            )];
+            for m in messages {
+                let when =
+                    m.at.as_deref()
+                        .map(|at| crate::format::clock_in(at, &app.ctx.zone))
+                        .unwrap_or_else(|| "--:--:--".into());
+                out.push(format!("  {when}  {:<8}  {}", m.author.as_str(), m.text));
+            }
+            out
+        }
+    }
 }
 
 fn draw_form(frame: &mut Frame, app: &App, theme: Theme) {

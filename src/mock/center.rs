@@ -584,6 +584,63 @@ impl Center {
         json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": true, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
     }
 
+    /// Conversation History's answer for one session: a few messages between the customer and the
+    /// bot before the hand-off, newest first, as Kore's sample shows them (the words are the
+    /// stand-in's own). A session the center does not know has no messages.
+    pub fn messages(&self, stream_id: &str, session: &str, now: Instant) -> Value {
+        let Some(c) = self.conversations.iter().find(|c| c.session == session) else {
+            return json!({"total": 0, "moreAvailable": false, "messages": []});
+        };
+        let queue = self
+            .queues
+            .iter()
+            .find(|q| q.id == c.queue_id)
+            .map_or("support", |q| q.name.as_str());
+        let lines = [
+            ("incoming", format!("Hi, I need help with {queue}.")),
+            (
+                "outgoing",
+                "I can help with that. Could you tell me a little more?".to_string(),
+            ),
+            (
+                "incoming",
+                "It's been two days and nobody has answered my ticket.".to_string(),
+            ),
+            (
+                "outgoing",
+                format!("Sorry about that. Connecting you to someone in {queue}."),
+            ),
+        ];
+        let started = std::time::SystemTime::now()
+            .checked_sub(now.saturating_duration_since(c.started))
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let messages: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, (kind, text))| {
+                let at = started + Duration::from_secs(5 * i as u64);
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                json!({
+                    "_id": format!("ms-{session}-{i}"),
+                    "botId": stream_id,
+                    "type": kind,
+                    "status": if *kind == "incoming" { "received" } else { "delivered" },
+                    "createdOn": humantime::format_rfc3339_millis(at).to_string(),
+                    "timestampValue": ms,
+                    "sessionId": session,
+                    "chnl": c.source,
+                    "lang": "en",
+                    "components": [{"_id": format!("cp-{i}"), "cT": "text", "data": {"text": text}, "thumbnails": []}],
+                    "channels": [{"type": c.source}]
+                })
+            })
+            .collect();
+        json!({"total": messages.len(), "moreAvailable": false, "messages": messages})
+    }
+
     /// Queue Size for one queue, counted from the conversations in it.
     pub fn queue_size(&self, queue_id: &str, now: Instant) -> Option<Value> {
         let queue = self.queues.iter().find(|q| q.id == queue_id)?;

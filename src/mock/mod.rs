@@ -335,6 +335,10 @@ pub async fn start(
             "/agentassist/api/v1/public/{stream_id}/queues/dynamicqueues/priorities",
             put(update_queue_priority),
         )
+        .route(
+            "/api/public/bot/{stream_id}/getMessagesV2",
+            post(conversation_history),
+        )
         .route("/_mock/received", get(list_received))
         .with_state(state.clone());
     if let Some(every) = state.options.churn.filter(|_| state.center.is_some()) {
@@ -1075,6 +1079,41 @@ async fn hours_of_operation(
                 .find(|q| q.id == queue_id)
                 .map(|q| q.hours.clone())
                 .ok_or_else(|| format!("Queue {queue_id} not found"))
+        },
+    )
+}
+
+/// Conversation History (v2, POST): the messages of the sessions in the body's `sessionId`, newest
+/// first, up to `limit`.
+async fn conversation_history(
+    State(state): State<Arc<MockState>>,
+    Path(stream_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let session = asked
+        .get("sessionId")
+        .and_then(Value::as_array)
+        .and_then(|ids| ids.first())
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let limit = asked
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map_or(usize::MAX, |l| l as usize);
+    read(
+        &state,
+        KoreApi::ConversationHistory,
+        &stream_id,
+        &headers,
+        |c| {
+            let mut answer = c.messages(&stream_id, &session, Instant::now());
+            if let Some(messages) = answer.get_mut("messages").and_then(Value::as_array_mut) {
+                messages.truncate(limit);
+            }
+            Ok(answer)
         },
     )
 }

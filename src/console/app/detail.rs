@@ -21,6 +21,14 @@ pub(super) fn open(app: &mut App, of: DetailOf) {
 pub(super) fn key(app: &mut App, of: DetailOf, scroll: u16, key: KeyEvent) -> Vec<Effect> {
     let scroll = match key.code {
         KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return vec![],
+        KeyCode::Char('t') => {
+            let effects = match &of {
+                DetailOf::Session(id) => super::transcript::read(app, id),
+                DetailOf::Entry(_) => vec![],
+            };
+            app.mode = Mode::Detail { of, scroll };
+            return effects;
+        }
         KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1),
         KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
         KeyCode::PageDown => scroll.saturating_add(10),

@@ -16,6 +16,7 @@ mod plans;
 pub mod priority;
 mod select;
 mod session;
+pub mod transcript;
 pub mod trend;
 
 use std::collections::HashMap;
@@ -214,6 +215,11 @@ pub enum Msg {
         wall: jiff::Timestamp,
         read: Vec<(String, Result<crate::hours::Hours, String>)>,
     },
+    /// A session's last messages were read, or why not.
+    Messages {
+        session: String,
+        result: Result<Vec<crate::history::Message>, String>,
+    },
     /// Priority changes are ready to confirm: their earlier values read, the call written out.
     PriorityReady {
         changes: Vec<crate::priority::Change>,
@@ -311,6 +317,10 @@ pub enum Effect {
     SetPriority {
         changes: Vec<crate::priority::Change>,
     },
+    /// Read a session's last messages (Conversation History, the automation APIs' budget).
+    ReadMessages {
+        session: String,
+    },
     /// Read these queues' Hours of Operation (through the pacer).
     ReadHours {
         queues: Vec<String>,
@@ -358,6 +368,8 @@ pub struct App {
     pub opening: opening::Opening,
     /// The queues this console raised, watched for the alert that offers to lower them.
     pub raised: priority::Raised,
+    /// Sessions' last messages, read on demand (`t` in a session's detail).
+    pub transcripts: transcript::Transcripts,
     /// The filter line opened on a kept query, still selected: the first key typed replaces it.
     pub filter_fresh: bool,
     /// The status line holds a background message, which the next one may replace.
@@ -424,6 +436,7 @@ impl App {
             trends: trend::Trends::default(),
             opening: opening::Opening::default(),
             raised: priority::Raised::default(),
+            transcripts: transcript::Transcripts::default(),
             filter_fresh: false,
             status_from_background: false,
             page: std::cell::Cell::new(10),
@@ -774,6 +787,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             confirm::on_fresh_live(app, at, asked)
         }
         Msg::PlanRead { source, result } => plans::on_plan_read(app, &source, result),
+        Msg::Messages { session, result } => {
+            transcript::on_read(app, session, result);
+            vec![]
+        }
         Msg::PriorityReady { changes, lines } => {
             priority::open(app, changes, lines);
             vec![]
