@@ -3413,10 +3413,10 @@ fn alerts_say_what_needs_a_supervisor_and_act_or_snooze() {
     assert_eq!(
         lines,
         vec![
-            format!("Billing has nobody AVAILABLE and 9 waiting — :select queue {QUEUE}"),
-            format!("Alice Moreau went OFFLINE holding 2 chats — :select agent {ALICE}"),
+            "Billing has nobody AVAILABLE and 9 waiting — :select queue Billing".to_string(),
+            "Alice Moreau went OFFLINE holding 2 chats — :select agent Alice Moreau".to_string(),
         ],
-        "the most first"
+        "the most first, each command naming what it acts on as a supervisor would"
     );
     let text = screen(&app, 160, 45);
     assert!(
@@ -3574,7 +3574,7 @@ fn a_queue_priority_is_confirmed_with_y_and_a_raised_queue_becomes_an_alert() {
     let alert = raised(&app).expect("raised for 30 minutes");
     assert_eq!(
         alert.line(),
-        format!("Billing raised to 8 for 30m00s — :queue priority {QUEUE} 3")
+        "Billing raised to 8 for 30m00s — :queue priority Billing 3"
     );
     // Lowered back: the alert goes.
     update(

@@ -835,3 +835,63 @@ fn an_agents_chats_are_selected_by_name_and_their_move_shows_at_once() {
     t.keys(&["q"]);
     t.wait_for("console exited 0");
 }
+
+/// The demo is an incident in progress: within its first minute it raises every alert (an agent
+/// OFFLINE and one AWAY holding chats, queues nobody AVAILABLE serves, conversations OVERDUE),
+/// shows a queue closed by its hours, warns a move there twice, reads a conversation's messages
+/// with `t`, and raises a queue's priority through its own confirmation.
+#[test]
+fn the_demo_raises_every_alert_and_warning_and_serves_priority_and_messages() {
+    let t = Tmux::start_sized("incident", "--demo", 160, 45);
+    t.wait_until("the alerts and the closed queue", |s| {
+        s.contains("4 more: ! lists them")
+            && s.lines().any(|l| words(l).contains("Retenti… 7 0 no"))
+    });
+    t.keys(&["!"]);
+    t.wait_for_all(&[
+        "Chen Wei went OFFLINE holding 2 chats — :select agent Chen Wei",
+        "Esra Kaya is AWAY holding 2 chats",
+        "Technical support has nobody AVAILABLE",
+        "Retention is closed now, has nobody AVAILABLE",
+        "conversation(s) OVERDUE — :select status OVERDUE",
+    ]);
+    t.keys(&["Escape"]);
+    t.wait_until("the list closed", |s| !s.contains("Alerts: what needs you now"));
+    // A move to Retention: closed now and nobody AVAILABLE, said, and asked twice.
+    t.keys(&[":"]);
+    t.keys(&["-l", "assign queue retention"]);
+    t.keys(&["Enter"]);
+    t.wait_for_all(&["is closed now; opens", "nobody AVAILABLE"]);
+    t.keys(&["y"]);
+    t.wait_for("Press y once more");
+    t.keys(&["Escape"]);
+    // The highlighted session's last messages.
+    t.wait_until("the confirmation closed", |s| !s.contains("Press y once more"));
+    t.keys(&["1", "Enter"]);
+    t.wait_for("t reads its last messages");
+    t.keys(&["t"]);
+    t.wait_for_all(&["conversation (its last 4", "customer  Hi, I need help with"]);
+    t.keys(&["Escape"]);
+    t.wait_until("the detail closed", |s| !s.contains("conversation (its last"));
+    // Billing's priority, raised through its own confirmation.
+    t.keys(&[":"]);
+    t.keys(&["-l", "queue priority billing 8"]);
+    t.keys(&["Enter"]);
+    t.wait_for_all(&[
+        "Change a queue's priority?",
+        "queues/dynamicqueues/priorities",
+        "Dynamic Queue Reprioritization",
+    ]);
+    t.keys(&["y"]);
+    t.wait_for("Billing unknown → 8: set");
+    t.keys(&["q"]);
+    t.wait_for("console exited 0");
+    let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"event\":\"queue_priority\"") && l.contains("\"outcome\":\"set\"")),
+        "{audit}"
+    );
+    assert!(!audit.contains("\"event\":\"attempt\""), "no move was sent");
+}

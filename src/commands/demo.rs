@@ -41,7 +41,8 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
     let options = MockOptions {
         callback_delay: Duration::from_millis(1500),
         // A simulated center whose state moves: transfers change it, and customers come and go.
-        center: Some(Center::demo(tokio::time::Instant::now())),
+        // With an incident going on: every alert and warning shows within a minute.
+        center: Some(Center::demo(tokio::time::Instant::now()).incident()),
         churn: Some(Duration::from_secs(8)),
         // A transfer shows in the read APIs a moment after it is answered, as on the platform.
         apply_delay: Duration::from_millis(1000),

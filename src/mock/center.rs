@@ -584,6 +584,54 @@ impl Center {
         json!({"results": results, "page": page, "limit": PAGE_SIZE, "hasMore": true, "totalPages": self.queues.len().div_ceil(PAGE_SIZE), "totalResults": self.queues.len()})
     }
 
+    /// The demo's incident, so that every alert and warning shows in its first minute: Chen Wei
+    /// went OFFLINE holding his chats, Esra Kaya is AWAY holding two, Dana Whitfield is BUSY (so
+    /// nobody AVAILABLE serves Technical support or Retention), and Retention is closed now by its
+    /// Hours of Operation (open one day, the day after tomorrow). Billing and Payments stay healthy.
+    pub fn incident(mut self) -> Center {
+        let mut set = |first: &str, availability: Availability| {
+            self.agents
+                .iter_mut()
+                .find(|a| a.first_name == first)
+                .map(|a| {
+                    a.availability = availability;
+                    a.user_id.clone()
+                })
+        };
+        set("Chen", Availability::Offline);
+        set("Dana", Availability::Busy);
+        let esra = set("Esra", Availability::Away);
+        if let Some(retention) = self.queues.iter_mut().find(|q| q.name == "Retention") {
+            let opens = jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .weekday()
+                .wrapping_add(2);
+            let day =
+                ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][opens.to_monday_zero_offset() as usize];
+            retention.hours = json!({
+                "name": "Retention desk",
+                "standardDays": {"frequency": "WEEKLY", "days": [
+                    {"start": "8:00 AM", "end": "6:00 PM", "day": day}
+                ]},
+                "specialDays": {"frequency": "YEARLY", "days": []},
+                "status": "ACTIVE",
+                "timezone": "UTC",
+                "isHoursOfOperationValid": true
+            });
+            let retention = retention.id.clone();
+            for c in self
+                .conversations
+                .iter_mut()
+                .filter(|c| c.is_open() && c.queue_id == retention && c.agent_user_id.is_none())
+                .take(2)
+            {
+                c.agent_user_id = esra.clone();
+                c.status = "ACTIVE".into();
+            }
+        }
+        self
+    }
+
     /// Conversation History's answer for one session: a few messages between the customer and the
     /// bot before the hand-off, newest first, as Kore's sample shows them (the words are the
     /// stand-in's own). A session the center does not know has no messages.

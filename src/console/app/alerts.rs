@@ -86,7 +86,17 @@ pub fn alerts(app: &App) -> Vec<Alert> {
                 Alert {
                     key: format!("agent {}", agent.id),
                     text: format!("{name} {verb} holding {chats} chats"),
-                    command: format!("select agent {}", agent.id),
+                    command: format!(
+                        "select agent {}",
+                        by_name(
+                            &agent.id,
+                            &agent.name,
+                            app.agents
+                                .rows()
+                                .iter()
+                                .map(|a| (a.id.as_str(), a.name.as_str()))
+                        )
+                    ),
                 },
             ));
         }
@@ -95,17 +105,30 @@ pub fn alerts(app: &App) -> Vec<Alert> {
         let waiting = app.moving.waiting_in(queue).unwrap_or(0);
         let nobody = queue.active == Some(false) || queue.available == Some(0);
         if nobody && waiting >= t.queue_waiting.max(1) {
-            let why = if queue.active == Some(false) {
-                "is inactive"
+            let mut why = if queue.active == Some(false) {
+                "is inactive".to_string()
             } else {
-                "has nobody AVAILABLE"
+                "has nobody AVAILABLE".to_string()
             };
+            if app.opening.closed_warning(&queue.id).is_some() {
+                why = format!("is closed now, {why}");
+            }
             out.push((
                 waiting,
                 Alert {
                     key: format!("queue {}", queue.id),
                     text: format!("{} {why} and {waiting} waiting", queue.name),
-                    command: format!("select queue {}", queue.id),
+                    command: format!(
+                        "select queue {}",
+                        by_name(
+                            &queue.id,
+                            &queue.name,
+                            app.queues
+                                .rows()
+                                .iter()
+                                .map(|q| (q.id.as_str(), q.name.as_str()))
+                        )
+                    ),
                 },
             ));
         }
@@ -135,6 +158,21 @@ pub fn alerts(app: &App) -> Vec<Alert> {
     out.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
     // (A stable sort: the raised queues keep their order at the end.)
     out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// What a command names an agent or a queue by: its name when the name picks it and nothing else
+/// (as a supervisor would type it), else its id.
+pub(super) fn by_name<'a>(
+    id: &'a str,
+    name: &'a str,
+    all: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> &'a str {
+    let picks_it = !name.trim().is_empty()
+        && crate::names::resolve(name, all.clone())
+            .ok()
+            .and_then(|i| all.into_iter().nth(i))
+            .is_some_and(|(found, _)| found == id);
+    if picks_it { name } else { id }
 }
 
 /// `!`: the alerts, to act on one (Enter) or snooze it (`z`).

@@ -205,7 +205,17 @@ pub(super) fn alerts(app: &App) -> Vec<Alert> {
                             change.priority,
                             crate::format::duration(up)
                         ),
-                        command: format!("queue priority {} {back}", change.queue),
+                        command: format!(
+                            "queue priority {} {back}",
+                            super::alerts::by_name(
+                                &change.queue,
+                                change.queue_name.as_deref().unwrap_or_default(),
+                                app.queues
+                                    .rows()
+                                    .iter()
+                                    .map(|q| (q.id.as_str(), q.name.as_str()))
+                            )
+                        ),
                     },
                 )
             })
