@@ -244,3 +244,30 @@ fn relayed(
     let _ = audit.record(Some(&ours), "callback", &callback);
     Some(callback)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_priority_change_is_published_as_its_queue_value_and_outcome_and_no_more() {
+        let line = serde_json::json!({
+            "ts": "2026-11-29T03:00:00.000Z", "run": "r1", "process": "p1", "event": "queue_priority",
+            "queue": "qu-1", "queue_name": "Billing", "target": Target::queue("qu-1"),
+            "priority": 8, "was": "unknown", "outcome": "failed", "http_status": 403,
+            "error": "words from the server"
+        });
+        let event = SharedEvent::from_line(&line, "bob@laptop2").expect("published");
+        assert_eq!(event.priority, Some(8));
+        assert_eq!(event.target, Some(Target::queue("qu-1")));
+        assert_eq!(
+            event.describe(),
+            "bob@laptop2 - → queue qu-1: priority 8 failed"
+        );
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(!text.contains("words from the server"), "{text}");
+        // The attempt before it is this process's own: not published.
+        let attempt = serde_json::json!({"event": "queue_priority_attempt", "queue": "qu-1"});
+        assert_eq!(SharedEvent::from_line(&attempt, "bob@laptop2"), None);
+    }
+}

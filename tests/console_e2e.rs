@@ -856,7 +856,9 @@ fn the_demo_raises_every_alert_and_warning_and_serves_priority_and_messages() {
         "conversation(s) OVERDUE — :select status OVERDUE",
     ]);
     t.keys(&["Escape"]);
-    t.wait_until("the list closed", |s| !s.contains("Alerts: what needs you now"));
+    t.wait_until("the list closed", |s| {
+        !s.contains("Alerts: what needs you now")
+    });
     // A move to Retention: closed now and nobody AVAILABLE, said, and asked twice.
     t.keys(&[":"]);
     t.keys(&["-l", "assign queue retention"]);
@@ -866,13 +868,17 @@ fn the_demo_raises_every_alert_and_warning_and_serves_priority_and_messages() {
     t.wait_for("Press y once more");
     t.keys(&["Escape"]);
     // The highlighted session's last messages.
-    t.wait_until("the confirmation closed", |s| !s.contains("Press y once more"));
+    t.wait_until("the confirmation closed", |s| {
+        !s.contains("Press y once more")
+    });
     t.keys(&["1", "Enter"]);
     t.wait_for("t reads its last messages");
     t.keys(&["t"]);
     t.wait_for_all(&["conversation (its last 4", "customer  Hi, I need help with"]);
     t.keys(&["Escape"]);
-    t.wait_until("the detail closed", |s| !s.contains("conversation (its last"));
+    t.wait_until("the detail closed", |s| {
+        !s.contains("conversation (its last")
+    });
     // Billing's priority, raised through its own confirmation.
     t.keys(&[":"]);
     t.keys(&["-l", "queue priority billing 8"]);
@@ -888,9 +894,9 @@ fn the_demo_raises_every_alert_and_warning_and_serves_priority_and_messages() {
     t.wait_for("console exited 0");
     let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
     assert!(
-        audit
-            .lines()
-            .any(|l| l.contains("\"event\":\"queue_priority\"") && l.contains("\"outcome\":\"set\"")),
+        audit.lines().any(
+            |l| l.contains("\"event\":\"queue_priority\"") && l.contains("\"outcome\":\"set\"")
+        ),
         "{audit}"
     );
     assert!(!audit.contains("\"event\":\"attempt\""), "no move was sent");
