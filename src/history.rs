@@ -161,7 +161,7 @@ mod tests {
         assert!(messages[0].text.starts_with("I want to check my order"));
         assert_eq!(messages[2].author, Author::Bot);
         assert_eq!(messages[2].text, "One moment ↵ please");
-        assert!(parse(b"[]").is_err());
+        assert!(parse(b"<html>").is_err());
         assert_eq!(parse(b"{}").unwrap(), vec![]);
     }
 }

@@ -124,21 +124,34 @@ impl SharedEvent {
 /// rather than slowing a move.
 #[derive(Clone)]
 pub struct Publisher {
-    tx: mpsc::Sender<SharedEvent>,
+    tx: mpsc::Sender<Publish>,
     dropped: Arc<AtomicU64>,
+}
+
+/// What the publishing task is handed: an event, or a wish to know when all before it are out.
+enum Publish {
+    Event(SharedEvent),
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl Publisher {
     /// Starts publishing to `store`'s stream (inside a tokio runtime).
     pub fn start(store: SharedStore) -> Publisher {
-        let (tx, mut rx) = mpsc::channel::<SharedEvent>(BACKLOG);
+        let (tx, mut rx) = mpsc::channel::<Publish>(BACKLOG);
         let dropped = Arc::new(AtomicU64::new(0));
         let lost = dropped.clone();
         tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                if let Err(e) = store.publish(&event).await {
-                    lost.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("cannot publish to the shared store: {e}");
+            while let Some(next) = rx.recv().await {
+                match next {
+                    Publish::Event(event) => {
+                        if let Err(e) = store.publish(&event).await {
+                            lost.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!("cannot publish to the shared store: {e}");
+                        }
+                    }
+                    Publish::Flush(done) => {
+                        let _ = done.send(());
+                    }
                 }
             }
         });
@@ -146,9 +159,21 @@ impl Publisher {
     }
 
     pub fn publish(&self, event: SharedEvent) {
-        if self.tx.try_send(event).is_err() {
+        if self.tx.try_send(Publish::Event(event)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Waits, at most `within`, until every event handed on before this call was published (or
+    /// failed): a command that ends right after its last line does not take it down with it.
+    pub async fn flushed(&self, within: std::time::Duration) {
+        let (done, published) = tokio::sync::oneshot::channel();
+        let _ = tokio::time::timeout(within, async {
+            if self.tx.send(Publish::Flush(done)).await.is_ok() {
+                let _ = published.await;
+            }
+        })
+        .await;
     }
 
     /// Events not published (a full backlog, or the store away).

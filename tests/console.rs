@@ -1447,7 +1447,12 @@ fn ids_that_cannot_be_sent_are_refused_where_they_are_typed() {
             ":assign queue qu-b5d3bb4-a1ac-4caa-9be6-55a5abc3/../x",
             "would change the request's URL",
         ),
-        (":assign agent alice", "does not start with a-"),
+        (
+            ":assign agent u-1325564f-99fb-5c98-84b5-0e3dda6b71f0",
+            "is a user id (u-)",
+        ),
+        // A name is looked up in the Agents pane: one it does not hold opens nothing.
+        (":assign agent alicia", "assign agent: nothing is called"),
     ] {
         chars(&mut app, command);
         assert!(key(&mut app, KeyCode::Enter).is_empty());

@@ -493,3 +493,25 @@ async fn check_reports_the_store() {
         "{stderr}"
     );
 }
+
+/// A priority change is shown to the account's other supervisors, through the store's stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_priority_change_reaches_the_accounts_stream() {
+    let redis = Redis::start();
+    let server = start_center(quick_mock_options()).await;
+    let home = Home::new();
+    let mut c = home.against(&server);
+    c.env("SWITCHBOARD_SHARED_STORE", redis.url());
+    let out = run(c, &["queue", "priority", "billing", "8", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let settings = machine(&server, dir.path(), &redis.url(), "30").await;
+    let events = settings.store().unwrap().recent_events(100).await.unwrap();
+    let published = events
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| e.event == "queue_priority")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(published.priority, Some(8));
+    assert_eq!(published.outcome.as_deref(), Some("set"));
+}

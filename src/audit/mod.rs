@@ -110,6 +110,14 @@ impl AuditLog {
         }
     }
 
+    /// Waits, at most `within`, until what this log recorded is published to the shared store
+    /// (at once without one): for a command about to exit.
+    pub async fn published(&self, within: std::time::Duration) {
+        if let Some(publisher) = &self.publisher {
+            publisher.flushed(within).await;
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -273,6 +273,11 @@ pub(super) async fn execute(
         run.id,
         dispatcher.audit().path().display()
     ));
+    // The account's other supervisors see the last outcomes before this process goes.
+    dispatcher
+        .audit()
+        .published(std::time::Duration::from_secs(2))
+        .await;
     let signal = interrupted.load(Ordering::SeqCst);
     if signal > 0 {
         return Ok(ExitCode::from(128 + signal));

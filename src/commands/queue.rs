@@ -88,6 +88,8 @@ pub async fn send(
     let outcomes = priority::send(client, audit, &run, &changes)
         .await
         .map_err(Failure)?;
+    // The other supervisors see it before this process goes.
+    audit.published(std::time::Duration::from_secs(2)).await;
     for (change, outcome) in changes.iter().zip(&outcomes) {
         println!("{}: {}", change.describe(), outcome.describe());
     }
