@@ -130,7 +130,7 @@ pub struct Publisher {
 
 /// What the publishing task is handed: an event, or a wish to know when all before it are out.
 enum Publish {
-    Event(SharedEvent),
+    Event(Box<SharedEvent>),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -159,7 +159,7 @@ impl Publisher {
     }
 
     pub fn publish(&self, event: SharedEvent) {
-        if self.tx.try_send(Publish::Event(event)).is_err() {
+        if self.tx.try_send(Publish::Event(Box::new(event))).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
