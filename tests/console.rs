@@ -3279,20 +3279,20 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
     // To Billing, whose agents are BUSY and AWAY: warned, a second y.
     chars(&mut app, "k");
     key(&mut app, KeyCode::Enter);
+    first_y_warns(
+        &mut app,
+        "Billing",
+        "has nobody AVAILABLE serving it (1 BUSY, 1 AWAY)",
+    );
+}
+
+/// The open confirmation warns that `target` `why`, and its first `y` sends nothing.
+fn first_y_warns(app: &mut App, target: &str, why: &str) {
     let Mode::Confirm(c) = &app.mode else {
-        panic!("{:?}", app.mode)
+        panic!("{:?} {:?}", app.mode, app.status)
     };
-    assert_eq!(
-        c.unfit_target,
-        Some((
-            "Billing".to_string(),
-            "has nobody AVAILABLE serving it (1 BUSY, 1 AWAY)".to_string()
-        ))
-    );
-    assert!(
-        key(&mut app, KeyCode::Char('y')).is_empty(),
-        "the first y warns"
-    );
+    assert_eq!(c.unfit_target, Some((target.to_string(), why.to_string())));
+    assert!(key(app, KeyCode::Char('y')).is_empty(), "the first y warns");
 }
 
 /// Hours of Operation in the console: read once live data names the queues (and not again within
@@ -3364,19 +3364,10 @@ fn a_queue_closed_now_shows_closed_and_a_move_there_asks_twice() {
     );
     chars(&mut app, " 3");
     key(&mut app, KeyCode::Enter);
-    let Mode::Confirm(c) = &app.mode else {
-        panic!("{:?} {:?}", app.mode, app.status)
-    };
-    assert_eq!(
-        c.unfit_target,
-        Some((
-            "Billing".to_string(),
-            "is closed now; its hours open no day of the week".to_string()
-        ))
-    );
-    assert!(
-        key(&mut app, KeyCode::Char('y')).is_empty(),
-        "the first y warns"
+    first_y_warns(
+        &mut app,
+        "Billing",
+        "is closed now; its hours open no day of the week",
     );
     assert!(
         matches!(

@@ -140,7 +140,9 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
         if !line.contains(run) {
             continue;
         }
-        if let Some((of, change, outcome)) = crate::priority::recorded(line.as_bytes()) {
+        if line.contains(crate::priority::EVENT)
+            && let Some((of, change, outcome)) = crate::priority::recorded(line.as_bytes())
+        {
             if of == run {
                 record.last_line = number;
                 record.priorities.push((change, outcome));
