@@ -77,13 +77,17 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             .join("audit.jsonl");
         overrides.set(&keys::AUDIT_LOG, Some(path.display()));
     }
-    // The demo's call budget is its own stand-in's (each demo serves its own account), beside its
-    // audit log.
-    let budget = std::env::temp_dir()
-        .join("switchboard-demo")
-        .join(format!("budget-{}.ledger", server.addr.port()))
-        .display()
-        .to_string();
+    // The demo's call budget and claims are its own stand-in's (each demo serves its own account):
+    // in a folder of this demo's, gone when it ends, so no later demo (which may get the same port)
+    // finds this one's marks.
+    let own = std::env::temp_dir().join("switchboard-demo");
+    std::fs::create_dir_all(&own)
+        .map_err(|e| Failure(format!("cannot make {}: {e}", own.display())))?;
+    let budget_dir = tempfile::Builder::new()
+        .prefix("budget-")
+        .tempdir_in(&own)
+        .map_err(|e| Failure(format!("cannot make a folder in {}: {e}", own.display())))?;
+    let budget = budget_dir.path().join("demo.ledger").display().to_string();
     let env = config::env_from(&[
         (ENV_CLIENT_SECRET, secret.expose()),
         ("SWITCHBOARD_CALLBACK_WAIT_SECS", "10"),
@@ -102,5 +106,7 @@ pub async fn run(global: &GlobalArgs, files: Vec<(Pane, PathBuf)>) -> Result<Exi
             server.base_url()
         )),
     };
-    console::run(&settings, startup).await.map_err(Failure)
+    let code = console::run(&settings, startup).await.map_err(Failure);
+    drop(budget_dir);
+    code
 }
