@@ -55,9 +55,12 @@ pub struct SharedEvent {
     pub accepted: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<String>,
-    /// The priority a `queue_priority` event set (its `target` is the queue).
+    /// The priority a `queue_priority` event set (its `target` is the queue), and the one it
+    /// replaced when that was known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was: Option<u8>,
 }
 
 impl SharedEvent {
@@ -90,6 +93,10 @@ impl SharedEvent {
             verified: text("verified"),
             priority: line
                 .get("priority")
+                .and_then(Value::as_u64)
+                .and_then(|p| u8::try_from(p).ok()),
+            was: line
+                .get("was")
                 .and_then(Value::as_u64)
                 .and_then(|p| u8::try_from(p).ok()),
             event,

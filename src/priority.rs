@@ -291,6 +291,8 @@ pub async fn send(
 struct Recorded {
     event: String,
     #[serde(default)]
+    ts: Option<String>,
+    #[serde(default)]
     run: Option<String>,
     #[serde(default)]
     queue: Option<String>,
@@ -304,9 +306,28 @@ struct Recorded {
     outcome: Option<String>,
 }
 
-/// The priority switchboard last set for each queue, by the audit log at `path`: a change whose
-/// outcome was unknown leaves it unknown. Queues switchboard never set are absent.
-pub fn last_set(path: &Path) -> Result<std::collections::HashMap<String, Option<u8>>, String> {
+/// The last change switchboard made — or may have made (outcome `unknown`) — to one queue, by
+/// the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnRecord {
+    pub change: Change,
+    /// When it was recorded (the line's `ts`).
+    pub at: String,
+    /// `set` or `unknown`.
+    pub outcome: String,
+}
+
+impl OnRecord {
+    /// The queue's priority now, as far as switchboard knows: the one set, unless its outcome was
+    /// unknown.
+    pub fn priority_now(&self) -> Option<u8> {
+        (self.outcome == "set").then_some(self.change.priority)
+    }
+}
+
+/// Each queue's last change on record in the audit log at `path` (a failed one changed nothing).
+/// Queues switchboard never changed are absent.
+pub fn on_record(path: &Path) -> Result<std::collections::HashMap<String, OnRecord>, String> {
     let mut last = std::collections::HashMap::new();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -319,23 +340,34 @@ pub fn last_set(path: &Path) -> Result<std::collections::HashMap<String, Option<
         if memchr::memmem::find(&line, EVENT.as_bytes()).is_none() {
             continue;
         }
-        let Ok(r) = serde_json::from_slice::<Recorded>(&line) else {
+        let Some((at, _, change, outcome)) = parse_line(&line) else {
             continue;
         };
-        let (Some(queue), Some(priority)) = (r.queue, r.priority) else {
-            continue;
-        };
-        match (r.event.as_str(), r.outcome.as_deref()) {
-            (EVENT, Some("set")) => last.insert(queue, Some(priority)),
-            (EVENT, Some("unknown")) => last.insert(queue, None),
-            _ => None,
-        };
+        if matches!(outcome.as_str(), "set" | "unknown") {
+            last.insert(
+                change.queue.clone(),
+                OnRecord {
+                    change,
+                    at,
+                    outcome,
+                },
+            );
+        }
     }
     Ok(last)
 }
 
-/// A change and its outcome, with its run, from an audit line of `EVENT`; `None` for any other.
-pub fn recorded(line: &[u8]) -> Option<(String, Change, String)> {
+/// The priority switchboard last set for each queue, by the audit log at `path`: a change whose
+/// outcome was unknown leaves it unknown. Queues switchboard never set are absent.
+pub fn last_set(path: &Path) -> Result<std::collections::HashMap<String, Option<u8>>, String> {
+    Ok(on_record(path)?
+        .into_iter()
+        .map(|(queue, r)| (queue, r.priority_now()))
+        .collect())
+}
+
+/// An audit line of `EVENT`: its time, run, change and outcome; `None` for any other line.
+fn parse_line(line: &[u8]) -> Option<(String, Option<String>, Change, String)> {
     let r = serde_json::from_slice::<Recorded>(line).ok()?;
     if r.event != EVENT {
         return None;
@@ -346,7 +378,18 @@ pub fn recorded(line: &[u8]) -> Option<(String, Change, String)> {
         priority: r.priority?,
         was: r.was,
     };
-    Some((r.run?, change, r.outcome.unwrap_or_default()))
+    Some((
+        r.ts.unwrap_or_default(),
+        r.run,
+        change,
+        r.outcome.unwrap_or_default(),
+    ))
+}
+
+/// A change and its outcome, with its run, from an audit line of `EVENT`; `None` for any other.
+pub fn recorded(line: &[u8]) -> Option<(String, Change, String)> {
+    let (_, run, change, outcome) = parse_line(line)?;
+    Some((run?, change, outcome))
 }
 
 #[cfg(test)]
@@ -387,6 +430,34 @@ mod tests {
         assert!(known.raises() && unknown.raises());
         assert!(!known.undo().unwrap().raises());
         assert_eq!(known.describe(), "Billing 3 → 8");
+    }
+
+    #[test]
+    fn the_record_gives_each_queues_last_change_a_failed_one_changing_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let line = |q: &str, p: u8, was: Value, outcome: &str| {
+            json!({"ts": "2026-11-29T03:00:00.000Z", "run": "r1", "event": EVENT, "queue": q,
+                   "priority": p, "was": was, "outcome": outcome})
+            .to_string()
+        };
+        let lines = [
+            line("qu-1", 8, json!(3), "set"),
+            line("qu-1", 2, json!(8), "failed"),
+            line("qu-2", 9, json!("unknown"), "unknown"),
+            // The attempt before a call is no change.
+            json!({"event": ATTEMPT_EVENT, "queue": "qu-3", "priority": 5}).to_string(),
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let record = on_record(&path).unwrap();
+        assert_eq!(record.len(), 2);
+        assert_eq!(record["qu-1"].change.priority, 8);
+        assert_eq!(record["qu-1"].at, "2026-11-29T03:00:00.000Z");
+        let last = last_set(&path).unwrap();
+        assert_eq!(last["qu-1"], Some(8));
+        assert_eq!(last["qu-2"], None, "an unknown outcome leaves it unknown");
+        assert!(!last.contains_key("qu-3"));
+        assert!(last_set(&dir.path().join("none")).unwrap().is_empty());
     }
 
     #[test]

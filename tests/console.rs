@@ -3194,6 +3194,7 @@ fn another_supervisors_move_shows_in_activity_and_on_the_row() {
                 accepted: None,
                 verified: None,
                 priority: None,
+                was: None,
             },
         },
     );
@@ -3622,6 +3623,80 @@ fn a_queue_priority_is_confirmed_with_y_and_a_raised_queue_becomes_an_alert() {
         "{:?}",
         app.status
     );
+}
+
+/// A queue raised before this console started (on record in this machine's audit log) or by
+/// another supervisor (from the shared stream) is watched too: its alert counts from the raise.
+#[test]
+fn a_queue_raised_before_the_console_or_by_another_supervisor_becomes_an_alert() {
+    use switchboard::priority::Change;
+    let mut app = App::new(context(), KeyMap::defaults());
+    let t0 = Instant::now() + Duration::from_secs(3600);
+    live(&mut app, t0, Ok(snapshot(vec![])));
+    let raised_alerts = |app: &App| -> Vec<String> {
+        switchboard::console::app::alerts::alerts(app)
+            .into_iter()
+            .filter(|a| a.key.starts_with("priority"))
+            .map(|a| a.line())
+            .collect()
+    };
+    update(
+        &mut app,
+        Msg::RaisedOnRecord {
+            raised: vec![(
+                Change {
+                    queue: QUEUE.into(),
+                    queue_name: Some("Billing".into()),
+                    priority: 9,
+                    was: Some(4),
+                },
+                t0 - Duration::from_secs(31 * 60),
+            )],
+        },
+    );
+    update(
+        &mut app,
+        Msg::Shared {
+            at: AT.into(),
+            now: t0,
+            event: switchboard::picture::SharedEvent {
+                event: "queue_priority".into(),
+                at: AT.into(),
+                who: "bob@laptop2".into(),
+                process: "p-bob".into(),
+                run: Some("r-bob".into()),
+                session: None,
+                target: Some(Target::queue(TECH)),
+                outcome: Some("set".into()),
+                http_status: None,
+                status: None,
+                accepted: None,
+                verified: None,
+                priority: Some(7),
+                was: None,
+            },
+        },
+    );
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0,
+            pacer: PacerStatus::default(),
+        },
+    );
+    assert_eq!(
+        raised_alerts(&app),
+        vec!["Billing raised to 9 for 31m00s — :queue priority Billing 4".to_string()],
+        "on record from before the console"
+    );
+    update(
+        &mut app,
+        Msg::Tick {
+            now: t0 + Duration::from_secs(30 * 60),
+            pacer: PacerStatus::default(),
+        },
+    );
+    assert_eq!(raised_alerts(&app).len(), 2, "and the other supervisor's");
 }
 
 /// A read-only console never sends a priority change.

@@ -243,6 +243,28 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     for (pane, path) in startup.files {
         run_effect(Effect::Load { pane, path }, &workers, &tx);
     }
+    // Queues left raised by this machine's runs, before this console or by it before a restart:
+    // their 30-minute alert counts from when they were raised.
+    {
+        let tx = tx.clone();
+        let path = audit.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let Ok(records) = crate::priority::on_record(&path) else {
+                return;
+            };
+            let (now, wall) = (Instant::now(), jiff::Timestamp::now());
+            let raised = records
+                .into_values()
+                .filter(|r| r.change.raises())
+                .filter_map(|r| {
+                    let ago = wall.duration_since(r.at.parse().ok()?);
+                    let ago = Duration::try_from(ago).unwrap_or_default();
+                    Some((r.change, now.checked_sub(ago).unwrap_or(now)))
+                })
+                .collect();
+            let _ = tx.send(Msg::RaisedOnRecord { raised });
+        });
+    }
     if let Some(text) = startup.greeting {
         app.status = Some(Status {
             level: Level::Info,

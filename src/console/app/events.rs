@@ -254,6 +254,19 @@ pub(super) fn on_shared(app: &mut App, at: String, now: Instant, event: SharedEv
             place::recount(app);
         }
     }
+    // A queue another supervisor raised is watched here too, for the alert that offers to lower it.
+    if event.event == crate::priority::EVENT
+        && matches!(event.outcome.as_deref(), Some("set" | "unknown"))
+        && let (Some(target), Some(priority)) = (&event.target, event.priority)
+    {
+        let change = crate::priority::Change {
+            queue: target.id.clone(),
+            queue_name: app.name_of(target),
+            priority,
+            was: event.was,
+        };
+        app.raised.note(&change, now);
+    }
     app.log(at, event.session.clone(), ActivityKind::Note { text });
 }
 

@@ -220,6 +220,10 @@ pub enum Msg {
         session: String,
         result: Result<Vec<crate::history::Message>, String>,
     },
+    /// Queues this machine's runs left raised, from the audit log at start, each with when.
+    RaisedOnRecord {
+        raised: Vec<(crate::priority::Change, Instant)>,
+    },
     /// Priority changes are ready to confirm: their earlier values read, the call written out.
     PriorityReady {
         changes: Vec<crate::priority::Change>,
@@ -789,6 +793,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::PlanRead { source, result } => plans::on_plan_read(app, &source, result),
         Msg::Messages { session, result } => {
             transcript::on_read(app, session, result);
+            vec![]
+        }
+        Msg::RaisedOnRecord { raised } => {
+            for (change, since) in raised {
+                app.raised.note(&change, since);
+            }
             vec![]
         }
         Msg::PriorityReady { changes, lines } => {

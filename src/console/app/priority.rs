@@ -34,7 +34,7 @@ pub struct Raised(HashMap<String, (Change, Instant)>);
 impl Raised {
     /// A change that was (or may have been) applied: a raise is watched, a lowering ends the
     /// watch.
-    fn note(&mut self, change: &Change, at: Instant) {
+    pub(super) fn note(&mut self, change: &Change, at: Instant) {
         if change.raises() {
             self.0.insert(change.queue.clone(), (change.clone(), at));
         } else {
