@@ -38,6 +38,11 @@ impl Outcome {
         Outcome::Cancelled,
     ];
 
+    /// The outcome a word names (`transferred`, `rate_limited`, …); none for any other word.
+    pub fn from_word(word: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == word)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Transferred => "transferred",

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::dispatch::Origin;
-use crate::outcome::Outcome;
 
 /// The fields of a line the report reads; the rest (request and response bodies) is skipped.
 #[derive(Deserialize)]
@@ -37,8 +36,9 @@ pub(super) struct Entry<'a> {
     pub(super) from: Option<Origin>,
     #[serde(default)]
     pub(super) attempt: Option<u32>,
-    #[serde(default)]
-    pub(super) outcome: Option<Outcome>,
+    /// A move's outcome word (`transferred`, …) or a priority change's (`set`, …).
+    #[serde(borrow, default)]
+    pub(super) outcome: Option<Text<'a>>,
     #[serde(default)]
     pub(super) http_status: Option<u16>,
     #[serde(borrow, default)]
@@ -53,6 +53,21 @@ pub(super) struct Entry<'a> {
     pub(super) body: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub(super) verified: Option<Text<'a>>,
+    /// A priority change's queue name, value, and the value it replaced when known.
+    #[serde(borrow, default)]
+    pub(super) queue_name: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "small_number")]
+    pub(super) priority: Option<u8>,
+    #[serde(default, deserialize_with = "small_number")]
+    pub(super) was: Option<u8>,
+}
+
+/// A number from 0 to 255, or none for anything else (`"unknown"`, a word): never a reason to
+/// refuse the line.
+fn small_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?
+        .as_u64()
+        .and_then(|n| u8::try_from(n).ok()))
 }
 
 impl<'a> Entry<'a> {
@@ -81,6 +96,9 @@ impl<'a> Entry<'a> {
             status: None,
             body: None,
             verified: None,
+            queue_name: None,
+            priority: None,
+            was: None,
         };
         let (mut has_ts, mut has_event) = (false, false);
         let mut ok = true;
@@ -112,7 +130,10 @@ impl<'a> Entry<'a> {
                 "target_name" => e.target_name = value(text(), &mut ok),
                 "from" => e.from = serde_json::from_str(raw).ok()?,
                 "attempt" => e.attempt = serde_json::from_str(raw).ok()?,
-                "outcome" => e.outcome = serde_json::from_str(raw).ok()?,
+                "outcome" => e.outcome = value(text(), &mut ok),
+                "queue_name" => e.queue_name = value(text(), &mut ok),
+                "priority" => e.priority = serde_json::from_str(raw).ok(),
+                "was" => e.was = serde_json::from_str(raw).ok(),
                 "http_status" => e.http_status = serde_json::from_str(raw).ok()?,
                 "latency_ms" => e.latency_ms = serde_json::from_str(raw).ok()?,
                 "accepted" => e.accepted = serde_json::from_str(raw).ok()?,
@@ -282,12 +303,13 @@ mod tests {
                 &e.from,
                 (
                     e.attempt,
-                    e.outcome,
+                    t(&e.outcome),
                     e.http_status,
                     e.latency_ms,
                     e.accepted
                 ),
                 (t(&e.message), t(&e.status), t(&e.verified)),
+                (t(&e.queue_name), e.priority, e.was),
                 e.body.map(|b| b.get().to_string()),
             )
         )
@@ -300,6 +322,8 @@ mod tests {
             r#"{"ts":"2026-11-28T03:00:01Z","run":"r1","event":"outcome","botSessionId":"s1","target":{"type":"agent","id":"a-2"},"attempt":1,"outcome":"rejected","http_status":404,"message":"said \"no\"\nthen | more \\ \u00e9","latency_ms":12,"response":{"errors":[{"msg":"x,}]"}]}}"#,
             r#"{ "ts" : "2026-11-28T03:00:02Z" , "run" : null , "event" : "callback" , "botSessionId" : "s1" , "accepted" : true , "status" : "transferred" , "body" : { "status" : "transferred" } }"#,
             r#"{"ts":"2026-11-28T03:00:03Z","event":"verify","botSessionId":"s1","verified":"not moved","detail":"in queue","profile":null}"#,
+            r#"{"ts":"2026-11-28T03:00:04Z","run":"r2","event":"queue_priority","queue":"qu-1","queue_name":"Billing","target":{"type":"queue","id":"qu-1"},"priority":8,"was":"unknown","outcome":"set"}"#,
+            r#"{"ts":"2026-11-28T03:00:05Z","run":"r3","event":"queue_priority","queue":"qu-1","target":{"type":"queue","id":"qu-1"},"priority":3,"was":8,"outcome":"failed","http_status":403}"#,
         ];
         for line in lines {
             let quick = Entry::scan(line).unwrap_or_else(|| panic!("not read quickly: {line}"));

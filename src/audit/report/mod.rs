@@ -109,6 +109,33 @@ pub struct SessionRow {
     pub verified: Option<String>,
 }
 
+/// One queue's priority change in a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PriorityRow {
+    pub queue: Target,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    pub priority: u8,
+    /// What it replaced, as far as switchboard knew (none: unknown).
+    pub was: Option<u8>,
+    /// `set`, `failed` or `unknown`.
+    pub outcome: String,
+}
+
+impl PriorityRow {
+    /// `Billing (queue qu-…) unknown → 8: set`.
+    pub fn describe(&self) -> String {
+        let queue = match self.queue_name.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(name) => format!("{name} ({})", self.queue),
+            None => self.queue.to_string(),
+        };
+        let was = self
+            .was
+            .map_or_else(|| "unknown".to_string(), |w| w.to_string());
+        format!("{queue} {was} → {}: {}", self.priority, self.outcome)
+    }
+}
+
 /// One run, whole.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RunReport {
@@ -128,6 +155,9 @@ pub struct RunReport {
     pub callbacks: BTreeMap<String, usize>,
     pub verified: BTreeMap<String, usize>,
     pub sessions: Vec<SessionRow>,
+    /// The queue priorities it changed (a run of `queue priority`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub priorities: Vec<PriorityRow>,
     #[serde(skip)]
     index: HashMap<String, usize>,
     #[serde(skip)]
@@ -257,9 +287,14 @@ fn trim_newline(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\n").unwrap_or(line)
 }
 
-/// A run begins with its first attempt, or with a session it cancelled before sending anything.
+/// A run begins with its first attempt, or with a session it cancelled before sending anything,
+/// or with a queue priority change.
 fn starts_a_run(entry: &Entry) -> bool {
-    matches!(entry.event.as_ref(), "attempt" | "outcome") && entry.session.is_some()
+    match entry.event.as_ref() {
+        "attempt" | "outcome" => entry.session.is_some(),
+        crate::priority::ATTEMPT_EVENT | crate::priority::EVENT => entry.target.is_some(),
+        _ => false,
+    }
 }
 
 impl Filter {
@@ -291,6 +326,7 @@ impl RunReport {
             callbacks: BTreeMap::new(),
             verified: BTreeMap::new(),
             sessions: Vec::new(),
+            priorities: Vec::new(),
             index: HashMap::new(),
             last_seen: at,
         }
@@ -299,9 +335,31 @@ impl RunReport {
     /// Takes one of its lines.
     fn take(&mut self, entry: &Entry, at: Timestamp) {
         self.last_seen = self.last_seen.max(at);
+        match entry.event.as_ref() {
+            crate::priority::ATTEMPT_EVENT => return self.requested(entry),
+            crate::priority::EVENT => {
+                if let (Some(queue), Some(priority)) = (&entry.target, entry.priority) {
+                    self.priorities.push(PriorityRow {
+                        queue: Target {
+                            kind: queue.kind,
+                            id: queue.id.to_string(),
+                        },
+                        queue_name: entry.queue_name.as_deref().map(str::to_string),
+                        priority,
+                        was: entry.was,
+                        outcome: entry.outcome.as_deref().unwrap_or_default().to_string(),
+                    });
+                }
+                return;
+            }
+            _ => {}
+        }
         let Some(session) = entry.session.as_deref() else {
             return;
         };
+        if &*entry.event == "attempt" {
+            self.requested(entry);
+        }
         let row = match self.index.get(session) {
             Some(&i) => &mut self.sessions[i],
             None => {
@@ -332,10 +390,6 @@ impl RunReport {
         };
         match entry.event.as_ref() {
             "attempt" => {
-                if self.first_request.is_none() {
-                    self.first_request = Some(entry.ts.to_string());
-                }
-                self.last_request = Some(entry.ts.to_string());
                 row.attempts = row.attempts.max(entry.attempt.unwrap_or(1));
                 if entry.from.is_some() {
                     row.from = entry.from.clone();
@@ -345,7 +399,7 @@ impl RunReport {
                 }
             }
             "outcome" => {
-                row.outcome = entry.outcome;
+                row.outcome = entry.outcome.as_deref().and_then(Outcome::from_word);
                 row.http_status = entry.http_status;
                 row.message = entry.message.as_deref().unwrap_or_default().to_string();
                 row.latency_ms = entry.latency_ms.filter(|_| entry.attempt != Some(0));
@@ -361,6 +415,23 @@ impl RunReport {
             "verify" => row.verified = entry.verified.as_deref().map(str::to_string),
             _ => {}
         }
+    }
+
+    /// A request of the run left at the line's time.
+    fn requested(&mut self, entry: &Entry) {
+        if self.first_request.is_none() {
+            self.first_request = Some(entry.ts.to_string());
+        }
+        self.last_request = Some(entry.ts.to_string());
+    }
+
+    /// Its priority changes in a line: `Billing (queue qu-…) unknown → 8: set; …`.
+    pub fn priority_summary(&self) -> String {
+        self.priorities
+            .iter()
+            .map(PriorityRow::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The counts, once every line is in.
@@ -406,6 +477,34 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    /// A run of `queue priority` is a run of the report too: its changes, none unreadable.
+    #[test]
+    fn a_priority_run_is_reported_with_its_changes() {
+        let log = [
+            r#"{"ts":"2026-11-28T03:00:00Z","run":"r1","process":"p1","user":"sup","event":"queue_priority_attempt","queue":"qu-1","queue_name":"Billing","target":{"type":"queue","id":"qu-1"},"priority":8,"was":3}"#,
+            r#"{"ts":"2026-11-28T03:00:01Z","run":"r1","process":"p1","user":"sup","event":"queue_priority","queue":"qu-1","queue_name":"Billing","target":{"type":"queue","id":"qu-1"},"priority":8,"was":3,"outcome":"set"}"#,
+            r#"{"ts":"2026-11-28T03:05:00Z","run":"r2","process":"p1","user":"sup","event":"queue_priority","queue":"qu-1","target":{"type":"queue","id":"qu-1"},"priority":3,"was":"unknown","outcome":"failed","http_status":403}"#,
+        ]
+        .join("\n");
+        let mut read = Read::default();
+        let mut all = Vec::new();
+        each_run(log.as_bytes(), &Filter::default(), |r| {
+            all.push(r);
+            Ok(())
+        })
+        .map(|r| read = r)
+        .unwrap();
+        assert_eq!(read.unreadable, 0);
+        assert_eq!(all.len(), 2);
+        assert!(all[0].sessions.is_empty());
+        assert_eq!(all[0].priority_summary(), "Billing (queue qu-1) 3 → 8: set");
+        assert_eq!(
+            all[0].first_request.as_deref(),
+            Some("2026-11-28T03:00:00Z")
+        );
+        assert_eq!(all[1].priority_summary(), "queue qu-1 unknown → 3: failed");
     }
 
     #[test]

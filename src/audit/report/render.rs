@@ -83,17 +83,22 @@ pub fn write_runs(
         "RUN", "STARTED", "USER", "PROFILE", "SESSIONS", "SPAN"
     )?;
     each_run(reader, filter, |run| {
+        // A run of priority changes says them; a run of moves, its outcomes and targets.
+        let what = if run.sessions.is_empty() && !run.priorities.is_empty() {
+            format!("queue priority: {}", run.priority_summary())
+        } else {
+            format!("{} · {}", counts(&run.outcomes), run.targets.join(", "))
+        };
         writeln!(
             out,
-            "{:<12}  {:<24}  {:<12}  {:<12}  {:>8}  {:>9}  {} · {}",
+            "{:<12}  {:<24}  {:<12}  {:<12}  {:>8}  {:>9}  {}",
             run.run,
             run.started,
             crate::format::printable(run.user.as_deref().unwrap_or("?")),
             crate::format::printable(run.profile.as_deref().unwrap_or("-")),
             run.sessions.len(),
             run.request_span_ms.map(span).unwrap_or_else(|| "-".into()),
-            counts(&run.outcomes),
-            crate::format::printable(&run.targets.join(", ")),
+            crate::format::printable(&what),
         )
     })
 }
@@ -185,6 +190,16 @@ fn markdown(run: &RunReport, out: &mut impl Write) -> io::Result<()> {
         _ => "; no request sent".into(),
     };
     writeln!(out, "- **When:** began {}{requests}", cell(&run.started))?;
+    if !run.priorities.is_empty() {
+        writeln!(
+            out,
+            "- **Queue priority:** {} (the value replaced is what switchboard last set; Kore has no call that reads it)",
+            cell(&run.priority_summary())
+        )?;
+        if run.sessions.is_empty() {
+            return Ok(());
+        }
+    }
     writeln!(out, "- **Target(s):** {}", cell(&run.targets.join(", ")))?;
     writeln!(
         out,
