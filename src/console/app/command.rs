@@ -8,7 +8,6 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use crate::ids::IdKind;
-use crate::request::Target;
 
 use super::select::{self, SelectBy};
 use super::{App, Effect, Level, Mode, Pane, confirm, events, normal, plans, priority};
@@ -65,40 +64,6 @@ pub(super) fn key(
     }
 }
 
-/// The target `:assign agent|queue` names: by name or id from the Agents or Queues pane (a whole
-/// name, or a first or last name that picks one), or an id the pane does not show yet, taken as
-/// typed (`true`: its shape is checked).
-fn assign_target(app: &App, kind: &str, typed: &str) -> Result<(Target, bool), String> {
-    let (found, prefixes, pane) = if kind == "agent" {
-        let rows = app.agents.rows();
-        let found =
-            crate::names::resolve(typed, rows.iter().map(|a| (a.id.as_str(), a.name.as_str())))
-                .map(|i| Target::agent(rows[i].id.clone()));
-        (found, &["a-", "u-"][..], "Agents")
-    } else {
-        let rows = app.queues.rows();
-        let found =
-            crate::names::resolve(typed, rows.iter().map(|q| (q.id.as_str(), q.name.as_str())))
-                .map(|i| Target::queue(rows[i].id.clone()));
-        (found, &["qu-"][..], "Queues")
-    };
-    match found {
-        Ok(target) => Ok((target, false)),
-        Err(_) if prefixes.iter().any(|p| typed.trim().starts_with(p)) => {
-            let id = typed.trim().to_string();
-            Ok((
-                if kind == "agent" {
-                    Target::agent(id)
-                } else {
-                    Target::queue(id)
-                },
-                true,
-            ))
-        }
-        Err(e) => Err(format!("{e}; the {pane} pane lists them (`:load live`)")),
-    }
-}
-
 fn step_history(len: usize, pos: Option<usize>, older: bool) -> Option<usize> {
     match (pos, older) {
         (_, _) if len == 0 => None,
@@ -137,7 +102,7 @@ pub(super) fn run(app: &mut App, line: &str) -> Vec<Effect> {
             }]
         }
         (Some("assign"), Some(kind @ ("agent" | "queue"))) if !rest.is_empty() => {
-            let (target, typed) = match assign_target(app, kind, &rest) {
+            let (target, typed) = match select::target_named(app, kind, &rest) {
                 Ok(found) => found,
                 Err(why) => {
                     app.note(Level::Error, format!("assign {kind}: {why}"));

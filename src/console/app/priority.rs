@@ -9,7 +9,6 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tokio::time::Instant;
 
-use crate::names;
 use crate::priority::{self, Change, Outcome};
 
 use super::super::activity::ActivityKind;
@@ -64,27 +63,17 @@ pub(super) fn command(app: &mut App, rest: &str) -> Vec<Effect> {
             return vec![];
         }
     };
-    let queues = app.queues.rows();
-    let found = names::resolve(
-        queue,
-        queues.iter().map(|q| (q.id.as_str(), q.name.as_str())),
-    );
-    let (id, name) = match found {
-        Ok(i) => (queues[i].id.clone(), queues[i].name.clone()),
-        // An id the pane does not show yet is taken as typed: Kore answers for it.
-        Err(_) if queue.trim().starts_with("qu-") => (queue.trim().to_string(), String::new()),
-        Err(e) => {
-            app.note(
-                Level::Error,
-                format!("queue priority: QUEUE: {e}; the Queues pane lists them (`:load live`)"),
-            );
+    let target = match super::select::target_named(app, "queue", queue) {
+        Ok((target, _)) => target,
+        Err(why) => {
+            app.note(Level::Error, format!("queue priority: QUEUE: {why}"));
             return vec![];
         }
     };
     vec![Effect::PreparePriority {
         changes: vec![Change {
-            queue: id,
-            queue_name: Some(name).filter(|n| !n.is_empty()),
+            queue_name: app.name_of(&target),
+            queue: target.id,
             priority,
             was: None,
         }],

@@ -1,8 +1,10 @@
 //! `:select agent|queue|status`: marks sessions by what they are, not by what a filter happens to
 //! match — every session an agent holds now, every session waiting in a queue with no agent, every
 //! session of a status. The marks are replaced, so the next move takes exactly what was said.
+//! And the agent or queue a command names (`:assign`, `:queue priority`), by name or id.
 
 use crate::names;
+use crate::request::Target;
 
 use super::super::columns::SessionColumn;
 use super::{App, Level, Pane};
@@ -63,6 +65,40 @@ pub(super) fn select(app: &mut App, by: SelectBy, name: &str) {
         Level::Info
     };
     app.note(level, format!("marked {} session(s) {what}", rows.len()));
+}
+
+/// The agent or queue (`kind`) a command names: by name or id from the Agents or Queues pane (a whole
+/// name, or a first or last name that picks one), or an id the pane does not show yet, taken as
+/// typed (`true`: its shape is checked).
+pub(super) fn target_named(app: &App, kind: &str, typed: &str) -> Result<(Target, bool), String> {
+    let (found, prefixes, pane) = if kind == "agent" {
+        let rows = app.agents.rows();
+        let found =
+            crate::names::resolve(typed, rows.iter().map(|a| (a.id.as_str(), a.name.as_str())))
+                .map(|i| Target::agent(rows[i].id.clone()));
+        (found, &["a-", "u-"][..], "Agents")
+    } else {
+        let rows = app.queues.rows();
+        let found =
+            crate::names::resolve(typed, rows.iter().map(|q| (q.id.as_str(), q.name.as_str())))
+                .map(|i| Target::queue(rows[i].id.clone()));
+        (found, &["qu-"][..], "Queues")
+    };
+    match found {
+        Ok(target) => Ok((target, false)),
+        Err(_) if prefixes.iter().any(|p| typed.trim().starts_with(p)) => {
+            let id = typed.trim().to_string();
+            Ok((
+                if kind == "agent" {
+                    Target::agent(id)
+                } else {
+                    Target::queue(id)
+                },
+                true,
+            ))
+        }
+        Err(e) => Err(format!("{e}; the {pane} pane lists them (`:load live`)")),
+    }
 }
 
 fn matching(app: &App, keep: impl Fn(&super::SessionItem) -> bool) -> Vec<usize> {
