@@ -29,7 +29,7 @@ impl Tmux {
         let h = home.path().display();
         // The shell line prints how the console ended, so a test can see the terminal come back.
         let command = format!(
-            "env -u TMUX HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data NO_COLOR=1 {BIN} {args} --audit-log {h}/audit.jsonl; echo \"console exited $?\"; sleep 30"
+            "env -u TMUX HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data TMPDIR={h} NO_COLOR=1 {BIN} {args} --audit-log {h}/audit.jsonl; echo \"console exited $?\"; sleep 30"
         );
         let status = Command::new("tmux")
             .args([
@@ -890,8 +890,22 @@ fn the_demo_raises_every_alert_and_warning_and_serves_priority_and_messages() {
     ]);
     t.keys(&["y"]);
     t.wait_for("Billing unknown → 8: set");
+    // The demo's own budget and claims, while it runs; gone once it ends, so no later demo finds
+    // its marks.
+    let demo_files = || -> Vec<String> {
+        std::fs::read_dir(t.home().join("switchboard-demo"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("budget"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(demo_files().len(), 1, "{:?}", demo_files());
     t.keys(&["q"]);
     t.wait_for("console exited 0");
+    assert!(demo_files().is_empty(), "{:?}", demo_files());
     let audit = std::fs::read_to_string(t.home().join("audit.jsonl")).unwrap();
     assert!(
         audit.lines().any(
