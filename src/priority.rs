@@ -186,7 +186,7 @@ impl Outcome {
 }
 
 #[derive(Serialize)]
-struct Line<'a> {
+struct Written<'a> {
     queue: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     queue_name: Option<&'a str>,
@@ -202,13 +202,13 @@ struct Line<'a> {
     error: Option<String>,
 }
 
-fn line<'a>(change: &'a Change, outcome: Option<&'a Outcome>) -> Line<'a> {
+fn line<'a>(change: &'a Change, outcome: Option<&'a Outcome>) -> Written<'a> {
     let (http_status, error) = match outcome {
         Some(Outcome::Failed { status, why }) => (*status, Some(crate::format::one_line(why))),
         Some(Outcome::Unknown { why }) => (None, Some(crate::format::one_line(why))),
         _ => (None, None),
     };
-    Line {
+    Written {
         queue: &change.queue,
         queue_name: change.queue_name.as_deref(),
         target: crate::request::Target::queue(change.queue.clone()),
@@ -326,9 +326,14 @@ impl OnRecord {
 }
 
 /// Each queue's last change on record in the audit log at `path` (a failed one changed nothing).
-/// Queues switchboard never changed are absent.
+/// A change whose attempt is on record without its outcome (the process died with the call on the
+/// wire) may have been applied: it is `unknown`. Queues switchboard never changed are absent.
 pub fn on_record(path: &Path) -> Result<std::collections::HashMap<String, OnRecord>, String> {
-    let mut last = std::collections::HashMap::new();
+    let mut last: std::collections::HashMap<String, OnRecord> = std::collections::HashMap::new();
+    // Each change on the wire (run, queue), with the queue's record before it: a failure puts
+    // that back.
+    let mut before: std::collections::HashMap<(Option<String>, String), Option<OnRecord>> =
+        std::collections::HashMap::new();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(last),
@@ -340,18 +345,34 @@ pub fn on_record(path: &Path) -> Result<std::collections::HashMap<String, OnReco
         if memchr::memmem::find(&line, EVENT.as_bytes()).is_none() {
             continue;
         }
-        let Some((at, _, change, outcome)) = parse_line(&line) else {
+        let Some(r) = parse_line(&line) else {
             continue;
         };
-        if matches!(outcome.as_str(), "set" | "unknown") {
-            last.insert(
-                change.queue.clone(),
-                OnRecord {
-                    change,
-                    at,
-                    outcome,
-                },
-            );
+        let queue = r.change.queue.clone();
+        let on_wire = (r.run.clone(), queue.clone());
+        let record = OnRecord {
+            change: r.change,
+            at: r.at,
+            outcome: r.outcome.clone().unwrap_or_else(|| "unknown".into()),
+        };
+        match r.outcome.as_deref() {
+            // The attempt: unknown until its outcome says otherwise.
+            None => {
+                before.insert(on_wire, last.insert(queue, record));
+            }
+            Some("failed") => match before.remove(&on_wire) {
+                Some(Some(earlier)) => {
+                    last.insert(queue, earlier);
+                }
+                Some(None) => {
+                    last.remove(&queue);
+                }
+                None => {}
+            },
+            Some(_) => {
+                before.remove(&on_wire);
+                last.insert(queue, record);
+            }
         }
     }
     Ok(last)
@@ -366,30 +387,35 @@ pub fn last_set(path: &Path) -> Result<std::collections::HashMap<String, Option<
         .collect())
 }
 
-/// An audit line of `EVENT`: its time, run, change and outcome; `None` for any other line.
-fn parse_line(line: &[u8]) -> Option<(String, Option<String>, Change, String)> {
-    let r = serde_json::from_slice::<Recorded>(line).ok()?;
-    if r.event != EVENT {
-        return None;
-    }
-    let change = Change {
-        queue: r.queue?,
-        queue_name: r.queue_name,
-        priority: r.priority?,
-        was: r.was,
-    };
-    Some((
-        r.ts.unwrap_or_default(),
-        r.run,
-        change,
-        r.outcome.unwrap_or_default(),
-    ))
+/// A priority change as one audit line tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub at: String,
+    pub run: Option<String>,
+    pub change: Change,
+    /// `set`, `failed` or `unknown`; none on the attempt, written before the call left.
+    pub outcome: Option<String>,
 }
 
-/// A change and its outcome, with its run, from an audit line of `EVENT`; `None` for any other.
-pub fn recorded(line: &[u8]) -> Option<(String, Change, String)> {
-    let (_, run, change, outcome) = parse_line(line)?;
-    Some((run?, change, outcome))
+/// A priority change's attempt or outcome line; `None` for any other line.
+pub fn parse_line(line: &[u8]) -> Option<Line> {
+    let r = serde_json::from_slice::<Recorded>(line).ok()?;
+    let outcome = match r.event.as_str() {
+        ATTEMPT_EVENT => None,
+        EVENT => Some(r.outcome.unwrap_or_default()),
+        _ => return None,
+    };
+    Some(Line {
+        at: r.ts.unwrap_or_default(),
+        run: r.run,
+        change: Change {
+            queue: r.queue?,
+            queue_name: r.queue_name,
+            priority: r.priority?,
+            was: r.was,
+        },
+        outcome,
+    })
 }
 
 #[cfg(test)]
@@ -441,22 +467,32 @@ mod tests {
                    "priority": p, "was": was, "outcome": outcome})
             .to_string()
         };
+        let attempt = |run: &str, q: &str, p: u8| {
+            json!({"ts": "2026-11-29T03:00:00.000Z", "run": run, "event": ATTEMPT_EVENT,
+                   "queue": q, "priority": p, "was": "unknown"})
+            .to_string()
+        };
         let lines = [
+            attempt("r1", "qu-1", 8),
             line("qu-1", 8, json!(3), "set"),
-            line("qu-1", 2, json!(8), "failed"),
+            // A failed change changed nothing: what was set before stands.
+            attempt("r2", "qu-1", 2),
+            line("qu-1", 2, json!(8), "failed").replace("\"r1\"", "\"r2\""),
             line("qu-2", 9, json!("unknown"), "unknown"),
-            // The attempt before a call is no change.
-            json!({"event": ATTEMPT_EVENT, "queue": "qu-3", "priority": 5}).to_string(),
+            // An attempt with no outcome after it (the process died with the call on the wire)
+            // may have been applied.
+            attempt("r3", "qu-3", 5),
         ];
         std::fs::write(&path, lines.join("\n")).unwrap();
         let record = on_record(&path).unwrap();
-        assert_eq!(record.len(), 2);
+        assert_eq!(record.len(), 3);
         assert_eq!(record["qu-1"].change.priority, 8);
         assert_eq!(record["qu-1"].at, "2026-11-29T03:00:00.000Z");
+        assert_eq!(record["qu-3"].outcome, "unknown");
         let last = last_set(&path).unwrap();
         assert_eq!(last["qu-1"], Some(8));
         assert_eq!(last["qu-2"], None, "an unknown outcome leaves it unknown");
-        assert!(!last.contains_key("qu-3"));
+        assert_eq!(last["qu-3"], None, "so does an attempt with no outcome");
         assert!(last_set(&dir.path().join("none")).unwrap().is_empty());
     }
 

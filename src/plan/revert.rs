@@ -55,7 +55,8 @@ struct Seen {
 pub struct RunRecord {
     /// Its sessions, in the order first recorded.
     pub moves: Vec<RunMove>,
-    /// The queue priorities it changed, each with its outcome.
+    /// The queue priorities it changed, each with its outcome (`unknown` for an attempt whose
+    /// outcome is not on record).
     pub priorities: Vec<(crate::priority::Change, String)>,
     /// The host its lines name: where its sessions are, whatever the profile says now.
     pub host: Option<String>,
@@ -141,11 +142,20 @@ pub fn read_run(path: &Path, run: &str) -> Result<RunRecord, String> {
             continue;
         }
         if line.contains(crate::priority::EVENT)
-            && let Some((of, change, outcome)) = crate::priority::recorded(line.as_bytes())
+            && let Some(l) = crate::priority::parse_line(line.as_bytes())
         {
-            if of == run {
+            if l.run.as_deref() == Some(run) {
                 record.last_line = number;
-                record.priorities.push((change, outcome));
+                // The attempt is `unknown` (it may have been applied) until its outcome comes.
+                let outcome = l.outcome.unwrap_or_else(|| "unknown".into());
+                match record
+                    .priorities
+                    .iter_mut()
+                    .find(|(c, _)| c.queue == l.change.queue)
+                {
+                    Some(known) => known.1 = outcome,
+                    None => record.priorities.push((l.change, outcome)),
+                }
             }
             continue;
         }
@@ -289,6 +299,35 @@ pub fn plan(run: &str, record: &RunRecord, profile: &str, host: &str) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A priority change whose outcome never made it to the log may have been applied: it is set
+    /// back like one that was; a failed one is not.
+    #[test]
+    fn a_priority_change_on_the_wire_when_the_process_died_is_set_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let lines = [
+            r#"{"event":"queue_priority_attempt","run":"r1","queue":"qu-1","priority":8,"was":3}"#,
+            r#"{"event":"queue_priority_attempt","run":"r2","queue":"qu-1","priority":9,"was":8}"#,
+            r#"{"event":"queue_priority","run":"r2","queue":"qu-1","priority":9,"was":8,"outcome":"failed"}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let died = plan("r1", &read_run(&path, "r1").unwrap(), "p", "h");
+        assert_eq!(
+            died.priorities
+                .iter()
+                .map(|c| (c.priority, c.was))
+                .collect::<Vec<_>>(),
+            [(3, Some(8))]
+        );
+        let failed = plan("r2", &read_run(&path, "r2").unwrap(), "p", "h");
+        assert!(failed.priorities.is_empty());
+        assert!(
+            failed.notes[0].contains("nothing to undo"),
+            "{:?}",
+            failed.notes
+        );
+    }
 
     #[test]
     fn a_run_reads_back_from_its_lines_and_reverts_what_it_transferred() {

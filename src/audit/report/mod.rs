@@ -335,24 +335,11 @@ impl RunReport {
     /// Takes one of its lines.
     fn take(&mut self, entry: &Entry, at: Timestamp) {
         self.last_seen = self.last_seen.max(at);
-        match entry.event.as_ref() {
-            crate::priority::ATTEMPT_EVENT => return self.requested(entry),
-            crate::priority::EVENT => {
-                if let (Some(queue), Some(priority)) = (&entry.target, entry.priority) {
-                    self.priorities.push(PriorityRow {
-                        queue: Target {
-                            kind: queue.kind,
-                            id: queue.id.to_string(),
-                        },
-                        queue_name: entry.queue_name.as_deref().map(str::to_string),
-                        priority,
-                        was: entry.was,
-                        outcome: entry.outcome.as_deref().unwrap_or_default().to_string(),
-                    });
-                }
-                return;
-            }
-            _ => {}
+        if matches!(
+            entry.event.as_ref(),
+            crate::priority::ATTEMPT_EVENT | crate::priority::EVENT
+        ) {
+            return self.take_priority(entry);
         }
         let Some(session) = entry.session.as_deref() else {
             return;
@@ -414,6 +401,34 @@ impl RunReport {
             }
             "verify" => row.verified = entry.verified.as_deref().map(str::to_string),
             _ => {}
+        }
+    }
+
+    /// A priority change's attempt or outcome: the attempt's row says no answer until its
+    /// outcome's line comes.
+    fn take_priority(&mut self, entry: &Entry) {
+        let (Some(queue), Some(priority)) = (&entry.target, entry.priority) else {
+            return;
+        };
+        let outcome = if &*entry.event == crate::priority::EVENT {
+            entry.outcome.as_deref().unwrap_or_default()
+        } else {
+            self.requested(entry);
+            "no answer on record"
+        };
+        let row = PriorityRow {
+            queue: Target {
+                kind: queue.kind,
+                id: queue.id.to_string(),
+            },
+            queue_name: entry.queue_name.as_deref().map(str::to_string),
+            priority,
+            was: entry.was,
+            outcome: outcome.to_string(),
+        };
+        match self.priorities.iter_mut().find(|r| r.queue == row.queue) {
+            Some(known) => *known = row,
+            None => self.priorities.push(row),
         }
     }
 
@@ -486,6 +501,8 @@ mod tests {
             r#"{"ts":"2026-11-28T03:00:00Z","run":"r1","process":"p1","user":"sup","event":"queue_priority_attempt","queue":"qu-1","queue_name":"Billing","target":{"type":"queue","id":"qu-1"},"priority":8,"was":3}"#,
             r#"{"ts":"2026-11-28T03:00:01Z","run":"r1","process":"p1","user":"sup","event":"queue_priority","queue":"qu-1","queue_name":"Billing","target":{"type":"queue","id":"qu-1"},"priority":8,"was":3,"outcome":"set"}"#,
             r#"{"ts":"2026-11-28T03:05:00Z","run":"r2","process":"p1","user":"sup","event":"queue_priority","queue":"qu-1","target":{"type":"queue","id":"qu-1"},"priority":3,"was":"unknown","outcome":"failed","http_status":403}"#,
+            // The process died with the call on the wire: its attempt alone.
+            r#"{"ts":"2026-11-28T03:06:00Z","run":"r3","process":"p1","user":"sup","event":"queue_priority_attempt","queue":"qu-1","target":{"type":"queue","id":"qu-1"},"priority":9,"was":3}"#,
         ]
         .join("\n");
         let mut read = Read::default();
@@ -497,7 +514,7 @@ mod tests {
         .map(|r| read = r)
         .unwrap();
         assert_eq!(read.unreadable, 0);
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), 3);
         assert!(all[0].sessions.is_empty());
         assert_eq!(all[0].priority_summary(), "Billing (queue qu-1) 3 → 8: set");
         assert_eq!(
@@ -505,6 +522,10 @@ mod tests {
             Some("2026-11-28T03:00:00Z")
         );
         assert_eq!(all[1].priority_summary(), "queue qu-1 unknown → 3: failed");
+        assert_eq!(
+            all[2].priority_summary(),
+            "queue qu-1 3 → 9: no answer on record"
+        );
     }
 
     #[test]
