@@ -706,13 +706,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.live.refreshing = true;
                 effects.push(Effect::Refresh);
             }
-            app.opening.tick(jiff::Timestamp::now());
+            app.opening.tick(now);
             if let Some(snapshot) = app.snapshot.as_deref() {
                 let queues = app
                     .opening
                     .due(now, snapshot.queues.iter().map(|q| q.id.as_str()));
                 if !queues.is_empty() {
-                    app.opening.reading = true;
                     effects.push(Effect::ReadHours { queues });
                 }
             }

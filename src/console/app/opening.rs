@@ -1,7 +1,8 @@
 //! Whether each queue is open now, by its Hours of Operation: read once live data names the queues,
 //! then every 10 minutes (hours change rarely, and each read is a call from the minute's budget).
 //! Open or closed is worked out again each minute of the wall clock, so the Queues pane and the
-//! confirmation say what is true at the moment, not at the read.
+//! confirmation say what is true at the moment, not at the read. The wall clock is the read's, run
+//! on by the ticks' instants: `update` reads no clock.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,21 +23,25 @@ pub struct Opening {
     /// What the hours say at `judged_at`.
     now: HashMap<String, OpenNow>,
     judged_at: Option<Timestamp>,
+    /// The wall clock at an instant, as the last read said: the clock of every judgement since.
+    clock: Option<(Instant, Timestamp)>,
     /// A read is on its way.
-    pub reading: bool,
+    reading: bool,
     next_read: Option<Instant>,
 }
 
 impl Opening {
-    /// The queues to read now, if a read is due: every queue the live data names, at the first
-    /// snapshot and every `READ_EVERY`, or sooner when a queue appears that was never read.
-    pub fn due<'a>(&self, now: Instant, queues: impl Iterator<Item = &'a str>) -> Vec<String> {
+    /// The queues to read now, if a read is due (it is then on its way): every queue the live
+    /// data names, at the first snapshot and every `READ_EVERY`, or sooner when a queue appears
+    /// that was never read.
+    pub fn due<'a>(&mut self, now: Instant, queues: impl Iterator<Item = &'a str>) -> Vec<String> {
         if self.reading {
             return vec![];
         }
         let queues: Vec<String> = queues.map(str::to_string).collect();
         let stale = self.next_read.is_none_or(|at| now >= at);
         if stale || queues.iter().any(|q| !self.read.contains_key(q)) {
+            self.reading = !queues.is_empty();
             queues
         } else {
             vec![]
@@ -52,12 +57,19 @@ impl Opening {
     ) {
         self.reading = false;
         self.next_read = Some(now + READ_EVERY);
+        self.clock = Some((now, wall));
         self.read.extend(read);
         self.judge(wall);
     }
 
     /// Works out again what each queue's hours say, when the wall clock has moved on a minute.
-    pub fn tick(&mut self, wall: Timestamp) {
+    pub fn tick(&mut self, now: Instant) {
+        let Some((then, wall_then)) = self.clock else {
+            return;
+        };
+        let Ok(wall) = wall_then.checked_add(now.saturating_duration_since(then)) else {
+            return;
+        };
         let minute = |t: Timestamp| t.as_second().div_euclid(60);
         if self.judged_at.is_none_or(|at| minute(at) != minute(wall)) {
             self.judge(wall);
@@ -115,8 +127,10 @@ mod tests {
         let start = Instant::now();
         let mut opening = Opening::default();
         assert_eq!(opening.due(start, ["q1"].into_iter()), vec!["q1"]);
-        opening.reading = true;
-        assert!(opening.due(start, ["q1"].into_iter()).is_empty());
+        assert!(
+            opening.due(start, ["q1"].into_iter()).is_empty(),
+            "one read at a time"
+        );
         opening.on_read(
             start,
             Timestamp::now(),
@@ -125,6 +139,7 @@ mod tests {
         assert!(opening.due(start, ["q1"].into_iter()).is_empty());
         assert_eq!(opening.unknown("q1"), Some("403"));
         assert_eq!(opening.due(start, ["q1", "q2"].into_iter()).len(), 2);
+        opening.on_read(start, Timestamp::now(), vec![]);
         assert_eq!(
             opening.due(start + READ_EVERY, ["q1"].into_iter()),
             vec!["q1"]
@@ -137,8 +152,9 @@ mod tests {
         let monday = r#"{"day":"MO","start":"9:00 AM","end":"5:00 PM"}"#;
         let at = |s: &str| s.parse::<Timestamp>().expect("time");
         let mut opening = Opening::default();
+        let read_at = Instant::now();
         opening.on_read(
-            Instant::now(),
+            read_at,
             at("2026-11-30T08:59:00Z"),
             vec![("q".into(), Ok(hours(monday)))],
         );
@@ -146,7 +162,8 @@ mod tests {
             opening.closed_warning("q").as_deref(),
             Some("is closed now; opens Mon 9:00 AM UTC")
         );
-        opening.tick(at("2026-11-30T09:00:30Z"));
+        // 90 s on by the ticks' clock: 09:00:30.
+        opening.tick(read_at + Duration::from_secs(90));
         assert_eq!(opening.of("q"), Some(&OpenNow::Open));
         assert_eq!(opening.closed_warning("q"), None);
         assert_eq!(opening.of("other"), None);
