@@ -135,7 +135,11 @@ fn main() {
     )
     .unwrap();
     let live = Arc::new(LiveClient::new(api, dispatcher.pacer().clone()));
-    let workers = Workers::new(dispatcher, live);
+    let workers = Workers::new(
+        dispatcher,
+        live,
+        engine::automation_pacer(&settings).unwrap(),
+    );
     let ctx = Context {
         profile: "bench".into(),
         host: endpoint.host.clone(),

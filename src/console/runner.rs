@@ -66,12 +66,14 @@ pub struct Workers {
 type Going = (Run, tokio::task::JoinHandle<()>);
 
 impl Workers {
-    pub fn new(dispatcher: Dispatcher, live: Arc<LiveClient>) -> Workers {
+    /// `automation` paces the automation APIs (Conversation History), apart from the live reads.
+    pub fn new(
+        dispatcher: Dispatcher,
+        live: Arc<LiveClient>,
+        automation: crate::pacer::Pacer,
+    ) -> Workers {
         let verifier = Arc::new(Verifier::new(&live, VerifyPolicy::default()));
-        let history = Arc::new(LiveClient::new(
-            live.api().clone(),
-            crate::pacer::Pacer::new(engine::AUTOMATION_PER_MINUTE),
-        ));
+        let history = Arc::new(LiveClient::new(live.api().clone(), automation));
         Workers {
             dispatcher,
             live,
@@ -139,11 +141,8 @@ pub async fn run(settings: &Settings, startup: Startup) -> Result<ExitCode, Stri
     let live = Arc::new(LiveClient::new(client.api().clone(), pacer.clone()));
     let dispatcher = engine::dispatcher(settings, client, audit.clone(), pacer, startup.policy)
         .map_err(|e| e.0)?;
-    let mut workers = Workers::new(dispatcher, live);
-    workers.history = Arc::new(LiveClient::new(
-        workers.live.api().clone(),
-        engine::automation_pacer(settings).map_err(|e| e.0)?,
-    ));
+    let automation = engine::automation_pacer(settings).map_err(|e| e.0)?;
+    let mut workers = Workers::new(dispatcher, live, automation);
     workers.kept = Arc::new(crate::output::kept_files(settings));
     let ctx = Context {
         profile: startup
