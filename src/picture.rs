@@ -67,6 +67,11 @@ impl SharedEvent {
     /// The event an audit line makes, from its JSON: only the fields above are taken.
     pub fn from_line(line: &Value, who: &str) -> Option<SharedEvent> {
         let text = |k: &str| line.get(k).and_then(Value::as_str).map(str::to_string);
+        let small = |k: &str| {
+            line.get(k)
+                .and_then(Value::as_u64)
+                .and_then(|n| u8::try_from(n).ok())
+        };
         let event = text("event")?;
         if !matches!(
             event.as_str(),
@@ -91,14 +96,8 @@ impl SharedEvent {
             status: (event == "callback").then(|| text("status")).flatten(),
             accepted: line.get("accepted").and_then(Value::as_bool),
             verified: text("verified"),
-            priority: line
-                .get("priority")
-                .and_then(Value::as_u64)
-                .and_then(|p| u8::try_from(p).ok()),
-            was: line
-                .get("was")
-                .and_then(Value::as_u64)
-                .and_then(|p| u8::try_from(p).ok()),
+            priority: small("priority"),
+            was: small("was"),
             event,
         })
     }

@@ -56,12 +56,17 @@ impl Change {
         self.was.is_none_or(|was| self.priority > was)
     }
 
-    /// `Billing 3 → 8`, `Billing unknown → 8`.
-    pub fn describe(&self) -> String {
+    /// `3 → 8`, `unknown → 8`.
+    pub fn values(&self) -> String {
         let was = self
             .was
             .map_or_else(|| "unknown".to_string(), |w| w.to_string());
-        format!("{} {was} → {}", self.queue_label(), self.priority)
+        format!("{was} → {}", self.priority)
+    }
+
+    /// `Billing 3 → 8`, `Billing unknown → 8`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.queue_label(), self.values())
     }
 
     /// The change that sets it back, when what it replaced is known.
@@ -82,7 +87,11 @@ fn known_or_unknown<S: Serializer>(was: &Option<u8>, s: S) -> Result<S::Ok, S::E
     }
 }
 
-fn read_known_or_unknown<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+/// A number from 0 to 255, or none for anything else (`"unknown"`, a word): never a reason to
+/// refuse the line it is in.
+pub(crate) fn read_known_or_unknown<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u8>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
         _ => None,
@@ -138,10 +147,7 @@ pub fn confirmation(api: &Api, changes: &[Change]) -> Vec<String> {
                 "Set the priority of {} ({}): {} ({source})",
                 c.queue_label(),
                 c.queue,
-                c.describe()
-                    .strip_prefix(c.queue_label())
-                    .unwrap_or_default()
-                    .trim()
+                c.values()
             )
         })
         .collect();

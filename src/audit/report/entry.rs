@@ -56,18 +56,10 @@ pub(super) struct Entry<'a> {
     /// A priority change's queue name, value, and the value it replaced when known.
     #[serde(borrow, default)]
     pub(super) queue_name: Option<Text<'a>>,
-    #[serde(default, deserialize_with = "small_number")]
+    #[serde(default, deserialize_with = "crate::priority::read_known_or_unknown")]
     pub(super) priority: Option<u8>,
-    #[serde(default, deserialize_with = "small_number")]
+    #[serde(default, deserialize_with = "crate::priority::read_known_or_unknown")]
     pub(super) was: Option<u8>,
-}
-
-/// A number from 0 to 255, or none for anything else (`"unknown"`, a word): never a reason to
-/// refuse the line.
-fn small_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
-    Ok(serde_json::Value::deserialize(d)?
-        .as_u64()
-        .and_then(|n| u8::try_from(n).ok()))
 }
 
 impl<'a> Entry<'a> {
