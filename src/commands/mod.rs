@@ -53,12 +53,23 @@ impl From<String> for Failure {
 /// A command that would send stops here in a read-only process, before it reads or asks anything:
 /// a dry run, which sends nothing, still works.
 pub fn refuse_if_read_only(settings: &Settings, dry_run: bool) -> Result<(), Failure> {
+    if dry_run {
+        return Ok(());
+    }
+    refuse_read_only(
+        settings,
+        " (--dry-run shows what would be; `plan -o FILE` writes it for later)",
+    )
+}
+
+/// A read-only process stops here, saying where read-only was turned on, and `hint`.
+pub fn refuse_read_only(settings: &Settings, hint: &str) -> Result<(), Failure> {
     match settings.read_only_origin() {
-        Some(origin) if !dry_run => Err(Failure(format!(
-            "{}; nothing was sent (--dry-run shows what would be; `plan -o FILE` writes it for later)",
+        Some(origin) => Err(Failure(format!(
+            "{}; nothing was sent{hint}",
             switchboard::api::read_only_refusal(&origin)
         ))),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 

@@ -109,20 +109,10 @@ pub async fn apply(settings: &Settings, args: ApplyArgs) -> Result<ExitCode, Fai
             pacer.clone(),
         );
         let changes = std::mem::take(&mut plan.priorities);
-        if args.run.dry_run {
-            eprintln!(
-                "{}\nswitchboard: dry run: the priority change was not sent",
-                switchboard::priority::confirmation(client.api(), &changes).join("\n")
-            );
-        } else {
-            let audit = engine::audit_log(settings)?;
-            let code = super::queue::send(&client, &audit, changes, args.yes).await?;
-            if plan.moves.is_empty() {
-                return Ok(code);
-            }
-        }
+        let code =
+            super::queue::send(settings, &client, changes, args.yes, args.run.dry_run).await?;
         if plan.moves.is_empty() {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(code);
         }
     }
     let mut live = select::read_live(settings, &pacer).await?;

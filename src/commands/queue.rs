@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use switchboard::audit::AuditLog;
 use switchboard::config::Settings;
 use switchboard::live::LiveClient;
 use switchboard::priority::{self, Change, Outcome};
@@ -29,7 +28,7 @@ async fn set_priority(
     priority: &str,
     yes: bool,
 ) -> Result<ExitCode, Failure> {
-    refuse_if_read_only(settings)?;
+    super::refuse_read_only(settings, "")?;
     let priority = priority::parse_priority(priority)
         .map_err(|e| Failure(format!("N: {e}; nothing was sent")))?;
     let client = LiveClient::new(Arc::new(engine::api(settings)?), engine::pacer(settings)?);
@@ -45,8 +44,7 @@ async fn set_priority(
         queues.iter().map(|q| (q.id.as_str(), q.name.as_str())),
     )
     .map_err(|e| super::select::named("QUEUE", "queues", e))?;
-    let audit = engine::audit_log(settings)?;
-    let was = priority::last_set(audit.path())?
+    let was = priority::last_set(&settings.audit_log()?)?
         .remove(&queues[i].id)
         .flatten();
     let change = Change {
@@ -55,30 +53,27 @@ async fn set_priority(
         priority,
         was,
     };
-    send(&client, &audit, vec![change], yes).await
-}
-
-/// A read-only process changes nothing, a priority included.
-pub fn refuse_if_read_only(settings: &Settings) -> Result<(), Failure> {
-    match settings.read_only_origin() {
-        Some(origin) => Err(Failure(format!(
-            "{}; nothing was sent",
-            switchboard::api::read_only_refusal(&origin)
-        ))),
-        None => Ok(()),
-    }
+    send(settings, &client, vec![change], yes, false).await
 }
 
 /// Shows the changes and the exact call, asks (unless `yes`), sends them as one run and prints what
-/// came of each: exit 0 when every one was set, else 1.
+/// came of each: exit 0 when every one was set, else 1. A dry run shows them and sends nothing.
 pub async fn send(
+    settings: &Settings,
     client: &LiveClient,
-    audit: &AuditLog,
     changes: Vec<Change>,
     yes: bool,
+    dry_run: bool,
 ) -> Result<ExitCode, Failure> {
     let mut what = priority::confirmation(client.api(), &changes).join("\n");
     what.push('\n');
+    if dry_run {
+        eprint!("{what}");
+        eprintln!("switchboard: dry run: the priority change was not sent");
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The record opens before anyone is asked: a log that cannot be written stops it here.
+    let audit = &engine::audit_log(settings)?;
     if yes {
         eprint!("{what}");
     } else {
