@@ -1564,7 +1564,11 @@ fn draw_priority_confirm(
     let mut text: Vec<Line> = confirm
         .lines
         .iter()
-        .map(|l| Line::raw(crate::format::one_line(l)))
+        // One line each (a queue's name comes from the server), the call's indent kept.
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            Line::raw(" ".repeat(indent) + &crate::format::one_line(l))
+        })
         .collect();
     if let Some(why) = &app.ctx.read_only {
         text.push(Line::styled(format!("Not sent: {why}"), theme.warning()));
