@@ -3243,12 +3243,7 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
     let mut app = App::new(context(), KeyMap::defaults());
     app.live.enabled = true;
     let t0 = Instant::now();
-    let s1 = "bbbbbbbbbbbbbbbbbbbb0001";
-    // Waiting in another queue, so that Billing is somewhere to go.
-    let mut waiting = conversation(s1, None);
-    waiting.queue_id = Some("qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into());
-    waiting.queue_name = Some("Payments".into());
-    let mut data = snapshot(vec![waiting]);
+    let mut data = waiting_elsewhere();
     let nobody = switchboard::live::AgentCounts {
         busy: 1,
         away: 1,
@@ -3287,6 +3282,15 @@ fn an_inactive_queue_is_left_out_and_one_nobody_serves_asks_twice() {
     );
 }
 
+/// Live data with one session waiting in another queue (Payments), so that Billing is somewhere
+/// to go.
+fn waiting_elsewhere() -> LiveSnapshot {
+    let mut waiting = conversation("bbbbbbbbbbbbbbbbbbbb0001", None);
+    waiting.queue_id = Some(TECH.into());
+    waiting.queue_name = Some("Payments".into());
+    snapshot(vec![waiting])
+}
+
 /// The open confirmation warns that `target` `why`, and its first `y` sends nothing.
 fn first_y_warns(app: &mut App, target: &str, why: &str) {
     let Mode::Confirm(c) = &app.mode else {
@@ -3304,12 +3308,9 @@ fn a_queue_closed_now_shows_closed_and_a_move_there_asks_twice() {
     let mut app = App::new(context(), KeyMap::defaults());
     app.live.enabled = true;
     let t0 = Instant::now();
-    let mut waiting = conversation("bbbbbbbbbbbbbbbbbbbb0001", None);
-    waiting.queue_id = Some("qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into());
-    waiting.queue_name = Some("Payments".into());
-    let mut data = snapshot(vec![waiting]);
+    let mut data = waiting_elsewhere();
     data.queues.push(LiveQueue {
-        id: "qu-c6e4cc5-b2bd-4dbb-8af7-66b6bcd40002".into(),
+        id: TECH.into(),
         name: "Payments".into(),
         ..LiveQueue::default()
     });
