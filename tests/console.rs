@@ -3429,6 +3429,16 @@ fn alerts_say_what_needs_a_supervisor_and_act_or_snooze() {
                 .contains("1 more: ! lists them"),
         "the line under the header: {text}"
     );
+    // On a narrow terminal the key that lists them comes first, so the cut keeps it.
+    let narrow = screen(&app, 80, 24);
+    assert!(
+        narrow
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(" ⚠ 1 more: ! lists them · Billing"),
+        "{narrow}"
+    );
     // `!` lists them; Enter on the second marks Alice's chats.
     chars(&mut app, "!j");
     assert!(matches!(app.mode, Mode::Alerts { selected: 1 }));

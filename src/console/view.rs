@@ -111,16 +111,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     draw_header(frame, app, header, theme);
     if let Some(first) = alerts.first() {
         let more = match alerts.len() {
-            1 => " · ! alerts, z snoozes".to_string(),
-            n => format!(" · {} more: ! lists them", n - 1),
+            1 => "! alerts, z snoozes".to_string(),
+            n => format!("{} more: ! lists them", n - 1),
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                format!(" ⚠ {}{more}", first.line()),
-                theme.warning(),
-            )),
-            alert,
-        );
+        // The key that lists them comes first when the line would be cut: it must show.
+        let mut text = format!(" ⚠ {} · {more}", first.line());
+        if text.chars().count() > usize::from(alert.width) {
+            text = format!(" ⚠ {more} · {}", first.line());
+        }
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.warning())), alert);
     }
     let (sessions, agents, queues, activity) = if middle.width >= 150 {
         // Wide: the three panes side by side, Sessions the widest (on 200 columns and more, wide
@@ -1405,6 +1404,9 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
         return vec![format!("{id}: no longer in the Sessions pane")];
     };
     let mut out = vec![format!("botSessionId  {id}"), String::new()];
+    // What it is about first: on a small terminal the messages `t` reads show without scrolling.
+    out.extend(transcript_lines(app, id));
+    out.push(String::new());
     for (k, v) in &s.row.extra {
         out.push(format!("{k:<13} {v}"));
     }
@@ -1434,8 +1436,6 @@ pub fn session_detail(app: &App, id: &str) -> Vec<String> {
     if !state.message.is_empty() {
         out.push(format!("message       {}", state.message));
     }
-    out.push(String::new());
-    out.extend(transcript_lines(app, id));
     out.push(String::new());
     out.push("history (oldest first):".into());
     // The pane's rows are kept in the order they came.
@@ -1560,7 +1560,9 @@ fn draw_priority_confirm(
     confirm: &crate::console::app::priority::PriorityConfirm,
     theme: Theme,
 ) {
-    let area = popup(frame, 90, (confirm.lines.len() as u16).saturating_add(4));
+    // As tall as the moves' confirmation: the lines wrap, and the last (what no call can check)
+    // must show on a small terminal too.
+    let area = popup(frame, 90, frame.area().height.saturating_sub(4));
     let mut text: Vec<Line> = confirm
         .lines
         .iter()
