@@ -55,6 +55,20 @@ struct RawDay {
     day: String,
 }
 
+impl OpenNow {
+    /// What a warning says of a queue closed now: `is closed now; opens Tue 8:00 AM UTC`; none
+    /// when it is open.
+    pub fn closed_words(&self) -> Option<String> {
+        match self {
+            OpenNow::Open => None,
+            OpenNow::Closed { opens } => Some(match opens {
+                Some(when) => format!("is closed now; opens {when}"),
+                None => "is closed now; its hours open no day of the week".into(),
+            }),
+        }
+    }
+}
+
 /// Reads an Hours of Operation answer; an error says what could not be understood.
 pub fn parse(body: &[u8]) -> Result<Hours, String> {
     let raw: Raw =

@@ -207,14 +207,9 @@ pub async fn check_queue_health(
         // Hours of Operation: a queue closed now is warned, with when it opens.
         match client.hours(id, &mut calls).await {
             Ok(hours) => {
-                if let switchboard::hours::OpenNow::Closed { opens } =
-                    hours.at(jiff::Timestamp::now())
-                {
-                    let opens = opens
-                        .map(|o| format!("; opens {o}"))
-                        .unwrap_or_else(|| "; its hours open no day of the week".into());
+                if let Some(closed) = hours.at(jiff::Timestamp::now()).closed_words() {
                     eprintln!(
-                        "switchboard: warning: {} is closed now{opens}; the conversations may wait",
+                        "switchboard: warning: {} {closed}; the conversations may wait",
                         format::one_line(&queue.name)
                     );
                 }

@@ -98,13 +98,7 @@ impl Opening {
     /// What a confirmation says of a move to a queue closed now: `is closed now; opens Tue 8:00
     /// AM UTC`.
     pub fn closed_warning(&self, queue: &str) -> Option<String> {
-        match self.of(queue)? {
-            OpenNow::Open => None,
-            OpenNow::Closed { opens } => Some(match opens {
-                Some(when) => format!("is closed now; opens {when}"),
-                None => "is closed now; its hours open no day of the week".into(),
-            }),
-        }
+        self.of(queue)?.closed_words()
     }
 }
 
