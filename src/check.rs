@@ -180,18 +180,7 @@ pub async fn check_all(
         .await;
     rows.push(judge(KoreApi::QueueSize, r, made_up));
 
-    let url = client
-        .api()
-        .host_url(&paths::hours(&client.api().endpoint().org_id, &queue));
-    let r = client
-        .call_at(
-            KoreApi::HoursOfOperation,
-            Method::GET,
-            &url,
-            None,
-            &mut calls,
-        )
-        .await;
+    let r = client.hours_answer(&queue, &mut calls).await;
     rows.push(judge(KoreApi::HoursOfOperation, r, made_up));
 
     let r = client
@@ -213,18 +202,7 @@ pub async fn check_all(
     });
 
     // The session no conversation has: an empty answer, or not found, proves the scope.
-    let url = history
-        .api()
-        .host_url(&crate::history::path(&history.api().endpoint().stream_id));
-    let r = history
-        .call_at(
-            KoreApi::ConversationHistory,
-            Method::POST,
-            &url,
-            Some(crate::history::body(PROBE_SESSION)),
-            &mut calls,
-        )
-        .await;
+    let r = history.messages_answer(PROBE_SESSION, &mut calls).await;
     rows.push(judge(KoreApi::ConversationHistory, r, true));
     rows
 }

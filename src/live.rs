@@ -546,12 +546,21 @@ impl LiveClient {
         queue_id: &str,
         calls: &mut usize,
     ) -> Result<crate::hours::Hours, LiveError> {
-        const API: KoreApi = KoreApi::HoursOfOperation;
+        let body = self.hours_answer(queue_id, calls).await?;
+        crate::hours::parse(&body).map_err(unreadable(KoreApi::HoursOfOperation.name()))
+    }
+
+    /// Hours of Operation's answer as it came (`check` judges it whole).
+    pub async fn hours_answer(
+        &self,
+        queue_id: &str,
+        calls: &mut usize,
+    ) -> Result<Vec<u8>, LiveError> {
         let url = self
             .api
             .host_url(&paths::hours(&self.api.endpoint().org_id, queue_id));
-        let body = self.call_at(API, Method::GET, &url, None, calls).await?;
-        crate::hours::parse(&body).map_err(unreadable(API.name()))
+        self.call_at(KoreApi::HoursOfOperation, Method::GET, &url, None, calls)
+            .await
     }
 
     /// The last messages of one session (Conversation History): call it on a client with the
@@ -561,15 +570,28 @@ impl LiveClient {
         session: &str,
         calls: &mut usize,
     ) -> Result<Vec<crate::history::Message>, LiveError> {
-        const API: KoreApi = KoreApi::ConversationHistory;
+        let bytes = self.messages_answer(session, calls).await?;
+        crate::history::parse(&bytes).map_err(unreadable(KoreApi::ConversationHistory.name()))
+    }
+
+    /// Conversation History's answer as it came (`check` judges it whole).
+    pub async fn messages_answer(
+        &self,
+        session: &str,
+        calls: &mut usize,
+    ) -> Result<Vec<u8>, LiveError> {
         let url = self
             .api
             .host_url(&crate::history::path(&self.api.endpoint().stream_id));
         let body = crate::history::body(session);
-        let bytes = self
-            .call_at(API, Method::POST, &url, Some(body), calls)
-            .await?;
-        crate::history::parse(&bytes).map_err(unreadable(API.name()))
+        self.call_at(
+            KoreApi::ConversationHistory,
+            Method::POST,
+            &url,
+            Some(body),
+            calls,
+        )
+        .await
     }
 
     /// Queue Size for one queue.
